@@ -17,7 +17,8 @@ $(PY_STAMP): pyproject.toml requirements.lock
 	touch $@
 
 $(NPM_STAMP): $(NPM_DIR)/package.json $(NPM_DIR)/package-lock.json
-	cd $(NPM_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	# `npm ci` rejects the anvil wrapper's per-platform optional deps; versions are exact in both files.
+	cd $(NPM_DIR) && npm install --no-audit --no-fund --no-save --loglevel=error
 	touch $@
 
 # Unit, property and integration tests (real anvil + Aave + exchange emulator on loopback).
