@@ -43,7 +43,6 @@ from bot.domain import (
     wad_to_decimal,
 )
 from bot.domain.book import round_down_to_step
-from bot.domain.wadray import MAX_UINT256
 from bot.engine.book_model import BookState, synthetic_book
 from bot.engine.plan_types import (
     Batch,
@@ -62,7 +61,7 @@ from strategies.helpers import main_collateral, main_debt
 
 __all__ = [
     "Batch", "MarketModel", "Plan", "PlanCosts", "PlanLimits", "PlanStatus", "PlanTotals",
-    "TransferTimings", "default_rules", "plan", "synthetic_book",
+    "TransferTimings", "default_rules", "no_action_plan", "plan", "synthetic_book",
 ]
 
 D = Decimal
@@ -453,6 +452,17 @@ def _finish(s: _Setup, run: _Run, hf0: int, status: PlanStatus, stop: str, book_
     )
 
 
+def no_action_plan(snapshot: Snapshot, *, limits: PlanLimits | None = None, reason: str = "no intent") -> Plan:
+    """The plan when there is nothing to do (e.g. the policy returned None): HF only."""
+    pos = snapshot.position
+    coll, debt = main_collateral(pos), main_debt(pos)
+    return _empty_plan(
+        snapshot, Intent(target_hf=None, reason=reason), limits or PlanLimits(),
+        coll.symbol if coll else "", debt.symbol if debt else "",
+        coll.decimals if coll else 18, debt.decimals if debt else 6, reason,
+    )
+
+
 def _empty_plan(snapshot: Snapshot, intent: Intent, limits: PlanLimits, coll: str, debt: str,
                 coll_dec: int, debt_dec: int, why: str) -> Plan:
     hf = health_factor_wad(snapshot.position)
@@ -461,8 +471,7 @@ def _empty_plan(snapshot: Snapshot, intent: Intent, limits: PlanLimits, coll: st
         debt_decimals=debt_dec, health_factor_wad=hf, target_hf=intent.target_hf, hf_floor=limits.hf_floor,
         final_health_factor_wad=hf, batches=(), totals=PlanTotals(), shock_bps=limits.price_shock_bps,
         volatility_daily=None, oracle_price=None, reference_price=None, book_source="none", stop_reason=why,
-        reason=intent.reason, urgency=intent.urgency,
-        notes=(f"nothing to plan: {why}",) if hf != MAX_UINT256 or why != "no debt" else ("nothing to plan: no debt",),
+        reason=intent.reason, urgency=intent.urgency, notes=(f"nothing to plan: {why}",),
     )
 
 
