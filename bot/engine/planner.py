@@ -198,7 +198,7 @@ def _plan(
     stop = _unwind(setup, run)
     if _reached(setup, run.pos):
         status = PlanStatus.REACHES_TARGET
-    elif stop == "floor" and not any(b.kind == "unwind" for b in run.batches):
+    elif stop.startswith("floor") and not any(b.kind == "unwind" for b in run.batches):
         status = PlanStatus.BLOCKED
         _explain_blocked(setup, run)
     else:
@@ -417,6 +417,8 @@ def _explain_blocked(s: _Setup, run: _Run) -> None:
     debt = run.pos.reserve(s.debt)
     need = repay_for_target(_shock(s, run.pos), s.debt, target_hf_wad=s.floor_wad + 10**14)
     outside = f"repay ≥ {from_units(need, debt.decimals):,.2f} {s.debt} from outside" if need else "repay from outside"
+    if run.pos.reserve(s.collateral).collateral and max_withdraw(_shock(s, run.pos), s.collateral, min_hf_wad=s.floor_wad):
+        run.notes.append("the floor leaves room only for a sale below the exchange or batch minimum")
     run.notes.append(
         f"withdraw is unsafe: HF at a {s.shock / 100:.2f} % price shock is {hf_shocked:.4f}, at or below the "
         f"floor {s.limits.hf_floor}; add collateral or {outside} first"
