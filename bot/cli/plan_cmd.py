@@ -21,7 +21,7 @@ from bot.engine.plan_config import limits_from_settings, policy_from_settings
 from bot.engine.plan_io import PlanInput, load_input, save_input
 from bot.engine.plan_types import MarketModel, Plan, PlanCosts
 from bot.engine.planner import no_action_plan, plan
-from bot.errors import ConfigError, DeleverError
+from bot.errors import ConfigError, DeleverError, UserInputError
 from bot.ports import MarketRules
 from strategies.base import Intent, parse_set_pairs
 
@@ -119,6 +119,19 @@ def make_plan(plan_input: PlanInput) -> Plan:
     )
 
 
+def _gather(
+    ctx: typer.Context, *, snapshot_file: str | None, target_hf: str | None, policy: str | None, sets: list[str],
+    overrides: dict[str, Any], depth_usd: Decimal | None, gas_usd: Decimal | None,
+) -> PlanInput:
+    settings = None if snapshot_file else _load_settings(ctx)
+    saved = load_input(snapshot_file) if snapshot_file else None
+    return build_input(
+        settings=settings, saved=saved, target_hf=_decimal("--target-hf", target_hf), policy_name=policy,
+        policy_sets=sets, limit_overrides={k: v for k, v in overrides.items() if v is not None},
+        depth_usd=depth_usd, gas_usd=gas_usd,
+    )
+
+
 def register(app: typer.Typer) -> None:
     @app.command("plan")
     def plan_command(
@@ -138,28 +151,22 @@ def register(app: typer.Typer) -> None:
         gas_usd: str = typer.Option(None, "--gas-usd", help="Gas estimate per batch (USD)."),
     ) -> None:
         """One row per batch: amounts, expected and worst fill, slippage, HF after each leg."""
-        overrides = {
-            "hf_floor": _decimal("--hf-floor", hf_floor),
-            "max_slippage_bps": max_slippage_bps,
-            "price_shock_bps": price_shock_bps,
-            "max_batch_usd": _decimal("--max-batch-usd", max_batch_usd),
-            "max_daily_usd": _decimal("--max-daily-usd", max_daily_usd),
-        }
-        overrides = {k: v for k, v in overrides.items() if v is not None}
-        settings = None if snapshot_file else _load_settings(ctx)
-        saved = load_input(snapshot_file) if snapshot_file else None
         try:
-            plan_input = build_input(
-                settings=settings, saved=saved, target_hf=_decimal("--target-hf", target_hf),
-                policy_name=policy, policy_sets=list(sets), limit_overrides=overrides,
+            plan_input = _gather(
+                ctx, snapshot_file=snapshot_file, target_hf=target_hf, policy=policy, sets=list(sets),
+                overrides={
+                    "hf_floor": _decimal("--hf-floor", hf_floor),
+                    "max_slippage_bps": max_slippage_bps,
+                    "price_shock_bps": price_shock_bps,
+                    "max_batch_usd": _decimal("--max-batch-usd", max_batch_usd),
+                    "max_daily_usd": _decimal("--max-daily-usd", max_daily_usd),
+                },
                 depth_usd=_decimal("--depth-usd", depth_usd), gas_usd=_decimal("--gas-usd", gas_usd),
             )
-        except LiveReadsUnavailable as exc:
-            fail(str(exc), EXIT_RUNTIME)
-        except PolicyFailed as exc:
-            fail(str(exc), EXIT_RUNTIME)
-        except ValueError as exc:  # an Intent or limits outside their range
+        except (UserInputError, ValueError) as exc:  # config, flags, a saved file, an out-of-range value
             fail(str(exc), EXIT_USER)
+        except (LiveReadsUnavailable, PolicyFailed) as exc:
+            fail(str(exc), EXIT_RUNTIME)
         result = make_plan(plan_input)
         if save_file:
             save_input(save_file, plan_input)

@@ -44,6 +44,7 @@ from bot.domain import (
 )
 from bot.domain.book import round_down_to_step
 from bot.engine.book_model import BookState, synthetic_book
+from bot.engine.fast_sizing import max_withdraw_fast
 from bot.engine.plan_types import (
     Batch,
     MarketModel,
@@ -292,7 +293,7 @@ def _bounds(s: _Setup, run: _Run) -> dict[str, Decimal]:
     coll = run.pos.reserve(s.collateral)
     lim = s.limits
     out: dict[str, Decimal] = {
-        "floor": from_units(max_withdraw(_shock(s, run.pos), s.collateral, min_hf_wad=s.floor_wad), coll.decimals),
+        "floor": from_units(max_withdraw_fast(_shock(s, run.pos), s.collateral, min_hf_wad=s.floor_wad), coll.decimals),
         "depth": depth_above(run.book.bids, s.cap_price),
         "collateral": from_units(coll.collateral, coll.decimals),
     }

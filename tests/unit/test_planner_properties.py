@@ -21,10 +21,12 @@ from bot.domain import (
     after_withdraw,
     decimal_to_wad,
     health_factor_wad,
+    max_withdraw,
     shocked,
 )
 from bot.domain.position import Rounding
 from bot.engine.book_model import synthetic_book
+from bot.engine.fast_sizing import max_withdraw_fast
 from bot.engine.plan_types import MarketModel, PlanLimits, PlanStatus
 from bot.engine.planner import default_rules, plan
 from strategies import Intent
@@ -187,3 +189,11 @@ def test_plan_reaches_the_target_when_depth_and_limits_allow(case) -> None:  # t
         assert result.final_health_factor is None and result.batches[-1].repay_all
     else:
         assert result.final_health_factor >= intent.target_hf
+
+
+@settings(max_examples=EXAMPLES * 3, deadline=None)
+@given(positions(), st.integers(1000, 3000), st.integers(0, 3000))
+def test_fast_max_withdraw_equals_the_domain_search(pos: Position, floor_milli: int, shock: int) -> None:
+    shocked_pos = shocked(pos, shock_bps=shock, symbols={"WETH"})
+    floor = decimal_to_wad(D(floor_milli) / 1000)
+    assert max_withdraw_fast(shocked_pos, "WETH", min_hf_wad=floor) == max_withdraw(shocked_pos, "WETH", min_hf_wad=floor)
