@@ -138,6 +138,11 @@ class Batch:
         return from_units(self.repay_units, self.debt_decimals)
 
     @property
+    def sell_qty(self) -> Decimal:
+        """Coins to sell on the exchange: the withdrawn amount (a multiple of the lot step)."""
+        return self.withdraw_amount
+
+    @property
     def hf_after_withdraw(self) -> Decimal | None:
         return wad_to_decimal(self.hf_after_withdraw_wad)
 
@@ -211,6 +216,7 @@ class Plan:
     warnings: tuple[str, ...] = ()
     reason: str = ""  # the intent's reason
     urgency: Decimal = D(0)
+    market: str = ""  # the exchange symbol sold on, e.g. "ETH/USDT"
 
     @property
     def health_factor(self) -> Decimal | None:
@@ -234,6 +240,7 @@ class Plan:
             "status": self.status.value,
             "collateral": self.collateral,
             "debt": self.debt,
+            "market": self.market,
             "health_factor": _hf(self.health_factor_wad),
             "target_health_factor": _s(self.target_hf),
             "hf_floor": str(self.hf_floor),

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Context, Decimal, localcontext
+from typing import Callable
 
 from bot.domain import (
     OrderBook,
@@ -273,6 +274,7 @@ class _Sim:
     proceeds: int
     end: Position
     mid: Position
+    end_debt: int  # debt units left after the repay
 
 
 def _simulate(s: _Setup, run: _Run, qty: Decimal) -> _Sim:
@@ -285,7 +287,8 @@ def _simulate(s: _Setup, run: _Run, qty: Decimal) -> _Sim:
     proceeds = int((net * debt.unit).to_integral_value(rounding=ROUND_FLOOR)) if net > 0 else 0
     repay = min(proceeds, debt.debt)
     mid = after_withdraw(run.pos, s.collateral, units)
-    return _Sim(units, qty, fill.notional, fill.worst_price, fees, repay, proceeds, after_repay(mid, s.debt, repay), mid)
+    end = after_repay(mid, s.debt, repay)
+    return _Sim(units, qty, fill.notional, fill.worst_price, fees, repay, proceeds, end, mid, end.reserve(s.debt).debt)
 
 
 def _bounds(s: _Setup, run: _Run) -> dict[str, Decimal]:
@@ -336,8 +339,13 @@ def _unwind(s: _Setup, run: _Run) -> str:
         if not _done(s, sim):
             chosen = sim
         else:
-            chosen = _smallest_reaching(s, run, bound, min_qty)
+            chosen = _smallest_reaching(s, run, bound, min_qty, lambda x: _done(s, x))
             limited_by = "target" if s.target_wad is not None else "repay_all"
+        if _leaves_dust(s, chosen) and _repays_all(sim):
+            # What would be left is too small for another batch to clear (exchange minimum
+            # plus the fixed withdrawal fee): repay everything now instead.
+            chosen = _smallest_reaching(s, run, bound, min_qty, _repays_all)
+            limited_by = "repay_all"
         hf_before = health_factor_wad(run.pos)
         if health_factor_wad(chosen.end) <= hf_before:
             run.warnings.append(
@@ -353,20 +361,33 @@ def _done(s: _Setup, sim: _Sim) -> bool:
     return health_factor_wad(sim.end) >= s.target_wad
 
 
-def _smallest_reaching(s: _Setup, run: _Run, bound: Decimal, min_qty: Decimal) -> _Sim:
-    """The least lot-step multiple in [min_qty, bound] whose batch reaches the target (HF after
-    repay is monotone in the sale while fills beat LT × liquidation price)."""
+def _repays_all(sim: _Sim) -> bool:
+    return sim.repay > 0 and sim.end_debt == 0
+
+
+def _leaves_dust(s: _Setup, sim: _Sim) -> bool:
+    """Debt left after ``sim`` is positive but under what one more batch could repay."""
+    left = from_units(sim.end_debt, sim.end.reserve(s.debt).decimals)
+    dust = max(s.rules.min_notional, s.limits.min_batch_usd) + s.costs.exchange_withdrawal_fee
+    return 0 < left < dust * 2
+
+
+def _smallest_reaching(
+    s: _Setup, run: _Run, bound: Decimal, min_qty: Decimal, reaches: Callable[[_Sim], bool]
+) -> _Sim:
+    """The least lot-step multiple in [min_qty, bound] whose batch ``reaches`` (HF after
+    repay and the repaid amount grow with the sale while fills beat LT × liquidation price)."""
     step = s.rules.step_size
     lo = int(min_qty / step) if step > 0 else 0  # steps; lo may or may not reach
     hi = int(bound / step)  # reaches
     lo_sim = _simulate(s, run, lo * step)
-    if lo > 0 and _done(s, lo_sim):
+    if lo > 0 and reaches(lo_sim):
         return lo_sim
     best = _simulate(s, run, hi * step)
     while hi - lo > 1:
         mid = (lo + hi) // 2
         sim = _simulate(s, run, mid * step)
-        if _done(s, sim):
+        if reaches(sim):
             hi, best = mid, sim
         else:
             lo = mid
@@ -451,7 +472,7 @@ def _finish(s: _Setup, run: _Run, hf0: int, status: PlanStatus, stop: str, book_
         totals=totals, shock_bps=s.shock, volatility_daily=_q(daily_volatility(s.snapshot.price_history), "0.000001"),
         oracle_price=_q(D(coll.price) / D(debt.price)), reference_price=s.reference, book_source=book_source,
         stop_reason=stop, notes=tuple(run.notes), warnings=tuple(run.warnings), reason=s.intent.reason,
-        urgency=s.intent.urgency,
+        urgency=s.intent.urgency, market=s.rules.symbol,
     )
 
 

@@ -257,3 +257,13 @@ def test_limits_reject_nonsense() -> None:
         PlanLimits(hf_floor=D("0.9"))
     with pytest.raises(ValueError, match="max_slippage_bps"):
         PlanLimits(max_slippage_bps=0)
+
+
+def test_a_batch_that_would_leave_dust_debt_repays_everything() -> None:
+    # HF 10,000 leaves ≈ 9.7 USDT of debt: less than another batch could clear (5 USDT minimum
+    # notional + 1 USDT withdrawal fee, twice), so the batch repays all instead.
+    result = plan(snap(position(hf="1.6")), Intent.restore_hf("10000"), limits=LIMITS)
+    last = result.batches[-1]
+    assert last.repay_all and last.limited_by == "repay_all"
+    assert result.final_health_factor is None
+    assert result.status is PlanStatus.REACHES_TARGET
