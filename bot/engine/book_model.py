@@ -4,6 +4,7 @@ deplete and that refills between them. Pure, Decimal only."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 
 from bot.domain import Level, OrderBook, SellFill, walk_bids
@@ -12,6 +13,7 @@ D = Decimal
 BPS = D(10_000)
 
 
+@lru_cache(maxsize=256)  # pure and immutable: backtests ask for the same book bar after bar
 def synthetic_book(
     mid: Decimal,
     depth_usd_1pct: Decimal,

@@ -145,11 +145,15 @@ def _plan(
     book: OrderBook | None,
 ) -> Plan:
     pos = snapshot.position
-    coll_r = pos.reserve(intent.collateral) if intent.collateral else main_collateral(pos)
-    debt_r = pos.reserve(intent.debt) if intent.debt else main_debt(pos)
+    coll_r = next((r for r in pos.collaterals if r.symbol == intent.collateral), None) if intent.collateral else main_collateral(pos)
+    debt_r = next((r for r in pos.debts if r.symbol == intent.debt), None) if intent.debt else main_debt(pos)
     hf0 = health_factor_wad(pos)
     if coll_r is None or debt_r is None:
         what = "no debt" if debt_r is None else "no collateral to sell"
+        if intent.debt and debt_r is None:
+            what = f"no {intent.debt} debt to repay"
+        if intent.collateral and coll_r is None:
+            what = f"{intent.collateral} is not collateral of this position"
         return _empty_plan(snapshot, intent, limits, coll_r.symbol if coll_r else "", debt_r.symbol if debt_r else "",
                            coll_r.decimals if coll_r else 18, debt_r.decimals if debt_r else 6, what)
 
@@ -438,12 +442,12 @@ def _explain_blocked(s: _Setup, run: _Run) -> None:
     hf_shocked = wad_to_decimal(health_factor_wad(_shock(s, run.pos)))
     debt = run.pos.reserve(s.debt)
     need = repay_for_target(_shock(s, run.pos), s.debt, target_hf_wad=s.floor_wad + 10**14)
-    outside = f"repay ≥ {from_units(need, debt.decimals):,.2f} {s.debt} from outside" if need else "repay from outside"
+    outside = f"repay ≥ {from_units(need, debt.decimals):,.2f} {s.debt} from outside funds" if need else "repay from outside funds"
     if run.pos.reserve(s.collateral).collateral and max_withdraw(_shock(s, run.pos), s.collateral, min_hf_wad=s.floor_wad):
         run.notes.append("the floor leaves room only for a sale below the exchange or batch minimum")
     run.notes.append(
         f"withdraw is unsafe: HF at a {s.shock / 100:.2f} % price shock is {hf_shocked:.4f}, at or below the "
-        f"floor {s.limits.hf_floor}; add collateral or {outside} first"
+        f"floor {s.limits.hf_floor}; add collateral or {outside} (that lifts the shocked HF back to the floor)"
     )
 
 

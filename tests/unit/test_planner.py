@@ -267,3 +267,9 @@ def test_a_batch_that_would_leave_dust_debt_repays_everything() -> None:
     assert last.repay_all and last.limited_by == "repay_all"
     assert result.final_health_factor is None
     assert result.status is PlanStatus.REACHES_TARGET
+
+
+def test_an_intent_naming_a_reserve_that_is_not_collateral_plans_nothing() -> None:
+    result = plan(snap(), Intent.restore_hf("1.6", collateral="USDT"), limits=LIMITS)
+    assert result.status is PlanStatus.NO_ACTION
+    assert result.stop_reason == "USDT is not collateral of this position"
