@@ -153,7 +153,7 @@ def safe_decide(policy: LoadedPolicy, snapshot: Snapshot) -> Decision:
     guarded = _isolated(snapshot)
     try:
         result = policy.decide_fn(guarded, policy.params)
-    except Exception as exc:  # noqa: BLE001 - user code: contain everything, report it
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - user code: contain it (even sys.exit), report it
         return Decision(policy.name, error=f"{type(exc).__name__}: {exc}")
     if result is None:
         return Decision(policy.name)

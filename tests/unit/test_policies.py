@@ -237,6 +237,11 @@ def test_a_raising_user_policy_is_contained_and_reported(tmp_path: Path) -> None
     assert decision.policy == "user_policy"
 
 
+def test_a_user_policy_calling_sys_exit_is_contained(tmp_path: Path) -> None:
+    path = write_policy(tmp_path, "import sys\nINTERFACE_VERSION = 1\ndef decide(snapshot, params):\n    sys.exit(3)\n")
+    assert load_policy(path).decide_safely(snapshot("1.2")).error == "SystemExit: 3"
+
+
 def test_a_user_policy_returning_the_wrong_type_is_reported(tmp_path: Path) -> None:
     path = write_policy(tmp_path, "INTERFACE_VERSION = 1\ndef decide(snapshot, params):\n    return 1.5\n")
     decision = load_policy(path).decide_safely(snapshot("1.2"))
