@@ -83,6 +83,7 @@ class MarketModel:
     """
 
     shock_z: Decimal = D("3")  # δ = z · σ · √T_roundtrip, floored at limits.price_shock_bps
+    vol_window_s: int = 86_400  # σ from the price history of the last day
     max_shock_bps: int = 5_000
     refill_half_life_s: int | None = 300
     synthetic_depth_usd_1pct: Decimal = D("5000000")  # used when the snapshot has no book

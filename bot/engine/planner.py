@@ -179,7 +179,7 @@ def _plan(
         warnings.append(f"exchange price {reference} is {divergence:.0f} bps from the oracle's {oracle:.2f}")
 
     shock = shock_bps(
-        snapshot.price_history, horizon_s=costs.timings.round_trip_s, z=market.shock_z,
+        _recent(snapshot, market), horizon_s=costs.timings.round_trip_s, z=market.shock_z,
         floor_bps=limits.price_shock_bps, max_bps=market.max_shock_bps,
     )
     setup = _Setup(
@@ -210,6 +210,12 @@ def _plan(
     else:
         status = PlanStatus.PARTIAL if run.batches else PlanStatus.NO_ACTION
     return _finish(setup, run, hf0, status, stop, book_source)
+
+
+def _recent(snapshot: Snapshot, market: MarketModel) -> tuple[tuple[int, Decimal], ...]:
+    """The price history inside the volatility window (recent volatility is what matters)."""
+    since = snapshot.timestamp - market.vol_window_s
+    return tuple(point for point in snapshot.price_history if point[0] >= since)
 
 
 def _reached(s: _Setup, pos: Position) -> bool:
@@ -473,7 +479,7 @@ def _finish(s: _Setup, run: _Run, hf0: int, status: PlanStatus, stop: str, book_
         status=status, collateral=s.collateral, debt=s.debt, collateral_decimals=coll.decimals,
         debt_decimals=debt.decimals, health_factor_wad=hf0, target_hf=s.intent.target_hf,
         hf_floor=s.limits.hf_floor, final_health_factor_wad=health_factor_wad(run.pos), batches=batches,
-        totals=totals, shock_bps=s.shock, volatility_daily=_q(daily_volatility(s.snapshot.price_history), "0.000001"),
+        totals=totals, shock_bps=s.shock, volatility_daily=_q(daily_volatility(_recent(s.snapshot, s.market)), "0.000001"),
         oracle_price=_q(D(coll.price) / D(debt.price)), reference_price=s.reference, book_source=book_source,
         stop_reason=stop, notes=tuple(run.notes), warnings=tuple(run.warnings), reason=s.intent.reason,
         urgency=s.intent.urgency, market=s.rules.symbol,

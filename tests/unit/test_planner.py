@@ -273,3 +273,13 @@ def test_an_intent_naming_a_reserve_that_is_not_collateral_plans_nothing() -> No
     result = plan(snap(), Intent.restore_hf("1.6", collateral="USDT"), limits=LIMITS)
     assert result.status is PlanStatus.NO_ACTION
     assert result.stop_reason == "USDT is not collateral of this position"
+
+
+def test_plan_shock_uses_only_the_recent_volatility_window() -> None:
+    wild_then_calm = tuple((T0 - 3 * 86_400 + 3600 * i, D(2000) * (1 + D("0.05") * (-1) ** i)) for i in range(24)) + tuple(
+        (T0 - 3600 * (10 - i), D(2000)) for i in range(10)
+    )
+    s = replace(snap(), price_history=wild_then_calm)
+    assert plan(s, Intent.restore_hf("1.6"), limits=LIMITS).shock_bps == 300
+    wide = plan(s, Intent.restore_hf("1.6"), limits=LIMITS, market=MarketModel(vol_window_s=4 * 86_400))
+    assert wide.shock_bps > 300
