@@ -11,9 +11,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_serializer, field_validator, model_validator
 
 from bot.domain.position import Rounding
+from bot.redact import mask_url
 from bot.settings_types import (
     FROZEN_STRICT,
     ChecksumAddress,
@@ -61,6 +62,10 @@ class ChainConfig(BaseModel):
     confirmations: Annotated[int, Field(ge=0, le=64)] = 2
     rounding: Literal["v3.0", "v3.5"] = "v3.5"
     poll_interval_s: PositiveSeconds = 12.0
+
+    @field_serializer("rpc_url", when_used="json")
+    def _masked_rpc_url(self, value: str) -> str | None:
+        return mask_url(value)
 
     @property
     def rounding_mode(self) -> Rounding:

@@ -24,6 +24,8 @@ from pydantic_settings.sources.utils import parse_env_vars
 from bot.errors import ConfigError
 from bot.redact import register_secret
 from bot.settings_sections import MASKED_SECRET_PATHS
+from bot.settings_types import private_key_shape
+from bot.settings_wallet import address_of_key
 
 CONFIG_ENV = "DELEVER_CONFIG"
 STATE_DIR_ENV = "DELEVER_STATE_DIR"
@@ -194,7 +196,9 @@ def fill_from_devnet(data: dict[str, Any], state: Mapping[str, Any]) -> dict[str
         data = {**data, "chain": chain}
     state_wallet = _checksum(state.get("wallet"))
     if isinstance(wallet, dict):
-        _fill(wallet, "address", state_wallet)
+        env_key = wallet.get("private_key")
+        if env_key is None:
+            _fill(wallet, "address", state_wallet)
         if state.get("wallet_private_key"):
             _fill(wallet, "key_source", "env")
             if wallet.get("key_source") == "env":
@@ -204,11 +208,23 @@ def fill_from_devnet(data: dict[str, Any], state: Mapping[str, Any]) -> dict[str
         _fill(exchange, "api_url", state.get("exchange_url"))
         if state.get("api_key") and state.get("api_secret") and "api_key" not in exchange and "api_secret" not in exchange:
             exchange["api_key"], exchange["api_secret"] = state["api_key"], state["api_secret"]
+        # The wallet the run will use (an env key may replace the demo wallet) may receive withdrawals.
+        payee = _wallet_address(wallet) if isinstance(wallet, dict) else state_wallet
         allowlist = exchange.get("withdrawal_allowlist", [])
-        if state_wallet and isinstance(allowlist, (list, tuple)) and state_wallet not in allowlist:
-            exchange["withdrawal_allowlist"] = [*allowlist, state_wallet]
+        if payee and isinstance(allowlist, (list, tuple)) and payee not in allowlist:
+            exchange["withdrawal_allowlist"] = [*allowlist, payee]
         data = {**data, "exchange": exchange}
     return data
+
+
+def _wallet_address(wallet: Mapping[str, Any]) -> str | None:
+    if isinstance(wallet.get("address"), str):
+        return wallet["address"]
+    try:
+        key = private_key_shape(wallet.get("private_key"))
+        return address_of_key(str(key))
+    except (ValueError, ConfigError):
+        return None  # the validators report it
 
 
 def _fill(table: dict[str, Any], key: str, value: Any) -> None:
