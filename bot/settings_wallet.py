@@ -12,7 +12,6 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from eth_account import Account
 from eth_utils import to_checksum_address
 
 from bot.errors import ConfigError
@@ -28,6 +27,8 @@ PASSWORD_ENV = "DELEVER_WALLET__KEYSTORE_PASSWORD"
 
 def address_of_key(private_key: str) -> str:
     """The checksummed address of a hex private key (shape already validated)."""
+    from eth_account import Account  # imported on use: it costs a second at start-up
+
     try:
         return Account.from_key(private_key).address
     except Exception:  # noqa: BLE001 - the library's message may quote the key
@@ -47,6 +48,8 @@ def keystore_address(path: Path) -> str:
 
 
 def signer_from_key(private_key: SecretStr, *, expected_address: str | None) -> LocalAccount:
+    from eth_account import Account
+
     try:
         account = Account.from_key(private_key.get_secret_value())
     except Exception:  # noqa: BLE001
@@ -57,6 +60,8 @@ def signer_from_key(private_key: SecretStr, *, expected_address: str | None) -> 
 
 def signer_from_keystore(path: Path, password: SecretStr, *, expected_address: str | None) -> LocalAccount:
     """Decrypt the keystore (scrypt/pbkdf2 as recorded in the file; can take a second)."""
+    from eth_account import Account
+
     document = _read_keystore(path)
     try:
         key = Account.decrypt(document, password.get_secret_value())

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from bot.cli.common import print_json
-from bot.logs import configure_from_context, get_logger
-from bot.settings import Settings, load_settings
-from bot.settings_sections import MASKED_SECRET_PATHS
-from bot.settings_view import masked_view, secret_status
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -32,23 +31,30 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Validate the config (--config or DELEVER_CONFIG) and print it with every secret masked."""
+        # Imported here so that `delever --help` and other commands do not pay for them.
+        from bot.logs import configure_from_context, get_logger
+        from bot.settings import load_settings
+        from bot.settings_view import masked_view, secret_status
+
         configure_from_context(ctx.obj)
         path = config_file or getattr(ctx.obj, "config_path", None)
         settings = load_settings(path)  # ConfigError -> one stderr line, exit 2
         signer = _check_signer(settings) if unlock else None
-        get_logger("delever.config").debug("config_checked", mode=settings.mode, signer=signer)
+        policy = _check_policy(settings)
+        get_logger("delever.config").debug("config_checked", mode=settings.mode, signer=signer, policy=policy)
         if as_json:
             print_json(
                 {
                     "ok": True,
                     "config_path": str(path or ""),
                     "signer": signer,
+                    "policy": policy,
                     "secrets": secret_status(settings),
                     "settings": masked_view(settings),
                 }
             )
         else:
-            typer.echo(render_text(settings, path=str(path or ""), signer=signer))
+            typer.echo(render_text(settings, path=str(path or ""), signer=signer, policy=policy))
 
 
 def _check_signer(settings: Settings) -> str | None:
@@ -58,11 +64,27 @@ def _check_signer(settings: Settings) -> str | None:
     return settings.signer().address
 
 
-def render_text(settings: Settings, *, path: str, signer: str | None) -> str:
+def _check_policy(settings: Settings) -> str | None:
+    """Bind the policy to its params (unknown or invalid params are a ConfigError); its name."""
+    try:
+        from strategies.loader import load_policy
+    except ModuleNotFoundError as exc:
+        if exc.name in ("strategies", "strategies.loader"):
+            return None  # an install without the policy package: the params are checked at run time
+        raise
+    return load_policy(settings.policy.name, settings.policy.params).name
+
+
+def render_text(settings: Settings, *, path: str, signer: str | None, policy: str | None = None) -> str:
     """TOML-like text of the masked settings, with a header saying what was checked."""
+    from bot.settings_sections import MASKED_SECRET_PATHS
+    from bot.settings_view import masked_view, secret_status
+
     lines = [f"# config {path}: ok (mode {settings.mode})"]
     if signer:
         lines.append(f"# signer {signer} ({settings.wallet.key_source})")
+    if policy:
+        lines.append(f"# policy {policy}: params ok")
     view = masked_view(settings)
     status = secret_status(settings)
     tables = {k: v for k, v in view.items() if isinstance(v, dict)}
@@ -86,6 +108,8 @@ def render_text(settings: Settings, *, path: str, signer: str | None) -> str:
 
 
 def _secret_source(section: str, key: str) -> str:
+    from bot.settings_sections import MASKED_SECRET_PATHS
+
     return MASKED_SECRET_PATHS.get((section, key), "the config file or the environment")
 
 
