@@ -70,6 +70,7 @@ class Settings(BaseSettings):
         env_prefix="DELEVER_",
         env_nested_delimiter="__",
         case_sensitive=False,
+        env_ignore_empty=True,  # `DELEVER_X=` (docker-compose style) means unset
     )
 
     mode: Mode = "dry-run"

@@ -72,9 +72,11 @@ class _MappingEnvSource(EnvSettingsSource):
         return parse_env_vars(self._given_env, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
 
 
-def env_values(settings_cls: type[BaseSettings], env: Mapping[str, str]) -> tuple[dict[str, Any], dict]:
+def env_values(
+    settings_cls: type[BaseSettings], env: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
     """The ``DELEVER_…`` overrides as nested values, and which variable set each leaf path."""
-    for (section, name), var in MASKED_SECRET_PATHS.items():
+    for var in MASKED_SECRET_PATHS.values():
         register_secret(_lookup(env, var))  # before anything can fail and print
     try:
         values = _MappingEnvSource(settings_cls, env)()

@@ -108,7 +108,6 @@ def test_canaries_stay_out_of_config_errors(tmp_path, configs):
         (unknown_key, env, "config: notify.surprise: unknown key"),
         (secret_in_file, env, "config: notify.telegram_token: secrets come from the environment"),
         (config, {**env, "DELEVER_WALLET__PRIVATE_KEY": CANARY_NOT_A_KEY}, "config: wallet.private_key: must be"),
-        (config, {**env, "DELEVER_LIMITS__HF_FLOOR": "1"}, "config: limits.hf_floor: must be greater than 1"),
         (keystore_config, {**keystore_env, "DELEVER_WALLET__KEYSTORE_PASSWORD": CANARY_NOT_A_KEY}, "wrong password"),
     ]
     for path, failing_env, expected in failures:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 import structlog
 from pydantic import SecretStr
 
+from bot.cli.common import CliContext
 from bot.errors import UserInputError
 from bot.logs import configure_from_context, configure_logging, get_logger
 from bot.redact import (
@@ -87,13 +87,7 @@ def test_unknown_level_is_a_user_error():
 
 
 def test_configure_from_context_honours_log_json_and_level(capsys):
-    @dataclass
-    class Ctx:
-        config_path: str | None = None
-        log_json: bool = True
-        log_level: str = "debug"
-
-    configure_from_context(Ctx())
+    configure_from_context(CliContext(config_path=None, log_json=True, log_level="debug"))
     get_logger().debug("dbg")
     assert json_lines(capsys.readouterr().err)[0]["event"] == "dbg"
 

@@ -155,6 +155,11 @@ def test_env_overrides_nested_values_over_the_file(tmp_path):
     assert s.metrics.enabled is True
 
 
+def test_empty_env_values_count_as_unset(tmp_path):
+    s = load(tmp_path, DRY_RUN_TOML, DELEVER_WALLET__PRIVATE_KEY="", DELEVER_LIMITS__HF_FLOOR="")
+    assert s.wallet.private_key is None and s.limits.hf_floor == Decimal("1.10")
+
+
 def test_env_policy_params_are_read_as_toml_scalars(tmp_path):
     s = load(
         tmp_path,
@@ -440,6 +445,7 @@ def test_devnet_state_yields_to_file_and_environment(tmp_path):
     assert s.chain.rpc_url == "http://127.0.0.1:9"
     assert s.wallet.private_key.get_secret_value() == KEY_A
     assert s.wallet.address == ADDRESS_A  # derived from the env key, not the state's wallet
+    assert s.exchange.withdrawal_allowlist == (ADDRESS_A,)
     assert s.exchange.api_secret.get_secret_value() == "env-s"
 
 

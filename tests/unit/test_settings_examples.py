@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from decimal import Decimal
 from pathlib import Path
@@ -88,6 +89,14 @@ def test_policy_snippets_bind_to_the_policy_params(snippet):
     loader = pytest.importorskip("strategies.loader")
     table = tomllib.loads(snippet.read_text(), parse_float=Decimal)["policy"]
     assert loader.load_policy(table["name"], table.get("params", {})).name == snippet.stem
+
+
+def test_shipped_configs_hold_no_secrets():
+    secret_assignment = re.compile(r"^\s*(private_key|keystore_password|api_key|api_secret|telegram_token)\s*=", re.M)
+    for path in CONFIG.rglob("*.toml"):
+        text = path.read_text()
+        assert not secret_assignment.search(text), path
+        assert not re.search(r"\b(0x)?[0-9a-fA-F]{64}\b", text), path
 
 
 def test_policy_snippets_cover_the_builtin_policies():
