@@ -125,3 +125,14 @@ def test_emulator_withdrawal_below_minimum_is_bad_request(chain_emulator) -> Non
     with pytest.raises(ccxt.BadRequest):
         client.withdraw("USDT", 5, "0x" + "33" * 20, params={"network": "ERC20"})
     assert client.fetch_balance()["USDT"]["total"] == 1000.0
+
+
+def test_emulator_reference_follows_the_devnet_aggregator(anvil: Anvil) -> None:
+    feed = anvil.deploy("oracle/CLAggregators/MockAggregator.sol/MockAggregator.json", 2_345_67000000)
+    handle = start_emulator(EmulatorConfig(rpc_url=anvil.url, oracle_feeds={"ETH": feed}, poll_interval_s=3600))
+    try:
+        book = make_client(handle).fetch_order_book("ETH/USDT", 5)
+        assert book["bids"][0][0] < 2345.67 < book["asks"][0][0]
+        assert book["asks"][0][0] - book["bids"][0][0] < 0.5
+    finally:
+        handle.stop()
