@@ -219,7 +219,7 @@ class EmulatorHandle:
                 "prices": {s: str(self.prices.reference(s)) for s in self.exchange.markets},
                 "depth": {s: _profile_json(b.profile) for s, b in self.exchange.books.items()},
                 "balances": {b["asset"]: {"free": b["free"], "locked": b["locked"]} for b in account.balances_json()},
-                "open_orders": [o.query_json() for o in account.orders.values() if o.is_open],
+                "open_orders": [o.query_json() for o in account.open_orders()],
                 "orders": len(account.orders), "trades": len(account.trades),
                 "deposits": [d.as_json(self.config.deposit_confirmations) for d in self.funds.deposits],
                 "withdrawals": [w.as_json() for w in self.funds.withdrawals],

@@ -220,7 +220,7 @@ class Exchange:
             type=order_type, time_in_force=tif, price=price or ZERO, orig_qty=qty or ZERO, time_ms=ms,
             orig_quote_qty=quote_qty or ZERO, locked=lock_amount,
         )
-        account.orders[order.order_id] = order
+        account.add_order(order)
 
         if order_type != "LIMIT_MAKER":
             plan = self._plan_fills(market, crossing, qty=qty, quote_qty=quote_qty if qty is None else None, fill_fraction=fill_fraction)
@@ -308,10 +308,11 @@ class Exchange:
             self._release(account, market, order)
         else:
             order.status = "PARTIALLY_FILLED" if order.executed_qty > 0 else "NEW"
+            account.resting[order.order_id] = order
 
     def sweep(self, symbol: str) -> None:
         """Fill resting orders the book has moved through, as makers at their own price."""
-        resting = [(a, o) for a in self.accounts.values() for o in a.orders.values() if o.symbol == symbol and o.is_open]
+        resting = [(a, o) for a in self.accounts.values() for o in a.open_orders(symbol)]
         if not resting:
             return
         market = self.markets[symbol]
@@ -362,7 +363,7 @@ class Exchange:
         symbols = [self.market(params["symbol"]).symbol] if params.get("symbol") else list(self.markets)
         for symbol in symbols:
             self.sweep(symbol)
-        return [o.query_json() for o in account.orders.values() if o.symbol in symbols and o.is_open]
+        return [o.query_json() for o in account.open_orders() if o.symbol in symbols]
 
     def all_orders(self, account: Account, params: Mapping[str, str]) -> list[dict[str, Any]]:
         market = self.market(params.get("symbol"))
