@@ -48,7 +48,8 @@ class EmulatorHandle:
         self.funds = Funds(config, self.exchange.accounts, config.clock, self._address_for)
         self.faults = Faults()
         self.requests = RequestLog()
-        self.chain = ChainLink(config.rpc_url, dict(config.coins), config.hot_wallet_key, config.auto_mint) if config.rpc_url else None
+        self.chain = (ChainLink(config.rpc_url, dict(config.coins), config.hot_wallet_key, config.auto_mint, config.deposit_start_block)
+                      if config.rpc_url else None)
         self.server = EmulatorServer(self.exchange, self.funds, self.faults, self.requests, self.lock,
                                      admin=self, check_timestamp=config.check_timestamp)
         self._thread = ServerThread(self.server.app(), config.host, config.port)

@@ -136,3 +136,44 @@ def test_emulator_reference_follows_the_devnet_aggregator(anvil: Anvil) -> None:
         assert book["asks"][0][0] - book["bids"][0][0] < 0.5
     finally:
         handle.stop()
+
+
+def test_emulator_lost_withdraw_response_is_found_by_withdraw_order_id(chain_emulator) -> None:
+    emulator, _ = chain_emulator
+    client = make_client(emulator)
+    emulator.add_fault("POST /sapi/v1/capital/withdraw/apply", "lost", how="504")
+    with pytest.raises(ccxt.RequestTimeout):
+        client.withdraw("USDT", 50, "0x" + "44" * 20, params={"network": "ERC20", "withdrawOrderId": "wd-lost"})
+    rows = client.sapiGetCapitalWithdrawHistory({"withdrawOrderId": "wd-lost"})
+    assert len(rows) == 1 and rows[0]["status"] == 4 and rows[0]["transactionFee"] == "1.00000000"
+    assert client.fetch_balance()["USDT"]["total"] == 950.0
+
+
+def test_emulator_failed_payment_marks_withdrawal_failed_and_refunds(anvil: Anvil) -> None:
+    handle = start_emulator(EmulatorConfig(rpc_url=anvil.url, hot_wallet_key=None, poll_interval_s=3600,
+                                           balances={"ETH": Decimal(2)}))
+    try:
+        client = make_client(handle)
+        client.withdraw("ETH", 1, "0x" + "55" * 20, params={"network": "ERC20"})
+        handle.advance_withdrawals()
+        [failed] = client.fetch_withdrawals("ETH")
+        assert failed["status"] == "failed" and failed["info"]["status"] == 5
+        assert client.fetch_balance()["ETH"]["total"] == 2.0
+    finally:
+        handle.stop()
+
+
+def test_emulator_deposit_start_block_catches_earlier_transfers(anvil: Anvil) -> None:
+    probe = start_emulator(EmulatorConfig(poll_interval_s=3600, api_secret="p" * 64))
+    address = probe.deposit_address
+    probe.stop()
+    user = anvil.w3.eth.accounts[0]
+    tx_hash = anvil.w3.eth.send_transaction({"from": user, "to": address, "value": 10**17})
+    block = anvil.w3.eth.wait_for_transaction_receipt(tx_hash)["blockNumber"]
+    handle = start_emulator(EmulatorConfig(rpc_url=anvil.url, api_secret="p" * 64, deposit_start_block=block,
+                                           deposit_confirmations=1, poll_interval_s=3600))
+    try:
+        handle.tick()
+        assert handle.balances()["ETH"]["free"] == "0.10000000"
+    finally:
+        handle.stop()
