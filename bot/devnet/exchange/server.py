@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from aiohttp import web
 
-from bot.devnet.exchange import apierrors, signing
+from bot.devnet.exchange import signing
 from bot.devnet.exchange.accounts import Account
 from bot.devnet.exchange.apierrors import ApiError
 from bot.devnet.exchange.faults import Faults, Firing, RequestLog
