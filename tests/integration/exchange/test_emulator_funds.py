@@ -25,7 +25,7 @@ def anvil() -> Iterator[Anvil]:
 
 @pytest.fixture(scope="module")
 def usdt(anvil: Anvil) -> str:
-    return anvil.deploy("tokens/MintableERC20.sol/MintableERC20.json", "Tether USD", "USDT", 6)
+    return anvil.deploy("mocks/tokens/MintableERC20.sol/MintableERC20.json", "Tether USD", "USDT", 6)
 
 
 @pytest.fixture
@@ -128,7 +128,7 @@ def test_emulator_withdrawal_below_minimum_is_bad_request(chain_emulator) -> Non
 
 
 def test_emulator_reference_follows_the_devnet_aggregator(anvil: Anvil) -> None:
-    feed = anvil.deploy("oracle/CLAggregators/MockAggregator.sol/MockAggregator.json", 2_345_67000000)
+    feed = anvil.deploy("mocks/oracle/CLAggregators/MockAggregator.sol/MockAggregator.json", 2_345_67000000)
     handle = start_emulator(EmulatorConfig(rpc_url=anvil.url, oracle_feeds={"ETH": feed}, poll_interval_s=3600))
     try:
         book = make_client(handle).fetch_order_book("ETH/USDT", 5)
@@ -175,5 +175,23 @@ def test_emulator_deposit_start_block_catches_earlier_transfers(anvil: Anvil) ->
     try:
         handle.tick()
         assert handle.balances()["ETH"]["free"] == "0.10000000"
+    finally:
+        handle.stop()
+
+
+def test_emulator_reference_follows_aave_oracle_divided_by_quote_price(anvil: Anvil) -> None:
+    aggregator = "mocks/oracle/CLAggregators/MockAggregator.sol/MockAggregator.json"
+    eth_feed = anvil.deploy(aggregator, 2_000_00000000)
+    usdt_feed = anvil.deploy(aggregator, 99_980_000)  # USDT at $0.9998
+    weth, usdt = "0x" + "0" * 39 + "1", "0x" + "0" * 39 + "2"
+    zero = "0x" + "0" * 40
+    oracle = anvil.deploy("misc/AaveOracle.sol/AaveOracle.json", anvil.w3.eth.accounts[0], [weth, usdt],
+                          [eth_feed, usdt_feed], zero, zero, 10**8)
+    handle = start_emulator(EmulatorConfig(rpc_url=anvil.url, aave_oracle=oracle,
+                                           oracle_assets={"ETH": weth, "USDT": usdt}, poll_interval_s=3600))
+    try:
+        assert handle.state()["prices"]["ETHUSDT"].startswith("2000.4000800")
+        book = make_client(handle).fetch_order_book("ETH/USDT", 1)
+        assert book["bids"][0][0] < 2000.40 < book["asks"][0][0]
     finally:
         handle.stop()
