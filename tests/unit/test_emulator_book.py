@@ -83,3 +83,17 @@ def test_book_profile_rejects_unknown_shape() -> None:
         DepthProfile(shape="cubic")
     with pytest.raises(ValueError):
         DepthProfile().replace(colour="red")
+
+
+def test_scripted_price_interpolates_over_the_market_clock() -> None:
+    from bot.devnet.exchange.prices import ScriptedPrice
+
+    clock = ManualClock()
+    price = ScriptedPrice([(0, 3000), (600, 2100), (900, 2400)], clock)
+    assert price() == Decimal(3000)
+    clock.advance(300)
+    assert price() == Decimal(2550)
+    clock.advance(450)
+    assert price() == Decimal(2250)
+    clock.advance(10_000)
+    assert price() == Decimal(2400)
