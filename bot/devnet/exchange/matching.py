@@ -112,15 +112,16 @@ class Exchange:
         if not 1 <= limit <= 5000:
             raise apierrors.ApiError(400, -1100, "Illegal characters found in parameter 'limit'; legal range is '1-5000'.")
         side_json = {}
+        ref = self.reference(market.symbol)
         for side in ("bids", "asks"):
-            side_json[side] = [[fmt(lv.price), fmt(lv.qty)] for lv in self.levels(market.symbol, side) if lv.qty > 0][:limit]
+            side_json[side] = [[fmt(lv.price), fmt(lv.qty)] for lv in self.books[market.symbol].levels(side, ref, limit)]
         return {"lastUpdateId": next(self._update_ids), "bids": side_json["bids"], "asks": side_json["asks"]}
 
     def ticker_json(self, symbol: str | None) -> dict[str, Any]:
         market = self.market(symbol)
         ref = self.reference(market.symbol)
-        bids = [lv for lv in self.levels(market.symbol, "bids") if lv.qty > 0]
-        asks = [lv for lv in self.levels(market.symbol, "asks") if lv.qty > 0]
+        bids = self.books[market.symbol].levels("bids", ref, 1)
+        asks = self.books[market.symbol].levels("asks", ref, 1)
         last = self.last_price.get(market.symbol, ref)
         trades = [t for a in self.accounts.values() for t in a.trades if t.symbol == market.symbol]
         volume = sum((t.qty for t in trades), ZERO)
