@@ -111,8 +111,13 @@ def read_position(w3: Web3, market: Market, wallet: str, *, block: int | str = "
 
 
 def user_account_data(w3: Web3, market: Market, wallet: str, *, block: int | str = "latest") -> AccountData:
-    pool = _pool(w3, market)
-    values = pool.functions.getUserAccountData(Web3.to_checksum_address(wallet)).call(block_identifier=block)
+    return pool_account_data(w3, market.pool, wallet, block=block)
+
+
+def pool_account_data(w3: Web3, pool: str, wallet: str, *, block: int | str = "latest") -> AccountData:
+    """``Pool.getUserAccountData(wallet)`` at ``block``."""
+    contract = w3.eth.contract(address=Web3.to_checksum_address(pool), abi=artifacts.abi("Pool"))
+    values = contract.functions.getUserAccountData(Web3.to_checksum_address(wallet)).call(block_identifier=block)
     return AccountData(*(int(v) for v in values))
 
 
@@ -213,16 +218,20 @@ def _wrap_eth(w3: Web3, market: Market, *, wallet: str, amount: int) -> None:
 
 
 def set_price(w3: Web3, market: Market, symbol: str, usd: Decimal | str | int) -> int:
-    """Write the MockAggregator's ``_latestAnswer`` (slot 0) and mine a block; return the answer."""
+    """Move ``symbol``'s oracle price to ``usd`` and mine a block; return the feed's new answer."""
+    return set_feed_price(w3, market.reserve(symbol).price_feed, usd)
+
+
+def set_feed_price(w3: Web3, feed: str, usd: Decimal | str | int) -> int:
+    """Write the MockAggregator's ``_latestAnswer`` (slot 0), check it reads back, mine a block."""
     answer = price_to_base(Decimal(str(usd)))
     if answer <= 0:
         raise UserInputError(f"price must be positive, got {usd}")
-    feed = market.reserve(symbol).price_feed
     anvil.set_storage_at(w3, feed, 0, answer)
     aggregator = w3.eth.contract(address=Web3.to_checksum_address(feed), abi=artifacts.abi("MockAggregator"))
     read_back = aggregator.functions.latestAnswer().call()
     if read_back != answer:
-        raise RuntimeError(f"{symbol} feed reads {read_back} after writing {answer}: storage layout changed?")
+        raise RuntimeError(f"feed {feed} reads {read_back} after writing {answer}: storage layout changed?")
     anvil.mine(w3)
     return answer
 
