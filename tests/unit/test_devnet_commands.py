@@ -116,3 +116,20 @@ def test_cli_devnet_bad_arguments_exit_2_before_touching_anything(monkeypatch, t
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def test_quick_selectors_match_their_signatures() -> None:
+    from eth_utils import keccak
+
+    from bot.devnet import quick
+
+    assert quick.GET_USER_ACCOUNT_DATA == "0x" + keccak(text="getUserAccountData(address)")[:4].hex()
+    assert quick.LATEST_ANSWER == "0x" + keccak(text="latestAnswer()")[:4].hex()
+
+
+def test_quick_address_word_pads_and_rejects_non_addresses() -> None:
+    from bot.devnet import quick
+
+    assert quick._address_word("0x" + "Ab" * 20) == "0" * 24 + "ab" * 20
+    with pytest.raises(ValueError):
+        quick._address_word("0x1234")
