@@ -11,7 +11,7 @@ from __future__ import annotations
 import fcntl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -37,7 +37,8 @@ class ExchangeLaunch:
     prices_usd: dict[str, Decimal]  # symbol -> current oracle price
     wallet: str  # the demo wallet (deposits come from it)
     state_dir: Path  # where logs and files may go
-    funder_private_key: str = ""  # an anvil account with ETH, to fund a hot wallet (never logged)
+    # An anvil account with ETH (any account may mint the test tokens), to fund a hot wallet.
+    funder_private_key: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -206,15 +206,9 @@ def _min_hf_by_ltv(position: Position) -> int:
 
 def _wrap_eth(w3: Web3, market: Market, *, wallet: str, amount: int) -> None:
     weth = w3.eth.contract(address=market.reserve("WETH").asset, abi=artifacts.abi("WETH9Mocked"))
-    balance = w3.eth.get_balance(Web3.to_checksum_address(wallet))
-    if balance < amount + 10**18:  # keep 1 ETH for gas
+    if w3.eth.get_balance(Web3.to_checksum_address(wallet)) < amount + 10 * 10**18:  # keep some for gas
         anvil.set_balance(w3, wallet, amount + 100 * 10**18)
-    d = Deployer(w3, wallet)
-    receipt_fn = weth.functions.deposit()
-    tx_hash = receipt_fn.transact({"from": d.sender, "value": amount})
-    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30, poll_latency=0.01)
-    if receipt["status"] != 1:
-        raise RuntimeError("WETH deposit failed")
+    Deployer(w3, wallet).call("wrap ETH", weth.functions.deposit(), value=amount)
 
 
 def set_price(w3: Web3, market: Market, symbol: str, usd: Decimal | str | int) -> int:
