@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -75,3 +76,25 @@ def test_bring_up_over_a_stale_state_file_starts_fresh(state_dir) -> None:
     second = launcher.bring_up(UpOptions())
     assert second.pids["anvil"] != first.pids["anvil"]
     assert anvil.is_answering(second.rpc_url)
+
+
+def test_down_stops_what_an_interrupted_up_left_behind(state_dir) -> None:
+    script = (
+        "import os, signal\n"
+        "from decimal import Decimal\n"
+        "from bot.devnet import launcher\n"
+        "def die(launch):\n"
+        "    print(launch.rpc_url, flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "launcher.bring_up(launcher.UpOptions(), exchange_starter=die)\n"
+    )
+    env = {**os.environ, "DELEVER_STATE_DIR": str(state_dir)}
+    killed = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert killed.returncode == -9
+    url = killed.stdout.strip()
+    assert anvil.is_answering(url)  # the detached anvil survived its parent…
+    assert (state_dir / launcher.PENDING_FILE_NAME).exists()
+    assert launcher.bring_down() == ["anvil"]  # …and `down` finds it through the pending file
+    assert not anvil.is_answering(url)
+    assert not (state_dir / launcher.PENDING_FILE_NAME).exists()
