@@ -1,0 +1,101 @@
+"""Where the reference (mid) price of each market comes from.
+
+Layers, first that answers wins: a price pinned through the admin API; ``price_fn``;
+the devnet oracle (MockAggregator ``latestAnswer()`` through web3, cached per block);
+the fixed/callable entries of ``EmulatorConfig.prices``.
+"""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+from typing import Any, Callable, Mapping
+
+from bot.devnet.exchange.config import MarketConfig
+
+AGGREGATOR_ABI = [
+    {"inputs": [], "name": "latestAnswer", "outputs": [{"type": "int256"}], "stateMutability": "view", "type": "function"},
+    {"inputs": [], "name": "decimals", "outputs": [{"type": "uint8"}], "stateMutability": "view", "type": "function"},
+]
+
+
+class OraclePrices:
+    """Reads ``latestAnswer()`` of each feed (base asset -> aggregator), once per block."""
+
+    def __init__(self, rpc_url: str, feeds: Mapping[str, str]) -> None:
+        from web3 import HTTPProvider, Web3
+
+        self._w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 5}))
+        self._feeds = {
+            asset.upper(): self._w3.eth.contract(address=Web3.to_checksum_address(addr), abi=AGGREGATOR_ABI)
+            for asset, addr in feeds.items()
+        }
+        self._decimals: dict[str, int] = {}
+        self._cache: dict[str, tuple[int, Decimal]] = {}
+        self._lock = threading.Lock()
+
+    def has(self, asset: str) -> bool:
+        return asset.upper() in self._feeds
+
+    def price(self, asset: str) -> Decimal:
+        asset = asset.upper()
+        with self._lock:
+            block = self._w3.eth.block_number
+            cached = self._cache.get(asset)
+            if cached and cached[0] == block:
+                return cached[1]
+            feed = self._feeds[asset]
+            if asset not in self._decimals:
+                try:
+                    self._decimals[asset] = int(feed.functions.decimals().call())
+                except Exception:  # some mocks have no decimals(): Aave's base currency is 8
+                    self._decimals[asset] = 8
+            answer = int(feed.functions.latestAnswer().call(block_identifier=block))
+            value = Decimal(answer).scaleb(-self._decimals[asset])
+            self._cache[asset] = (block, value)
+            return value
+
+
+class PriceBoard:
+    def __init__(
+        self,
+        markets: Mapping[str, MarketConfig],
+        prices: Mapping[str, Any],
+        price_fn: Callable[[str], Decimal] | None = None,
+        oracle: OraclePrices | None = None,
+    ) -> None:
+        self._markets = markets
+        self._static = dict(prices)
+        self._price_fn = price_fn
+        self._oracle = oracle
+        self._pinned: dict[str, Decimal] = {}
+
+    def pin(self, symbol: str, price: Decimal | None) -> None:
+        """Fix a market's reference price (None removes the pin)."""
+        if price is None:
+            self._pinned.pop(symbol, None)
+        else:
+            if price <= 0:
+                raise ValueError("price must be positive")
+            self._pinned[symbol] = Decimal(price)
+
+    def set_static(self, symbol: str, price: Any) -> None:
+        self._static[symbol] = price
+
+    def reference(self, symbol: str) -> Decimal:
+        if symbol in self._pinned:
+            return self._pinned[symbol]
+        if self._price_fn is not None:
+            return Decimal(self._price_fn(symbol))
+        market = self._markets[symbol]
+        if self._oracle is not None and self._oracle.has(market.base):
+            base = self._oracle.price(market.base)
+            if self._oracle.has(market.quote):
+                return base / self._oracle.price(market.quote)
+            return base
+        value = self._static.get(symbol)
+        if value is None:
+            raise KeyError(f"no reference price for {symbol}")
+        if callable(value):
+            value = value()
+        return Decimal(value)
