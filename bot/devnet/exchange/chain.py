@@ -101,6 +101,8 @@ class ChainLink:
         to = Web3.to_checksum_address(to)
         units = to_units(amount, coin.decimals)
         if coin.token is None:
+            if coin.coin != "ETH":
+                raise RuntimeError(f"no token address configured for {coin.coin}")
             tx = {"to": to, "value": units, "gas": 21_000}
             return self._send(tx)
         token = self.w3.eth.contract(address=Web3.to_checksum_address(coin.token), abi=ERC20_ABI)

@@ -164,8 +164,9 @@ class EmulatorConfig:
 
     Prices: ``prices`` maps a market symbol to a fixed Decimal or a zero-argument callable;
     ``price_fn`` (symbol -> Decimal) overrides it; with ``rpc_url`` and ``oracle_feeds``
-    (base asset -> aggregator address, e.g. {"ETH": "0x.."}, optional "USDT" feed as the
-    quote) the reference follows the devnet oracle. The admin API can pin a price on top.
+    (base asset -> aggregator address, e.g. {"ETH": "0x.."}) or ``aave_oracle`` with
+    ``oracle_assets`` (base asset -> token address) the reference follows the devnet oracle
+    (a quote-asset entry, e.g. "USDT", divides). The admin API can pin a price on top.
     Funds: with ``rpc_url`` the emulator watches the chain for deposits to its deposit
     address and pays withdrawals from ``hot_wallet_key``; ``coins`` maps coin -> token.
     """
@@ -178,6 +179,8 @@ class EmulatorConfig:
     prices: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_PRICES))
     price_fn: PriceFn | None = None
     oracle_feeds: Mapping[str, str] = field(default_factory=dict)
+    aave_oracle: str | None = None  # AaveOracle address: read getAssetPrice(oracle_assets[base])
+    oracle_assets: Mapping[str, str] = field(default_factory=dict)  # base asset -> token, e.g. {"ETH": WETH}
     depth: Mapping[str, DepthProfile] = field(default_factory=lambda: dict(DEFAULT_DEPTH))
     taker_fee: Decimal = Decimal("0.001")
     maker_fee: Decimal = Decimal("0.001")

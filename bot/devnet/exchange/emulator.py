@@ -37,7 +37,9 @@ class EmulatorHandle:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
         self.lock = threading.RLock()
-        oracle = OraclePrices(config.rpc_url, config.oracle_feeds) if config.rpc_url and config.oracle_feeds else None
+        oracle = None
+        if config.rpc_url and (config.oracle_feeds or config.aave_oracle):
+            oracle = OraclePrices(config.rpc_url, config.oracle_feeds, config.aave_oracle, config.oracle_assets)
         markets = {m.symbol: m for m in config.markets}
         self.prices = PriceBoard(markets, config.prices, config.price_fn, oracle)
         self.exchange = Exchange(config, self.prices)

@@ -19,10 +19,22 @@ AGGREGATOR_ABI = [
 ]
 
 
-class OraclePrices:
-    """Reads ``latestAnswer()`` of each feed (base asset -> aggregator), once per block."""
+AAVE_ORACLE_ABI = [
+    {"inputs": [{"type": "address"}], "name": "getAssetPrice", "outputs": [{"type": "uint256"}], "stateMutability": "view", "type": "function"},
+]
 
-    def __init__(self, rpc_url: str, feeds: Mapping[str, str]) -> None:
+
+class OraclePrices:
+    """Reads the devnet oracle once per block, per asset.
+
+    ``feeds``: asset -> MockAggregator address (``latestAnswer()``, ``decimals()`` or 8).
+    ``aave_oracle`` + ``assets``: asset -> token address, read through the AaveOracle's
+    ``getAssetPrice`` (8 decimals): this follows a price change made by swapping the
+    aggregator behind the asset (``setAssetSources``).
+    """
+
+    def __init__(self, rpc_url: str, feeds: Mapping[str, str], aave_oracle: str | None = None,
+                 assets: Mapping[str, str] | None = None) -> None:
         from web3 import HTTPProvider, Web3
 
         self._w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 5}))
@@ -30,12 +42,15 @@ class OraclePrices:
             asset.upper(): self._w3.eth.contract(address=Web3.to_checksum_address(addr), abi=AGGREGATOR_ABI)
             for asset, addr in feeds.items()
         }
+        self._aave = (self._w3.eth.contract(address=Web3.to_checksum_address(aave_oracle), abi=AAVE_ORACLE_ABI)
+                      if aave_oracle else None)
+        self._assets = {a.upper(): Web3.to_checksum_address(t) for a, t in (assets or {}).items()} if self._aave else {}
         self._decimals: dict[str, int] = {}
         self._cache: dict[str, tuple[int, Decimal]] = {}
         self._lock = threading.Lock()
 
     def has(self, asset: str) -> bool:
-        return asset.upper() in self._feeds
+        return asset.upper() in self._assets or asset.upper() in self._feeds
 
     def price(self, asset: str) -> Decimal:
         asset = asset.upper()
@@ -44,6 +59,11 @@ class OraclePrices:
             cached = self._cache.get(asset)
             if cached and cached[0] == block:
                 return cached[1]
+            if asset in self._assets:
+                answer = int(self._aave.functions.getAssetPrice(self._assets[asset]).call(block_identifier=block))
+                value = Decimal(answer).scaleb(-8)
+                self._cache[asset] = (block, value)
+                return value
             feed = self._feeds[asset]
             if asset not in self._decimals:
                 try:
