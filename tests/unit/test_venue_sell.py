@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import ccxt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.adapters.venue import CcxtVenue, client_order_id
 from bot.errors import GuardRefused, OutcomeUnknown, RateLimited, Rejected, Retryable
@@ -221,3 +223,58 @@ def test_rules_read_exchange_filters_exactly() -> None:
 def test_balances_are_exact_decimals() -> None:
     venue, _, _ = make()
     assert venue.balances()["ETH"] == D("100")
+
+
+def test_sell_lookup_finds_ioc_still_open_cancels_then_books_and_continues() -> None:
+    venue, fake, _ = make([("3000", "5")])
+    fake.fault("create_order", "open_lost")
+    result = venue.sell(key=KEY, symbol="ETH/USDT", qty=D("2"), floor_price=D("2950"))
+    assert fake.orders[0].status == "CANCELED" and fake.orders[0].executed == 0
+    assert fake.count("cancel_order") == 1
+    assert result.filled == D("2")
+    assert result.client_order_ids == (client_order_id(KEY, 0), client_order_id(KEY, 1))
+
+
+def test_order_book_older_than_one_seen_is_refused() -> None:
+    venue, fake, _ = make([("3000", "5")])
+    venue.order_book("ETH/USDT")
+    fake.book_nonce = -10  # every later answer is older
+    with pytest.raises(Retryable):
+        venue.order_book("ETH/USDT")
+
+
+CREATE_FAULTS = st.sampled_from([None, None, "lost", "timeout", "empty", "no_fills", "steal", "open_lost",
+                                 ccxt.DDoSProtection("429"), ccxt.ExchangeNotAvailable("503")])
+LOOKUP_FAULTS = st.sampled_from([None, None, None, ccxt.RequestTimeout("t"), ccxt.NetworkError("reset")])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    create_faults=st.lists(CREATE_FAULTS, max_size=6),
+    lookup_faults=st.lists(LOOKUP_FAULTS, max_size=8),
+    levels=st.lists(st.tuples(st.integers(2900, 3010), st.integers(1, 40)), min_size=1, max_size=6, unique_by=lambda t: t[0]),
+    qty=st.integers(1, 120),
+)
+def test_sell_under_any_fault_sequence_never_double_sells_and_resumes_exactly(create_faults, lookup_faults, levels, qty) -> None:
+    bids = [(str(p), str(D(q) / 10)) for p, q in sorted(levels, reverse=True)] + [("1000", "1000")]
+    venue, fake, clock = make(bids, asks=[("3100", "10")])
+    fake.balances["ETH"] = D(1000)
+    fake.fault("create_order", *create_faults)
+    fake.fault("fetch_order", *lookup_faults)
+    floor, amount = D("2950"), D(qty) / 10
+    result = None
+    for _ in range(12):  # the engine's loop: call again with the same key after any exception
+        try:
+            result = venue.sell(key=KEY, symbol="ETH/USDT", qty=amount, floor_price=floor)
+            break
+        except (OutcomeUnknown, RateLimited, Retryable):
+            clock.t += 30
+    assert result is not None
+    per_id: dict[str, int] = {}
+    for order in fake.orders:
+        per_id[order.cid] = per_id.get(order.cid, 0) + 1
+    assert all(n == 1 for n in per_id.values()), per_id  # never two orders under one client id
+    assert result.filled == sum(o.executed for o in fake.orders) <= amount
+    assert result.gross_quote == sum(o.quote for o in fake.orders)
+    assert all(D(t["price"]) >= floor for t in fake.trades)
+    assert set(result.client_order_ids) == {o.cid for o in fake.orders}

@@ -151,6 +151,10 @@ class FakeBinance:
             raise ccxt.BadRequest('binance {"code":-1013,"msg":"Filter failure: NOTIONAL"}')
         if qty > self.balances["ETH"]:
             raise ccxt.InsufficientFunds("binance Account has insufficient balance for requested action.")
+        if fault == "open_lost":  # accepted, still matching when the answer was lost
+            order = FakeOrder(next(self._ids), cid, qty, limit)
+            self.orders.append(order)
+            raise ccxt.RequestTimeout("binance POST http://127.0.0.1/api/v3/order")
         if fault == "steal":  # someone else takes half the bids between our book read and our order
             self.bids = [(p, q / 2) for p, q in self.bids]
         order = self._match(cid, qty, limit)

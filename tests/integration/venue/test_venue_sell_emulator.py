@@ -112,6 +112,7 @@ def test_sell_late_order_after_client_timeout_is_found_not_resent(emulator, venu
     emulator.add_fault("POST /api/v3/order", "delay", seconds=1.6, execute=True)
     key = fresh_key()
     result = venue.sell(key=key, symbol=SYMBOL, qty=D("2"), floor_price=D("2950"))
+    time.sleep(1.0)  # had the order been re-sent, the delayed original would land by now
     assert len(orders_for_key(emulator, key)) == 1
     assert result.filled == D("2")
     assert len(order_posts(emulator)) == 1
@@ -208,9 +209,12 @@ def test_order_book_read_timeout_is_retried(emulator, venue) -> None:
 
 
 def test_wrong_api_secret_halts(emulator, venue_factory) -> None:
-    venue = venue_factory(api_secret="x" * 64)
-    with pytest.raises(Halt):
+    canary = "CanarySecret" + "x" * 52
+    venue = venue_factory(api_secret=canary)
+    with pytest.raises(Halt) as info:
         venue.balances()
+    assert canary not in str(info.value) and canary not in repr(venue)
+    assert info.value.__cause__ is None and info.value.__context__ is None or canary not in str(info.value.__context__)
 
 
 def test_balances_match_emulator(emulator, venue) -> None:
