@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 import ccxt
 
@@ -226,15 +225,3 @@ def _result(key: str, requested: Decimal, booked: list[BookedOrder], exhausted: 
         exhausted=exhausted,
     )
 
-
-def describe(result: SellResult) -> dict[str, Any]:
-    """A loggable view of a sell result (no secrets in it)."""
-    return {
-        "key": result.key,
-        "requested": str(result.requested),
-        "filled": str(result.filled),
-        "gross_quote": str(result.gross_quote),
-        "fee_quote": str(result.fee_quote),
-        "orders": list(result.client_order_ids),
-        "exhausted": result.exhausted,
-    }
