@@ -17,8 +17,9 @@ from bot.devnet.exchange.config import (
 )
 from bot.devnet.exchange.emulator import EmulatorHandle, start_emulator
 from bot.devnet.exchange.faults import Fault
+from bot.devnet.exchange.prices import ScriptedPrice
 
 __all__ = [
     "CoinConfig", "DepthProfile", "EmulatorConfig", "EmulatorHandle", "Fault", "ManualClock",
-    "MarketConfig", "SystemClock", "ccxt_config", "start_emulator",
+    "MarketConfig", "ScriptedPrice", "SystemClock", "ccxt_config", "start_emulator",
 ]

@@ -4,13 +4,13 @@
         [--state-file .delever/devnet.json] [--update-state] [--rpc-url URL]
         [--info-file PATH] [--price ETHUSDT=3000 ...] [--depth ETHUSDT=5000000 ...]
         [--shape linear|sqrt] [--half-life 60] [--balance ETH=100 ...]
-        [--confirmations 2] [--withdrawal-delay 2] [--taker-fee 0.001] [--no-timestamp-check]
+        [--confirmations 2] [--deposit-start-block N] [--withdrawal-delay 2] [--taker-fee 0.001] [--no-timestamp-check]
 
 Prints one JSON line on stdout once serving: ``exchange_url``, ``api_key``, ``api_secret``,
 ``exchange_hot_wallet``, ``deposit_address``, ``pid``; ``--info-file`` writes the same JSON
 (mode 0600); ``--update-state`` merges those keys (and ``pids.exchange``) into the state file.
 From the devnet state file it takes ``rpc_url``, ``tokens`` (deposit/withdraw coins: every
-token but WETH; ETH is native) and ``oracle`` + ``tokens`` (the reference price follows
+token; ETH is native, WBTC is coin BTC) and ``oracle`` + ``tokens`` (the reference price follows
 AaveOracle.getAssetPrice of WETH/WBTC, divided by USDT's). Secrets from the environment:
 ``DELEVER_EXCHANGE__API_KEY`` / ``DELEVER_EXCHANGE__API_SECRET`` (random when unset) and
 ``DELEVER_EMULATOR_HOT_WALLET_KEY`` (on chain id 31337 it defaults to anvil's public
@@ -65,6 +65,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--half-life", type=float, default=60.0, help="refill half-life, seconds")
     parser.add_argument("--balance", action="append", default=[], help="ASSET=AMOUNT starting balance")
     parser.add_argument("--confirmations", type=int, default=2)
+    parser.add_argument("--deposit-start-block", type=int, default=None, help="scan deposits from this block (default: head at start)")
     parser.add_argument("--withdrawal-delay", type=float, default=2.0)
     parser.add_argument("--taker-fee", type=Decimal, default=Decimal("0.001"))
     parser.add_argument("--maker-fee", type=Decimal, default=Decimal("0.001"))
@@ -80,7 +81,7 @@ def build_config(args: argparse.Namespace, env: dict[str, str]) -> tuple[Emulato
     tokens = {k.upper(): v for k, v in (state.get("tokens") or {}).items()}
     coins = dict(DEFAULT_COINS)
     for symbol, address in tokens.items():
-        if symbol == "WETH":
+        if symbol in ("WETH", "WBTC"):  # ETH is native; WBTC is served as Binance's BTC below
             continue
         fee, minimum = FEES.get(symbol, ("0", "0"))
         coins[symbol] = CoinConfig(symbol, address, DECIMALS.get(symbol, 18), Decimal(fee), Decimal(minimum),
@@ -110,6 +111,7 @@ def build_config(args: argparse.Namespace, env: dict[str, str]) -> tuple[Emulato
         rpc_url=rpc_url, hot_wallet_key=hot_key if rpc_url else None, coins=coins,
         aave_oracle=state.get("oracle") if oracle_assets else None, oracle_assets=oracle_assets,
         deposit_confirmations=args.confirmations, withdrawal_delay_s=args.withdrawal_delay,
+        deposit_start_block=args.deposit_start_block,
     )
     return config, {s: str(p) for s, p in _pairs(args.price, "--price").items()}
 

@@ -153,6 +153,8 @@ class Account:
         self.free: dict[str, Decimal] = defaultdict(Decimal)
         self.locked: dict[str, Decimal] = defaultdict(Decimal)
         self.orders: dict[int, Order] = {}
+        self.by_client: dict[tuple[str, str], list[Order]] = defaultdict(list)
+        self.resting: dict[int, Order] = {}  # open orders (pruned lazily once they close)
         self.trades: list[Trade] = []
         self.update_ms = 0
 
@@ -184,11 +186,17 @@ class Account:
         return [{"asset": a, "free": fmt(self.free[a]), "locked": fmt(self.locked[a])} for a in assets]
 
     # -- orders -----------------------------------------------------------------------
+    def add_order(self, order: Order) -> None:
+        self.orders[order.order_id] = order
+        self.by_client[(order.symbol, order.client_order_id)].append(order)
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        for order_id in [i for i, o in self.resting.items() if not o.is_open]:
+            del self.resting[order_id]
+        return [o for o in self.resting.values() if symbol is None or o.symbol == symbol]
+
     def open_order_by_client_id(self, symbol: str, client_id: str) -> Order | None:
-        for order in self.orders.values():
-            if order.symbol == symbol and order.client_order_id == client_id and order.is_open:
-                return order
-        return None
+        return next((o for o in self.by_client.get((symbol, client_id), ()) if o.is_open), None)
 
     def find_order(self, symbol: str, order_id: int | None, client_id: str | None) -> Order | None:
         """By id; by client id the open order wins, else the most recent one (as Binance)."""
@@ -197,7 +205,7 @@ class Account:
             return order if order is not None and order.symbol == symbol else None
         if client_id is None:
             return None
-        matches = [o for o in self.orders.values() if o.symbol == symbol and o.client_order_id == client_id]
+        matches = self.by_client.get((symbol, client_id), [])
         if not matches:
             return None
         open_ones = [o for o in matches if o.is_open]

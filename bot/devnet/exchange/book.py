@@ -105,12 +105,19 @@ class SyntheticBook:
             return 0.0
         return fraction * 0.5 ** (max(0.0, now - since) / half_life)
 
-    def levels(self, side: str, mid: Decimal) -> list[BookLevel]:
+    def levels(self, side: str, mid: Decimal, limit: int | None = None) -> list[BookLevel]:
+        """Levels best first; with ``limit``, only the first ``limit`` non-empty ones."""
         now = self.clock.now()
+        eaten_side = self._eaten[side]
         out = []
         for index, price, full in self._full_levels(side, mid):
-            eaten = self._eaten_now(side, index, now)
+            eaten = self._eaten_now(side, index, now) if index in eaten_side else 0.0
             qty = full if eaten <= 0 else quantize(full * Decimal(str(1 - min(eaten, 1.0))), self.market.step_size, ROUND_FLOOR)
+            if limit is not None:
+                if qty <= 0:
+                    continue
+                if len(out) >= limit:
+                    break
             out.append(BookLevel(index, price, qty))
         return out
 

@@ -37,12 +37,13 @@ def from_units(units: int, decimals: int) -> Decimal:
 
 
 class ChainLink:
-    def __init__(self, rpc_url: str, coins: dict[str, CoinConfig], hot_wallet_key: str | None, auto_mint: bool = True) -> None:
+    def __init__(self, rpc_url: str, coins: dict[str, CoinConfig], hot_wallet_key: str | None, auto_mint: bool = True,
+                 start_block: int | None = None) -> None:
         self.w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
         self.coins = coins
         self._hot = EthAccount.from_key(hot_wallet_key) if hot_wallet_key else None
         self.auto_mint = auto_mint
-        self.next_block: int | None = None
+        self.next_block: int | None = start_block
         self._token_coin = {Web3.to_checksum_address(c.token): c for c in coins.values() if c.token}
 
     @property
@@ -61,6 +62,8 @@ class ChainLink:
         if self.next_block is None:
             self.next_block = head + 1  # deposits count from the emulator's start
             return []
+        if head - self.next_block > 2_000:  # a long gap (e.g. a start block far back): scan in slices
+            head = self.next_block + 2_000
         if head < self.next_block:
             return []
         start, self.next_block = self.next_block, head + 1

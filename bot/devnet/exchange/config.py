@@ -193,6 +193,7 @@ class EmulatorConfig:
     deposit_key: str | None = field(default=None, repr=False)  # derived from the secret if None
     coins: Mapping[str, CoinConfig] = field(default_factory=lambda: dict(DEFAULT_COINS))
     deposit_confirmations: int = 2
+    deposit_start_block: int | None = None  # first block scanned for deposits (None: the head at start)
     withdrawal_delay_s: float = 2.0
     poll_interval_s: float = 0.2
     auto_mint: bool = True  # top up the hot wallet by minting a mock token when it runs short

@@ -48,7 +48,8 @@ class EmulatorHandle:
         self.funds = Funds(config, self.exchange.accounts, config.clock, self._address_for)
         self.faults = Faults()
         self.requests = RequestLog()
-        self.chain = ChainLink(config.rpc_url, dict(config.coins), config.hot_wallet_key, config.auto_mint) if config.rpc_url else None
+        self.chain = (ChainLink(config.rpc_url, dict(config.coins), config.hot_wallet_key, config.auto_mint, config.deposit_start_block)
+                      if config.rpc_url else None)
         self.server = EmulatorServer(self.exchange, self.funds, self.faults, self.requests, self.lock,
                                      admin=self, check_timestamp=config.check_timestamp)
         self._thread = ServerThread(self.server.app(), config.host, config.port)
@@ -219,7 +220,7 @@ class EmulatorHandle:
                 "prices": {s: str(self.prices.reference(s)) for s in self.exchange.markets},
                 "depth": {s: _profile_json(b.profile) for s, b in self.exchange.books.items()},
                 "balances": {b["asset"]: {"free": b["free"], "locked": b["locked"]} for b in account.balances_json()},
-                "open_orders": [o.query_json() for o in account.orders.values() if o.is_open],
+                "open_orders": [o.query_json() for o in account.open_orders()],
                 "orders": len(account.orders), "trades": len(account.trades),
                 "deposits": [d.as_json(self.config.deposit_confirmations) for d in self.funds.deposits],
                 "withdrawals": [w.as_json() for w in self.funds.withdrawals],

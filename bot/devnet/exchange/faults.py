@@ -9,7 +9,8 @@ times (None = until cleared). Kinds:
 - ``status``: answer HTTP ``status`` (e.g. 503) with ``body`` (default empty) without acting.
 - ``rate_limit``: HTTP 429 with Retry-After ``retry_after`` s; after ``times`` of those,
   ``ban_times`` answers of HTTP 418 (the IP ban).
-- ``lost``: carry the request out, then lose the answer: ``how`` = "504" (an empty 504)
+- ``lost``: carry the request out, then lose the answer: ``how`` = "504" (an empty 504;
+  any other 5xx code works too, e.g. "503": Binance documents 5xx as "status unknown")
   or "drop" (close the connection without an answer).
 - ``partial``: order POSTs fill at most ``fraction`` of what they would have filled.
 - ``reject``: answer ``status`` (default 400) with ``{"code": code, "msg": msg}``.
@@ -54,8 +55,9 @@ class Fault:
         self.fraction = Decimal(str(self.fraction))
         if self.kind == "reject" and self.status == 503:
             self.status = 400
-        if self.how not in ("504", "drop"):
-            raise ValueError("lost faults take how = '504' or 'drop'")
+        self.how = str(self.how)
+        if not (self.how == "drop" or (self.how.isdigit() and 500 <= int(self.how) <= 599)):
+            raise ValueError("lost faults take how = 'drop' or a 5xx status such as '504'")
 
     def matches(self, method: str, path: str) -> bool:
         want_method, _, want_path = self.route.partition(" ")

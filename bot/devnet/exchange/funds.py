@@ -24,7 +24,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Mapping
 
 from bot.devnet.exchange import apierrors
-from bot.devnet.exchange.accounts import ZERO, Account, fmt
+from bot.devnet.exchange.accounts import Account, fmt
 from bot.devnet.exchange.apierrors import ApiError
 from bot.devnet.exchange.config import CoinConfig, EmulatorConfig, MarketClock
 from bot.devnet.exchange.matching import parse_int

@@ -112,15 +112,16 @@ class Exchange:
         if not 1 <= limit <= 5000:
             raise apierrors.ApiError(400, -1100, "Illegal characters found in parameter 'limit'; legal range is '1-5000'.")
         side_json = {}
+        ref = self.reference(market.symbol)
         for side in ("bids", "asks"):
-            side_json[side] = [[fmt(lv.price), fmt(lv.qty)] for lv in self.levels(market.symbol, side) if lv.qty > 0][:limit]
+            side_json[side] = [[fmt(lv.price), fmt(lv.qty)] for lv in self.books[market.symbol].levels(side, ref, limit)]
         return {"lastUpdateId": next(self._update_ids), "bids": side_json["bids"], "asks": side_json["asks"]}
 
     def ticker_json(self, symbol: str | None) -> dict[str, Any]:
         market = self.market(symbol)
         ref = self.reference(market.symbol)
-        bids = [lv for lv in self.levels(market.symbol, "bids") if lv.qty > 0]
-        asks = [lv for lv in self.levels(market.symbol, "asks") if lv.qty > 0]
+        bids = self.books[market.symbol].levels("bids", ref, 1)
+        asks = self.books[market.symbol].levels("asks", ref, 1)
         last = self.last_price.get(market.symbol, ref)
         trades = [t for a in self.accounts.values() for t in a.trades if t.symbol == market.symbol]
         volume = sum((t.qty for t in trades), ZERO)
@@ -220,7 +221,7 @@ class Exchange:
             type=order_type, time_in_force=tif, price=price or ZERO, orig_qty=qty or ZERO, time_ms=ms,
             orig_quote_qty=quote_qty or ZERO, locked=lock_amount,
         )
-        account.orders[order.order_id] = order
+        account.add_order(order)
 
         if order_type != "LIMIT_MAKER":
             plan = self._plan_fills(market, crossing, qty=qty, quote_qty=quote_qty if qty is None else None, fill_fraction=fill_fraction)
@@ -308,10 +309,11 @@ class Exchange:
             self._release(account, market, order)
         else:
             order.status = "PARTIALLY_FILLED" if order.executed_qty > 0 else "NEW"
+            account.resting[order.order_id] = order
 
     def sweep(self, symbol: str) -> None:
         """Fill resting orders the book has moved through, as makers at their own price."""
-        resting = [(a, o) for a in self.accounts.values() for o in a.orders.values() if o.symbol == symbol and o.is_open]
+        resting = [(a, o) for a in self.accounts.values() for o in a.open_orders(symbol)]
         if not resting:
             return
         market = self.markets[symbol]
@@ -362,7 +364,7 @@ class Exchange:
         symbols = [self.market(params["symbol"]).symbol] if params.get("symbol") else list(self.markets)
         for symbol in symbols:
             self.sweep(symbol)
-        return [o.query_json() for o in account.orders.values() if o.symbol in symbols and o.is_open]
+        return [o.query_json() for o in account.open_orders() if o.symbol in symbols]
 
     def all_orders(self, account: Account, params: Mapping[str, str]) -> list[dict[str, Any]]:
         market = self.market(params.get("symbol"))

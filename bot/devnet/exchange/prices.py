@@ -76,6 +76,32 @@ class OraclePrices:
             return value
 
 
+class ScriptedPrice:
+    """A price path over the market clock: ``points`` of (seconds from start, price),
+    linearly interpolated, flat before the first and after the last point.
+
+    Use as a ``prices`` entry: ``prices={"ETHUSDT": ScriptedPrice([(0, 3000), (600, 2100)], clock)}``.
+    """
+
+    def __init__(self, points: list[tuple[float, Any]], clock: Any, start: float | None = None) -> None:
+        if not points:
+            raise ValueError("a scripted price needs at least one point")
+        self._points = sorted((float(t), Decimal(str(p))) for t, p in points)
+        self._clock = clock
+        self._start = clock.now() if start is None else start
+
+    def __call__(self) -> Decimal:
+        elapsed = self._clock.now() - self._start
+        points = self._points
+        if elapsed <= points[0][0]:
+            return points[0][1]
+        for (t0, p0), (t1, p1) in zip(points, points[1:]):
+            if elapsed <= t1:
+                weight = Decimal(str((elapsed - t0) / (t1 - t0))) if t1 > t0 else Decimal(1)
+                return (p0 + (p1 - p0) * weight).quantize(Decimal("0.00000001"))
+        return points[-1][1]
+
+
 class PriceBoard:
     def __init__(
         self,

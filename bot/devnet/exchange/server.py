@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from aiohttp import web
 
-from bot.devnet.exchange import apierrors, signing
+from bot.devnet.exchange import signing
 from bot.devnet.exchange.accounts import Account
 from bot.devnet.exchange.apierrors import ApiError
 from bot.devnet.exchange.faults import Faults, Firing, RequestLog
@@ -127,7 +127,7 @@ class EmulatorServer:
                 if request.transport is not None:
                     request.transport.abort()
                 return web.Response(status=200)
-            return web.Response(status=504, text="")
+            return web.Response(status=int(firing.fault.how), text="")
         if firing is not None and firing.kind == "delay" and not firing.fault.execute:
             return web.Response(status=504, text="")
         return _json(status, payload, headers)

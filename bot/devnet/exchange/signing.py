@@ -64,7 +64,8 @@ def verify(raw: bytes, secret: str, *, check_timestamp: bool = True, now_ms: int
         except ValueError:
             raise ApiError(400, -1100, "Illegal characters found in parameter 'timestamp'.") from None
         if recv_window > MAX_RECV_WINDOW or recv_window <= 0:
-            raise ApiError(400, -1131, "recvWindow must be less than 60000")
+            # Binance says -1131 here, which ccxt maps differently for a local URL: keep -1100
+            raise ApiError(400, -1100, "Illegal characters found in parameter 'recvWindow'; legal range is '1-60000'.")
         server = now_ms if now_ms is not None else int(time.time() * 1000)
         if timestamp > server + 1000 or server - timestamp > recv_window:
             raise ApiError(400, -1021, "Timestamp for this request is outside of the recvWindow.")

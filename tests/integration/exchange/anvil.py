@@ -13,7 +13,7 @@ from web3 import HTTPProvider, Web3
 
 ROOT = Path(__file__).resolve().parents[3]
 ANVIL = ROOT / "devnet-deps/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
-ARTIFACTS = ROOT / "devnet-deps/node_modules/@aave/core-v3/artifacts/contracts/mocks"
+ARTIFACTS = ROOT / "devnet-deps/node_modules/@aave/core-v3/artifacts/contracts"
 # anvil's public test keys (mnemonic "test test ... junk"): 0 = user, 1 = exchange hot wallet
 USER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 HOT_WALLET_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
@@ -65,7 +65,7 @@ class Anvil:
         return self.w3.eth.wait_for_transaction_receipt(tx_hash)["contractAddress"]
 
     def token(self, address: str):
-        data = json.loads((ARTIFACTS / "tokens/MintableERC20.sol/MintableERC20.json").read_text())
+        data = json.loads((ARTIFACTS / "mocks/tokens/MintableERC20.sol/MintableERC20.json").read_text())
         return self.w3.eth.contract(address=address, abi=data["abi"])
 
 

@@ -76,6 +76,13 @@ def test_emulator_lost_response_drop_executes_and_is_found_by_client_id(emulator
     assert client.fetch_order(None, "ETH/USDT", {"clientOrderId": "lost-drop"})["filled"] == 1.0
 
 
+def test_emulator_lost_response_503_executes_yet_reads_as_exchange_not_available(emulator: EmulatorHandle, client: ccxt.binance) -> None:
+    emulator.add_fault(ORDER, "lost", how="503")
+    with pytest.raises(ccxt.ExchangeNotAvailable):
+        _ioc_sell(client, "lost-503")
+    assert client.fetch_order(None, "ETH/USDT", {"clientOrderId": "lost-503"})["status"] == "closed"
+
+
 def test_emulator_resending_a_lost_ioc_id_creates_a_second_order(emulator: EmulatorHandle, client: ccxt.binance) -> None:
     emulator.add_fault(ORDER, "lost", how="504")
     with pytest.raises(ccxt.RequestTimeout):

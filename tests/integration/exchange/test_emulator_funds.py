@@ -25,7 +25,7 @@ def anvil() -> Iterator[Anvil]:
 
 @pytest.fixture(scope="module")
 def usdt(anvil: Anvil) -> str:
-    return anvil.deploy("tokens/MintableERC20.sol/MintableERC20.json", "Tether USD", "USDT", 6)
+    return anvil.deploy("mocks/tokens/MintableERC20.sol/MintableERC20.json", "Tether USD", "USDT", 6)
 
 
 @pytest.fixture
@@ -128,11 +128,70 @@ def test_emulator_withdrawal_below_minimum_is_bad_request(chain_emulator) -> Non
 
 
 def test_emulator_reference_follows_the_devnet_aggregator(anvil: Anvil) -> None:
-    feed = anvil.deploy("oracle/CLAggregators/MockAggregator.sol/MockAggregator.json", 2_345_67000000)
+    feed = anvil.deploy("mocks/oracle/CLAggregators/MockAggregator.sol/MockAggregator.json", 2_345_67000000)
     handle = start_emulator(EmulatorConfig(rpc_url=anvil.url, oracle_feeds={"ETH": feed}, poll_interval_s=3600))
     try:
         book = make_client(handle).fetch_order_book("ETH/USDT", 5)
         assert book["bids"][0][0] < 2345.67 < book["asks"][0][0]
         assert book["asks"][0][0] - book["bids"][0][0] < 0.5
+    finally:
+        handle.stop()
+
+
+def test_emulator_lost_withdraw_response_is_found_by_withdraw_order_id(chain_emulator) -> None:
+    emulator, _ = chain_emulator
+    client = make_client(emulator)
+    emulator.add_fault("POST /sapi/v1/capital/withdraw/apply", "lost", how="504")
+    with pytest.raises(ccxt.RequestTimeout):
+        client.withdraw("USDT", 50, "0x" + "44" * 20, params={"network": "ERC20", "withdrawOrderId": "wd-lost"})
+    rows = client.sapiGetCapitalWithdrawHistory({"withdrawOrderId": "wd-lost"})
+    assert len(rows) == 1 and rows[0]["status"] == 4 and rows[0]["transactionFee"] == "1.00000000"
+    assert client.fetch_balance()["USDT"]["total"] == 950.0
+
+
+def test_emulator_failed_payment_marks_withdrawal_failed_and_refunds(anvil: Anvil) -> None:
+    handle = start_emulator(EmulatorConfig(rpc_url=anvil.url, hot_wallet_key=None, poll_interval_s=3600,
+                                           balances={"ETH": Decimal(2)}))
+    try:
+        client = make_client(handle)
+        client.withdraw("ETH", 1, "0x" + "55" * 20, params={"network": "ERC20"})
+        handle.advance_withdrawals()
+        [failed] = client.fetch_withdrawals("ETH")
+        assert failed["status"] == "failed" and failed["info"]["status"] == 5
+        assert client.fetch_balance()["ETH"]["total"] == 2.0
+    finally:
+        handle.stop()
+
+
+def test_emulator_deposit_start_block_catches_earlier_transfers(anvil: Anvil) -> None:
+    probe = start_emulator(EmulatorConfig(poll_interval_s=3600, api_secret="p" * 64))
+    address = probe.deposit_address
+    probe.stop()
+    user = anvil.w3.eth.accounts[0]
+    tx_hash = anvil.w3.eth.send_transaction({"from": user, "to": address, "value": 10**17})
+    block = anvil.w3.eth.wait_for_transaction_receipt(tx_hash)["blockNumber"]
+    handle = start_emulator(EmulatorConfig(rpc_url=anvil.url, api_secret="p" * 64, deposit_start_block=block,
+                                           deposit_confirmations=1, poll_interval_s=3600))
+    try:
+        handle.tick()
+        assert handle.balances()["ETH"]["free"] == "0.10000000"
+    finally:
+        handle.stop()
+
+
+def test_emulator_reference_follows_aave_oracle_divided_by_quote_price(anvil: Anvil) -> None:
+    aggregator = "mocks/oracle/CLAggregators/MockAggregator.sol/MockAggregator.json"
+    eth_feed = anvil.deploy(aggregator, 2_000_00000000)
+    usdt_feed = anvil.deploy(aggregator, 99_980_000)  # USDT at $0.9998
+    weth, usdt = "0x" + "0" * 39 + "1", "0x" + "0" * 39 + "2"
+    zero = "0x" + "0" * 40
+    oracle = anvil.deploy("misc/AaveOracle.sol/AaveOracle.json", anvil.w3.eth.accounts[0], [weth, usdt],
+                          [eth_feed, usdt_feed], zero, zero, 10**8)
+    handle = start_emulator(EmulatorConfig(rpc_url=anvil.url, aave_oracle=oracle,
+                                           oracle_assets={"ETH": weth, "USDT": usdt}, poll_interval_s=3600))
+    try:
+        assert handle.state()["prices"]["ETHUSDT"].startswith("2000.4000800")
+        book = make_client(handle).fetch_order_book("ETH/USDT", 1)
+        assert book["bids"][0][0] < 2000.40 < book["asks"][0][0]
     finally:
         handle.stop()

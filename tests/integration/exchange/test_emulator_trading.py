@@ -204,3 +204,15 @@ def test_emulator_crash_regime_thins_the_book(emulator: EmulatorHandle, client: 
     book = client.fetch_order_book("ETH/USDT", 1000)
     within_1pct = sum(p * q for p, q in book["bids"] if p >= 3000 * 0.99)
     assert within_1pct == pytest.approx(1_500_000, rel=0.02)
+
+
+def test_emulator_book_follows_a_scripted_price_path() -> None:
+    from bot.devnet.exchange import EmulatorConfig, ManualClock, ScriptedPrice, start_emulator
+
+    clock = ManualClock()
+    path = ScriptedPrice([(0, 3000), (600, 2100)], clock)
+    with start_emulator(EmulatorConfig(clock=clock, prices={"ETHUSDT": path, "BTCUSDT": Decimal(100_000)})) as handle:
+        client = make_client(handle)
+        assert client.fetch_order_book("ETH/USDT", 1)["bids"][0][0] == pytest.approx(3000, rel=1e-4)
+        clock.advance(600)
+        assert client.fetch_order_book("ETH/USDT", 1)["bids"][0][0] == pytest.approx(2100, rel=1e-4)
