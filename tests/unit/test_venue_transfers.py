@@ -6,9 +6,11 @@ from decimal import Decimal
 
 import ccxt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.adapters.venue import CcxtVenue, withdraw_order_id
-from bot.errors import ConfigError, GuardRefused, NeedsReview, OutcomeUnknown, Rejected
+from bot.errors import ConfigError, GuardRefused, NeedsReview, OutcomeUnknown, Rejected, Retryable
 from bot.ports import TransferState
 from tests.unit.venue_fakes import FakeBinance, FakeClock
 
@@ -172,3 +174,41 @@ def test_withdraw_history_unreadable_before_send_sends_nothing() -> None:
         venue.withdraw(key=KEY, coin="USDT", amount=D("50"), address=ALLOWED, network="ERC20")
     assert type(info.value).__name__ == "Retryable"
     assert fake.count("withdraw") == 0
+
+
+WITHDRAW_FAULTS = st.sampled_from([None, "lost", "timeout", ccxt.ExchangeNotAvailable("503"), ccxt.DDoSProtection("429"),
+                                   ccxt.RequestTimeout("t")])
+HISTORY_FAULTS = st.sampled_from([None, None, ccxt.RequestTimeout("t"), ccxt.ExchangeNotAvailable("502")])
+
+
+@settings(max_examples=100, deadline=None)
+@given(withdraw_faults=st.lists(WITHDRAW_FAULTS, max_size=5), history_faults=st.lists(HISTORY_FAULTS, max_size=10))
+def test_withdraw_under_any_fault_sequence_withdraws_exactly_once(withdraw_faults, history_faults) -> None:
+    venue, fake, clock = make()
+    fake.fault("withdraw", *withdraw_faults)
+    fake.fault("fetch_withdrawals", *history_faults)
+    transfer = None
+    for _ in range(15):  # the engine's loop: call again with the same key after any exception
+        try:
+            transfer = venue.withdraw(key=KEY, coin="USDT", amount=D("50"), address=ALLOWED, network="ERC20")
+            break
+        except (OutcomeUnknown, Retryable):
+            clock.t += 30
+        assert len(fake.withdrawals) <= 1
+    assert transfer is not None
+    assert len(fake.withdrawals) == 1
+    assert transfer.info["id"] == fake.withdrawals[0]["id"]
+    assert fake.balances["USDT"] == D("9950")
+
+
+def test_withdraw_lost_response_and_unreadable_history_then_retry_finds_it_never_resends() -> None:
+    venue, fake, clock = make()
+    fake.fault("fetch_withdrawals", None)  # the lookup before sending: nothing yet
+    fake.fault("withdraw", "lost")
+    fake.fault("fetch_withdrawals", *[ccxt.RequestTimeout("t")] * 4)  # the reconcile read fails
+    with pytest.raises(OutcomeUnknown):
+        venue.withdraw(key=KEY, coin="USDT", amount=D("50"), address=ALLOWED, network="ERC20")
+    clock.t += 30
+    transfer = venue.withdraw(key=KEY, coin="USDT", amount=D("50"), address=ALLOWED, network="ERC20")
+    assert fake.count("withdraw") == 1 and len(fake.withdrawals) == 1
+    assert transfer.info["id"] == "w1"

@@ -17,7 +17,7 @@ from typing import Any
 from eth_utils import is_address, is_checksum_address, to_checksum_address
 
 from bot.adapters.venue.calls import Calls, MalformedResponse, WriteOutcomeUnknown
-from bot.adapters.venue.fills import dec, round_down
+from bot.adapters.venue.fills import dec, plain, round_down
 from bot.adapters.venue.ids import withdraw_order_id
 from bot.errors import ConfigError, GuardRefused, NeedsReview, OutcomeUnknown, RateLimited, Rejected, Retryable
 from bot.ports import Transfer, TransferState
@@ -104,7 +104,7 @@ class TransferDesk:
             raise GuardRefused(f"{amount} {coin} is below the withdrawal minimum {minimum} (step {step})", reason="below_minimums")
         params = {"network": network, "withdrawOrderId": wid}
         try:
-            answer = self._calls.write(wid, self._client.withdraw, coin, str(sendable), destination, params)
+            answer = self._calls.write(wid, self._client.withdraw, coin, plain(sendable), destination, params)
         except WriteOutcomeUnknown as exc:
             found = self._lookup(wid, coin, destination)
             if found is not None:
