@@ -87,16 +87,19 @@ class CcxtVenue:
 
     @classmethod
     def from_settings(cls, exchange: Any, *, clock: Clock | None = None, **kwargs: Any) -> CcxtVenue:
-        """From the ``exchange`` config section: ``id`` ("binance"), ``api_url`` (None = the real
-        hosts), ``withdrawal_allowlist``, ``api_key`` / ``api_secret`` (str or SecretStr)."""
+        """From the ``exchange`` config section (``bot.settings``): ``id`` ("binance"), ``api_url``
+        (None = the real hosts), ``withdrawal_allowlist``, ``timeout_ms``, ``api_key`` /
+        ``api_secret`` (str or SecretStr)."""
         exchange_id = getattr(exchange, "id", "binance") or "binance"
         if exchange_id != "binance":
             raise ConfigError(f"exchange.id {exchange_id!r} is not supported (only 'binance')")
+        api_url = getattr(exchange, "api_url", None)
+        kwargs.setdefault("timeout_ms", int(getattr(exchange, "timeout_ms", None) or DEFAULT_TIMEOUT_MS))
         return cls.connect(
             api_key=_secret(getattr(exchange, "api_key", None)),
             api_secret=_secret(getattr(exchange, "api_secret", None)),
-            api_url=getattr(exchange, "api_url", None) or None,
-            withdrawal_allowlist=list(getattr(exchange, "withdrawal_allowlist", None) or ()),
+            api_url=str(api_url) if api_url else None,  # pydantic HttpUrl → text
+            withdrawal_allowlist=[str(a) for a in getattr(exchange, "withdrawal_allowlist", None) or ()],
             clock=clock,
             **kwargs,
         )
