@@ -37,7 +37,7 @@ def test_withdraw_sends_once_with_derived_id_and_truncated_amount() -> None:
     assert args[3] == {"network": "ERC20", "withdrawOrderId": withdraw_order_id(KEY)}
     assert transfer.key == withdraw_order_id(KEY)
     assert transfer.state is TransferState.PENDING
-    assert transfer.amount == D("99.123456") and transfer.fee == D("1")
+    assert transfer.amount == D("99.123456") and transfer.fee == D("1")  # gross; 98.123456 arrives
 
 
 @pytest.mark.parametrize("address", [OTHER, ALLOWED.lower(), "0x1234", "not an address"])
@@ -106,7 +106,7 @@ def test_withdraw_below_exchange_minimum_refused_locally() -> None:
 
 def test_withdraw_found_to_another_address_needs_review() -> None:
     venue, fake, _ = make()
-    fake.withdrawals.append({"id": "x", "amount": "50", "transactionFee": "1", "coin": "USDT", "status": 6,
+    fake.withdrawals.append({"id": "x", "amount": "49", "transactionFee": "1", "coin": "USDT", "status": 6,
                              "address": OTHER, "txId": "0xabc", "withdrawOrderId": withdraw_order_id(KEY)})
     with pytest.raises(NeedsReview):
         venue.withdraw(key=KEY, coin="USDT", amount=D("50"), address=ALLOWED, network="ERC20")
@@ -121,6 +121,7 @@ def test_withdrawal_follows_exchange_status(status: int, state: TransferState) -
     transfer = venue.withdrawal(key=KEY, coin="USDT")
     assert transfer.state is state
     assert transfer.txid == "0xfeed" and transfer.fee == D("1") and transfer.amount == D("50")
+    assert transfer.info["amount"] == "49"  # the exchange's own (net) figure
 
 
 def test_withdrawal_never_made_is_unknown() -> None:

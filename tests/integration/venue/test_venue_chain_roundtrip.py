@@ -80,4 +80,5 @@ def test_usdt_deposit_credited_then_withdrawal_lands_on_chain(anvil: Anvil, chai
     receipt = w3.eth.get_transaction_receipt(done.txid)
     assert receipt["status"] == 1
     assert token.functions.balanceOf(recipient).call() - before == 99_500_000  # 100.5 minus the 1 USDT fee
+    assert (done.amount, done.fee) == (D("100.5"), D(1))  # amount - fee is what landed
     assert venue.balances()["USDT"] == D("149.5")
