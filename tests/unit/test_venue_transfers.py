@@ -213,3 +213,14 @@ def test_withdraw_lost_response_and_unreadable_history_then_retry_finds_it_never
     transfer = venue.withdraw(key=KEY, coin="USDT", amount=D("50"), address=ALLOWED, network="ERC20")
     assert fake.count("withdraw") == 1 and len(fake.withdrawals) == 1
     assert transfer.info["id"] == "w1"
+
+
+def test_wait_for_deposit_keeps_waiting_through_rate_limits_and_outages() -> None:
+    venue, fake, clock = make()
+    fake.deposits.append({"coin": "ETH", "txId": "0xabc", "amount": "1.5", "status": "1"})
+    fake.last_response_headers = {"Retry-After": "20"}
+    fake.fault("fetch_deposits", ccxt.DDoSProtection("429"), *[ccxt.RequestTimeout("t")] * 4)
+    start = clock.t
+    transfer = venue.wait_for_deposit(coin="ETH", txid="0xabc", timeout_s=120, poll_s=5)
+    assert transfer.state is TransferState.OK
+    assert clock.t - start >= 25  # honoured Retry-After, then polled again after the outage

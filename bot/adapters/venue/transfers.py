@@ -73,7 +73,7 @@ class TransferDesk:
         while True:
             try:
                 transfer = self.deposit(coin=coin, txid=txid)
-            except RateLimited as exc:
+            except Retryable as exc:  # rate limited or unreachable: keep waiting, slower if told
                 transfer = None
                 pause = max(poll_s, exc.retry_after or 0)
             else:
