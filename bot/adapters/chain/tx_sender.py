@@ -119,7 +119,10 @@ class TxSender:
         self._guard_chain_id()
         self._simulate(request)
         gas = request.gas or self._estimate_gas(request)
-        fees = self._market_fees()
+        try:
+            fees = self._market_fees()
+        except FeeCapReached as exc:
+            raise GuardRefused(f"{exc}; refusing to sign", reason="fee cap") from None
         self._guard_gas_funds(gas=gas, fees=fees, value=request.value)
         pending_nonce = self._read(lambda: self._w3.eth.get_transaction_count(self.address, "pending"), "nonce")
         nonce = max(pending_nonce, self._store.next_nonce(self.address, self.config.chain_id))
@@ -239,11 +242,20 @@ class TxSender:
 
     # -- signing and broadcasting ------------------------------------------------------------------
     def _market_fees(self) -> Fees:
-        block = self._read(lambda: self._w3.eth.get_block("latest"), "latest block")
-        base_fee = int(block.get("baseFeePerGas") or 0)
+        base_fee = max(self._base_fee("latest"), self._base_fee("pending"))
         tip = self._read(lambda: self._w3.eth.max_priority_fee, "priority fee")
         return initial_fees(base_fee=base_fee, suggested_tip=tip, urgency=self.config.urgency,
                             min_tip=self.config.min_tip_wei, cap=self.config.max_fee_cap_wei)
+
+    def _base_fee(self, tag: str) -> int:
+        """The block's base fee; "pending" is the next block's where the node exposes it."""
+        def fetch() -> int:
+            try:
+                block = self._w3.eth.get_block(tag)  # type: ignore[arg-type]
+            except (ValueError, TypeError):  # some nodes do not serve a pending block
+                return 0
+            return int((block or {}).get("baseFeePerGas") or 0)
+        return self._read(fetch, f"{tag} block")
 
     def _sign(self, record: TxRecord, fees: Fees, *, index: int) -> Attempt:
         tx = {
