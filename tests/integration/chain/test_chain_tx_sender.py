@@ -6,6 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import requests
 from web3 import Web3
 
 from bot.adapters.chain import abis
@@ -228,3 +229,32 @@ def test_tx_sender_nonces_follow_pending_and_store(bare: BareChain, tmp_path: Pa
     rpc(bare.w3, "evm_mine")
     assert [sender.poll(f"k{i}").outcome for i in range(3)] == [Outcome.OK] * 3
     assert isinstance(sender, TxSender) and isinstance(sender.config, SenderConfig)
+
+
+class LossyProvider(Web3.HTTPProvider):
+    """Loses the broadcast: either after the node got it (response lost) or before (request lost)."""
+
+    mode: str | None = None
+
+    def make_request(self, method, params):  # type: ignore[no-untyped-def]
+        if method == "eth_sendRawTransaction" and self.mode:
+            mode, self.mode = self.mode, None
+            if mode == "response-lost":
+                super().make_request(method, params)
+            raise requests.ConnectionError("connection reset")
+        return super().make_request(method, params)
+
+
+@pytest.mark.parametrize("mode", ["response-lost", "request-lost"])
+def test_tx_sender_broadcast_transport_failure_unknown_then_reconciled(bare: BareChain, tmp_path: Path,
+                                                                        mode: str) -> None:
+    provider = LossyProvider(bare.node.rpc_url, exception_retry_configuration=None)
+    sender = TxSender(Web3(provider), local_account(SIGNER_INDEX), TxStore(tmp_path / "tx.db"),
+                      SenderConfig(chain_id=31337, poll_interval=0.01, wait_timeout=5))
+    provider.mode = mode
+    submitted = sender.submit("k", eth_transfer())
+    assert submitted.outcome is Outcome.UNKNOWN  # it may or may not have reached the node
+    final = sender.wait("k")
+    assert final.outcome is Outcome.OK and final.tx_hash == submitted.tx_hash  # same bytes, never new ones
+    assert len(sender.attempts("k")) == 1
+    assert bare.w3.eth.get_balance(RECIPIENT) == ONE_ETH
