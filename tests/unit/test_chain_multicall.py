@@ -6,10 +6,12 @@ from typing import Any
 
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import strategies as st
 from eth_abi import encode
 
 from bot.adapters.chain import abis
-from bot.adapters.chain.multicall import Call, ChainDataError, Multicall
+from bot.adapters.chain.multicall import Call, ChainDataError, Multicall, decode_aggregate3_result, encode_aggregate3
 from bot.adapters.chain.rpc import is_retryable, retrying_read
 from bot.errors import Retryable
 
@@ -100,3 +102,27 @@ def test_fn_encoding_and_strict_decode() -> None:
     assert abis.GET_USER_ACCOUNT_DATA.selector.hex() == "bf92857c"
     with pytest.raises(abis.AbiDecodeError):
         abis.GET_USER_ACCOUNT_DATA.decode(encode(["uint256"] * 5, [1] * 5))
+
+
+@given(st.lists(st.tuples(st.binary(min_size=20, max_size=20), st.booleans(), st.binary(max_size=100)), max_size=8))
+def test_aggregate3_codec_matches_eth_abi(calls: list[tuple[bytes, bool, bytes]]) -> None:
+    as_hex = [("0x" + t.hex(), f, d) for t, f, d in calls]
+    expected = abis.AGGREGATE3.selector + encode(["(address,bool,bytes)[]"], [[(t, f, d) for t, f, d in as_hex]])
+    assert encode_aggregate3(as_hex) == expected
+    results = [(f, d) for _t, f, d in calls]
+    assert decode_aggregate3_result(encode(["(bool,bytes)[]"], [results])) == results
+
+
+def test_aggregate3_decode_rejects_lying_lengths() -> None:
+    good = bytearray(encode(["(bool,bytes)[]"], [[(True, b"\x01" * 40)]]))
+    bad_count = bytes(good[:32]) + (10**6).to_bytes(32, "big") + bytes(good[64:])
+    with pytest.raises(abis.AbiDecodeError):
+        decode_aggregate3_result(bad_count)
+    with pytest.raises(abis.AbiDecodeError):
+        decode_aggregate3_result(bytes(good[:-40]))  # truncated
+
+
+def test_uint_words_decode_requires_exact_length() -> None:
+    assert abis.GET_USER_ACCOUNT_DATA.decode(encode(["uint256"] * 6, list(range(6)))) == tuple(range(6))
+    with pytest.raises(abis.AbiDecodeError):
+        abis.GET_USER_ACCOUNT_DATA.decode(encode(["uint256"] * 7, [1] * 7))

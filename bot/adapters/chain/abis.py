@@ -36,11 +36,22 @@ class Fn:
         return tuple(_split_types(inner)) if inner else ()
 
     def encode(self, *args: Any) -> bytes:
+        if self.inputs == ("address",):  # the hot path of wide reads: selector + padded address
+            return self.selector + b"\x00" * 12 + _address_bytes(args[0])
         return self.selector + (abi_encode(list(self.inputs), list(args)) if self.inputs else b"")
+
+    @cached_property
+    def _all_uint256(self) -> bool:
+        return bool(self.outputs) and all(t == "uint256" for t in self.outputs)
 
     def decode(self, data: bytes) -> tuple[Any, ...]:
         if not data:
             raise AbiDecodeError(f"{self.signature}: empty return data")
+        if self._all_uint256:  # static words: the length must be exact
+            if len(data) != 32 * len(self.outputs):
+                raise AbiDecodeError(f"{self.signature}: {len(data)} bytes of return data, expected "
+                                     f"{32 * len(self.outputs)}")
+            return tuple(int.from_bytes(data[i : i + 32], "big") for i in range(0, len(data), 32))
         try:
             return tuple(abi_decode(list(self.outputs), bytes(data), strict=True))
         except Exception as exc:  # noqa: BLE001 - eth_abi raises several types
@@ -48,6 +59,13 @@ class Fn:
 
     def decode_one(self, data: bytes) -> Any:
         return self.decode(data)[0]
+
+
+def _address_bytes(value: Any) -> bytes:
+    raw = bytes.fromhex(value[2:]) if isinstance(value, str) and value.startswith("0x") else bytes(value)
+    if len(raw) != 20:
+        raise ValueError(f"not an address: {value!r}")
+    return raw
 
 
 def _split_types(inner: str) -> list[str]:

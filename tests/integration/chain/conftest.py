@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,8 +121,9 @@ class AaveChain:
     wallet: str  # the demo wallet (anvil account 2), signing locally
 
 
-@pytest.fixture(scope="module")
-def aave_node() -> Iterator[AaveChain]:
+@contextmanager
+def aave_chain() -> Iterator[AaveChain]:
+    """anvil + the devnet's Aave market + the demo position (account 2), stopped on exit."""
     with anvil.Anvil() as node:
         w3 = make_web3(node.rpc_url)
         accounts = scenario.accounts(w3)
@@ -131,6 +133,12 @@ def aave_node() -> Iterator[AaveChain]:
         wallet = accounts[scenario.DEMO_WALLET_INDEX]
         position = scenario.open_position(w3, market, wallet=wallet)
         yield AaveChain(node, w3, market, position, provider, wallet)
+
+
+@pytest.fixture(scope="module")
+def aave_node() -> Iterator[AaveChain]:
+    with aave_chain() as chain:
+        yield chain
 
 
 @pytest.fixture()
