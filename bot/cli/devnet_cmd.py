@@ -69,16 +69,10 @@ def _require_running() -> Any:
     return devnet
 
 
-def _web3(devnet: Any) -> Any:
-    from web3 import Web3
+def _health_factor(devnet: Any) -> Decimal | None:
+    from bot.devnet import quick
 
-    return Web3(Web3.HTTPProvider(devnet.rpc_url, request_kwargs={"timeout": 10}))
-
-
-def _health_factor(w3: Any, devnet: Any) -> Decimal | None:
-    from bot.devnet.scenario import pool_account_data
-
-    return pool_account_data(w3, devnet.pool, devnet.wallet).health_factor
+    return quick.account_data(devnet.rpc_url, devnet.pool, devnet.wallet).health_factor
 
 
 def _hf_text(hf: Decimal | None) -> str:
@@ -115,7 +109,6 @@ def register(app: typer.Typer) -> None:
         if json_out:
             print_json(facts)
             return
-        w3 = _web3(state)
         rows = [
             ("rpc_url", state.rpc_url),
             ("chain_id", str(state.chain_id)),
@@ -125,7 +118,7 @@ def register(app: typer.Typer) -> None:
             ("data_provider", state.data_provider),
             ("multicall3", state.multicall3),
             ("wallet", state.wallet),
-            ("health_factor", _hf_text(_health_factor(w3, state))),
+            ("health_factor", _hf_text(_health_factor(state))),
             *((f"token {sym}", addr) for sym, addr in state.tokens.items()),
             ("exchange_url", state.exchange_url or "— (no exchange emulator)"),
             ("state_file", facts["state_file"]),
@@ -154,9 +147,10 @@ def register(app: typer.Typer) -> None:
         if current is not None:
             payload.update(rpc_url=current.rpc_url, chain_id=current.chain_id, wallet=current.wallet)
         if running and current is not None and anvil.is_answering(current.rpc_url):
-            w3 = _web3(current)
-            hf = _health_factor(w3, current)
-            payload.update(block=w3.eth.block_number, health_factor=None if hf is None else str(hf))
+            from bot.devnet import quick
+
+            hf = _health_factor(current)
+            payload.update(block=quick.block_number(current.rpc_url), health_factor=None if hf is None else str(hf))
         elif running:
             payload["running"] = False
             payload["note"] = "anvil's process is alive but does not answer RPC"
@@ -195,17 +189,16 @@ def register(app: typer.Typer) -> None:
         if symbol not in current.price_feeds:
             _user_error(f"unknown symbol {symbol}: one of {', '.join(sorted(current.price_feeds))}")
 
-        from bot.devnet import launcher, scenario
+        from bot.devnet import launcher, quick
 
-        w3 = _web3(current)
-        answer = scenario.set_feed_price(w3, current.price_feeds[symbol], price)
+        answer = quick.set_feed_price(current.rpc_url, current.price_feeds[symbol], price)
         launcher.notify_exchange_price(current, symbol, price)
-        hf = _health_factor(w3, current)
+        hf = _health_factor(current)
         payload = {
             "symbol": symbol,
             "price_usd": str(price),
             "answer": answer,
-            "block": w3.eth.block_number,
+            "block": quick.block_number(current.rpc_url),
             "health_factor": None if hf is None else str(hf),
         }
         if json_out:
@@ -225,14 +218,13 @@ def register(app: typer.Typer) -> None:
             _user_error(str(exc))
         current = _require_running()
 
-        from bot.devnet import scenario
+        from bot.devnet import quick
 
-        w3 = _web3(current)
-        timestamp = scenario.advance(w3, seconds)
-        hf = _health_factor(w3, current)
+        timestamp = quick.advance(current.rpc_url, seconds)
+        hf = _health_factor(current)
         payload = {
             "seconds": seconds,
-            "block": w3.eth.block_number,
+            "block": quick.block_number(current.rpc_url),
             "timestamp": timestamp,
             "health_factor": None if hf is None else str(hf),
         }

@@ -56,6 +56,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _port_for(options: AnvilOptions) -> int:
+    """The requested port if it is free (else a clear error), or a free one."""
+    if not options.port:
+        return free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((HOST, options.port))
+        except OSError:
+            raise UserInputError(f"port {options.port} on {HOST} is already in use") from None
+    return options.port
+
+
 @dataclass(frozen=True, slots=True)
 class AnvilOptions:
     port: int = 0  # 0: pick a free one
@@ -114,6 +126,8 @@ def wait_until_answering(url: str, *, timeout: float = 20.0, process: subprocess
         if process is not None and process.poll() is not None:
             raise AnvilError(f"anvil exited with code {process.returncode} before answering on {url}")
         if is_answering(url, timeout=0.5):
+            if process is not None and process.poll() is not None:  # another process answered there
+                raise AnvilError(f"anvil exited with code {process.returncode}; {url} is someone else's")
             return
         time.sleep(0.02)
     raise AnvilError(f"anvil did not answer on {url} within {timeout:.0f} s")
@@ -142,12 +156,13 @@ class Anvil:
         binary = anvil_binary()
         # A free port can be taken between probing and binding; retry a few times.
         for _attempt in range(5):
-            self.port = self.options.port or free_port()
+            self.port = _port_for(self.options)
             self.process = subprocess.Popen(
                 self.options.command(binary, self.port),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent,
             )
             try:
                 wait_until_answering(self.rpc_url, timeout=self.startup_timeout, process=self.process)
@@ -176,13 +191,24 @@ class Anvil:
         self.stop()
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the parent dies, so a killed test run leaves no anvil."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def spawn_detached(options: AnvilOptions, *, log_path: Path, startup_timeout: float = 20.0) -> tuple[int, str]:
     """Start anvil in a new session that outlives this process; return (pid, rpc_url)."""
     binary = anvil_binary()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     last_error: AnvilError | None = None
     for _attempt in range(5):
-        port = options.port or free_port()
+        port = _port_for(options)
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
                 options.command(binary, port),

@@ -12,7 +12,6 @@ import fcntl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -136,69 +135,41 @@ def _deploy_and_open(
     from web3 import Web3
 
     from bot.devnet import scenario
-    from bot.devnet.aave_market import DEFAULT_RESERVES, deploy_market
+    from bot.devnet.local import DemoOptions, deploy_demo, devnet_state
 
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
-    accounts = scenario.accounts(w3)
-    if options.wallet_index in (scenario.ADMIN_INDEX, scenario.LIQUIDITY_PROVIDER_INDEX):
-        raise UserInputError("the demo wallet must not be the admin or the liquidity provider account")
-    market = deploy_market(w3, admin=accounts[scenario.ADMIN_INDEX])
-    scenario.provide_liquidity(w3, market, provider=accounts[scenario.LIQUIDITY_PROVIDER_INDEX])
-    wallet, private_key = scenario.account_key(options.wallet_index)
-    scenario.open_position(
-        w3,
-        market,
-        wallet=wallet,
-        collateral_symbol=options.collateral_symbol,
-        collateral_amount=options.collateral,
-        debt_symbol=options.debt_symbol,
+    demo_options = DemoOptions(
+        collateral=options.collateral,
         target_hf=options.target_hf,
+        collateral_symbol=options.collateral_symbol,
+        debt_symbol=options.debt_symbol,
+        wallet_index=options.wallet_index,
     )
+    demo = deploy_demo(w3, rpc_url, demo_options)
     _funder, funder_key = scenario.account_key(scenario.ADMIN_INDEX)
     endpoint = exchange_starter(
         ExchangeLaunch(
             rpc_url=rpc_url,
-            chain_id=market.chain_id,
-            tokens=market.tokens,
-            price_feeds=market.price_feeds,
-            prices_usd={s.symbol: s.price_usd for s in DEFAULT_RESERVES},
-            wallet=wallet,
+            chain_id=demo.market.chain_id,
+            tokens=demo.market.tokens,
+            price_feeds=demo.market.price_feeds,
+            prices_usd={s.symbol: s.price_usd for s in demo_options.reserves},
+            wallet=demo.wallet,
             state_dir=directory,
             funder_private_key=funder_key,
         )
     )
     if endpoint is not None and endpoint.pid is not None:
         pids["exchange"] = endpoint.pid
-    return DevnetState(
-        rpc_url=rpc_url,
-        chain_id=market.chain_id,
-        pool_addresses_provider=market.pool_addresses_provider,
-        pool=market.pool,
-        oracle=market.oracle,
-        data_provider=market.data_provider,
-        multicall3=market.multicall3,
-        wallet=wallet,
-        wallet_private_key=private_key,
-        tokens=market.tokens,
-        price_feeds=market.price_feeds,
-        pids=dict(pids),
-        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        exchange_url=endpoint.url if endpoint else None,
-        api_key=endpoint.api_key if endpoint else None,
-        api_secret=endpoint.api_secret if endpoint else None,
-        exchange_hot_wallet=endpoint.hot_wallet if endpoint else None,
+    devnet = devnet_state(
+        demo,
+        pids=pids,
         extra={
-            "pool_configurator": market.pool_configurator,
-            "acl_manager": market.acl_manager,
-            "admin": market.admin,
-            "decimals": {r.symbol: r.decimals for r in market.reserves},
-            "a_tokens": {r.symbol: r.a_token for r in market.reserves},
-            "variable_debt_tokens": {r.symbol: r.variable_debt_token for r in market.reserves},
-            "deploy_block": market.deploy_block,
             "process_start_ticks": {name: _start_ticks(pid) for name, pid in pids.items()},
             "anvil_log": str(directory / state.ANVIL_LOG_NAME),
         },
     )
+    return with_exchange(devnet, endpoint) if endpoint is not None else devnet
 
 
 def bring_down() -> list[str]:

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import pytest
 from web3 import Web3
 
-from bot.devnet import anvil, scenario
-from bot.devnet.aave_market import Market, deploy_market
+from bot.devnet import anvil
+from bot.devnet.aave_market import Market
+from bot.devnet.local import local_devnet
 from bot.devnet.scenario import OpenedPosition
 
 
@@ -24,14 +25,8 @@ class Devnet:
 
 @pytest.fixture(scope="module")
 def devnet() -> Iterator[Devnet]:
-    with anvil.Anvil() as node:
-        w3 = Web3(Web3.HTTPProvider(node.rpc_url))
-        accounts = scenario.accounts(w3)
-        market = deploy_market(w3, admin=accounts[scenario.ADMIN_INDEX])
-        provider = accounts[scenario.LIQUIDITY_PROVIDER_INDEX]
-        scenario.provide_liquidity(w3, market, provider=provider)
-        position = scenario.open_position(w3, market, wallet=accounts[scenario.DEMO_WALLET_INDEX])
-        yield Devnet(node, w3, market, position, provider)
+    with local_devnet() as local:
+        yield Devnet(local.node, local.w3, local.market, local.demo.position, local.demo.liquidity_provider)
 
 
 @pytest.fixture()

@@ -187,3 +187,15 @@ def test_open_position_refuses_a_target_beyond_ltv(chain) -> None:
     wallet = scenario.accounts(chain.w3)[6]
     with pytest.raises(UserInputError, match="LTV"):
         scenario.open_position(chain.w3, chain.market, wallet=wallet, target_hf=Decimal("1.02"))
+
+
+def test_quick_rpc_path_agrees_with_web3(chain) -> None:
+    from bot.devnet import quick
+
+    url, market, wallet = chain.node.rpc_url, chain.market, chain.position.wallet
+    assert quick.account_data(url, market.pool, wallet) == scenario.user_account_data(chain.w3, market, wallet)
+    answer = quick.set_feed_price(url, market.reserve("WETH").price_feed, Decimal("1234.5"))
+    assert answer == quick.latest_answer(url, market.reserve("WETH").price_feed) == 123_450_000_000
+    assert scenario.read_position(chain.w3, market, wallet).reserve("WETH").price == answer
+    before = quick.block_timestamp(url)
+    assert quick.advance(url, 3600) >= before + 3600
