@@ -20,6 +20,7 @@ Flow for ``send(key, request)``:
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -100,6 +101,7 @@ class TxSender:
         self._clock = clock or SystemClock()
         self.address: str = Web3.to_checksum_address(account.address)
         self._alerted: set[str] = set()
+        self._lock = threading.RLock()  # one nonce allocation / reconciliation at a time
 
     def __repr__(self) -> str:  # never show the account object
         return f"TxSender(address={self.address}, chain_id={self.config.chain_id})"
@@ -114,6 +116,10 @@ class TxSender:
 
     def submit(self, key: str, request: TxRequest) -> TxResult:
         """Sign, persist and broadcast once; for a known key reconcile instead of signing."""
+        with self._lock:
+            return self._submit(key, request)
+
+    def _submit(self, key: str, request: TxRequest) -> TxResult:
         if self._store.get(key) is not None:
             return self.poll(key)
         self._guard_chain_id()
@@ -139,6 +145,10 @@ class TxSender:
 
     def poll(self, key: str) -> TxResult:
         """One reconciliation step for ``key`` (see the module docstring). Raises ``NeedsReview``."""
+        with self._lock:
+            return self._poll(key)
+
+    def _poll(self, key: str) -> TxResult:
         record = self._store.get(key)
         if record is None:
             raise KeyError(f"unknown tx key {key!r}")
@@ -154,7 +164,8 @@ class TxSender:
         if record.status is TxStatus.MINED:
             log.warning("tx %s: receipt in block %s is no longer canonical (reorg); back to pending",
                         key, record.block_number)
-            self._store.update(key, status=TxStatus.PENDING, tx_hash=None, block_number=None, block_hash=None)
+            self._store.update(key, status=TxStatus.PENDING, tx_hash=None, block_number=None, block_hash=None,
+                               gas_used=None, gas_cost_wei=None)
         latest_nonce = self._read(lambda: self._w3.eth.get_transaction_count(self.address, "latest"), "nonce")
         if latest_nonce > record.nonce:
             mined = self._canonical_receipt(attempts)  # it may have landed between the two reads
@@ -319,6 +330,7 @@ class TxSender:
 
     def _replace(self, record: TxRecord, last: Attempt, *, head: int, next_index: int) -> None:
         old = Fees(last.max_fee_per_gas, last.max_priority_fee_per_gas)
+        self._guard_chain_id()  # a replacement is a new signature: same guard as the first
         try:
             market = self._market_fees()
         except FeeCapReached:

@@ -154,15 +154,15 @@ def test_tx_sender_reorg_below_depth_goes_back_to_pending(bare: BareChain, tmp_p
     mined = sender.poll("k")
     assert mined.outcome is Outcome.PENDING and mined.block is not None
     assert sender.record("k").status is TxStatus.MINED
-    rpc(bare.w3, "anvil_reorg", 1, [])  # the block holding our tx is replaced
-    after = sender.poll("k")
-    assert sender.record("k").status in (TxStatus.PENDING, TxStatus.MINED)
-    assert after.outcome is Outcome.PENDING
-    rpc(bare.w3, "evm_mine")
-    rpc(bare.w3, "evm_mine")
-    rpc(bare.w3, "evm_mine")
+    rpc(bare.w3, "anvil_reorg", 1, [])  # the block holding our tx is replaced without it
+    after = sender.poll("k")  # not canonical any more → pending; anvil forgot the tx → same bytes again
+    assert after.outcome is Outcome.PENDING and after.block is None
+    assert sender.record("k").status is TxStatus.PENDING
+    for _ in range(3):
+        rpc(bare.w3, "evm_mine")
     final = sender.wait("k", timeout=5)
-    assert final.outcome is Outcome.OK and final.tx_hash == submitted.tx_hash
+    assert final.outcome is Outcome.OK and final.tx_hash == submitted.tx_hash and final.block != mined.block
+    assert len(sender.attempts("k")) == 1
     assert bare.w3.eth.get_balance(RECIPIENT) == ONE_ETH  # once
 
 
