@@ -13,7 +13,7 @@ from eth_abi import encode
 from bot.adapters.chain import abis
 from bot.adapters.chain.multicall import Call, ChainDataError, Multicall, decode_aggregate3_result, encode_aggregate3
 from bot.adapters.chain.rpc import is_retryable, retrying_read
-from bot.errors import Retryable
+from bot.errors import Halt, Retryable
 
 TARGET = "0x" + "33" * 20
 
@@ -126,3 +126,13 @@ def test_uint_words_decode_requires_exact_length() -> None:
     assert abis.GET_USER_ACCOUNT_DATA.decode(encode(["uint256"] * 6, list(range(6)))) == tuple(range(6))
     with pytest.raises(abis.AbiDecodeError):
         abis.GET_USER_ACCOUNT_DATA.decode(encode(["uint256"] * 7, [1] * 7))
+
+
+def test_rpc_http_refusal_halts_without_the_url() -> None:
+    response = requests.Response()
+    response.status_code = 401
+    error = requests.HTTPError("401 Client Error: Unauthorized for url: https://rpc.example/v3/SECRETKEY",
+                               response=response)
+    with pytest.raises(Halt) as raised:
+        retrying_read(lambda: (_ for _ in ()).throw(error), what="block number")
+    assert "SECRETKEY" not in str(raised.value) and "HTTP 401" in str(raised.value)

@@ -15,7 +15,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 from web3 import HTTPProvider, Web3
 from web3.exceptions import ProviderConnectionError, RequestTimedOut, TooManyRequests
 
-from bot.errors import Retryable
+from bot.errors import Halt, Retryable
 
 T = TypeVar("T")
 
@@ -65,6 +65,17 @@ def retrying_read(fn: Callable[[], T], *, what: str, attempts: int = 4, max_wait
                 return fn()
     except Exception as exc:
         if is_transport_error(exc):
-            raise Retryable(f"RPC read failed ({what}): {type(exc).__name__}") from exc
+            raise Retryable(f"RPC read failed ({what}): {type(exc).__name__}") from None
+        if isinstance(exc, requests.RequestException):  # e.g. 401/403: its text carries the URL (API key)
+            raise Halt(f"RPC refused the request ({what}): {scrubbed(exc)}") from None
         raise
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def scrubbed(exc: BaseException) -> str:
+    """A transport error's description without the request URL (hosted RPC URLs hold API keys)."""
+    if isinstance(exc, requests.RequestException):
+        response = getattr(exc, "response", None)
+        status = f" HTTP {response.status_code}" if response is not None else ""
+        return f"{type(exc).__name__}{status}"
+    return type(exc).__name__

@@ -27,10 +27,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import requests
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.exceptions import ContractLogicError, TransactionNotFound
+from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 
 from bot.adapters.chain.aave_errors import RevertPredicted, RevertReason, decode_exception
 from bot.adapters.chain.fees import (
@@ -42,7 +43,7 @@ from bot.adapters.chain.fees import (
     initial_fees,
     replacement_fees,
 )
-from bot.adapters.chain.rpc import is_transport_error, retrying_read
+from bot.adapters.chain.rpc import is_transport_error, retrying_read, scrubbed
 from bot.adapters.chain.tx_store import Attempt, TxRecord, TxStatus, TxStore
 from bot.errors import GuardRefused, NeedsReview, Retryable
 from bot.ports import Outcome, TxResult
@@ -234,12 +235,18 @@ class TxSender:
             self._read(lambda: self._w3.eth.call(call, "latest"), "simulation")
         except ContractLogicError as exc:
             raise RevertPredicted(request.description or "transaction", decode_exception(exc)) from None
+        except Web3RPCError as exc:  # e.g. "insufficient funds for gas * price + value"
+            raise GuardRefused(f"{request.description or 'transaction'}: the node refuses the call: "
+                               f"{_node_message(exc)}; refusing to sign", reason="node refused") from None
 
     def _estimate_gas(self, request: TxRequest) -> int:
         try:
             estimate = self._read(lambda: self._w3.eth.estimate_gas(self._call_params(request)), "gas estimate")
         except ContractLogicError as exc:
             raise RevertPredicted(request.description or "transaction", decode_exception(exc)) from None
+        except Web3RPCError as exc:
+            raise GuardRefused(f"{request.description or 'transaction'}: gas estimation refused: "
+                               f"{_node_message(exc)}; refusing to sign", reason="node refused") from None
         return estimate * (10_000 + self.config.gas_margin_bps) // 10_000
 
     def _guard_gas_funds(self, *, gas: int, fees: Fees, value: int) -> None:
@@ -451,7 +458,9 @@ def _with_outcome(result: TxResult, outcome: Outcome) -> TxResult:
 
 
 def _node_message(exc: Exception) -> str:
-    """The node's error message (web3 RPC errors carry a dict), never the request."""
+    """The node's error message (web3 RPC errors carry a dict), never the request or its URL."""
+    if isinstance(exc, requests.RequestException):
+        return scrubbed(exc)
     args = getattr(exc, "args", ())
     if args and isinstance(args[0], dict):
         return str(args[0].get("message", args[0]))

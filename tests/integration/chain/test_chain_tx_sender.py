@@ -258,3 +258,21 @@ def test_tx_sender_broadcast_transport_failure_unknown_then_reconciled(bare: Bar
     assert final.outcome is Outcome.OK and final.tx_hash == submitted.tx_hash  # same bytes, never new ones
     assert len(sender.attempts("k")) == 1
     assert bare.w3.eth.get_balance(RECIPIENT) == ONE_ETH
+
+
+def test_tx_sender_private_key_never_in_logs_errors_repr_or_store(bare: BareChain, tmp_path: Path,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("DEBUG")
+    key_hex = bytes(local_account(SIGNER_INDEX).key).hex()
+    sender = make_sender(bare.w3, tmp_path / "tx.db")
+    sender.send("ok", eth_transfer())
+    texts = [repr(sender)]
+    for bad in (make_sender(bare.w3, tmp_path / "tx2.db", chain_id=5), sender):
+        try:
+            bad.send("refused", eth_transfer(value=10**30))
+        except GuardRefused as exc:
+            texts.append(str(exc))
+    assert len(texts) == 3
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("tx*.db*"))
+    assert key_hex not in caplog.text and all(key_hex not in t for t in texts)
+    assert key_hex.encode() not in stored and bytes.fromhex(key_hex) not in stored
