@@ -78,3 +78,19 @@ def test_chain_settings_garbled_state_file(tmp_path: Path) -> None:
     path.write_text('{"rpc_url": "x"}')
     with pytest.raises(ConfigError, match="lacks or garbles"):
         from_devnet_state(path)
+
+
+def test_chain_settings_from_bot_settings_when_a_config_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+    from types import SimpleNamespace
+
+    fake = types.ModuleType("bot.settings")
+    fake.load_settings = lambda path: SimpleNamespace(  # type: ignore[attr-defined]
+        chain=SimpleNamespace(rpc_url="http://127.0.0.1:9", chain_id=11155111, confirmations=3, rounding="v3.5",
+                              pool_addresses_provider="0x012bAC54348C0E635dCAc9D5FB99f06F24136C9A"),
+        wallet=SimpleNamespace(address=WALLET),
+    )
+    monkeypatch.setitem(sys.modules, "bot.settings", fake)
+    s = load_chain_settings("config/sepolia.toml")
+    assert (s.chain_id, s.confirmations, s.rounding.value, s.wallet) == (11155111, 3, "v3.5", WALLET)

@@ -178,7 +178,11 @@ class TxSender:
             log.error("%s", message)
             raise NeedsReview(message)
         live = [a for a in attempts if not a.rejected]
-        if not any(self._in_pool(a.tx_hash) for a in live):
+        seen = [a for a in live if self._in_pool(a.tx_hash)]
+        for a in seen:
+            if a.broadcast != "ok":  # an uncertain broadcast that did reach the node
+                self._store.set_broadcast(a.tx_hash, "ok")
+        if not seen:
             best = live[-1]
             log.warning("tx %s: nonce %d not in the pool (dropped?); rebroadcasting identical bytes %s",
                         key, record.nonce, best.tx_hash)

@@ -18,7 +18,7 @@ from bot.devnet import scenario
 from bot.domain import account_data, decimal_to_wad, max_withdraw, to_units
 from bot.domain.wadray import MAX_UINT256
 from bot.errors import GuardRefused
-from bot.ports import Outcome
+from bot.ports import Lending, Outcome
 
 from .conftest import AaveChain, FakeClock, make_lending, rpc
 
@@ -179,6 +179,10 @@ def test_repay_all_with_max_uint_clears_debt(aave: AaveChain, tmp_path: Path) ->
     assert after.health_factor is None  # no debt: max uint256
     assert lending.sender.record("r/approve-zero") is None  # the allowance was 0: no zero step
     assert lending.sender.record("r/approve").status.value == "OK"
+    nonce = aave.w3.eth.get_transaction_count(aave.wallet)
+    assert lending.repay(key="r", symbol="USDT", amount=MAX_UINT256) == result  # resumed: nothing new sent
+    assert aave.w3.eth.get_transaction_count(aave.wallet) == nonce
+    assert isinstance(lending, Lending)
 
 
 def test_repay_with_small_nonzero_allowance_approves_zero_first(aave: AaveChain, tmp_path: Path) -> None:
