@@ -276,3 +276,20 @@ def test_tx_sender_private_key_never_in_logs_errors_repr_or_store(bare: BareChai
     stored = b"".join(p.read_bytes() for p in tmp_path.glob("tx*.db*"))
     assert key_hex not in caplog.text and all(key_hex not in t for t in texts)
     assert key_hex.encode() not in stored and bytes.fromhex(key_hex) not in stored
+
+
+def test_tx_sender_restart_reconciles_open_keys_and_fills_nonce_gap(bare: BareChain, tmp_path: Path) -> None:
+    store_path = tmp_path / "tx.db"
+    sender = make_sender(bare.w3, store_path)
+    rpc(bare.w3, "evm_setAutomine", False)
+    first = [sender.submit(f"k{i}", eth_transfer()) for i in range(2)]
+    rpc(bare.w3, "anvil_dropAllTransactions")  # the node restarted with an empty pool
+    restarted = make_sender(bare.w3, store_path)
+    third = restarted.submit("k2", eth_transfer())
+    assert third.nonce == 2  # past the journal's nonces, never reusing 0 and 1
+    assert [r.outcome for r in restarted.reconcile_open()] == [Outcome.PENDING] * 3  # 0 and 1 rebroadcast
+    rpc(bare.w3, "evm_mine")
+    results = [restarted.poll(f"k{i}") for i in range(3)]
+    assert [r.outcome for r in results] == [Outcome.OK] * 3
+    assert [r.tx_hash for r in results[:2]] == [r.tx_hash for r in first]
+    assert bare.w3.eth.get_balance(RECIPIENT) == 3 * ONE_ETH
