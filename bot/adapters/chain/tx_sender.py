@@ -45,7 +45,7 @@ from bot.adapters.chain.fees import (
 )
 from bot.adapters.chain.rpc import is_transport_error, retrying_read, scrubbed
 from bot.adapters.chain.tx_store import Attempt, TxRecord, TxStatus, TxStore
-from bot.errors import GuardRefused, NeedsReview, Retryable
+from bot.errors import GuardRefused, Halt, NeedsReview, Retryable
 from bot.ports import Outcome, TxResult
 
 log = logging.getLogger(__name__)
@@ -341,7 +341,10 @@ class TxSender:
 
     def _replace(self, record: TxRecord, last: Attempt, *, head: int, next_index: int) -> None:
         old = Fees(last.max_fee_per_gas, last.max_priority_fee_per_gas)
-        self._guard_chain_id()  # a replacement is a new signature: same guard as the first
+        try:
+            self._guard_chain_id()  # a replacement is a new signature: same guard as the first
+        except GuardRefused as exc:  # the provider changed chains under a live tx: stop everything
+            raise Halt(f"tx {record.key} in flight: {exc}") from None
         try:
             market = self._market_fees()
         except FeeCapReached:
