@@ -21,7 +21,7 @@ def status_payload(snapshot: Snapshot) -> dict[str, Any]:
     account = account_data(position)
     hf = account.health_factor
     collateral = []
-    for r in position.collaterals:
+    for r in (r for r in position.reserves if r.collateral > 0):
         price = base_to_usd(r.price, position.base_unit)
         liq_base = liquidation_price_base(position, r.symbol)
         liq = base_to_usd(liq_base, position.base_unit) if liq_base is not None else None
@@ -33,6 +33,7 @@ def status_payload(snapshot: Snapshot) -> dict[str, Any]:
             "liquidation_threshold": str(Decimal(r.liquidation_threshold_bps) / PERCENTAGE_FACTOR),
             "liquidation_price_usd": None if liq is None else str(liq),
             "distance_to_liquidation_pct": None if liq is None else str(_pct(1 - liq / price)),
+            "collateral_enabled": r.counts_as_collateral,  # supplied but not collateral: no effect on HF
         })
     debt = [
         {
