@@ -93,7 +93,8 @@ def _render(payload: dict[str, Any]) -> None:
         table.add_column(column, justify="left" if column == "asset" else "right")
     for c in payload["collateral"]:
         liq = c["liquidation_price_usd"]
-        table.add_row(c["symbol"], _amount(c["amount"]), f"${_money(c['price_usd'])}", f"${_money(c['value_usd'])}",
+        name = c["symbol"] if c["collateral_enabled"] else f"{c['symbol']} (not collateral)"
+        table.add_row(name, _amount(c["amount"]), f"${_money(c['price_usd'])}", f"${_money(c['value_usd'])}",
                       f"{Decimal(c['liquidation_threshold']) * 100:.2f}%", "—" if liq is None else f"${_money(liq)}",
                       "—" if c["distance_to_liquidation_pct"] is None else f"{c['distance_to_liquidation_pct']}%")
     console.print(table)
