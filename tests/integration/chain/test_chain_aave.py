@@ -240,3 +240,14 @@ def test_factory_builds_a_working_adapter(aave: AaveChain, tmp_path: Path) -> No
     assert lending.withdraw(key="f", symbol="WETH", amount=10**17).outcome is Outcome.OK
     assert lending.lookup("f").outcome is Outcome.OK and lending.lookup("nope") is None
     assert (tmp_path / "j" / "journal.sqlite").exists()
+
+
+def test_lending_snapshot_on_another_chain_halts(aave: AaveChain, tmp_path: Path) -> None:
+    from bot.errors import Halt
+
+    lending = make_lending(aave, tmp_path / "tx.db", chain_id=11155111)
+    with pytest.raises(Halt, match="chain id 31337"):
+        lending.snapshot()
+    with pytest.raises(Halt):
+        lending.withdraw(key="w", symbol="WETH", amount=1)
+    assert lending.sender.record("w") is None
