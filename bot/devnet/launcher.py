@@ -39,6 +39,7 @@ class ExchangeLaunch:
     prices_usd: dict[str, Decimal]  # symbol -> current oracle price
     wallet: str  # the demo wallet (deposits come from it)
     state_dir: Path  # where logs and files may go
+    oracle: str = ""  # AaveOracle: the emulator's book follows it
     # An anvil account with ETH (any account may mint the test tokens), to fund a hot wallet.
     funder_private_key: str = field(default="", repr=False)
 
@@ -63,15 +64,27 @@ def start_exchange(launch: ExchangeLaunch) -> ExchangeEndpoint | None:
     Contract: start it detached (new session, log under ``launch.state_dir``), wait until it
     answers, return its URL, API key/secret, hot wallet and pid. Return None to run without it.
     ``bring_up`` stops anvil (and the returned pid) if anything after this fails.
-    Until the emulator exists, the devnet runs without an exchange.
     """
-    return None
+    from bot.devnet.exchange_launch import spawn_emulator
+
+    facts = spawn_emulator(
+        rpc_url=launch.rpc_url, chain_id=launch.chain_id, tokens=launch.tokens, oracle=launch.oracle,
+        directory=launch.state_dir,
+    )
+    return ExchangeEndpoint(
+        url=str(facts["exchange_url"]),
+        api_key=str(facts["api_key"]),
+        api_secret=str(facts["api_secret"]),
+        hot_wallet=str(facts["exchange_hot_wallet"]),
+        pid=int(facts["pid"]),
+    )
 
 
 def notify_exchange_price(devnet: DevnetState, symbol: str, usd: Decimal) -> None:
     """HOOK — tell a running exchange emulator that the oracle price of ``symbol`` moved.
 
-    Called by `devnet set-price` after the on-chain feed moved. No emulator, nothing to do.
+    Called by `devnet set-price` after the on-chain feed moved. The emulator reads its reference
+    price from the devnet's AaveOracle every block, so it follows without being told.
     """
     return None
 
@@ -85,6 +98,9 @@ class UpOptions:
     port: int = 0
     chain_id: int = anvil.DEFAULT_CHAIN_ID
     wallet_index: int = 2
+    # Deploy on automine (fast), then produce a block every ``block_time`` seconds so that
+    # confirmations accrue while nothing is sent, as on a real chain. 0 keeps automine.
+    block_time: int = 1  # whole seconds (anvil takes an integer)
 
 
 @contextmanager
@@ -183,6 +199,8 @@ def _deploy_and_open(
         wallet_index=options.wallet_index,
     )
     demo = deploy_demo(w3, rpc_url, demo_options)
+    if options.block_time > 0:
+        anvil.rpc_call(rpc_url, "evm_setIntervalMining", [options.block_time])
     _funder, funder_key = scenario.account_key(scenario.ADMIN_INDEX)
     endpoint = exchange_starter(
         ExchangeLaunch(
@@ -193,6 +211,7 @@ def _deploy_and_open(
             prices_usd={s.symbol: s.price_usd for s in demo_options.reserves},
             wallet=demo.wallet,
             state_dir=directory,
+            oracle=demo.market.oracle,
             funder_private_key=funder_key,
         )
     )
