@@ -15,6 +15,12 @@ Flow for ``send(key, request)``:
    No receipt: our nonce consumed anyway → a tx we never signed → ``NeedsReview``; none of our
    hashes in the pool → dropped → rebroadcast identical bytes; stuck K blocks or seconds →
    replace at the same nonce with both fee fields bumped ≥ 12.5 %, up to the cap (then alert).
+
+Node facts seen on anvil 1.7.1 (tests rely on them): a pooled tx whose maxFee falls below the
+next block's base fee is EVICTED when that block is mined (so a spike looks like a drop, and its
+identical bytes are then refused: "max fee per gas less than block base fee" → we re-price);
+anvil only requires a higher maxFee for a replacement (geth's both-fields rule is enforced by
+``fees.is_valid_replacement`` for real nodes); ``anvil_reorg`` forgets the reorged-out tx.
 """
 
 from __future__ import annotations
