@@ -64,6 +64,14 @@ class MarketParams:
             raise ValueError("sell_price is close, low or open")
 
 
+def _level_edges_bps(step: float, end: float) -> np.ndarray:
+    """Fine levels near the touch, coarser further out: step to 2 %, 5×step to 10 %, 20×step beyond."""
+    near = np.arange(step, min(end, 200.0) + 1e-9, step)
+    mid = np.arange(near[-1] + 5 * step, min(end, 1_000.0) + 1e-9, 5 * step)
+    far = np.arange((mid[-1] if mid.size else near[-1]) + 20 * step, end + 1e-9, 20 * step)
+    return np.concatenate((near, mid, far))
+
+
 GAS_UNITS = {"withdraw": 250_000, "transfer": 65_000, "repay": 200_000, "approve": 50_000, "liquidation": 0,
              "flashloan_repay": 900_000}
 
@@ -142,20 +150,21 @@ class Market:
         p = self.p
         mid = self.mid(i, t)
         d1 = p.depth_usd_1pct * self.depth_factor(i)
-        steps = np.arange(1, int(p.book_max_bps / p.level_step_bps) + 1) * p.level_step_bps  # bps
-        dist = (steps - p.level_step_bps + p.half_spread_bps) / 10_000.0
-        cum_prev = d1 * ((steps - p.level_step_bps) / 100.0) ** p.depth_exponent
+        steps = _level_edges_bps(p.level_step_bps, p.book_max_bps)  # outer edge of each level
+        inner = np.concatenate(([0.0], steps[:-1]))
+        cum_prev = d1 * (inner / 100.0) ** p.depth_exponent
         cum = d1 * (steps / 100.0) ** p.depth_exponent
-        prices = mid * (1.0 - dist)
+        prices = mid * (1.0 - (inner + p.half_spread_bps) / 10_000.0)
         qtys = (cum - cum_prev) / prices
         bids: list[Level] = []
-        last = None
-        for price, qty in zip(prices.tolist(), qtys.tolist()):
-            dp = Decimal(repr(price)).quantize(PRICE_TICK, rounding=ROUND_DOWN)
-            if dp <= 0 or dp == last:
+        last = -1
+        cents = np.floor(prices * 100.0).astype(np.int64).tolist()
+        lots = np.floor(qtys * 10_000.0).astype(np.int64).tolist()
+        for cent, lot in zip(cents, lots):
+            if cent <= 0 or cent == last:
                 continue
-            bids.append(Level(dp, Decimal(repr(qty)).quantize(QTY_STEP, rounding=ROUND_DOWN)))
-            last = dp
+            bids.append(Level(Decimal(cent).scaleb(-2), Decimal(lot).scaleb(-4)))
+            last = cent
         ask = (Decimal(repr(mid * (1 + p.half_spread_bps / 10_000.0))).quantize(PRICE_TICK) + PRICE_TICK)
         return OrderBook(symbol, tuple(bids), (Level(ask, Decimal("1000")),), timestamp_ms=t * 1000)
 

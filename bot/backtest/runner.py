@@ -43,6 +43,7 @@ from bot.domain.snapshot import Snapshot
 from bot.domain.wadray import MAX_UINT256, WAD
 
 EPS = 1e-7
+HISTORY_S = 7 * 86_400
 NEVER = Decimal(0)
 
 
@@ -67,8 +68,8 @@ class Decider(Protocol):
 @dataclass(frozen=True)
 class SimParams:
     borrow_apr: Decimal = Decimal("0.05")
-    deposit_delay_s: int = 600  # withdraw + transfer txs, exchange confirmations, crediting
-    withdrawal_delay_s: int = 1_800  # exchange USDT withdrawal processing + confirmation
+    deposit_delay_s: int = 300  # withdraw + transfer txs, exchange confirmations (Binance: 6 blocks), crediting
+    withdrawal_delay_s: int = 600  # exchange USDT withdrawal processing + confirmation
     max_sell_wait_s: int = 86_400
     protocol_fee_bps: int = 1_000
     liquidation_threshold_bps: int = 8_300
@@ -138,6 +139,7 @@ class Runner:
         self._sell_cap: int | None = None
         self._batch_no = 0
         self._sell_started = 0
+        self._closes: dict[int, Decimal] = {}
 
     # -- vectorised search ------------------------------------------------------------------
     def _liq_price_now(self) -> tuple[float, float]:
@@ -255,18 +257,32 @@ class Runner:
             return max(low, open_)
         crossing = int(Decimal(debt_base) * wake * 10**4 * 10**18 / denom)
         wake_wad = int(wake * WAD)
-        for _ in range(8):
-            if health_factor_wad(pos.with_prices({COLL: crossing})) <= wake_wad:
+        for _ in range(16):  # strictly below the wake HF ("HF < trigger" policies act there)
+            if health_factor_wad(pos.with_prices({COLL: crossing})) < wake_wad:
                 break
             crossing -= max(1, crossing // 10**9)
         return max(low, min(open_, crossing))
 
     def _snapshot(self, j: int) -> Snapshot:
         snap = self.lending.snapshot()
-        lo = max(0, j - 288)
-        history = tuple((int(self.c.timestamp[k]), Decimal(repr(float(self.c.close[k])))) for k in range(lo, j + 1))
         return Snapshot(snap.position, snap.block, snap.timestamp, snap.chain_id, snap.wallet,
-                        snap.wallet_balances, self.venue.balances(), self.venue.order_book("ETH/USDT"), history)
+                        snap.wallet_balances, self.venue.balances(), self.venue.order_book("ETH/USDT"),
+                        self._history(j))
+
+    def _history(self, j: int) -> tuple[tuple[int, Decimal], ...]:
+        """Recent closes as the daemon keeps them: hourly points over 7 days, every bar of the last hour."""
+        ts = self.c.timestamp
+        t = int(ts[j])
+        lo = int(np.searchsorted(ts, t - HISTORY_S, side="left"))
+        recent = int(np.searchsorted(ts, t - 3_600, side="left"))
+        hourly = [k for k in range(lo, recent, max(1, 3_600 // self._interval))]
+        return tuple((int(ts[k]), self._close_dec(k)) for k in (*hourly, *range(recent, j + 1)))
+
+    def _close_dec(self, k: int) -> Decimal:
+        value = self._closes.get(k)
+        if value is None:
+            value = self._closes[k] = Decimal(repr(float(self.c.close[k])))
+        return value
 
     def _liquidate(self, j: int) -> None:
         w = self.world
