@@ -19,7 +19,7 @@ from typing import Any
 from bot.backtest.adapters import BASE_COIN, COLL, DEBT, QUOTE_COIN
 from bot.backtest.data import iso
 from bot.backtest.runner import RunResult, to_base
-from bot.domain.position import from_units
+from bot.domain.position import from_units, health_factor_wad
 
 USD, QTY, PRICE, HF, BPS_PLACES = 2, 6, 2, 4, 2
 
@@ -61,7 +61,8 @@ def summarise(result: RunResult) -> dict[str, Any]:
     avg = led.gross_quote / sold if sold else None
     shortfall = led.shortfall_usd + led.fees_usd if sold else Decimal(0)
     shortfall_bps = (shortfall / (led.arrival_price * sold) * 10_000) if sold and led.arrival_price else Decimal(0)
-    final_hf = w.health_factor_wad()
+    final_pos = w.position.with_prices({COLL: to_base(float(c.close[-1]))}).with_reserve(DEBT, debt=debt_end)
+    final_hf = health_factor_wad(final_pos)
     return {
         "policy": result.name,
         "liquidated": bool(led.liquidations),

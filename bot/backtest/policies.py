@@ -18,7 +18,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+
 from bot.backtest.adapters import SimVenue
+from bot.backtest.data import Candles
 from bot.backtest.runner import NEVER, BatchOrder, SimParams
 from bot.domain.snapshot import Snapshot
 from bot.engine.planner import MarketModel, Plan, PlanCosts, PlanLimits, TransferTimings, plan
@@ -61,6 +64,27 @@ class PolicyDecider:
 
     def wake_health_factor(self) -> Decimal | None:
         return self._wake
+
+    def __getattr__(self, name: str) -> Any:
+        # ``wake_prices`` exists only for policies with a price-dependent wake (the ladder).
+        if name == "wake_prices" and self.policy.name == "ladder":
+            return self._ladder_wake_prices
+        raise AttributeError(name)
+
+    def _ladder_wake_prices(self, c: Candles, start: int, end: int, liq: np.ndarray) -> np.ndarray:
+        """Per bar, a price above which the ladder cannot act: for each step (dd_k, dist_k) it
+        needs both drawdown ≥ dd_k, i.e. P ≤ H·(1 − dd_k), and HF < 1/(1 − dist_k), i.e.
+        P < P_liq/(1 − dist_k). H is bounded above by the running maximum of the highs since
+        one reference window before ``start`` (the policy's high uses closes in that window)."""
+        p = self.policy.params
+        ts = c.timestamp
+        lo = int(np.searchsorted(ts, int(ts[start]) - p.reference_window_s, side="left"))
+        h0 = float(np.max(c.high[lo:start])) if start > lo else float(c.high[start])
+        high = np.maximum.accumulate(np.maximum(c.high[start:end], h0))
+        wake = np.zeros(end - start)
+        for dd, dist in p.steps:
+            wake = np.maximum(wake, np.minimum(high * (1.0 - float(dd)), liq / (1.0 - float(dist))))
+        return wake * (1.0 + 1e-7)
 
     def limits_for(self, snapshot: Snapshot) -> PlanLimits:
         """The configured limits with today's sold totals, as the controller passes them."""

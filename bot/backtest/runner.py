@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -106,13 +106,13 @@ def to_base(price: float) -> int:
 
 class Runner:
     def __init__(self, candles: Candles, decider: Decider, *, collateral: Decimal, start_hf: Decimal,
-                 market: MarketParams, sim: SimParams, position: Position | None = None, trace: bool = False) -> None:
+                 market: MarketParams, sim: SimParams, position: Position | None = None, jump: bool = True) -> None:
         if len(candles) == 0:
             raise ValueError("no candles")
         self.c = candles
         self.decider = decider
         self.sim = sim
-        self.trace = trace
+        self.jump = jump
         t0 = int(candles.timestamp[0])
         p0 = to_base(float(candles.open[0]))
         if position is None:
@@ -140,6 +140,7 @@ class Runner:
         self._batch_no = 0
         self._sell_started = 0
         self._closes: dict[int, Decimal] = {}
+        self._gate_price: float | None = None
 
     # -- vectorised search ------------------------------------------------------------------
     def _liq_price_now(self) -> tuple[float, float]:
@@ -153,9 +154,10 @@ class Runner:
             return math.inf, float(w.now)
         return d / (q * self._lt), float(w.now)
 
-    def _first_cross(self, start: int, stop: int, multiple: float) -> int:
-        """First bar in [start, stop) whose low ≤ multiple · P_liq(t); ``stop`` if none.
-        Also folds the skipped bars into the minimum HF."""
+    def _first_cross(self, start: int, stop: int, multiple: float, gate: Any = None) -> int:
+        """First bar in [start, stop) whose low ≤ multiple · P_liq(t) (or the decider's wake
+        price from ``gate``); ``stop`` if none. Also folds the skipped bars into the minimum HF."""
+        self._gate_price = None
         if start >= stop:
             return stop
         p_liq, t_now = self._liq_price_now()
@@ -171,13 +173,21 @@ class Runner:
             end = min(stop, pos + chunk)
             liq = k * np.exp(growth * (ts[pos:end] - t_now))
             ratio = lows[pos:end] / liq  # = HF at the low (×1/(1+EPS))
-            hit = ratio <= multiple
+            if gate is not None:
+                wake = np.maximum(liq, gate(pos, end, liq))
+                hit = lows[pos:end] <= wake
+            else:
+                hit = ratio <= multiple
             if hit.any():
                 j = int(np.argmax(hit))
                 if j:
                     self._fold_min(float(np.min(ratio[:j])) * (1.0 + EPS))
+                if gate is not None:
+                    self._gate_price = float(wake[j])
                 return pos + j
             self._fold_min(float(np.min(ratio)) * (1.0 + EPS))
+            if gate is not None:
+                self._gate_price = float(wake[-1])  # read only when the bar is visited anyway
             pos, chunk = end, min(chunk * 4, 1 << 20)
         return stop
 
@@ -195,17 +205,25 @@ class Runner:
             w = self.world
             if w.debt.balance == 0 and not w.busy:
                 break
+            self._gate_price = None
+            stop = n if self.jump else i + 1  # without jumping every bar is visited (tests)
             if w.busy:
                 if w.exchange[BASE_COIN] >= SimVenue.RULES.min_qty:
                     j = i
                 else:
                     pending = [tr.arrives_at for tr in w.transfers.values() if not tr.done]
                     arrival_bar = int(np.searchsorted(ts, min(pending), side="right")) - 1 if pending else n
-                    j = self._first_cross(i, max(i, min(n, arrival_bar)), 1.0)
+                    j = self._first_cross(i, max(i, min(stop, arrival_bar)), 1.0)
                     j = min(j, max(i, arrival_bar))
             else:
+                gate = getattr(self.decider, "wake_prices", None)
                 wake = self.decider.wake_health_factor()
-                j = i if wake is None else self._first_cross(i, n, max(1.0, float(wake)))
+                if gate is not None:
+                    j = self._first_cross(i, stop, 1.0, gate=lambda a, b, liq: gate(self.c, a, b, liq))
+                else:
+                    j = i if wake is None else self._first_cross(i, stop, max(1.0, float(wake)))
+            if not self.jump:
+                j = i
             if j >= n:
                 break
             self._bar(j)
@@ -231,7 +249,10 @@ class Runner:
         if w.exchange[BASE_COIN] >= SimVenue.RULES.min_qty:
             self._sell_on_exchange(j)
         if not w.busy and w.debt.balance > 0:
-            price = self._decision_price(j, self.decider.wake_health_factor())
+            if self._gate_price is not None:  # where the path crossed the decider's wake price
+                price = max(low, min(to_base(float(c.open[j])), to_base(self._gate_price)))
+            else:
+                price = self._decision_price(j, self.decider.wake_health_factor())
             w.set_time(j, t, price)
             order = self.decider.next_batch(self._snapshot(j), self.venue)
             if order is not None:
