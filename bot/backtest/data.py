@@ -245,9 +245,9 @@ def minute_bars_from_hourly(hourly: Candles) -> Candles:
     first = np.where(down_first, lo, h)
     second = np.where(down_first, h, lo)
     knots = np.stack([o, first, second, c], axis=1)  # (n, 4)
-    x = np.linspace(0.0, 3.0, 61)  # 61 points → 60 minutes
-    seg = np.minimum(x.astype(np.int64), 2)
-    frac = x - seg
+    m = np.arange(61)  # 61 points → 60 minutes, 20 per leg; knots hit exactly
+    seg = np.minimum(m // 20, 2)
+    frac = (m - 20 * seg) / 20.0
     path = knots[:, seg] * (1 - frac) + knots[:, seg + 1] * frac  # (n, 61)
     m_open, m_close = path[:, :-1], path[:, 1:]
     m_high = np.maximum(m_open, m_close)

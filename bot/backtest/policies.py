@@ -119,7 +119,7 @@ class PolicyDecider:
 
 LIMIT_KEYS = {f.name for f in dataclasses.fields(PlanLimits)} - {"sold_today_usd", "sold_today_qty"}
 COST_KEYS = {"gas_usd_per_batch", "gas_usd_per_repay", "exchange_withdrawal_fee"}
-PLANNER_MARKET_KEYS = {"shock_z", "max_shock_bps"}
+PLANNER_MARKET_KEYS = {"shock_z", "max_shock_bps", "vol_window_s"}
 
 
 def planner_inputs(values: dict[str, Any], sim: SimParams, refill_half_life_s: float,

@@ -133,6 +133,7 @@ def position_from(data: dict[str, Any], sim: SimParams, price_base: int) -> Posi
 class Outcome:
     results: list[RunResult]
     summaries: list[dict[str, Any]] = field(default_factory=list)
+    deciders: list[Decider] = field(default_factory=list)
 
 
 def run_scenario(candles: Candles, policy_name: str, values: dict[str, Any], *, collateral: Decimal,
@@ -140,11 +141,12 @@ def run_scenario(candles: Candles, policy_name: str, values: dict[str, Any], *, 
                  baselines: tuple[str, ...] = BASELINES) -> Outcome:
     settings = split_settings(values)
     results = []
-    for decider in make_deciders(policy_name, settings, record=record, baselines=baselines):
+    deciders = make_deciders(policy_name, settings, record=record, baselines=baselines)
+    for decider in deciders:
         start = None
         if position is not None:
             start = position_from(position, settings.sim, int(round(float(candles.open[0]) * 1e8)))
         runner = Runner(candles, decider, collateral=collateral, start_hf=start_hf, market=settings.market,
                         sim=settings.sim, position=start)
         results.append(runner.run())
-    return Outcome(results, [summarise(r) for r in results])
+    return Outcome(results, [summarise(r) for r in results], deciders)
