@@ -248,7 +248,9 @@ def minute_bars_from_hourly(hourly: Candles) -> Candles:
     m = np.arange(61)  # 61 points → 60 minutes, 20 per leg; knots hit exactly
     seg = np.minimum(m // 20, 2)
     frac = (m - 20 * seg) / 20.0
-    path = knots[:, seg] * (1 - frac) + knots[:, seg + 1] * frac  # (n, 61)
+    path = knots[:, seg] + (knots[:, seg + 1] - knots[:, seg]) * frac  # (n, 61)
+    path = np.clip(path, lo[:, None], h[:, None])  # no float overshoot past the hour's range
+    path[:, -1] = c
     m_open, m_close = path[:, :-1], path[:, 1:]
     m_high = np.maximum(m_open, m_close)
     m_low = np.minimum(m_open, m_close)
