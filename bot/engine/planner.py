@@ -339,6 +339,9 @@ def _unwind(s: _Setup, run: _Run) -> str:
             return "target reached" if s.target_wad is not None else "debt repaid"
         if len(run.batches) >= s.limits.max_batches:
             return "max_batches"
+        if run.pos.reserve(s.debt).debt == 0:
+            run.notes.append(f"all {s.debt} debt is repaid; the other debts need their own plan")
+            return f"{s.debt} debt repaid"
         _roll_day(s, run)
         bounds = _bounds(s, run)
         limited_by = min(bounds, key=lambda k: (bounds[k], k))

@@ -283,3 +283,18 @@ def test_plan_shock_uses_only_the_recent_volatility_window() -> None:
     assert plan(s, Intent.restore_hf("1.6"), limits=LIMITS).shock_bps == 300
     wide = plan(s, Intent.restore_hf("1.6"), limits=LIMITS, market=MarketModel(vol_window_s=4 * 86_400))
     assert wide.shock_bps > 300
+
+
+def test_repaying_one_of_two_debts_stops_when_that_debt_is_gone() -> None:
+    pos = Position(
+        (
+            Reserve("WETH", 18, 2000 * E8, 8050, 8300, 10500, collateral=100 * WAD),
+            Reserve("USDT", 6, E8, 7500, 7800, 10450, debt=20_000 * 10**6),
+            Reserve("USDC", 6, E8, 7500, 7800, 10450, debt=110_000 * 10**6),
+        )
+    )
+    result = plan(snap(pos), Intent.restore_hf("2.0", debt="USDT"), limits=LIMITS)
+    assert result.status is PlanStatus.PARTIAL
+    assert result.stop_reason == "USDT debt repaid"
+    assert result.batches[-1].repay_all
+    assert any("other debts" in n for n in result.notes)
