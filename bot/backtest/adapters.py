@@ -228,7 +228,7 @@ class SimVenue:
         w.exchange[QUOTE_COIN] += fill.notional - fee
         result = SellResult(key, qty, fill.qty, fill.notional, fee, (key,), exhausted=fill.qty < qty)
         self.sells[key] = result
-        _ledger_fill(w, fill.qty, fill.notional, fee)
+        record_fill(w, fill.qty, fill.notional, fee)
         return result
 
     def deposit_address(self, coin: str, network: str) -> str:
@@ -257,7 +257,8 @@ class SimVenue:
         return Transfer(key, coin, tr.amount, TransferState.OK if tr.done else TransferState.PENDING)
 
 
-def _ledger_fill(w: SimWorld, qty: Decimal, notional: Decimal, fee: Decimal) -> None:
+def record_fill(w: SimWorld, qty: Decimal, notional: Decimal, fee: Decimal) -> None:
+    """Book a sale in the ledger (quantity, proceeds, fee, shortfall against the arrival price)."""
     if qty <= 0:
         return
     led = w.ledger

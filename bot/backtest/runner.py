@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from bot.backtest.adapters import (
-    BASE_COIN, COLL, DEBT, QUOTE_COIN, WALLET_ADDRESS, SimClock, SimLending, SimVenue, SimWorld,
+    BASE_COIN, COLL, DEBT, QUOTE_COIN, WALLET_ADDRESS, SimClock, SimLending, SimVenue, SimWorld, record_fill,
 )
 from bot.backtest.data import Candles
 from bot.backtest.lending import (
@@ -362,9 +362,7 @@ class Runner:
         w.ledger.debt_repaid_units += repay
         w.pay_gas("flashloan_repay")
         w.ledger.batches.append((w.now, sold_units))
-        from bot.backtest.adapters import _ledger_fill
-
-        _ledger_fill(w, fill.qty, fill.notional, fee)
+        record_fill(w, fill.qty, fill.notional, fee)
         self._event(w.now, "batch", f"one-shot swap {fill.qty} WETH, repay {from_units(repay, 6)} USDT")
 
     def _sell_on_exchange(self, j: int) -> None:
