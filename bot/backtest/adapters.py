@@ -71,6 +71,7 @@ class SimWorld:
         self.oracle_base = position.reserve(COLL).price
         self.wallet: dict[str, int] = {COLL: 0, DEBT: 0}
         self.exchange: dict[str, Decimal] = {BASE_COIN: Decimal(0), QUOTE_COIN: Decimal(0)}
+        self.stranded = Decimal(0)  # collateral coins left unsold on the exchange after the retry window
         self.transfers: dict[str, PendingTransfer] = {}
         self.txs: dict[str, TxResult] = {}
         self.ledger = Ledger()
@@ -92,6 +93,10 @@ class SimWorld:
             self.exchange[tr.coin] += tr.amount
         else:
             self.wallet[DEBT] += to_units(tr.amount, self.position.reserve(DEBT).decimals)
+
+    def strand(self, qty: Decimal) -> None:
+        self.exchange[BASE_COIN] -= qty
+        self.stranded += qty
 
     @property
     def busy(self) -> bool:

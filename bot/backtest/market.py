@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 import numpy as np
 
@@ -34,7 +34,6 @@ from bot.backtest.data import Candles
 from bot.domain.book import Level, OrderBook, SellFill, walk_bids
 
 LN2 = math.log(2.0)
-QTY_STEP = Decimal("0.0001")
 PRICE_TICK = Decimal("0.01")
 
 

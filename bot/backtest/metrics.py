@@ -42,7 +42,7 @@ def summarise(result: RunResult) -> dict[str, Any]:
     p_end = from_units(to_base(float(c.close[-1])), 8)
     debt_end = w.debt.at(end_t).balance
     coll_units = w.position.reserve(COLL).collateral
-    eth = from_units(coll_units + w.wallet[COLL], 18) + w.exchange[BASE_COIN]
+    eth = from_units(coll_units + w.wallet[COLL], 18) + w.exchange[BASE_COIN] + w.stranded
     usd = from_units(w.wallet[DEBT], 6) + w.exchange[QUOTE_COIN]
     for tr in w.transfers.values():
         if not tr.done:

@@ -37,7 +37,7 @@ from bot.backtest.lending import (
     SECONDS_PER_YEAR, DebtBook, apr_to_ray, debt_for_health_factor, weth_usdt_position,
 )
 from bot.backtest.market import Market, MarketParams
-from bot.domain.book import floor_price, round_down_to_step
+from bot.domain.book import floor_price, round_down_to_step, walk_bids
 from bot.domain.position import Position, Rounding, from_units, health_factor_wad, to_units
 from bot.domain.snapshot import Snapshot
 from bot.domain.wadray import MAX_UINT256, WAD
@@ -351,6 +351,9 @@ class Runner:
         """Flash-loan repay: swap collateral on a DEX and repay in one transaction (no HF dip)."""
         w = self.world
         qty = from_units(units, 18)
+        if not self._atomic_improves(j, qty, fee_bps):  # simulated before sending: no gas spent
+            self._event(w.now, "batch-reverted", f"one-shot swap of {qty} WETH would lower HF: reverted")
+            return
         fill, fee = w.market.sweep(j, w.now, qty, fee_bps=fee_bps)
         sold_units = to_units(fill.qty, 18)
         proceeds = to_units(fill.notional - fee, 6)
@@ -365,6 +368,18 @@ class Runner:
         record_fill(w, fill.qty, fill.notional, fee)
         self._event(w.now, "batch", f"one-shot swap {fill.qty} WETH, repay {from_units(repay, 6)} USDT")
 
+    def _atomic_improves(self, j: int, qty: Decimal, fee_bps: int) -> bool:
+        """Automations revert a repay that leaves HF lower than before (or under 1): quote first."""
+        w = self.world
+        book = w.market.order_book(j, w.now)
+        fill = walk_bids(book.bids, qty)
+        proceeds = to_units(fill.notional * (1 - Decimal(fee_bps) / Decimal(10_000)), 6)
+        pos = w.position
+        after = pos.with_reserve(COLL, collateral=pos.reserve(COLL).collateral - to_units(fill.qty, 18))
+        after = after.with_reserve(DEBT, debt=max(0, pos.reserve(DEBT).debt - proceeds))
+        hf_after = health_factor_wad(after)
+        return hf_after >= max(WAD, health_factor_wad(pos))
+
     def _sell_on_exchange(self, j: int) -> None:
         w = self.world
         rules = self.venue.rules("ETH/USDT")
@@ -372,7 +387,9 @@ class Runner:
         if qty < rules.min_qty:
             return
         if w.now - self._sell_started > self.sim.max_sell_wait_s:
-            return  # give up: the ETH stays on the exchange (still counted in equity)
+            w.strand(qty)  # give up: it stays on the exchange, valued in equity, no longer retried
+            self._event(w.now, "sell-abandoned", f"{qty} ETH left unsold on the exchange")
+            return
         book = self.venue.order_book("ETH/USDT")
         floor = None
         if self._sell_cap is not None and book.best_bid is not None:
@@ -391,7 +408,7 @@ class Runner:
 
     def _checkpoint(self, j: int) -> None:
         w = self.world
-        eth = w.wallet[COLL] / 1e18 + float(w.exchange[BASE_COIN])
+        eth = w.wallet[COLL] / 1e18 + float(w.exchange[BASE_COIN] + w.stranded)
         usd = w.wallet[DEBT] / 1e6 + float(w.exchange[QUOTE_COIN])
         for tr in w.transfers.values():
             if not tr.done:
