@@ -96,9 +96,13 @@ class Market:
         self._gap_at = 0
         self._sold = 0.0  # decayed quantity sold (the metaorder)
         self._sold_at = 0
+        # The mid while a decision is taken inside a bar (where the path crossed the wake
+        # price); None: the candle price of ``sell_price``.
+        self.override_mid: float | None = None
 
     # -- regime -----------------------------------------------------------------------------
     def stress(self, i: int) -> float:
+        i = max(0, i - 1)  # regime from completed bars only: no look-ahead into the current one
         lo = max(0, i - self._bars_day + 1)
         peak = float(np.max(self.c.high[lo : i + 1]))
         drawdown = 1.0 - float(self.c.close[i]) / peak
@@ -116,6 +120,7 @@ class Market:
         return 1.0 - (1.0 - self.p.crash_depth_factor) * self.stress(i)
 
     def daily_sigma(self, i: int) -> float:
+        i = max(0, i - 1)
         lo = max(0, i - self._bars_day)
         closes = self.c.close[lo : i + 1]
         if closes.shape[0] < 3:
@@ -123,6 +128,7 @@ class Market:
         return float(np.std(np.diff(np.log(closes)))) * math.sqrt(self._bars_day)
 
     def daily_volume(self, i: int) -> float:
+        i = max(0, i - 1)
         lo = max(0, i - self._bars_day + 1)
         return max(1.0, float(np.sum(self.c.volume[lo : i + 1])) * self._bars_day / (i + 1 - lo))
 
@@ -133,6 +139,8 @@ class Market:
         return gap, sold
 
     def candle_mid(self, i: int) -> float:
+        if self.override_mid is not None:
+            return self.override_mid
         c = self.c
         return float({"close": c.close, "low": c.low, "open": c.open}[self.p.sell_price][i])
 

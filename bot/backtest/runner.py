@@ -254,9 +254,14 @@ class Runner:
             else:
                 price = self._decision_price(j, self.decider.wake_health_factor())
             w.set_time(j, t, price)
-            order = self.decider.next_batch(self._snapshot(j), self.venue)
+            w.market.override_mid = price / 1e8  # the exchange trades where the oracle is now
+            try:
+                order = self.decider.next_batch(self._snapshot(j), self.venue)
+                if order is not None:
+                    self._start(j, order)
+            finally:
+                w.market.override_mid = None
             if order is not None:
-                self._start(j, order)
                 w.set_time(j, t, low)
                 self._liquidate(j)
         w.set_time(j, t, low)
@@ -297,7 +302,8 @@ class Runner:
         lo = int(np.searchsorted(ts, t - HISTORY_S, side="left"))
         recent = int(np.searchsorted(ts, t - 3_600, side="left"))
         hourly = [k for k in range(lo, recent, max(1, 3_600 // self._interval))]
-        return tuple((int(ts[k]), self._close_dec(k)) for k in (*hourly, *range(recent, j + 1)))
+        # Completed bars only: the decision is taken inside bar j, before its close.
+        return tuple((int(ts[k]), self._close_dec(k)) for k in (*hourly, *range(recent, j)))
 
     def _close_dec(self, k: int) -> Decimal:
         value = self._closes.get(k)
