@@ -101,7 +101,12 @@ def _html(built: list[tuple[RunResult, dict[str, np.ndarray]]], summaries: list[
             fig.add_hline(y=level, line={"dash": "dash", "color": colour, "width": 1}, annotation_text=label, row=2, col=1)
     fig.update_layout(title=title, height=950, hovermode="x unified", template="plotly_white")
     table = _table(summaries)
-    body = fig.to_html(full_html=False, include_plotlyjs=True)
+    body = fig.to_html(full_html=False, include_plotlyjs="directory")  # plotly.min.js beside the page
+    script = path.parent / "plotly.min.js"
+    if not script.exists():
+        from plotly.offline import get_plotlyjs
+
+        script.write_text(get_plotlyjs())
     path.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
                     f"<style>body{{font-family:sans-serif;margin:1.5em}}table{{border-collapse:collapse;font-size:13px}}"
                     f"td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}</style></head><body>"

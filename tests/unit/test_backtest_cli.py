@@ -57,7 +57,8 @@ def test_backtest_report_writes_html_and_png(tmp_path: Path):
     result = invoke("--prices", WINDOW, "--report", str(tmp_path / "r"))
     assert result.exit_code == 0, result.output
     html = (tmp_path / "r" / "report.html").read_text()
-    assert "plotly" in html.lower() and "liquidation price" in html
+    assert 'src="plotly.min.js"' in html and "liquidation price" in html
+    assert (tmp_path / "r" / "plotly.min.js").stat().st_size > 1_000_000
     assert (tmp_path / "r" / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "threshold" in result.stdout  # the table still prints
 
