@@ -1,0 +1,85 @@
+"""The February 2026 unwind as a backtest: ≈651,000 WETH against $1.0B of USDT on Aave, on the
+real Binance ETH/USDT 5-minute path from 2026-02-01 to 2026-02-15, every built-in policy and
+the baselines, at three depth assumptions. ``python -m bot.backtest.case_study`` prints the
+markdown tables of ``docs/case-study-feb-2026.md``.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from bot.backtest import data
+from bot.backtest.baselines import BASELINES
+from bot.backtest.sweep import Task, Window, run_sweep
+
+WINDOW = "eth_usd_5m_2026-01-20_2026-02-15.csv"
+SINCE, UNTIL = "2026-02-01", "2026-02-16"
+POSITION = (("collateral", "651000"), ("debt", "1000000000"))
+DEPTHS = {
+    "base: $8M per 1 %, crash 0.4x": {"depth_usd_1pct": "8000000", "crash_depth_factor": "0.4"},
+    "thin: $5M per 1 %, crash 0.3x": {"depth_usd_1pct": "5000000", "crash_depth_factor": "0.3"},
+    "deep: $10M per 1 %, crash 0.5x": {"depth_usd_1pct": "10000000", "crash_depth_factor": "0.5"},
+}
+POLICIES = {
+    "threshold": {"trigger_hf": "1.5", "target_hf": "1.8"},
+    "ladder": {},
+    "paced": {},
+}
+BASELINE_PARAMS = {"trigger_hf": "1.5", "target_hf": "1.8"}
+
+
+def tasks() -> list[Task]:
+    window = Window(str(data.SHIPPED_DIR / WINDOW), data.parse_date(SINCE), data.parse_date(UNTIL))
+    out = []
+    for depth in DEPTHS.values():
+        for policy, params in POLICIES.items():
+            values = {**depth, **params}
+            baselines = BASELINES if policy == "threshold" else ()
+            if policy == "threshold":
+                values = {**values, **BASELINE_PARAMS}
+            out.append(Task(window, policy, tuple(values.items()), "0", "2", baselines, POSITION))
+    return out
+
+
+COLUMNS = (
+    ("policy", "policy"), ("liquidated", "liquidated"), ("liquidation_penalty_usd", "liq. penalty $M"),
+    ("min_health_factor", "min HF"), ("collateral_sold", "ETH sold (k)"), ("avg_fill_price", "avg fill"),
+    ("shortfall_bps", "IS bps"), ("fees_usd", "fees $M"), ("final_health_factor", "final HF"),
+    ("final_debt", "debt left $M"), ("equity_vs_hold_usd", "vs hold $M"),
+)
+
+
+def _cell(key: str, value: Any) -> str:
+    if value is None:
+        return "–"
+    if key in ("liquidation_penalty_usd", "fees_usd", "final_debt", "equity_vs_hold_usd"):
+        return f"{float(value) / 1e6:,.1f}"
+    if key == "collateral_sold":
+        return f"{float(value) / 1e3:,.1f}"
+    if key == "liquidated":
+        return "**yes**" if value else "no"
+    return str(value)
+
+
+def markdown(rows: list[list[dict[str, Any]]], task_list: list[Task]) -> str:
+    lines = []
+    per_depth = len(POLICIES)
+    for n, label in enumerate(DEPTHS):
+        lines.append(f"\n#### {label}\n")
+        lines.append("| " + " | ".join(h for _, h in COLUMNS) + " |")
+        lines.append("|" + "---|" * len(COLUMNS))
+        for result in rows[n * per_depth:(n + 1) * per_depth]:
+            for row in result:
+                lines.append("| " + " | ".join(_cell(k, row[k]) for k, _ in COLUMNS) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    task_list = tasks()
+    rows = run_sweep(task_list, progress=sys.stderr.isatty())
+    sys.stdout.write(markdown(rows, task_list))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Per-run metrics with a fixed key order and fixed-precision decimal strings (byte-stable JSON).
+
+Definitions (a seller's implementation shortfall, notes C4):
+- ``arrival_price``: the oracle price when the strategy first acted (the decision price).
+- ``shortfall_usd`` = Σ q_k·(arrival − fill_k) + exchange fees; ``shortfall_bps`` of arrival·Σq.
+- ``liquidation_penalty_usd``: value (at the oracle) of collateral seized by liquidators,
+  protocol fee included, minus the debt they cleared — what liquidations cost the borrower.
+- ``final_equity_usd``: at the last close: collateral on Aave and everywhere else (wallet,
+  exchange, in transit) plus stablecoins, minus debt, minus gas spent.
+- ``equity_vs_hold_usd``: final equity minus that of holding the starting position untouched
+  and never liquidated (same interest): the all-in cost of the strategy, liquidations included.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from bot.backtest.adapters import BASE_COIN, COLL, DEBT, QUOTE_COIN
+from bot.backtest.data import iso
+from bot.backtest.runner import RunResult, to_base
+from bot.domain.position import from_units, health_factor_wad
+
+USD, QTY, PRICE, HF, BPS_PLACES = 2, 6, 2, 4, 2
+
+
+def q(value: Decimal | None, places: int) -> str | None:
+    if value is None:
+        return None
+    return str(Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN))
+
+
+def _f(value: float, places: int) -> str:
+    return q(Decimal(repr(round(value, places + 2))), places)
+
+
+def summarise(result: RunResult) -> dict[str, Any]:
+    w = result.world
+    led = w.ledger
+    c = result.candles
+    end_t = int(c.timestamp[-1])
+    p_end = from_units(to_base(float(c.close[-1])), 8)
+    debt_end = w.debt.at(end_t).balance
+    coll_units = w.position.reserve(COLL).collateral
+    eth = from_units(coll_units + w.wallet[COLL], 18) + w.exchange[BASE_COIN] + w.stranded
+    usd = from_units(w.wallet[DEBT], 6) + w.exchange[QUOTE_COIN]
+    for tr in w.transfers.values():
+        if not tr.done:
+            if tr.coin == BASE_COIN:
+                eth += tr.amount
+            else:
+                usd += tr.amount
+    equity = eth * p_end + usd - from_units(debt_end, 6) - led.gas_usd
+    start = result.start_position
+    hold = from_units(start.reserve(COLL).collateral, 18) * p_end - from_units(result.start_debt.at(end_t).balance, 6)
+
+    penalty = Decimal(0)
+    for _, liq in led.liquidations:
+        penalty += from_units(liq.penalty_base(liq.position.reserve(COLL), liq.position.reserve(DEBT)), 8)
+    sold = led.collateral_sold
+    avg = led.gross_quote / sold if sold else None
+    shortfall = led.shortfall_usd + led.fees_usd if sold else Decimal(0)
+    shortfall_bps = (shortfall / (led.arrival_price * sold) * 10_000) if sold and led.arrival_price else Decimal(0)
+    final_pos = w.position.with_prices({COLL: to_base(float(c.close[-1]))}).with_reserve(DEBT, debt=debt_end)
+    final_hf = health_factor_wad(final_pos)
+    return {
+        "policy": result.name,
+        "liquidated": bool(led.liquidations),
+        "liquidations": len(led.liquidations),
+        "liquidation_penalty_usd": q(penalty, USD),
+        "min_health_factor": _f(result.min_hf, HF) if result.min_hf != float("inf") else None,
+        "collateral_sold": q(sold, QTY),
+        "debt_repaid": q(from_units(led.debt_repaid_units, 6), USD),
+        "avg_fill_price": q(avg, PRICE),
+        "arrival_price": q(led.arrival_price, PRICE),
+        "shortfall_usd": q(shortfall, USD),
+        "shortfall_bps": q(shortfall_bps, BPS_PLACES),
+        "fees_usd": q(led.fees_usd, USD),
+        "gas_usd": q(led.gas_usd, USD),
+        "final_equity_usd": q(equity, USD),
+        "equity_vs_hold_usd": q(equity - hold, USD),
+        "batches": len(led.batches),
+        "first_liquidation": iso(led.liquidations[0][0]) if led.liquidations else None,
+        "final_health_factor": None if final_hf >= 2**255 else q(Decimal(final_hf) / Decimal(10**18), HF),
+        "final_debt": q(from_units(debt_end, 6), USD),
+    }

@@ -1,0 +1,141 @@
+"""Parameter sweeps: ``--set key=a,b,c`` grids over params (and candle windows), run in parallel
+processes with a progress bar; one row per (window, combination, policy).
+
+Each task names its candles by file path and time range (workers load and cache them), so
+nothing big crosses process boundaries. Results come back in task order: a sweep's output
+does not depend on the number of workers or on scheduling.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from bot.backtest.baselines import BASELINES
+from bot.backtest.data import Candles, load_csv
+from bot.errors import ConfigError
+from strategies import parse_set_pairs
+
+
+@dataclass(frozen=True)
+class Window:
+    path: str
+    since: int | None = None
+    until: int | None = None
+
+    @property
+    def label(self) -> str:
+        return os.path.basename(self.path)
+
+
+@dataclass(frozen=True)
+class Task:
+    window: Window
+    policy: str
+    values: tuple[tuple[str, str], ...]
+    collateral: str
+    start_hf: str
+    baselines: tuple[str, ...]
+    position: tuple[tuple[str, str], ...] | None = None
+
+
+def parse_sets(pairs: list[str]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Split ``--set`` pairs into fixed values and sweep axes (``key=a,b,c``).
+
+    JSON lists/objects (``steps=[[0,0.25]]``) are values, never axes."""
+    fixed: list[str] = []
+    axes: dict[str, list[str]] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        raw = raw.strip()
+        if sep and "," in raw and not raw.startswith(("[", "{", '"')):
+            values = [v.strip() for v in raw.split(",")]
+            if not key.strip() or any(not v for v in values):
+                raise ConfigError(f"--set {pair!r}: empty value in the sweep list")
+            axes[key.strip()] = values
+        else:
+            fixed.append(pair)
+    return parse_set_pairs(fixed), axes
+
+
+def grid(axes: dict[str, list[str]]) -> list[dict[str, str]]:
+    if not axes:
+        return [{}]
+    keys = list(axes)
+    return [dict(zip(keys, combo)) for combo in itertools.product(*(axes[k] for k in keys))]
+
+
+@lru_cache(maxsize=16)
+def _candles(window: Window) -> Candles:
+    c = load_csv(window.path)
+    if window.since is not None and window.until is not None:
+        c = c.between(window.since, window.until)
+    return c
+
+
+def run_task(task: Task) -> list[dict[str, Any]]:
+    from bot.backtest.scenario import run_scenario
+
+    position = dict(task.position) if task.position else None
+    out = run_scenario(_candles(task.window), task.policy, dict(task.values), collateral=Decimal(task.collateral),
+                       start_hf=Decimal(task.start_hf), position=position, baselines=task.baselines)
+    return out.summaries
+
+
+def tasks_for(windows: list[Window], policy: str, fixed: dict[str, Any], axes: dict[str, list[str]], *,
+              collateral: str, start_hf: str, baselines: tuple[str, ...] = BASELINES,
+              position: dict[str, Any] | None = None) -> list[Task]:
+    pos = tuple(sorted((k, str(v)) for k, v in position.items())) if position else None
+    tasks = []
+    for window in windows:
+        for combo in grid(axes):
+            values = {**{k: (v if isinstance(v, str) else _json(v)) for k, v in fixed.items()}, **combo}
+            tasks.append(Task(window, policy, tuple(values.items()), collateral, start_hf, baselines, pos))
+    return tasks
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+def run_sweep(tasks: list[Task], *, workers: int | None = None, progress: bool = True) -> list[list[dict[str, Any]]]:
+    """Run every task; ``workers`` processes (default: the CPU count, 1 = in this process)."""
+    workers = workers or os.cpu_count() or 1
+    results: list[list[dict[str, Any]] | None] = [None] * len(tasks)
+    bar = _progress(len(tasks)) if progress else None
+    try:
+        if workers <= 1 or len(tasks) <= 1:
+            for n, task in enumerate(tasks):
+                results[n] = run_task(task)
+                if bar:
+                    bar[0].advance(bar[1])
+        else:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                futures = {pool.submit(run_task, task): n for n, task in enumerate(tasks)}
+                from concurrent.futures import as_completed
+
+                for fut in as_completed(futures):
+                    results[futures[fut]] = fut.result()
+                    if bar:
+                        bar[0].advance(bar[1])
+    finally:
+        if bar:
+            bar[0].stop()
+    return [r or [] for r in results]
+
+
+def _progress(total: int) -> tuple[Any, Any]:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
+
+    progress = Progress("sweep", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                        console=Console(stderr=True), transient=True)
+    progress.start()
+    return progress, progress.add_task("sweep", total=total)
