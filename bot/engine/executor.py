@@ -281,6 +281,7 @@ class Executor:
                     continue
                 except OutcomeUnknown as e:
                     self.journal.write_outcome(run.batch_id, step.name, StepStatus.UNKNOWN, error=str(e))
+                    self._crash(f"after_unknown:{step.name}")
                     self.observer.alert("warning", f"{key}: outcome unknown ({e}); reconciling by key")
                     self.clock.sleep(cfg.reconcile_grace_s)
                     must_reconcile = True

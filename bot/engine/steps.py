@@ -444,7 +444,10 @@ STEP_NAMES: tuple[str, ...] = tuple(s.name for s in STEPS)
 
 
 def crash_points() -> tuple[str, ...]:
-    """Every named point where a test may kill the executor."""
+    """Every named point a plain run passes, where a test may kill the executor.
+
+    ``after_unknown:<step>`` (a write's outcome journalled UNKNOWN, before the lookup) is
+    only reached under a fault, so it is not listed here."""
     points = ["after_open"]
     for step in STEPS:
         points.append(f"after_intent:{step.name}")
