@@ -1,0 +1,257 @@
+"""The policy interface (version 1): what a policy is, what it returns, how it is run safely.
+
+A policy is a module (built-in or a user's ``.py`` file) that defines
+
+    INTERFACE_VERSION = 1
+    NAME = "my_policy"                      # optional; defaults to the module/file name
+
+    @dataclass(frozen=True)
+    class Params:                           # its knobs, with defaults; checks in __post_init__
+        trigger_hf: Decimal = Decimal("1.4")
+
+    def decide(snapshot: Snapshot, params: Params) -> Intent | None: ...
+
+``decide`` is a pure function of an observation (``bot.domain.Snapshot``: the Aave position,
+idle balances, the order book, the time, recent prices) and the frozen params. It does no I/O
+and keeps no state between calls, so the same code runs in backtests, dry-runs and live. It
+returns an ``Intent`` (what to achieve) or None (do nothing now); the planner decides *how*
+(batch sizes, the HF floor through the transfer legs, the slippage cap).
+
+Callers never call ``decide`` directly: ``LoadedPolicy.decide_safely`` contains anything the
+policy raises or returns by mistake and reports it as a ``Decision`` with an ``error``.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable, Mapping
+
+from bot.domain import Snapshot
+from bot.errors import ConfigError
+
+INTERFACE_VERSION = 1
+
+ONE = Decimal(1)
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """What a policy wants now. The planner turns it into batches.
+
+    - ``target_hf``: restore the health factor to at least this (None: unwind everything,
+      i.e. repay all the debt, unless ``max_sell`` bounds it).
+    - ``max_sell``: sell at most this much collateral (whole coins) for this decision — the
+      paced, TWAP-like slice. None: no bound beyond the configured limits.
+    - ``urgency``: 0 (relaxed) … 1 (act now); executors may scale gas or pacing by it.
+    - ``reason``: one human line, shown in plans and journals.
+    - ``collateral`` / ``debt``: reserve symbols to sell / repay (None: the planner picks the
+      largest collateral and the largest debt).
+    """
+
+    target_hf: Decimal | None
+    max_sell: Decimal | None = None
+    urgency: Decimal = Decimal(0)
+    reason: str = ""
+    collateral: str | None = None
+    debt: str | None = None
+    policy: str = ""  # filled in by the runner: which policy produced it
+
+    def __post_init__(self) -> None:
+        if self.target_hf is not None and self.target_hf <= ONE:
+            raise ValueError(f"target_hf must be > 1, got {self.target_hf}")
+        if self.max_sell is not None and self.max_sell < 0:
+            raise ValueError(f"max_sell must be >= 0, got {self.max_sell}")
+        if not Decimal(0) <= self.urgency <= ONE:
+            raise ValueError(f"urgency must be in [0, 1], got {self.urgency}")
+
+    @classmethod
+    def restore_hf(cls, target_hf: Decimal | str, **kw: Any) -> Intent:
+        return cls(target_hf=Decimal(str(target_hf)), **kw)
+
+    @classmethod
+    def liquidation_distance(cls, distance: Decimal | str, **kw: Any) -> Intent:
+        """Keep the liquidation price ``distance`` (0.35 = 35 %) below the market price."""
+        return cls(target_hf=hf_for_distance(Decimal(str(distance))), **kw)
+
+    @classmethod
+    def sell(cls, max_sell: Decimal | str, *, target_hf: Decimal | None = None, **kw: Any) -> Intent:
+        return cls(target_hf=target_hf, max_sell=Decimal(str(max_sell)), **kw)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target_hf": _s(self.target_hf),
+            "max_sell": _s(self.max_sell),
+            "urgency": str(self.urgency),
+            "reason": self.reason,
+            "collateral": self.collateral,
+            "debt": self.debt,
+            "policy": self.policy,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Intent:
+        return cls(
+            target_hf=_d(data.get("target_hf")),
+            max_sell=_d(data.get("max_sell")),
+            urgency=Decimal(str(data.get("urgency", "0"))),
+            reason=str(data.get("reason", "")),
+            collateral=data.get("collateral"),
+            debt=data.get("debt"),
+            policy=str(data.get("policy", "")),
+        )
+
+
+def hf_for_distance(distance: Decimal) -> Decimal:
+    """HF that puts the liquidation price ``distance`` below the market: P_liq = P/HF."""
+    if not Decimal(0) <= distance < ONE:
+        raise ValueError(f"distance must be in [0, 1), got {distance}")
+    return ONE / (ONE - distance)
+
+
+def distance_for_hf(hf: Decimal) -> Decimal:
+    """How far below the market the liquidation price sits at ``hf`` (1 − 1/HF)."""
+    return ONE - ONE / hf
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome of running a policy once: an intent, nothing, or a contained error."""
+
+    policy: str
+    intent: Intent | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class LoadedPolicy:
+    """A policy module bound to its validated params."""
+
+    name: str
+    params: Any
+    decide_fn: Callable[[Snapshot, Any], Intent | None] = field(repr=False)
+    interface_version: int = INTERFACE_VERSION
+    source: str = ""  # "builtin" or the file path
+
+    def decide_safely(self, snapshot: Snapshot) -> Decision:
+        return safe_decide(self, snapshot)
+
+    def params_dict(self) -> dict[str, Any]:
+        return params_to_dict(self.params)
+
+
+def safe_decide(policy: LoadedPolicy, snapshot: Snapshot) -> Decision:
+    """Run ``policy`` on ``snapshot``; never raises. A raising policy or a wrong return type
+    yields ``Decision(error=...)`` for the caller to report (and, live, to halt on)."""
+    guarded = _isolated(snapshot)
+    try:
+        result = policy.decide_fn(guarded, policy.params)
+    except Exception as exc:  # noqa: BLE001 - user code: contain everything, report it
+        return Decision(policy.name, error=f"{type(exc).__name__}: {exc}")
+    if result is None:
+        return Decision(policy.name)
+    if not isinstance(result, Intent):
+        return Decision(policy.name, error=f"decide returned {type(result).__name__}, expected Intent or None")
+    return Decision(policy.name, intent=dataclasses.replace(result, policy=policy.name))
+
+
+def _isolated(snapshot: Snapshot) -> Snapshot:
+    # The snapshot is frozen, but its balance dicts are not: hand the policy copies so it
+    # cannot change what the planner sees next.
+    return dataclasses.replace(
+        snapshot,
+        wallet_balances=dict(snapshot.wallet_balances),
+        exchange_balances=dict(snapshot.exchange_balances),
+    )
+
+
+# --- params -----------------------------------------------------------------------------
+
+
+def build_params(params_type: type, values: Mapping[str, Any] | None, *, policy: str = "") -> Any:
+    """Validate ``values`` (from TOML or ``--set key=value``) into the frozen ``params_type``.
+
+    Unknown keys, values of the wrong type and failed checks raise ``ConfigError`` naming the
+    key, e.g. ``policy threshold: params.target_hf: must be > trigger_hf``.
+    """
+    from pydantic import TypeAdapter, ValidationError
+
+    values = dict(values or {})
+    prefix = f"policy {policy}: " if policy else ""
+    if not dataclasses.is_dataclass(params_type):
+        raise ConfigError(f"{prefix}Params must be a dataclass")
+    known = {f.name for f in dataclasses.fields(params_type)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"{prefix}params.{unknown[0]}: unknown parameter (known: {', '.join(sorted(known)) or 'none'})")
+    try:
+        return TypeAdapter(params_type).validate_python(values)
+    except ConfigError as exc:
+        raise ConfigError(f"{prefix}{exc}") from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err.get("loc", ()) if not isinstance(p, int) or True)
+        message = str(err.get("msg", "invalid"))
+        inner = err.get("ctx", {}).get("error") if isinstance(err.get("ctx"), dict) else None
+        if isinstance(inner, ConfigError):
+            raise ConfigError(f"{prefix}{inner}") from None
+        raise ConfigError(f"{prefix}params.{key or '?'}: {message}") from None
+    except (ValueError, TypeError, InvalidOperation) as exc:
+        raise ConfigError(f"{prefix}{exc}") from None
+
+
+def check(condition: bool, key: str, message: str) -> None:
+    """For ``Params.__post_init__``: raise ``ConfigError`` naming ``key`` unless ``condition``."""
+    if not condition:
+        raise ConfigError(f"params.{key}: {message}")
+
+
+def params_to_dict(params: Any) -> dict[str, Any]:
+    if params is None or not dataclasses.is_dataclass(params):
+        return {}
+    return {f.name: _jsonable(getattr(params, f.name)) for f in dataclasses.fields(params)}
+
+
+def parse_set_pairs(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``["trigger_hf=1.4", "steps=[[0.1,0.3]]"]`` → a dict; values are JSON when they parse
+    as JSON (numbers stay exact: they are kept as strings), else plain strings."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects key=value, got {pair!r}")
+        out[key.strip()] = _parse_value(raw.strip())
+    return out
+
+
+def _parse_value(raw: str) -> Any:
+    try:
+        value = json.loads(raw, parse_float=str, parse_int=str)
+    except json.JSONDecodeError:
+        return raw
+    return value
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return copy.copy(value)
+
+
+def _s(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _d(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
