@@ -310,11 +310,12 @@ class Sell(Step):
         guards.check_divergence(
             oracle_price=oracle, exchange_mid=book.mid, max_bps=cfg.max_oracle_divergence_bps
         ).raise_if_refused()
-        floor = floor_price(book.best_bid, cfg.max_slippage_bps, rules.tick_size)
+        # Same reference as the planner (the mid, or the best bid on a one-sided book).
+        floor = floor_price(book.mid, cfg.max_slippage_bps, rules.tick_size)
         if qty * floor < rules.min_notional:
             return Skip(f"{qty} {cfg.base_coin} at {floor} is under the minimum notional {rules.min_notional}")
         return {
-            "symbol": cfg.market, "qty": str(qty), "floor_price": str(floor), "reference": str(book.best_bid),
+            "symbol": cfg.market, "qty": str(qty), "floor_price": str(floor), "reference": str(book.mid), "best_bid": str(book.best_bid),
             "oracle": str(oracle), "mid": str(book.mid),
         }
 
