@@ -156,12 +156,14 @@ def check_mode(
     rpc_chain_id: int | None = None,
     config_provider: str | None = None,
     rpc_provider: str | None = None,
+    config_only: bool = False,
 ) -> None:
     """Refuse a mode/chain combination that could trade real funds by mistake.
 
     dry-run: anything goes (nothing is signed). testnet: never a production chain id, on the
     config or the RPC. live: ``mode = "live"`` AND ``--live``; the RPC's chain id and the
-    PoolAddressesProvider must both match the config.
+    PoolAddressesProvider must both match the config. ``config_only``: the pre-flight check,
+    before any network call (the RPC facts are checked in a second call).
     """
     if mode not in ("dry-run", "testnet", "live"):
         raise UserInputError(f"unknown mode {mode!r}")
@@ -176,6 +178,8 @@ def check_mode(
     if mode == "live":
         if not live_flag:
             raise UserInputError('mode = "live" also needs --live on the command line')
+        if config_only:
+            return
         if rpc_chain_id is None:
             raise UserInputError("live mode needs the RPC chain id checked against the config")
         if not config_provider or not rpc_provider:

@@ -26,7 +26,7 @@ import json
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -143,9 +143,18 @@ CREATE INDEX IF NOT EXISTS batches_by_status ON batches(status);
 class Journal:
     """One writer per journal file, enforced by ``flock`` on ``<path>.lock``."""
 
-    def __init__(self, path: str | os.PathLike[str], *, clock: Clock, lock: bool = True) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        clock: Clock,
+        lock: bool = True,
+        redact: Callable[[str], str] | None = None,
+    ) -> None:
         self.path = Path(path)
         self._clock = clock
+        # Adapters' error texts land in the journal: mask known secrets on the way in.
+        self._redact = redact or (lambda text: text)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock_fd: int | None = None
         if lock:
@@ -235,7 +244,9 @@ class Journal:
         if order.index(state) <= order.index(current):
             return
         with self._tx() as db:
-            db.execute("UPDATE control SET state=?, reason=?, since=? WHERE id=1", (state.value, reason, self._clock.now()))
+            db.execute(
+                "UPDATE control SET state=?, reason=?, since=? WHERE id=1", (state.value, self._safe(reason), self._clock.now())
+            )
             self._event(db, None, None, f"control:{state.value}", reason)
 
     def clear_control(self, *, by: str) -> None:
@@ -259,7 +270,7 @@ class Journal:
             db.execute(
                 "INSERT INTO batches(id, seq, status, spec, start, outcome, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
-                (batch_id, seq, BatchStatus.OPEN.value, to_json(spec), to_json(start), now, now),
+                (batch_id, seq, BatchStatus.OPEN.value, self._safe(to_json(spec)), self._safe(to_json(start)), now, now),
             )
             self._event(db, batch_id, None, "batch:OPEN", None)
         return batch_id
@@ -268,7 +279,7 @@ class Journal:
         with self._tx() as db:
             db.execute(
                 "UPDATE batches SET status=?, outcome=?, updated_at=? WHERE id=?",
-                (status.value, to_json(outcome), self._clock.now(), batch_id),
+                (status.value, self._safe(to_json(outcome)), self._clock.now(), batch_id),
             )
             self._event(db, batch_id, None, f"batch:{status.value}", None)
 
@@ -303,7 +314,7 @@ class Journal:
             db.execute(
                 "INSERT INTO steps(batch_id, step, key, status, attempts, intent, outcome, error, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, 0, ?, NULL, NULL, ?, ?)",
-                (batch_id, step, key, StepStatus.PENDING.value, to_json(intent), now, now),
+                (batch_id, step, key, StepStatus.PENDING.value, self._safe(to_json(intent)), now, now),
             )
             self._event(db, batch_id, step, "intent", None)
 
@@ -328,7 +339,7 @@ class Journal:
         with self._tx() as db:
             cursor = db.execute(
                 "UPDATE steps SET status=?, outcome=COALESCE(?, outcome), error=?, updated_at=? WHERE batch_id=? AND step=?",
-                (status.value, to_json(outcome), error, self._clock.now(), batch_id, step),
+                (status.value, self._safe(to_json(outcome)), self._safe(error), self._clock.now(), batch_id, step),
             )
             if cursor.rowcount != 1:
                 raise KeyError(f"no step {batch_id}:{step}")
@@ -383,8 +394,11 @@ class Journal:
     def _event(self, db: sqlite3.Connection, batch_id: str | None, step: str | None, kind: str, detail: str | None) -> None:
         db.execute(
             "INSERT INTO events(ts, batch_id, step, kind, detail) VALUES (?, ?, ?, ?, ?)",
-            (self._clock.now(), batch_id, step, kind, detail),
+            (self._clock.now(), batch_id, step, kind, self._safe(detail)),
         )
+
+    def _safe(self, text: str | None) -> str | None:
+        return None if text is None else self._redact(text)
 
 
 def _acquire_lock(lock_path: Path) -> int:

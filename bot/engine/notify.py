@@ -124,10 +124,12 @@ class Notifier(Observer):
 
 
 class Observers(Observer):
-    """Fan out to several observers; one failing observer never reaches the executor."""
+    """Fan out to several observers; one failing observer never reaches the executor.
+    Alert text is redacted once, here, before anything logs or sends it."""
 
-    def __init__(self, *observers: Observer) -> None:
+    def __init__(self, *observers: Observer, redact: Redactor | None = None) -> None:
         self._observers = [o for o in observers if o is not None]
+        self._redact = redact or Redactor()
 
     def step_done(self, **kw: Any) -> None:  # type: ignore[override]
         self._each("step_done", **kw)
@@ -136,7 +138,11 @@ class Observers(Observer):
         self._each("batch_done", **kw)
 
     def alert(self, level: str, message: str) -> None:
-        log.warning("alert [%s] %s", level, message) if level != "info" else log.info("%s", message)
+        message = self._redact(message)
+        if level == "info":
+            log.info("%s", message)
+        else:
+            log.warning("alert [%s] %s", level, message)
         self._each("alert", level, message)
 
     def _each(self, method: str, *args: Any, **kw: Any) -> None:
@@ -145,3 +151,28 @@ class Observers(Observer):
                 getattr(o, method)(*args, **kw)
             except Exception as e:  # noqa: BLE001 - observers must never stop trading
                 log.warning("observer %s.%s failed: %s", type(o).__name__, method, type(e).__name__)
+
+
+ENGINE_LOGGERS = ("delever.executor", "delever.controller", "delever.notify", "delever.runtime")
+
+
+class RedactingFilter(logging.Filter):
+    """Render each record once and mask every known secret in it."""
+
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__()
+        self._redact = redact
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self._redact(record.getMessage())
+        record.args = ()
+        return True
+
+
+def install_log_redaction(redact: Redactor) -> None:
+    """Attach the filter to the engine's loggers (a logger's filters see only its own records)."""
+    for name in ENGINE_LOGGERS:
+        logger = logging.getLogger(name)
+        for old in [f for f in logger.filters if isinstance(f, RedactingFilter)]:
+            logger.removeFilter(old)
+        logger.addFilter(RedactingFilter(redact))

@@ -144,3 +144,12 @@ def test_journal_review_marks_a_step_for_reconcile_not_resend(journal):
     journal.mark_for_reconcile(b, "deposit", by="operator")
     row = journal.step(b, "deposit")
     assert row.status is StepStatus.UNKNOWN and row.attempts == 1
+
+
+def test_journal_masks_secrets_in_errors_and_payloads(tmp_path):
+    with Journal(tmp_path / "r.sqlite", clock=ManualClock(), redact=lambda t: t.replace("s3cret", "***")) as j:
+        b = j.open_batch(spec={}, start={})
+        j.write_intent(b, "sell", key=f"{b}:sell", intent={"note": "s3cret"})
+        j.write_outcome(b, "sell", StepStatus.FAILED, outcome={"x": "s3cret"}, error="auth s3cret refused")
+        j.set_control(ControlState.HALTED, "s3cret")
+        assert "s3cret" not in j.dump_text() and "***" in j.dump_text()
