@@ -10,7 +10,6 @@ clock passes their delay, whoever is polling.
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -118,14 +117,14 @@ class FakeWorld:
     orders: list[FakeOrder] = field(default_factory=list)
     withdrawals: list[FakeWithdrawal] = field(default_factory=list)
     deposits: dict[str, FakeDeposit] = field(default_factory=dict)
-    faults: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    faults: dict[str, list[str]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)  # (method, key or "")
-    _hashes: itertools.count = field(default_factory=lambda: itertools.count(1))
+    next_hash: int = 1
 
     # ---- bookkeeping -------------------------------------------------------------------------
 
     def fault(self, method: str, *names: str) -> None:
-        self.faults[method].extend(names)
+        self.faults.setdefault(method, []).extend(names)
 
     def next_fault(self, method: str) -> str | None:
         queue = self.faults.get(method)
@@ -144,7 +143,34 @@ class FakeWorld:
                 self.wallet["USDT"] = self.wallet.get("USDT", 0) + to_units(w.amount - w.fee, 6)
 
     def tx_hash(self) -> str:
-        return f"0x{next(self._hashes):064x}"
+        self.next_hash += 1
+        return f"0x{self.next_hash - 1:064x}"
+
+    # ---- persistence, for the subprocess crash tests -----------------------------------------
+
+    def save(self, path) -> None:
+        import os
+        import pickle
+
+        state = {k: v for k, v in self.__dict__.items() if k != "clock"}
+        state["now"] = self.clock.now()
+        tmp = f"{path}.tmp"
+        with open(tmp, "wb") as f:
+            pickle.dump(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path) -> FakeWorld:
+        import pickle
+
+        with open(path, "rb") as f:
+            state = pickle.load(f)
+        clock = ManualClock(state.pop("now"))
+        world = cls(clock=clock, **{k: v for k, v in state.items() if k in cls.__dataclass_fields__})
+        clock.on_sleep.append(lambda _now: world.settle())
+        return world
 
     def reserve(self, symbol: str) -> Reserve:
         return self.position.reserve(symbol)
