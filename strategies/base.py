@@ -153,7 +153,7 @@ def safe_decide(policy: LoadedPolicy, snapshot: Snapshot) -> Decision:
     guarded = _isolated(snapshot)
     try:
         result = policy.decide_fn(guarded, policy.params)
-    except Exception as exc:  # noqa: BLE001 - user code: contain everything, report it
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - user code: contain it (even sys.exit), report it
         return Decision(policy.name, error=f"{type(exc).__name__}: {exc}")
     if result is None:
         return Decision(policy.name)
@@ -197,12 +197,12 @@ def build_params(params_type: type, values: Mapping[str, Any] | None, *, policy:
         raise ConfigError(f"{prefix}{exc}") from None
     except ValidationError as exc:
         err = exc.errors()[0]
-        key = ".".join(str(p) for p in err.get("loc", ()) if not isinstance(p, int) or True)
-        message = str(err.get("msg", "invalid"))
-        inner = err.get("ctx", {}).get("error") if isinstance(err.get("ctx"), dict) else None
-        if isinstance(inner, ConfigError):
+        ctx = err.get("ctx")
+        inner = ctx.get("error") if isinstance(ctx, dict) else None
+        if isinstance(inner, ConfigError):  # raised by check() in Params.__post_init__
             raise ConfigError(f"{prefix}{inner}") from None
-        raise ConfigError(f"{prefix}params.{key or '?'}: {message}") from None
+        key = ".".join(str(part) for part in err.get("loc", ()))
+        raise ConfigError(f"{prefix}params.{key or '?'}: {err.get('msg', 'invalid')}") from None
     except (ValueError, TypeError, InvalidOperation) as exc:
         raise ConfigError(f"{prefix}{exc}") from None
 

@@ -1,17 +1,178 @@
-"""`delever plan`: the dry-run deleveraging plan from the live state."""
+"""`delever plan`: the dry-run deleveraging plan from the live state or a saved snapshot.
+
+    delever plan [--json] [--target-hf X] [--snapshot FILE] [--save FILE] [--policy NAME] [--set k=v]
+
+Nothing is signed. ``--save FILE`` writes the snapshot and every planning input (exact JSON);
+``--snapshot FILE`` replays such a file to the identical plan.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import sys
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
 import typer
 
-from bot.cli.common import not_built
+from bot.cli.common import EXIT_RUNTIME, EXIT_USER, fail, print_json
+from bot.domain import Snapshot
+from bot.engine.plan_config import limits_from_settings, policy_from_settings
+from bot.engine.plan_io import PlanInput, load_input, save_input
+from bot.engine.plan_types import MarketModel, Plan, PlanCosts
+from bot.engine.planner import no_action_plan, plan
+from bot.errors import ConfigError, DeleverError, UserInputError
+from bot.ports import MarketRules
+from strategies.base import Intent, parse_set_pairs
+
+
+class LiveReadsUnavailable(DeleverError):
+    """The on-chain reader or the venue adapter is not wired into ``delever plan`` yet."""
+
+
+def acquire_snapshot(settings: Any) -> tuple[Snapshot, MarketRules | None]:
+    """Read the live state: the Aave position and wallet balances at one block (the chain
+    reader), the exchange's order book, free balances and market rules (the venue adapter).
+
+    The single place where ``delever plan`` touches the outside world.
+    """
+    raise LiveReadsUnavailable("live reads are not wired yet: pass --snapshot FILE (a file saved with --save)")
+
+
+def _load_settings(ctx: typer.Context) -> Any:
+    config_path = getattr(ctx.obj, "config_path", None) if ctx.obj is not None else None
+    try:
+        from bot.settings import load_settings  # type: ignore[import-not-found]
+    except ImportError:
+        if config_path:
+            typer.echo("delever: warning: settings are not available in this build; using flags and defaults", err=True)
+        return None
+    return load_settings(config_path)
+
+
+def _decimal(flag: str, value: str | None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise ConfigError(f"{flag}: not a number: {value!r}") from None
+
+
+def build_input(
+    *,
+    settings: Any,
+    saved: PlanInput | None,
+    target_hf: Decimal | None,
+    policy_name: str | None,
+    policy_sets: list[str],
+    limit_overrides: dict[str, Any],
+    depth_usd: Decimal | None,
+    gas_usd: Decimal | None,
+) -> PlanInput:
+    """Merge saved inputs, settings and flags (flags win) and decide the intent."""
+    if saved is not None:
+        snapshot, rules = saved.snapshot, saved.rules
+        limits = dataclasses.replace(saved.limits, **limit_overrides)
+        costs, market = saved.costs, saved.market
+    else:
+        snapshot, rules = acquire_snapshot(settings)
+        limits = limits_from_settings(settings, **limit_overrides)
+        costs, market = PlanCosts(), MarketModel()
+    if depth_usd is not None:
+        market = dataclasses.replace(market, synthetic_depth_usd_1pct=depth_usd)
+    if gas_usd is not None:
+        costs = dataclasses.replace(costs, gas_usd_per_batch=gas_usd)
+
+    params = parse_set_pairs(policy_sets)
+    if target_hf is not None:
+        intent: Intent | None = Intent.restore_hf(target_hf, reason=f"--target-hf {target_hf}", policy="cli")
+        policy_label, policy_params = "cli", {}
+    elif saved is not None and saved.policy_name and not policy_name and not params:
+        intent, policy_label, policy_params = saved.intent, saved.policy_name, saved.policy_params
+    else:
+        if saved is not None and saved.policy_name and not policy_name:
+            policy_name, params = saved.policy_name, {**saved.policy_params, **params}
+        policy = policy_from_settings(settings, name=policy_name, params=params)
+        decision = policy.decide_safely(snapshot)
+        if decision.error:
+            raise PolicyFailed(f"policy {policy.name} failed: {decision.error}")
+        intent, policy_label, policy_params = decision.intent, policy.name, policy.params_dict()
+    return PlanInput(snapshot, intent, limits, costs, market, rules, policy_label, policy_params)
+
+
+class PolicyFailed(DeleverError):
+    pass
+
+
+def make_plan(plan_input: PlanInput) -> Plan:
+    if plan_input.intent is None:
+        hf = plan_input.snapshot.health_factor
+        shown = "no debt" if hf is None else f"HF {hf:.4f}"
+        return no_action_plan(
+            plan_input.snapshot, limits=plan_input.limits,
+            reason=f"policy {plan_input.policy_name or '?'} does not act at {shown}",
+        )
+    return plan(
+        plan_input.snapshot, plan_input.intent, limits=plan_input.limits, rules=plan_input.rules,
+        costs=plan_input.costs, market=plan_input.market,
+    )
+
+
+def _gather(
+    ctx: typer.Context, *, snapshot_file: str | None, target_hf: str | None, policy: str | None, sets: list[str],
+    overrides: dict[str, Any], depth_usd: Decimal | None, gas_usd: Decimal | None,
+) -> PlanInput:
+    settings = None if snapshot_file else _load_settings(ctx)
+    saved = load_input(snapshot_file) if snapshot_file else None
+    return build_input(
+        settings=settings, saved=saved, target_hf=_decimal("--target-hf", target_hf), policy_name=policy,
+        policy_sets=sets, limit_overrides={k: v for k, v in overrides.items() if v is not None},
+        depth_usd=depth_usd, gas_usd=gas_usd,
+    )
 
 
 def register(app: typer.Typer) -> None:
     @app.command("plan")
-    def plan(
+    def plan_command(
+        ctx: typer.Context,
         json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
-        target_hf: str = typer.Option(None, "--target-hf", help="Override the policy's target HF."),
+        target_hf: str = typer.Option(None, "--target-hf", help="Override the policy: restore HF to X."),
+        snapshot_file: str = typer.Option(None, "--snapshot", help="Replay a file saved with --save."),
+        save_file: str = typer.Option(None, "--save", help="Write the snapshot and all inputs (JSON)."),
+        policy: str = typer.Option(None, "--policy", help="Policy name or .py file (default: the config's)."),
+        sets: list[str] = typer.Option([], "--set", help="Policy parameter key=value (repeatable)."),
+        hf_floor: str = typer.Option(None, "--hf-floor", help="HF floor held through the transfer legs."),
+        max_slippage_bps: int = typer.Option(None, "--max-slippage-bps", help="Hard slippage cap (bps)."),
+        price_shock_bps: int = typer.Option(None, "--shock-bps", help="Least in-transit price shock (bps)."),
+        max_batch_usd: str = typer.Option(None, "--max-batch-usd", help="Per-batch sale limit (USD)."),
+        max_daily_usd: str = typer.Option(None, "--max-daily-usd", help="Per-day sale limit (USD)."),
+        depth_usd: str = typer.Option(None, "--depth-usd", help="Synthetic book: USD depth within 1 %."),
+        gas_usd: str = typer.Option(None, "--gas-usd", help="Gas estimate per batch (USD)."),
     ) -> None:
         """One row per batch: amounts, expected and worst fill, slippage, HF after each leg."""
-        not_built("plan")
+        try:
+            plan_input = _gather(
+                ctx, snapshot_file=snapshot_file, target_hf=target_hf, policy=policy, sets=list(sets),
+                overrides={
+                    "hf_floor": _decimal("--hf-floor", hf_floor),
+                    "max_slippage_bps": max_slippage_bps,
+                    "price_shock_bps": price_shock_bps,
+                    "max_batch_usd": _decimal("--max-batch-usd", max_batch_usd),
+                    "max_daily_usd": _decimal("--max-daily-usd", max_daily_usd),
+                },
+                depth_usd=_decimal("--depth-usd", depth_usd), gas_usd=_decimal("--gas-usd", gas_usd),
+            )
+        except (UserInputError, ValueError) as exc:  # config, flags, a saved file, an out-of-range value
+            fail(str(exc), EXIT_USER)
+        except (LiveReadsUnavailable, PolicyFailed) as exc:
+            fail(str(exc), EXIT_RUNTIME)
+        result = make_plan(plan_input)
+        if save_file:
+            save_input(save_file, plan_input)
+        if json_out:
+            print_json(result.to_dict())
+        else:
+            from bot.cli.plan_view import render_plan
+
+            render_plan(result, file=sys.stdout)

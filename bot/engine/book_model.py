@@ -4,6 +4,7 @@ deplete and that refills between them. Pure, Decimal only."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 
 from bot.domain import Level, OrderBook, SellFill, walk_bids
@@ -12,6 +13,7 @@ D = Decimal
 BPS = D(10_000)
 
 
+@lru_cache(maxsize=256)  # pure and immutable: backtests ask for the same book bar after bar
 def synthetic_book(
     mid: Decimal,
     depth_usd_1pct: Decimal,
@@ -54,20 +56,21 @@ def _round(value: Decimal, step: Decimal, rounding: str) -> Decimal:
 @dataclass(frozen=True, slots=True)
 class BookState:
     """The bids as the plan expects them: the original levels minus what earlier batches ate
-    (``eaten`` per level), refilling with a half-life between batches."""
+    (``eaten`` per level), refilling with a half-life between batches. ``bids`` is the
+    resulting book side, computed once per state."""
 
     levels: tuple[Level, ...]
     eaten: tuple[Decimal, ...]
+    bids: tuple[Level, ...]
 
     @classmethod
     def of(cls, book: OrderBook) -> BookState:
-        return cls(book.bids, tuple(D(0) for _ in book.bids))
+        return cls(book.bids, tuple(D(0) for _ in book.bids), book.bids)
 
-    @property
-    def bids(self) -> tuple[Level, ...]:
-        return tuple(
-            Level(lv.price, lv.qty - e) for lv, e in zip(self.levels, self.eaten) if lv.qty - e > 0
-        )
+    @classmethod
+    def _make(cls, levels: tuple[Level, ...], eaten: tuple[Decimal, ...]) -> BookState:
+        bids = tuple(lv if not e else Level(lv.price, lv.qty - e) for lv, e in zip(levels, eaten) if lv.qty - e > 0)
+        return cls(levels, eaten, bids)
 
     def walk(self, qty: Decimal, *, limit_price: Decimal) -> SellFill:
         return walk_bids(self.bids, qty, limit_price=limit_price)
@@ -83,11 +86,12 @@ class BookState:
                 continue
             eaten[i] += take
             remaining -= take
-        return BookState(self.levels, tuple(eaten))
+        return BookState._make(self.levels, tuple(eaten))
 
     def refilled(self, *, elapsed_s: int, half_life_s: int | None) -> BookState:
         """Eaten quantity decays as 2^(−elapsed/half_life); None: no refill."""
         if half_life_s is None or elapsed_s <= 0 or not any(self.eaten):
             return self
         keep = D(2) ** (-D(elapsed_s) / D(half_life_s))
-        return BookState(self.levels, tuple((e * keep).quantize(D("1e-12"), rounding=ROUND_CEILING) if e else e for e in self.eaten))
+        eaten = tuple((e * keep).quantize(D("1e-12"), rounding=ROUND_CEILING) if e else e for e in self.eaten)
+        return BookState._make(self.levels, eaten)

@@ -83,6 +83,7 @@ class MarketModel:
     """
 
     shock_z: Decimal = D("3")  # δ = z · σ · √T_roundtrip, floored at limits.price_shock_bps
+    vol_window_s: int = 86_400  # σ from the price history of the last day
     max_shock_bps: int = 5_000
     refill_half_life_s: int | None = 300
     synthetic_depth_usd_1pct: Decimal = D("5000000")  # used when the snapshot has no book
@@ -138,6 +139,11 @@ class Batch:
         return from_units(self.repay_units, self.debt_decimals)
 
     @property
+    def sell_qty(self) -> Decimal:
+        """Coins to sell on the exchange: the withdrawn amount (a multiple of the lot step)."""
+        return self.withdraw_amount
+
+    @property
     def hf_after_withdraw(self) -> Decimal | None:
         return wad_to_decimal(self.hf_after_withdraw_wad)
 
@@ -151,7 +157,7 @@ class Batch:
             "kind": self.kind,
             "collateral": self.collateral,
             "debt": self.debt,
-            "withdraw_amount": str(self.withdraw_amount),
+            "withdraw_amount": _amount(self.withdraw_units, self.collateral_decimals),
             "withdraw_units": str(self.withdraw_units),
             "expected_price": _s(self.expected_price),
             "worst_price": _s(self.worst_price),
@@ -159,11 +165,11 @@ class Batch:
             "reference_price": _s(self.reference_price),
             "slippage_bps": str(self.slippage_bps),
             "gross_quote": str(self.gross_quote),
-            "repay_amount": str(self.repay_amount),
+            "repay_amount": _amount(self.repay_units, self.debt_decimals),
             "repay_units": str(self.repay_units),
             "repay_all": self.repay_all,
-            "repay_from_wallet": str(from_units(self.repay_from_wallet_units, self.debt_decimals)),
-            "repay_from_exchange": str(from_units(self.repay_from_exchange_units, self.debt_decimals)),
+            "repay_from_wallet": _amount(self.repay_from_wallet_units, self.debt_decimals),
+            "repay_from_exchange": _amount(self.repay_from_exchange_units, self.debt_decimals),
             "hf_before": _hf(self.hf_before_wad),
             "hf_after_withdraw": _hf(self.hf_after_withdraw_wad),
             "hf_after_withdraw_shocked": _hf(self.hf_after_withdraw_shocked_wad),
@@ -211,6 +217,7 @@ class Plan:
     warnings: tuple[str, ...] = ()
     reason: str = ""  # the intent's reason
     urgency: Decimal = D(0)
+    market: str = ""  # the exchange symbol sold on, e.g. "ETH/USDT"
 
     @property
     def health_factor(self) -> Decimal | None:
@@ -234,6 +241,7 @@ class Plan:
             "status": self.status.value,
             "collateral": self.collateral,
             "debt": self.debt,
+            "market": self.market,
             "health_factor": _hf(self.health_factor_wad),
             "target_health_factor": _s(self.target_hf),
             "hf_floor": str(self.hf_floor),
@@ -248,8 +256,8 @@ class Plan:
             "stop_reason": self.stop_reason,
             "batches": [b.to_dict() for b in self.batches],
             "totals": {
-                "withdraw_amount": str(from_units(t.withdraw_units, self.collateral_decimals)),
-                "repay_amount": str(from_units(t.repay_units, self.debt_decimals)),
+                "withdraw_amount": _amount(t.withdraw_units, self.collateral_decimals),
+                "repay_amount": _amount(t.repay_units, self.debt_decimals),
                 "gross_quote": str(t.gross_quote),
                 "avg_price": _s(t.avg_price),
                 "fees": str(t.fees_quote),
@@ -267,6 +275,11 @@ class Plan:
 
 def _s(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
+
+
+def _amount(units: int, decimals: int) -> str:
+    """Whole-token string of a base-unit amount ("0" for nothing, not "0E-18")."""
+    return "0" if units == 0 else str(from_units(units, decimals))
 
 
 def _hf(value_wad: int) -> str | None:

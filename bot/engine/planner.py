@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Context, Decimal, localcontext
+from typing import Callable
 
 from bot.domain import (
     OrderBook,
@@ -43,8 +44,8 @@ from bot.domain import (
     wad_to_decimal,
 )
 from bot.domain.book import round_down_to_step
-from bot.domain.wadray import MAX_UINT256
 from bot.engine.book_model import BookState, synthetic_book
+from bot.engine.fast_sizing import max_withdraw_fast
 from bot.engine.plan_types import (
     Batch,
     MarketModel,
@@ -62,7 +63,7 @@ from strategies.helpers import main_collateral, main_debt
 
 __all__ = [
     "Batch", "MarketModel", "Plan", "PlanCosts", "PlanLimits", "PlanStatus", "PlanTotals",
-    "TransferTimings", "default_rules", "plan", "synthetic_book",
+    "TransferTimings", "default_rules", "no_action_plan", "plan", "synthetic_book",
 ]
 
 D = Decimal
@@ -144,11 +145,15 @@ def _plan(
     book: OrderBook | None,
 ) -> Plan:
     pos = snapshot.position
-    coll_r = pos.reserve(intent.collateral) if intent.collateral else main_collateral(pos)
-    debt_r = pos.reserve(intent.debt) if intent.debt else main_debt(pos)
+    coll_r = next((r for r in pos.collaterals if r.symbol == intent.collateral), None) if intent.collateral else main_collateral(pos)
+    debt_r = next((r for r in pos.debts if r.symbol == intent.debt), None) if intent.debt else main_debt(pos)
     hf0 = health_factor_wad(pos)
     if coll_r is None or debt_r is None:
         what = "no debt" if debt_r is None else "no collateral to sell"
+        if intent.debt and debt_r is None:
+            what = f"no {intent.debt} debt to repay"
+        if intent.collateral and coll_r is None:
+            what = f"{intent.collateral} is not collateral of this position"
         return _empty_plan(snapshot, intent, limits, coll_r.symbol if coll_r else "", debt_r.symbol if debt_r else "",
                            coll_r.decimals if coll_r else 18, debt_r.decimals if debt_r else 6, what)
 
@@ -174,7 +179,7 @@ def _plan(
         warnings.append(f"exchange price {reference} is {divergence:.0f} bps from the oracle's {oracle:.2f}")
 
     shock = shock_bps(
-        snapshot.price_history, horizon_s=costs.timings.round_trip_s, z=market.shock_z,
+        _recent(snapshot, market), horizon_s=costs.timings.round_trip_s, z=market.shock_z,
         floor_bps=limits.price_shock_bps, max_bps=market.max_shock_bps,
     )
     setup = _Setup(
@@ -199,12 +204,18 @@ def _plan(
     stop = _unwind(setup, run)
     if _reached(setup, run.pos):
         status = PlanStatus.REACHES_TARGET
-    elif stop == "floor" and not any(b.kind == "unwind" for b in run.batches):
+    elif stop.startswith("floor") and not any(b.kind == "unwind" for b in run.batches):
         status = PlanStatus.BLOCKED
         _explain_blocked(setup, run)
     else:
         status = PlanStatus.PARTIAL if run.batches else PlanStatus.NO_ACTION
     return _finish(setup, run, hf0, status, stop, book_source)
+
+
+def _recent(snapshot: Snapshot, market: MarketModel) -> tuple[tuple[int, Decimal], ...]:
+    """The price history inside the volatility window (recent volatility is what matters)."""
+    since = snapshot.timestamp - market.vol_window_s
+    return tuple(point for point in snapshot.price_history if point[0] >= since)
 
 
 def _reached(s: _Setup, pos: Position) -> bool:
@@ -273,6 +284,7 @@ class _Sim:
     proceeds: int
     end: Position
     mid: Position
+    end_debt: int  # debt units left after the repay
 
 
 def _simulate(s: _Setup, run: _Run, qty: Decimal) -> _Sim:
@@ -285,7 +297,8 @@ def _simulate(s: _Setup, run: _Run, qty: Decimal) -> _Sim:
     proceeds = int((net * debt.unit).to_integral_value(rounding=ROUND_FLOOR)) if net > 0 else 0
     repay = min(proceeds, debt.debt)
     mid = after_withdraw(run.pos, s.collateral, units)
-    return _Sim(units, qty, fill.notional, fill.worst_price, fees, repay, proceeds, after_repay(mid, s.debt, repay), mid)
+    end = after_repay(mid, s.debt, repay)
+    return _Sim(units, qty, fill.notional, fill.worst_price, fees, repay, proceeds, end, mid, end.reserve(s.debt).debt)
 
 
 def _bounds(s: _Setup, run: _Run) -> dict[str, Decimal]:
@@ -293,7 +306,7 @@ def _bounds(s: _Setup, run: _Run) -> dict[str, Decimal]:
     coll = run.pos.reserve(s.collateral)
     lim = s.limits
     out: dict[str, Decimal] = {
-        "floor": from_units(max_withdraw(_shock(s, run.pos), s.collateral, min_hf_wad=s.floor_wad), coll.decimals),
+        "floor": from_units(max_withdraw_fast(_shock(s, run.pos), s.collateral, min_hf_wad=s.floor_wad), coll.decimals),
         "depth": depth_above(run.book.bids, s.cap_price),
         "collateral": from_units(coll.collateral, coll.decimals),
     }
@@ -326,6 +339,9 @@ def _unwind(s: _Setup, run: _Run) -> str:
             return "target reached" if s.target_wad is not None else "debt repaid"
         if len(run.batches) >= s.limits.max_batches:
             return "max_batches"
+        if run.pos.reserve(s.debt).debt == 0:
+            run.notes.append(f"all {s.debt} debt is repaid; the other debts need their own plan")
+            return f"{s.debt} debt repaid"
         _roll_day(s, run)
         bounds = _bounds(s, run)
         limited_by = min(bounds, key=lambda k: (bounds[k], k))
@@ -336,8 +352,13 @@ def _unwind(s: _Setup, run: _Run) -> str:
         if not _done(s, sim):
             chosen = sim
         else:
-            chosen = _smallest_reaching(s, run, bound, min_qty)
+            chosen = _smallest_reaching(s, run, bound, min_qty, lambda x: _done(s, x))
             limited_by = "target" if s.target_wad is not None else "repay_all"
+        if _leaves_dust(s, chosen) and _repays_all(sim):
+            # What would be left is too small for another batch to clear (exchange minimum
+            # plus the fixed withdrawal fee): repay everything now instead.
+            chosen = _smallest_reaching(s, run, bound, min_qty, _repays_all)
+            limited_by = "repay_all"
         hf_before = health_factor_wad(run.pos)
         if health_factor_wad(chosen.end) <= hf_before:
             run.warnings.append(
@@ -353,20 +374,33 @@ def _done(s: _Setup, sim: _Sim) -> bool:
     return health_factor_wad(sim.end) >= s.target_wad
 
 
-def _smallest_reaching(s: _Setup, run: _Run, bound: Decimal, min_qty: Decimal) -> _Sim:
-    """The least lot-step multiple in [min_qty, bound] whose batch reaches the target (HF after
-    repay is monotone in the sale while fills beat LT × liquidation price)."""
+def _repays_all(sim: _Sim) -> bool:
+    return sim.repay > 0 and sim.end_debt == 0
+
+
+def _leaves_dust(s: _Setup, sim: _Sim) -> bool:
+    """Debt left after ``sim`` is positive but under what one more batch could repay."""
+    left = from_units(sim.end_debt, sim.end.reserve(s.debt).decimals)
+    dust = max(s.rules.min_notional, s.limits.min_batch_usd) + s.costs.exchange_withdrawal_fee
+    return 0 < left < dust * 2
+
+
+def _smallest_reaching(
+    s: _Setup, run: _Run, bound: Decimal, min_qty: Decimal, reaches: Callable[[_Sim], bool]
+) -> _Sim:
+    """The least lot-step multiple in [min_qty, bound] whose batch ``reaches`` (HF after
+    repay and the repaid amount grow with the sale while fills beat LT × liquidation price)."""
     step = s.rules.step_size
     lo = int(min_qty / step) if step > 0 else 0  # steps; lo may or may not reach
     hi = int(bound / step)  # reaches
     lo_sim = _simulate(s, run, lo * step)
-    if lo > 0 and _done(s, lo_sim):
+    if lo > 0 and reaches(lo_sim):
         return lo_sim
     best = _simulate(s, run, hi * step)
     while hi - lo > 1:
         mid = (lo + hi) // 2
         sim = _simulate(s, run, mid * step)
-        if _done(s, sim):
+        if reaches(sim):
             hi, best = mid, sim
         else:
             lo = mid
@@ -417,10 +451,12 @@ def _explain_blocked(s: _Setup, run: _Run) -> None:
     hf_shocked = wad_to_decimal(health_factor_wad(_shock(s, run.pos)))
     debt = run.pos.reserve(s.debt)
     need = repay_for_target(_shock(s, run.pos), s.debt, target_hf_wad=s.floor_wad + 10**14)
-    outside = f"repay ≥ {from_units(need, debt.decimals):,.2f} {s.debt} from outside" if need else "repay from outside"
+    outside = f"repay ≥ {from_units(need, debt.decimals):,.2f} {s.debt} from outside funds" if need else "repay from outside funds"
+    if run.pos.reserve(s.collateral).collateral and max_withdraw(_shock(s, run.pos), s.collateral, min_hf_wad=s.floor_wad):
+        run.notes.append("the floor leaves room only for a sale below the exchange or batch minimum")
     run.notes.append(
         f"withdraw is unsafe: HF at a {s.shock / 100:.2f} % price shock is {hf_shocked:.4f}, at or below the "
-        f"floor {s.limits.hf_floor}; add collateral or {outside} first"
+        f"floor {s.limits.hf_floor}; add collateral or {outside} (that lifts the shocked HF back to the floor)"
     )
 
 
@@ -446,10 +482,21 @@ def _finish(s: _Setup, run: _Run, hf0: int, status: PlanStatus, stop: str, book_
         status=status, collateral=s.collateral, debt=s.debt, collateral_decimals=coll.decimals,
         debt_decimals=debt.decimals, health_factor_wad=hf0, target_hf=s.intent.target_hf,
         hf_floor=s.limits.hf_floor, final_health_factor_wad=health_factor_wad(run.pos), batches=batches,
-        totals=totals, shock_bps=s.shock, volatility_daily=_q(daily_volatility(s.snapshot.price_history), "0.000001"),
+        totals=totals, shock_bps=s.shock, volatility_daily=_q(daily_volatility(_recent(s.snapshot, s.market)), "0.000001"),
         oracle_price=_q(D(coll.price) / D(debt.price)), reference_price=s.reference, book_source=book_source,
         stop_reason=stop, notes=tuple(run.notes), warnings=tuple(run.warnings), reason=s.intent.reason,
-        urgency=s.intent.urgency,
+        urgency=s.intent.urgency, market=s.rules.symbol,
+    )
+
+
+def no_action_plan(snapshot: Snapshot, *, limits: PlanLimits | None = None, reason: str = "no intent") -> Plan:
+    """The plan when there is nothing to do (e.g. the policy returned None): HF only."""
+    pos = snapshot.position
+    coll, debt = main_collateral(pos), main_debt(pos)
+    return _empty_plan(
+        snapshot, Intent(target_hf=None, reason=reason), limits or PlanLimits(),
+        coll.symbol if coll else "", debt.symbol if debt else "",
+        coll.decimals if coll else 18, debt.decimals if debt else 6, reason,
     )
 
 
@@ -461,8 +508,7 @@ def _empty_plan(snapshot: Snapshot, intent: Intent, limits: PlanLimits, coll: st
         debt_decimals=debt_dec, health_factor_wad=hf, target_hf=intent.target_hf, hf_floor=limits.hf_floor,
         final_health_factor_wad=hf, batches=(), totals=PlanTotals(), shock_bps=limits.price_shock_bps,
         volatility_daily=None, oracle_price=None, reference_price=None, book_source="none", stop_reason=why,
-        reason=intent.reason, urgency=intent.urgency,
-        notes=(f"nothing to plan: {why}",) if hf != MAX_UINT256 or why != "no debt" else ("nothing to plan: no debt",),
+        reason=intent.reason, urgency=intent.urgency, notes=(f"nothing to plan: {why}",),
     )
 
 
