@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
 import typer
 
-from bot.cli.common import not_built
+from bot.cli.common import print_json
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -12,6 +18,108 @@ def register(app: typer.Typer) -> None:
     app.add_typer(config, name="config")
 
     @config.command("check")
-    def check(ctx: typer.Context) -> None:
+    def check(
+        ctx: typer.Context,
+        config_file: str = typer.Option(
+            None, "--config", "-c", help="Config TOML file (overrides the global --config and DELEVER_CONFIG)."
+        ),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+        unlock: bool = typer.Option(
+            True,
+            "--unlock/--no-unlock",
+            help="Also decrypt the keystore to check its password (slow with a default scrypt keystore).",
+        ),
+    ) -> None:
         """Validate the config (--config or DELEVER_CONFIG) and print it with every secret masked."""
-        not_built("config check")
+        # Imported here so that `delever --help` and other commands do not pay for them.
+        from bot.logs import configure_from_context, get_logger
+        from bot.settings import load_settings
+        from bot.settings_view import masked_view, secret_status
+
+        configure_from_context(ctx.obj)
+        path = config_file or getattr(ctx.obj, "config_path", None)
+        settings = load_settings(path)  # ConfigError -> one stderr line, exit 2
+        signer = _check_signer(settings) if unlock else None
+        policy = _check_policy(settings)
+        get_logger("delever.config").debug("config_checked", mode=settings.mode, signer=signer, policy=policy)
+        if as_json:
+            print_json(
+                {
+                    "ok": True,
+                    "config_path": str(path or ""),
+                    "signer": signer,
+                    "policy": policy,
+                    "secrets": secret_status(settings),
+                    "settings": masked_view(settings),
+                }
+            )
+        else:
+            typer.echo(render_text(settings, path=str(path or ""), signer=signer, policy=policy))
+
+
+def _check_signer(settings: Settings) -> str | None:
+    """The signing address, proving the key (or keystore password) works; None when read-only."""
+    if settings.wallet.key_source == "none":
+        return None
+    return settings.signer().address
+
+
+def _check_policy(settings: Settings) -> str | None:
+    """Bind the policy to its params (unknown or invalid params are a ConfigError); its name."""
+    try:
+        from strategies.loader import load_policy
+    except ModuleNotFoundError as exc:
+        if exc.name in ("strategies", "strategies.loader"):
+            return None  # an install without the policy package: the params are checked at run time
+        raise
+    return load_policy(settings.policy.name, settings.policy.params).name
+
+
+def render_text(settings: Settings, *, path: str, signer: str | None, policy: str | None = None) -> str:
+    """TOML-like text of the masked settings, with a header saying what was checked."""
+    from bot.settings_sections import MASKED_SECRET_PATHS
+    from bot.settings_view import masked_view, secret_status
+
+    lines = [f"# config {path}: ok (mode {settings.mode})"]
+    if signer:
+        lines.append(f"# signer {signer} ({settings.wallet.key_source})")
+    if policy:
+        lines.append(f"# policy {policy}: params ok")
+    view = masked_view(settings)
+    status = secret_status(settings)
+    tables = {k: v for k, v in view.items() if isinstance(v, dict)}
+    for key, value in view.items():
+        if not isinstance(value, dict):
+            lines.append(f"{key} = {_toml_value(value)}")
+    for name, table in tables.items():
+        lines.append("")
+        lines.append(f"[{name}]")
+        for key, value in table.items():
+            secret = status.get(f"{name}.{key}")
+            if secret is not None:
+                shown = _toml_value(value) if secret else "(not set)"
+                lines.append(f"{key} = {shown}  # secret, from {_secret_source(name, key)}")
+            elif isinstance(value, dict):
+                inner = ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items())
+                lines.append(f"{key} = {{ {inner} }}")
+            else:
+                lines.append(f"{key} = {_toml_value(value)}")
+    return "\n".join(lines)
+
+
+def _secret_source(section: str, key: str) -> str:
+    from bot.settings_sections import MASKED_SECRET_PATHS
+
+    return MASKED_SECRET_PATHS.get((section, key), "the config file or the environment")
+
+
+def _toml_value(value: Any) -> str:
+    if value is None:
+        return "(not set)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, Decimal)):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,187 @@
+"""Secret redaction: mask known secret values and secret-looking keys wherever text leaves the process.
+
+Secrets are registered once, when the settings are loaded (``register_secret``); every log line,
+config dump and error message can then be passed through ``scrub``. Key names that look secret
+(``private_key``, ``api_secret``, ``password``, ``token``, ``signature``, …) are masked whatever
+their value. The registry is process-wide on purpose: a secret that reaches any log line through
+any path must be caught, and the logging pipeline has no other handle on the settings.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import PurePath
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr
+
+MASK = "********"
+
+# Shorter values would mask ordinary words in every log line; they are still never printed by us.
+MIN_SECRET_LENGTH = 4
+
+_SECRET_KEY_SUFFIXES = (
+    "private_key",
+    "privatekey",
+    "secret",
+    "password",
+    "passphrase",
+    "passwd",
+    "api_key",
+    "apikey",
+    "token",
+    "signature",
+    "mnemonic",
+    "seed_phrase",
+    "authorization",
+    "cookie",
+)
+_TOKEN_LIKE = re.compile(r"^[A-Za-z0-9_\-]{16,}$")
+
+
+class _Registry:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+
+    def add(self, value: str) -> None:
+        variants = {value}
+        body = value[2:] if value[:2] in ("0x", "0X") else value
+        if len(body) >= 32 and all(c in "0123456789abcdefABCDEF" for c in body):
+            variants |= {body, body.lower(), body.upper()}  # hex keys appear with and without 0x
+        variants = {v for v in variants if len(v) >= MIN_SECRET_LENGTH}
+        with self._lock:
+            if variants <= self._values:
+                return
+            self._values |= variants
+            # Longest first, so a secret that contains another is masked whole.
+            ordered = sorted(self._values, key=len, reverse=True)
+            self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+            self._pattern = None
+
+    def scrub(self, text: str) -> str:
+        pattern = self._pattern
+        if pattern is None or not text:
+            return text
+        return pattern.sub(MASK, text)
+
+
+_REGISTRY = _Registry()
+
+
+def register_secret(value: str | SecretStr | None) -> None:
+    """Mask ``value`` (and, for hex keys, its other spellings) in everything ``scrub`` sees."""
+    if value is None:
+        return
+    raw = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+    raw = raw.strip()
+    if raw:
+        _REGISTRY.add(raw)
+
+
+def register_url_secrets(url: str | None) -> None:
+    """Register the parts of a URL that usually carry credentials (RPC API keys, webhook tokens)."""
+    for part in url_secret_parts(url):
+        register_secret(part)
+
+
+def clear_secrets() -> None:
+    """Forget every registered secret (tests only)."""
+    _REGISTRY.clear()
+
+
+def scrub(text: str) -> str:
+    """``text`` with every registered secret replaced by the mask."""
+    return _REGISTRY.scrub(text)
+
+
+def is_secret_key(key: object) -> bool:
+    """Whether a mapping key names a secret (``wallet_private_key``, ``X-MBX-APIKEY``, ``token``…)."""
+    if not isinstance(key, str):
+        return False
+    name = key.lower().replace("-", "_")
+    return name.endswith(_SECRET_KEY_SUFFIXES)
+
+
+def redact(value: Any) -> Any:
+    """A copy of ``value`` safe to render: secret keys masked, registered secrets scrubbed.
+
+    Containers are walked; strings are scrubbed; numbers, booleans and None pass through;
+    anything else becomes its scrubbed ``repr`` (Decimal, dates and paths as plain strings).
+    """
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, SecretStr):
+        return MASK if value.get_secret_value() else ""
+    if isinstance(value, Mapping):
+        return {k: (_mask_secret_value(v) if is_secret_key(k) else redact(v)) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [redact(v) for v in value]
+    if isinstance(value, (Decimal, PurePath)):
+        return scrub(str(value))
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, BaseException):
+        return scrub(f"{type(value).__name__}: {value}")
+    if isinstance(value, bytes):
+        return scrub(repr(value)) if len(value) < 32 else MASK  # 32+ raw bytes may be a key
+    return scrub(repr(value))
+
+
+def _mask_secret_value(value: Any) -> Any:
+    if value is None or value == "":
+        return value
+    return MASK
+
+
+def redact_event(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: mask secrets anywhere in the event dict."""
+    return redact(event_dict)
+
+
+def url_secret_parts(url: str | None) -> list[str]:
+    """Credentials inside a URL: the userinfo, token-like path segments and query values.
+
+    ``https://eth-mainnet.g.alchemy.com/v2/AbC…`` carries its API key in the path; Infura puts it
+    there too; Slack and Discord webhooks put their secret in the last segments.
+    """
+    if not url:
+        return []
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return []
+    found: list[str] = []
+    if parts.password:
+        found.append(parts.password)
+    if parts.username and parts.password:
+        found.append(parts.username)
+    found += [seg for seg in parts.path.split("/") if _TOKEN_LIKE.match(seg)]
+    for pair in parts.query.split("&"):
+        _, _, val = pair.partition("=")
+        if _TOKEN_LIKE.match(val):
+            found.append(val)
+    return found
+
+
+def mask_url(url: str | None) -> str | None:
+    """The URL with its credential parts masked, for display."""
+    if url is None:
+        return None
+    masked = url
+    for part in sorted(url_secret_parts(url), key=len, reverse=True):
+        masked = masked.replace(part, MASK)
+    return scrub(masked)
+

@@ -1,0 +1,234 @@
+"""The sections of the settings: frozen pydantic models, unknown keys rejected, rules per section.
+
+Rules that span sections (mode vs chain id, live needs keys, the allowlist holds the wallet)
+live on the root ``Settings`` in ``bot/settings.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_serializer, field_validator, model_validator
+
+from bot.domain.position import Rounding
+from bot.redact import mask_url
+from bot.settings_types import (
+    FROZEN_STRICT,
+    ChecksumAddress,
+    HttpUrl,
+    Identifier,
+    PositiveSeconds,
+    PositiveUsd,
+    PrivateKeyFormat,
+    RpcUrl,
+    Seconds,
+    private_key_shape,
+    url_validator,
+)
+
+MASKED_SECRET_PATHS: dict[tuple[str, str], str] = {
+    ("wallet", "private_key"): "DELEVER_WALLET__PRIVATE_KEY",
+    ("wallet", "keystore_password"): "DELEVER_WALLET__KEYSTORE_PASSWORD",
+    ("exchange", "api_key"): "DELEVER_EXCHANGE__API_KEY",
+    ("exchange", "api_secret"): "DELEVER_EXCHANGE__API_SECRET",
+    ("notify", "telegram_token"): "DELEVER_NOTIFY__TELEGRAM_TOKEN",
+}
+"""Secrets accepted from the environment only, with the variable that sets each."""
+
+
+class FieldProblem(ValueError):
+    """A rule broken at ``path`` (relative to the model that raised it); the message has no input value."""
+
+    def __init__(self, path: tuple[str, ...], message: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def missing_secret(section: str, name: str, why: str = "") -> FieldProblem:
+    env = MASKED_SECRET_PATHS[(section, name)]
+    return FieldProblem((name,), f"required secret missing{why} (set {env})")
+
+
+class ChainConfig(BaseModel):
+    model_config = FROZEN_STRICT
+
+    # Hosted RPC URLs carry an API key in the path: kept out of repr, masked on display.
+    rpc_url: Annotated[RpcUrl, Field(repr=False)]
+    chain_id: Annotated[int, Field(gt=0)]
+    pool_addresses_provider: ChecksumAddress
+    confirmations: Annotated[int, Field(ge=0, le=64)] = 2
+    rounding: Literal["v3.0", "v3.5"] = "v3.5"
+    poll_interval_s: PositiveSeconds = 12.0
+
+    @field_serializer("rpc_url", when_used="json")
+    def _masked_rpc_url(self, value: str) -> str | None:
+        return mask_url(value)
+
+    @property
+    def rounding_mode(self) -> Rounding:
+        return Rounding(self.rounding)
+
+
+class WalletConfig(BaseModel):
+    model_config = FROZEN_STRICT
+
+    address: ChecksumAddress | None = None
+    key_source: Literal["env", "keystore", "none"] = "none"
+    keystore_path: Path | None = None
+    private_key: Annotated[SecretStr, PrivateKeyFormat] | None = None
+    keystore_password: SecretStr | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _address_from_env_key(cls, data: Any) -> Any:
+        # The address follows from an env key; derive it so it need not be repeated.
+        if not isinstance(data, dict) or data.get("address") is not None or data.get("key_source") != "env":
+            return data
+        try:
+            raw = private_key_shape(data.get("private_key"))
+        except ValueError:
+            return data  # the field validator reports it
+        from bot.settings_wallet import address_of_key
+
+        return {**data, "address": address_of_key(str(raw))}
+
+    @model_validator(mode="after")
+    def _key_source_has_its_secret(self) -> WalletConfig:
+        if self.key_source == "env":
+            if self.private_key is None:
+                raise missing_secret("wallet", "private_key", ' for key_source "env"')
+            from bot.settings_wallet import address_of_key
+
+            derived = address_of_key(self.private_key.get_secret_value())
+            if self.address is not None and self.address != derived:
+                raise FieldProblem(
+                    ("address",), f"{self.address} does not match the key in DELEVER_WALLET__PRIVATE_KEY ({derived})"
+                )
+        elif self.private_key is not None:
+            raise FieldProblem(
+                ("private_key",),
+                f'is set (DELEVER_WALLET__PRIVATE_KEY) but key_source is "{self.key_source}": unset it or use "env"',
+            )
+        if self.key_source == "keystore":
+            if self.keystore_path is None:
+                raise FieldProblem(("keystore_path",), 'required for key_source "keystore"')
+            if self.keystore_password is None:
+                raise missing_secret("wallet", "keystore_password", ' for key_source "keystore"')
+        elif self.keystore_password is not None:
+            raise FieldProblem(
+                ("keystore_password",),
+                f'is set (DELEVER_WALLET__KEYSTORE_PASSWORD) but key_source is "{self.key_source}"',
+            )
+        return self
+
+
+class ExchangeConfig(BaseModel):
+    model_config = FROZEN_STRICT
+
+    id: Identifier = "binance"
+    symbol: Annotated[str, Field(pattern=r"^[A-Z0-9]{2,15}/[A-Z0-9]{2,15}$")] = "ETH/USDT"
+    deposit_network: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{2,32}$")] = "ERC20"
+    api_url: HttpUrl | None = None
+    withdrawal_allowlist: tuple[ChecksumAddress, ...] = ()
+    timeout_ms: Annotated[int, Field(gt=0, le=120_000)] = 10_000
+    api_key: SecretStr | None = None
+    api_secret: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _keys_come_in_pairs(self) -> ExchangeConfig:
+        if self.api_key is not None and self.api_secret is None:
+            raise missing_secret("exchange", "api_secret", " (the API key is set)")
+        if self.api_secret is not None and self.api_key is None:
+            raise missing_secret("exchange", "api_key", " (the API secret is set)")
+        return self
+
+    @property
+    def base(self) -> str:
+        return self.symbol.split("/")[0]
+
+    @property
+    def quote(self) -> str:
+        return self.symbol.split("/")[1]
+
+
+Scalar = bool | int | Decimal | str
+# TOML arrays of scalars, or of arrays of scalars (a ladder's [[drawdown, distance], …]).
+ParamValue = Scalar | tuple[Scalar | tuple[Scalar, ...], ...]
+
+
+class PolicyConfig(BaseModel):
+    model_config = FROZEN_STRICT
+
+    name: Annotated[str, Field(min_length=1, max_length=512)] = "threshold"
+    params: dict[Identifier, ParamValue] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _builtin_or_file(cls, value: str) -> str:
+        if value.endswith(".py") or re.fullmatch(r"[a-z][a-z0-9_\-]*", value):
+            return value
+        raise ValueError("must be a built-in policy name (threshold, ladder, paced, …) or a path to a .py file")
+
+    @property
+    def is_file(self) -> bool:
+        return self.name.endswith(".py")
+
+
+class LimitsConfig(BaseModel):
+    model_config = FROZEN_STRICT
+
+    max_slippage_bps: Annotated[int, Field(gt=0, le=2000)] = 100
+    hf_floor: Annotated[Decimal, Field(gt=1, le=10, allow_inf_nan=False)] = Decimal("1.10")
+    price_shock_bps: Annotated[int, Field(ge=0, lt=9000)] | None = None
+    max_batch_usd: PositiveUsd = Decimal("100000")
+    max_daily_usd: PositiveUsd = Decimal("1000000")
+    min_batch_usd: PositiveUsd = Decimal("100")
+    cooldown_s: Seconds = 300.0
+    max_oracle_divergence_bps: Annotated[int, Field(gt=0, le=5000)] = 300
+
+    @model_validator(mode="after")
+    def _ordered_amounts(self) -> LimitsConfig:
+        if self.min_batch_usd > self.max_batch_usd:
+            raise FieldProblem(("min_batch_usd",), f"must not exceed max_batch_usd ({self.max_batch_usd})")
+        if self.max_batch_usd > self.max_daily_usd:
+            raise FieldProblem(("max_batch_usd",), f"must not exceed max_daily_usd ({self.max_daily_usd})")
+        return self
+
+
+class JournalConfig(BaseModel):
+    model_config = FROZEN_STRICT
+
+    path: Path = Path(".delever/journal.sqlite")
+
+
+class MetricsConfig(BaseModel):
+    model_config = FROZEN_STRICT
+
+    enabled: bool = False
+    host: Annotated[str, Field(min_length=1, max_length=253)] = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 9108
+
+
+class NotifyConfig(BaseModel):
+    model_config = FROZEN_STRICT
+
+    # Webhook URLs (Slack, Discord) embed their credential: kept as a secret, masked on display.
+    webhook_url: Annotated[SecretStr, BeforeValidator(lambda v: _webhook(v))] | None = None
+    telegram_token: SecretStr | None = None
+    telegram_chat_id: Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)] | None = None
+
+    @model_validator(mode="after")
+    def _telegram_pair(self) -> NotifyConfig:
+        if self.telegram_token is not None and self.telegram_chat_id is None:
+            raise FieldProblem(("telegram_chat_id",), "required when DELEVER_NOTIFY__TELEGRAM_TOKEN is set")
+        if self.telegram_chat_id is not None and self.telegram_token is None:
+            raise missing_secret("notify", "telegram_token", " (telegram_chat_id is set)")
+        return self
+
+
+def _webhook(value: Any) -> Any:
+    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+    return url_validator(("http", "https"))(raw)
