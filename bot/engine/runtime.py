@@ -6,7 +6,7 @@ until they are wired it raises ``AdapterUnavailable``. Everything else is mode-a
 dry-run the real adapters are wrapped by ``bot.adapters.dryrun`` (real reads, simulated writes).
 
 Settings are read by attribute with defaults, so optional keys may be absent:
-``engine.kill_switch_path``, ``engine.unwrap_native``, ``engine.transfer_timeout_s``,
+``engine.kill_switch_path`` (default: ``STOP`` next to the journal), ``engine.unwrap_native``, ``engine.transfer_timeout_s``,
 ``engine.max_consecutive_failures``, ``engine.poll_interval_s``, ``notify.telegram_api_url``.
 """
 
@@ -183,7 +183,8 @@ def build_runtime(
             redact=redactor,
         )
         observer = Observers(metrics, notifier, redact=redactor)
-        kill_switch = KillSwitch(_opt(settings, "engine", "kill_switch_path", None))
+        # Default kill-switch file: next to the journal (``touch .delever/STOP`` stops the daemon).
+        kill_switch = KillSwitch(_opt(settings, "engine", "kill_switch_path", journal.path.with_name("STOP")))
         exec_cfg = executor_config(settings)
         executor = Executor(
             journal=journal, lending=lending, venue=venue, clock=clock, config=exec_cfg, observer=observer,

@@ -225,3 +225,38 @@ def test_canary_secrets_appear_in_no_journal_row_log_metric_or_notification(tmp_
     for canary in CANARIES:
         assert canary not in blob, canary
     assert "***" in blob  # the leaked one was masked before it left the process
+
+
+def test_runtime_builds_from_the_real_settings_and_masks_their_secrets(tmp_path, inbox, caplog):
+    from bot.settings import Settings
+
+    url, server = inbox
+    caplog.set_level(logging.DEBUG)
+    world = make_world(debt_usdt=130_000)
+    from eth_account import Account
+
+    wallet = Account.from_key(CANARY_KEY).address
+    world.wallet_address = wallet
+    settings = Settings(
+        mode="testnet",
+        chain={"rpc_url": "http://127.0.0.1:8545", "chain_id": 31337, "pool_addresses_provider": PAP, "poll_interval_s": 1},
+        wallet={"address": wallet, "key_source": "env", "private_key": CANARY_KEY},
+        exchange={"symbol": "ETH/USDT", "deposit_network": "ERC20", "withdrawal_allowlist": [wallet],
+                  "api_key": "canary-api-key-1", "api_secret": CANARY_API_SECRET},
+        policy={"name": "threshold", "params": {"trigger_hf": 1.4, "target_hf": 1.5}},
+        limits={"hf_floor": "1.10", "max_slippage_bps": 100, "cooldown_s": 0, "min_batch_usd": 100},
+        journal={"path": str(tmp_path / "journal.sqlite")},
+        notify={"webhook_url": f"{url}/hook"},
+    )
+    runtime = build_runtime(settings, live_flag=False, clock=world.clock, adapters=_adapters(world))
+    assert runtime.kill_switch.path == tmp_path / "STOP"
+    runtime.controller.observer.alert("warning", f"leak {CANARY_KEY} {CANARY_API_SECRET}")
+    assert runtime.run(once=True) == 0
+    assert len(world.orders) == 1
+    blob = "\n".join([json.dumps(b) for _, b in server.received] + [r.getMessage() for r in caplog.records])
+    from bot.engine.journal import Journal
+    with Journal(tmp_path / "journal.sqlite", clock=world.clock) as journal:
+        blob += journal.dump_text()
+    for canary in (CANARY_KEY, CANARY_API_SECRET, CANARY_KEY[2:]):
+        assert canary not in blob
+    assert any(b.get("kind") == "batch" for _, b in server.received)
