@@ -2,9 +2,81 @@
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
 import typer
 
-from bot.cli.common import not_built
+from bot.cli.common import EXIT_RUNTIME, EXIT_USER, fail, print_json
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+
+
+def parse_duration(text: str) -> int:
+    """'90s', '15m', '2h', '30d', '1w' or plain seconds → seconds (positive)."""
+    match = _DURATION.match(text.lower())
+    if not match:
+        raise ValueError(f"bad duration {text!r}: use e.g. 90s, 15m, 2h, 30d")
+    seconds = int(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"]
+    if seconds <= 0:
+        raise ValueError(f"duration must be positive, got {text!r}")
+    return seconds
+
+
+def parse_positive_decimal(text: str, what: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{what} must be a number, got {text!r}") from None
+    if not value.is_finite() or value <= 0:
+        raise ValueError(f"{what} must be positive, got {text!r}")
+    return value
+
+
+def _user_error(message: str) -> None:
+    fail(message, EXIT_USER)
+
+
+def _connection_facts(devnet: Any) -> dict[str, Any]:
+    """What `up --json` prints: the state without the wallet key."""
+    from bot.devnet import state
+
+    facts = {k: v for k, v in devnet.to_json().items() if k != "wallet_private_key"}
+    facts["state_file"] = str(state.state_path())
+    return facts
+
+
+def _print_table(title: str, rows: list[tuple[str, str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False)
+    table.add_column("key", style="bold")
+    table.add_column("value")
+    for key, value in rows:
+        table.add_row(key, value)
+    Console().print(table)
+
+
+def _require_running() -> Any:
+    from bot.devnet import launcher
+
+    devnet = launcher.running_state()
+    if devnet is None:
+        fail("no devnet is running (start one with `delever devnet up`)", EXIT_RUNTIME)
+    return devnet
+
+
+def _health_factor(devnet: Any) -> Decimal | None:
+    from bot.devnet import quick
+
+    return quick.account_data(devnet.rpc_url, devnet.pool, devnet.wallet).health_factor
+
+
+def _hf_text(hf: Decimal | None) -> str:
+    return "∞ (no debt)" if hf is None else f"{hf:.6f}"
 
 
 def register(app: typer.Typer) -> None:
@@ -12,26 +84,152 @@ def register(app: typer.Typer) -> None:
     app.add_typer(devnet, name="devnet")
 
     @devnet.command("up")
-    def up(json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout.")) -> None:
+    def up(
+        json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+        collateral: str = typer.Option("100", "--collateral", help="WETH the demo wallet supplies."),
+        hf: str = typer.Option("1.45", "--hf", help="Health factor the demo wallet borrows USDT down to."),
+        port: int = typer.Option(0, "--port", help="anvil port on 127.0.0.1 (0: a free one)."),
+    ) -> None:
         """Start anvil, deploy Aave v3, start the exchange emulator, open a leveraged position."""
-        not_built("devnet up")
+        try:
+            amount = parse_positive_decimal(collateral, "--collateral")
+            target = parse_positive_decimal(hf, "--hf")
+        except ValueError as exc:
+            _user_error(str(exc))
+        if target <= 1:
+            _user_error(f"--hf must be above 1, got {hf}")
+        if not 0 <= port <= 65535:
+            _user_error(f"--port must be in 0..65535, got {port}")
+
+        from bot.devnet import launcher
+
+        typer.echo("starting anvil, deploying Aave v3, opening the demo position…", err=True)
+        state = launcher.bring_up(launcher.UpOptions(collateral=amount, target_hf=target, port=port))
+        facts = _connection_facts(state)
+        if json_out:
+            print_json(facts)
+            return
+        rows = [
+            ("rpc_url", state.rpc_url),
+            ("chain_id", str(state.chain_id)),
+            ("pool_addresses_provider", state.pool_addresses_provider),
+            ("pool", state.pool),
+            ("oracle", state.oracle),
+            ("data_provider", state.data_provider),
+            ("multicall3", state.multicall3),
+            ("wallet", state.wallet),
+            ("health_factor", _hf_text(_health_factor(state))),
+            *((f"token {sym}", addr) for sym, addr in state.tokens.items()),
+            ("exchange_url", state.exchange_url or "— (no exchange emulator)"),
+            ("state_file", facts["state_file"]),
+        ]
+        _print_table("delever devnet", rows)
 
     @devnet.command("down")
-    def down() -> None:
+    def down(json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout.")) -> None:
         """Stop everything `devnet up` started."""
-        not_built("devnet down")
+        from bot.devnet import launcher
+
+        stopped = launcher.bring_down()
+        if json_out:
+            print_json({"stopped": stopped})
+        else:
+            typer.echo(f"stopped: {', '.join(stopped)}" if stopped else "no devnet was running")
 
     @devnet.command("status")
-    def status() -> None:
+    def status(json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout.")) -> None:
         """Is the devnet running, and where."""
-        not_built("devnet status")
+        from bot.devnet import anvil, launcher, state
 
-    @devnet.command("set-price")
-    def set_price(symbol: str, usd: str) -> None:
+        current = state.read_state()
+        running = launcher.running_state() is not None
+        payload: dict[str, Any] = {"running": running, "state_file": str(state.state_path())}
+        if current is not None:
+            payload.update(rpc_url=current.rpc_url, chain_id=current.chain_id, wallet=current.wallet)
+        if running and current is not None and anvil.is_answering(current.rpc_url):
+            from bot.devnet import quick
+
+            hf = _health_factor(current)
+            payload.update(block=quick.block_number(current.rpc_url), health_factor=None if hf is None else str(hf))
+        elif running:
+            payload["running"] = False
+            payload["note"] = "anvil's process is alive but does not answer RPC"
+        if json_out:
+            print_json(payload)
+            return
+        if not payload["running"]:
+            typer.echo("devnet: not running" + (f" ({payload['note']})" if "note" in payload else ""))
+            return
+        hf_value = payload["health_factor"]
+        _print_table(
+            "delever devnet",
+            [
+                ("status", "running"),
+                ("rpc_url", payload["rpc_url"]),
+                ("block", str(payload["block"])),
+                ("wallet", payload["wallet"]),
+                ("health_factor", _hf_text(None if hf_value is None else Decimal(hf_value))),
+            ],
+        )
+
+    # ignore_unknown_options: a negative price ("-3") reaches the one-line check below as an argument.
+    @devnet.command("set-price", context_settings={"ignore_unknown_options": True})
+    def set_price(
+        symbol: str,
+        usd: str,
+        json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    ) -> None:
         """Move an oracle price feed (and the emulator's reference price)."""
-        not_built("devnet set-price")
+        try:
+            price = parse_positive_decimal(usd, "USD price")
+        except ValueError as exc:
+            _user_error(str(exc))
+        current = _require_running()
+        symbol = symbol.upper()
+        if symbol not in current.price_feeds:
+            _user_error(f"unknown symbol {symbol}: one of {', '.join(sorted(current.price_feeds))}")
+
+        from bot.devnet import launcher, quick
+
+        answer = quick.set_feed_price(current.rpc_url, current.price_feeds[symbol], price)
+        launcher.notify_exchange_price(current, symbol, price)
+        hf = _health_factor(current)
+        payload = {
+            "symbol": symbol,
+            "price_usd": str(price),
+            "answer": answer,
+            "block": quick.block_number(current.rpc_url),
+            "health_factor": None if hf is None else str(hf),
+        }
+        if json_out:
+            print_json(payload)
+        else:
+            typer.echo(f"{symbol} = ${price} at block {payload['block']}; wallet HF {_hf_text(hf)}")
 
     @devnet.command("advance")
-    def advance(duration: str) -> None:
-        """Move chain time forward (e.g. 1h, 30d); interest accrues."""
-        not_built("devnet advance")
+    def advance(
+        duration: str,
+        json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    ) -> None:
+        """Move chain time forward (e.g. 90s, 2h, 30d); interest accrues."""
+        try:
+            seconds = parse_duration(duration)
+        except ValueError as exc:
+            _user_error(str(exc))
+        current = _require_running()
+
+        from bot.devnet import quick
+
+        timestamp = quick.advance(current.rpc_url, seconds)
+        hf = _health_factor(current)
+        payload = {
+            "seconds": seconds,
+            "block": quick.block_number(current.rpc_url),
+            "timestamp": timestamp,
+            "health_factor": None if hf is None else str(hf),
+        }
+        if json_out:
+            print_json(payload)
+        else:
+            typer.echo(f"advanced {seconds} s to block {payload['block']}; wallet HF {_hf_text(hf)}")
+

@@ -1,14 +1,143 @@
-"""`delever status`: the position, its health factor and liquidation prices."""
+"""`delever status`: the position, its health factor and liquidation prices.
+
+One Multicall3 read at one block. Decimals are printed as strings in ``--json``.
+"""
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 import typer
 
-from bot.cli.common import not_built
+from bot.cli.common import EXIT_USER, fail, print_json
+from bot.domain import Snapshot, account_data, from_units, liquidation_price_base
+from bot.domain.position import PERCENTAGE_FACTOR, base_to_usd, collateral_base, debt_base
+
+
+def status_payload(snapshot: Snapshot) -> dict[str, Any]:
+    """The ``status --json`` object for a snapshot (pure: no I/O)."""
+    position = snapshot.position
+    account = account_data(position)
+    hf = account.health_factor
+    collateral = []
+    for r in position.collaterals:
+        price = base_to_usd(r.price, position.base_unit)
+        liq_base = liquidation_price_base(position, r.symbol)
+        liq = base_to_usd(liq_base, position.base_unit) if liq_base is not None else None
+        collateral.append({
+            "symbol": r.symbol,
+            "amount": _plain(from_units(r.collateral, r.decimals)),
+            "price_usd": str(price),
+            "value_usd": str(base_to_usd(collateral_base(r, position.rounding), position.base_unit)),
+            "liquidation_threshold": str(Decimal(r.liquidation_threshold_bps) / PERCENTAGE_FACTOR),
+            "liquidation_price_usd": None if liq is None else str(liq),
+            "distance_to_liquidation_pct": None if liq is None else str(_pct(1 - liq / price)),
+        })
+    debt = [
+        {
+            "symbol": r.symbol,
+            "amount": _plain(from_units(r.debt, r.decimals)),
+            "price_usd": str(base_to_usd(r.price, position.base_unit)),
+            "value_usd": str(base_to_usd(debt_base(r, position.rounding), position.base_unit)),
+        }
+        for r in position.debts
+    ]
+    return {
+        "block": snapshot.block,
+        "timestamp": snapshot.timestamp,
+        "chain_id": snapshot.chain_id,
+        "wallet": snapshot.wallet,
+        "health_factor": None if hf is None else str(hf),
+        # How far all collateral prices may fall together before HF reaches 1: 1 − 1/HF.
+        "distance_to_liquidation_pct": None if hf is None else str(_pct(1 - 1 / hf)),
+        "total_collateral_usd": str(base_to_usd(account.total_collateral_base, position.base_unit)),
+        "total_debt_usd": str(base_to_usd(account.total_debt_base, position.base_unit)),
+        "collateral": collateral,
+        "debt": debt,
+        "wallet_balances": {
+            symbol: _plain(from_units(amount, 18 if symbol == "ETH" else position.reserve(symbol).decimals))
+            for symbol, amount in snapshot.wallet_balances.items()
+            if symbol == "ETH" or position.has(symbol)
+        },
+    }
+
+
+def _plain(value: Decimal) -> str:
+    return format(value, "f")
+
+
+def _pct(fraction: Decimal) -> Decimal:
+    return (fraction * 100).quantize(Decimal("0.01"))
+
+
+def _render(payload: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    hf = payload["health_factor"]
+    hf_text = "∞ (no debt)" if hf is None else f"{Decimal(hf):.4f}"
+    console.print(
+        f"[bold]Aave v3 position[/bold] {payload['wallet']} · chain {payload['chain_id']} · block {payload['block']}"
+    )
+    distance = payload["distance_to_liquidation_pct"]
+    console.print(
+        f"Health factor [bold]{hf_text}[/bold]"
+        + (f" · collateral may fall {distance}% before liquidation" if distance is not None else "")
+    )
+    console.print(f"Collateral ${_money(payload['total_collateral_usd'])} · debt ${_money(payload['total_debt_usd'])}")
+    table = Table(title="Collateral")
+    for column in ("asset", "amount", "price", "value", "LT", "liquidation price", "distance"):
+        table.add_column(column, justify="left" if column == "asset" else "right")
+    for c in payload["collateral"]:
+        liq = c["liquidation_price_usd"]
+        table.add_row(c["symbol"], _amount(c["amount"]), f"${_money(c['price_usd'])}", f"${_money(c['value_usd'])}",
+                      f"{Decimal(c['liquidation_threshold']) * 100:.2f}%", "—" if liq is None else f"${_money(liq)}",
+                      "—" if c["distance_to_liquidation_pct"] is None else f"{c['distance_to_liquidation_pct']}%")
+    console.print(table)
+    if payload["debt"]:
+        debts = Table(title="Debt")
+        for column in ("asset", "amount", "price", "value"):
+            debts.add_column(column, justify="left" if column == "asset" else "right")
+        for d in payload["debt"]:
+            debts.add_row(d["symbol"], _amount(d["amount"]), f"${_money(d['price_usd'])}", f"${_money(d['value_usd'])}")
+        console.print(debts)
+
+
+def _money(value: str) -> str:
+    return f"{Decimal(value):,.2f}"
+
+
+def _amount(value: str) -> str:
+    return f"{Decimal(value):,.6f}".rstrip("0").rstrip(".")
 
 
 def register(app: typer.Typer) -> None:
     @app.command("status")
-    def status(json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout.")) -> None:
+    def status(
+        ctx: typer.Context,
+        json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    ) -> None:
         """HF, collateral and debt per reserve with USD values, liquidation prices."""
-        not_built("status")
+        from bot.adapters.chain.aave_reader import AaveReader
+        from bot.adapters.chain.chain_config import load_chain_settings
+        from bot.adapters.chain.rpc import make_web3, retrying_read
+
+        settings = load_chain_settings(ctx.obj.config_path if ctx.obj else None)
+        w3 = make_web3(settings.rpc_url)
+        rpc_chain_id = retrying_read(lambda: w3.eth.chain_id, what="chain id")
+        if rpc_chain_id != settings.chain_id:
+            fail(f"the RPC serves chain id {rpc_chain_id}, the config says {settings.chain_id}", EXIT_USER)
+        reader = AaveReader(w3, pool_addresses_provider=settings.pool_addresses_provider,
+                            multicall3=settings.multicall3, rounding=settings.rounding)
+        read = reader.read(settings.wallet)
+        payload = status_payload(read.snapshot)
+        payload["matches_chain"] = read.matches_chain
+        if not read.matches_chain:
+            typer.echo(f"delever: warning: computed account data differ from Pool.getUserAccountData at block "
+                       f"{read.snapshot.block} (is chain.rounding = {settings.rounding.value!r} right?)", err=True)
+        if json_out:
+            print_json(payload)
+        else:
+            _render(payload)

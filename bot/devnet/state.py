@@ -1,0 +1,111 @@
+"""The devnet state file: what `devnet up` started and how to reach it.
+
+JSON at ``$DELEVER_STATE_DIR/devnet.json`` (default ``.delever/devnet.json`` under the current
+directory). The config loader reads it through ``devnet_state = "<path>"``. It holds anvil's
+public test keys; they are still treated as secrets: never logged, masked in ``repr()``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+STATE_DIR_ENV = "DELEVER_STATE_DIR"
+DEFAULT_STATE_DIR = Path(".delever")
+STATE_FILE_NAME = "devnet.json"
+ANVIL_LOG_NAME = "anvil.log"
+
+_SECRET_KEYS = frozenset({"wallet_private_key", "api_secret", "api_key"})
+
+
+def state_dir() -> Path:
+    return Path(os.environ.get(STATE_DIR_ENV) or DEFAULT_STATE_DIR)
+
+
+def state_path() -> Path:
+    return state_dir() / STATE_FILE_NAME
+
+
+@dataclass(frozen=True, slots=True)
+class DevnetState:
+    rpc_url: str
+    chain_id: int
+    pool_addresses_provider: str
+    pool: str
+    oracle: str
+    data_provider: str
+    multicall3: str
+    wallet: str
+    wallet_private_key: str = field(repr=False)
+    tokens: dict[str, str]  # symbol -> address
+    price_feeds: dict[str, str]  # symbol -> MockAggregator address
+    pids: dict[str, int]  # name -> pid of every process `devnet up` started
+    started_at: str  # ISO-8601 UTC
+    # Filled by the exchange emulator when it runs; absent (None) otherwise.
+    exchange_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    api_secret: str | None = field(default=None, repr=False)
+    exchange_hot_wallet: str | None = None
+    # Extra facts (not part of the shared contract): other contract addresses, the log path.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        extra = data.pop("extra")
+        return {**data, **extra}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DevnetState:
+        known = {f.name for f in fields(cls)} - {"extra"}
+        missing = {f.name for f in fields(cls) if f.name in known and f.name not in data and _required(f)}
+        if missing:
+            raise ValueError(f"devnet state file lacks {sorted(missing)}")
+        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs["chain_id"] = int(kwargs["chain_id"])
+        kwargs["pids"] = {str(k): int(v) for k, v in kwargs["pids"].items()}
+        return cls(**kwargs, extra={k: v for k, v in data.items() if k not in known})
+
+    def public_view(self) -> dict[str, Any]:
+        """The state with secrets masked (for logs and `devnet status`)."""
+        return {k: ("***" if k in _SECRET_KEYS and v else v) for k, v in self.to_json().items()}
+
+
+def _required(f: Any) -> bool:
+    from dataclasses import MISSING
+
+    return f.default is MISSING and f.default_factory is MISSING
+
+
+def write_state(state: DevnetState, path: Path | None = None) -> Path:
+    """Write atomically (temp file + rename), readable by the owner only (it holds keys)."""
+    path = path or state_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".devnet-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(state.to_json(), handle, indent=2, sort_keys=False)
+            handle.write("\n")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_state(path: Path | None = None) -> DevnetState | None:
+    """The state, or None when there is no state file."""
+    path = path or state_path()
+    try:
+        raw = path.read_text()
+    except FileNotFoundError:
+        return None
+    return DevnetState.from_json(json.loads(raw))
+
+
+def remove_state(path: Path | None = None) -> None:
+    (path or state_path()).unlink(missing_ok=True)

@@ -1,0 +1,45 @@
+"""Chain read benchmarks on a local anvil with the devnet Aave market (run: make bench)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from web3 import Web3
+
+from bot.adapters.chain.aave_reader import AaveReader
+from bot.devnet import scenario
+from tests.integration.chain.conftest import AaveChain, aave_chain
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def chain() -> Iterator[AaveChain]:
+    with aave_chain() as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def reader(chain: AaveChain) -> AaveReader:
+    r = AaveReader(chain.w3, pool_addresses_provider=chain.market.pool_addresses_provider,
+                   multicall3=chain.market.multicall3)
+    r.market()  # discovery is a one-off: not part of a read
+    return r
+
+
+def test_bench_read_one_position(benchmark, reader: AaveReader, chain: AaveChain) -> None:  # type: ignore[no-untyped-def]
+    read = benchmark(reader.read, chain.wallet)
+    assert read.matches_chain
+
+
+def test_bench_account_data_of_1000_wallets_one_call(benchmark, reader: AaveReader, chain: AaveChain) -> None:  # type: ignore[no-untyped-def]
+    # A few real positions among empty wallets: the pool loops over each user's reserves.
+    others = scenario.accounts(chain.w3)[3:8]
+    for wallet in others:
+        scenario.open_position(chain.w3, chain.market, wallet=wallet, collateral_amount=Decimal(3))
+    wallets = [chain.wallet, *others] + [Web3.to_checksum_address(f"0x{i:040x}") for i in range(1, 1000 - len(others))]
+    assert len(wallets) == 1000
+    data = benchmark(reader.read_many_account_data, wallets)
+    assert len(data) == 1000 and data[0].health_factor_wad == reader.read(chain.wallet).chain_account.health_factor_wad

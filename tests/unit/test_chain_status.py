@@ -1,0 +1,96 @@
+"""`delever status` payload (pure) and the chain settings loader."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.adapters.chain.chain_config import from_devnet_state, load_chain_settings
+from bot.cli.status_cmd import status_payload
+from bot.domain import Position, Reserve, Rounding, Snapshot
+from bot.errors import ConfigError
+
+E8 = 10**8
+WALLET = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+
+
+def snapshot(debt: int = 100_000 * 10**6) -> Snapshot:
+    position = Position((
+        Reserve("WETH", 18, 2000 * E8, 8050, 8300, 10500, collateral=100 * 10**18),
+        Reserve("USDT", 6, E8, 7500, 7800, 10450, debt=debt),
+    ), Rounding.V3_0)
+    return Snapshot(position, block=12, timestamp=1_700_000_000, chain_id=31337, wallet=WALLET,
+                    wallet_balances={"ETH": 10**18, "USDT": 0, "WETH": 5 * 10**17})
+
+
+def test_status_payload_keys_values_and_liquidation_price() -> None:
+    p = status_payload(snapshot())
+    assert {"block", "chain_id", "wallet", "health_factor", "total_collateral_usd", "total_debt_usd", "collateral",
+            "debt"} <= set(p)
+    assert p["health_factor"] == "1.66"  # 200,000 · 0.83 / 100,000
+    assert (p["total_collateral_usd"], p["total_debt_usd"]) == ("200000", "100000")
+    (weth,) = p["collateral"]
+    assert weth == {
+        "symbol": "WETH", "amount": "100.000000000000000000", "price_usd": "2000", "value_usd": "200000",
+        "liquidation_threshold": "0.83", "liquidation_price_usd": "1204.81927711", "distance_to_liquidation_pct": "39.76",
+    }
+    assert p["debt"] == [{"symbol": "USDT", "amount": "100000.000000", "price_usd": "1", "value_usd": "100000"}]
+    assert p["distance_to_liquidation_pct"] == "39.76"
+    assert p["wallet_balances"]["WETH"] == "0.500000000000000000"
+    json.dumps(p)  # every value is JSON-native
+
+
+def test_status_payload_without_debt_health_factor_null() -> None:
+    p = status_payload(snapshot(debt=0))
+    assert p["health_factor"] is None and p["debt"] == []
+    assert p["collateral"][0]["liquidation_price_usd"] is None
+
+
+def write_state(tmp_path: Path, **overrides: object) -> Path:
+    data = {"rpc_url": "http://127.0.0.1:8545", "chain_id": 31337,
+            "pool_addresses_provider": "0x5fbdb2315678afecb367f032d93f642f64180aa3", "wallet": WALLET.lower(),
+            "wallet_private_key": "0x" + "ab" * 32, **overrides}
+    path = tmp_path / "devnet.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_chain_settings_from_devnet_state(tmp_path: Path) -> None:
+    s = from_devnet_state(write_state(tmp_path))
+    assert s.chain_id == 31337 and s.wallet == WALLET
+    assert s.pool_addresses_provider == "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+    assert "ab" * 32 not in repr(s) and "8545" not in repr(s)
+
+
+def test_chain_settings_state_dir_env_and_missing_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DELEVER_CONFIG", raising=False)
+    monkeypatch.setenv("DELEVER_STATE_DIR", str(tmp_path))
+    with pytest.raises(ConfigError, match="no state file"):
+        load_chain_settings(None)
+    write_state(tmp_path, chain_id=5)
+    assert load_chain_settings(None).chain_id == 5
+
+
+def test_chain_settings_garbled_state_file(tmp_path: Path) -> None:
+    path = write_state(tmp_path)
+    path.write_text('{"rpc_url": "x"}')
+    with pytest.raises(ConfigError, match="lacks or garbles"):
+        from_devnet_state(path)
+
+
+def test_chain_settings_from_bot_settings_when_a_config_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+    from types import SimpleNamespace
+
+    fake = types.ModuleType("bot.settings")
+    fake.load_settings = lambda path: SimpleNamespace(  # type: ignore[attr-defined]
+        chain=SimpleNamespace(rpc_url="http://127.0.0.1:9", chain_id=11155111, confirmations=3, rounding="v3.5",
+                              pool_addresses_provider="0x012bAC54348C0E635dCAc9D5FB99f06F24136C9A"),
+        wallet=SimpleNamespace(address=WALLET),
+    )
+    monkeypatch.setitem(sys.modules, "bot.settings", fake)
+    s = load_chain_settings("config/sepolia.toml")
+    assert (s.chain_id, s.confirmations, s.rounding.value, s.wallet) == (11155111, 3, "v3.5", WALLET)
