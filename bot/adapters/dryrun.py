@@ -32,6 +32,7 @@ class DryRunLedger:
     quote_reserve: str = "USDT"  # the Aave symbol the exchange's quote coin lands as
     quote_decimals: int = 6
     withdraw_fee: Decimal = Decimal("1")  # quote coins per exchange withdrawal
+    real_balances: bool = True  # False without API keys: the exchange account starts empty
     collateral: dict[str, int] = field(default_factory=dict)  # aToken delta, base units
     debt: dict[str, int] = field(default_factory=dict)
     wallet: dict[str, int] = field(default_factory=dict)
@@ -151,7 +152,7 @@ class DryRunVenue:
         return self._real.order_book(symbol, depth)
 
     def balances(self) -> dict[str, Decimal]:
-        merged = dict(self._real.balances())
+        merged = dict(self._real.balances()) if self.ledger.real_balances else {}
         for coin, delta in self.ledger.exchange.items():
             merged[coin] = max(Decimal(0), merged.get(coin, Decimal(0)) + delta)
         return merged
@@ -200,7 +201,8 @@ class DryRunVenue:
 
 
 def dry_run_pair(lending: Lending, venue: Venue, *, quote_reserve: str = "USDT", quote_decimals: int = 6,
-                 withdraw_fee: Decimal = Decimal("1")) -> tuple[DryRunLending, DryRunVenue]:
+                 withdraw_fee: Decimal = Decimal("1"), real_balances: bool = True) -> tuple[DryRunLending, DryRunVenue]:
     """Wrap real adapters for a dry-run; both sides share one ledger."""
-    ledger = DryRunLedger(quote_reserve=quote_reserve, quote_decimals=quote_decimals, withdraw_fee=withdraw_fee)
+    ledger = DryRunLedger(quote_reserve=quote_reserve, quote_decimals=quote_decimals, withdraw_fee=withdraw_fee,
+                          real_balances=real_balances)
     return DryRunLending(lending, ledger), DryRunVenue(venue, ledger)

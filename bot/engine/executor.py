@@ -354,6 +354,11 @@ class Executor:
                 found = self.read(lambda k=key: self.lending.lookup(k))
                 if found is not None and found.outcome is not Outcome.UNKNOWN:
                     self._foreign(f"a transaction under key {key} exists but the journal never wrote it")
+            elif step.name == "sell" and hasattr(self.venue, "sell_status"):
+                # Not in the port: adapters that can look orders up without sending (ccxt) do.
+                sold = self.read(lambda k=key: self.venue.sell_status(key=k, symbol=self.config.market))  # type: ignore[attr-defined]
+                if sold.client_order_ids or sold.filled > 0:
+                    self._foreign(f"exchange orders under key {key} exist but the journal never wrote them")
             elif step.name == "withdraw_quote":
                 seen = self.read(lambda k=key: self.venue.withdrawal(key=k, coin=self.config.quote_coin))
                 if seen.state is not TransferState.UNKNOWN:

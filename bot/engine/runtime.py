@@ -1,9 +1,10 @@
 """Build the daemon from settings: adapters, mode guard, journal, executor, controller,
 metrics, notifications. ``build_runtime(settings, *, live_flag)`` is the ONE factory.
 
-The only piece that depends on the chain and exchange adapters is ``make_real_adapters``:
-until they are wired it raises ``AdapterUnavailable``. Everything else is mode-agnostic: in
-dry-run the real adapters are wrapped by ``bot.adapters.dryrun`` (real reads, simulated writes).
+The only piece that depends on the chain and exchange adapters is ``make_real_adapters``
+(``bot.adapters.chain`` + ``bot.adapters.venue``). Everything else is mode-agnostic: in
+dry-run the real adapters (a read-only Lending: no signer is built) are wrapped by
+``bot.adapters.dryrun`` (real reads, simulated writes).
 
 Settings are read by attribute with defaults, so optional keys may be absent:
 ``engine.kill_switch_path`` (default: ``STOP`` next to the journal), ``engine.unwrap_native``, ``engine.transfer_timeout_s``,
@@ -48,17 +49,79 @@ class RealAdapters:
     pool_addresses_provider: str  # what the chain reports (Pool.ADDRESSES_PROVIDER()), not the config
 
 
-def make_real_adapters(settings: Any) -> RealAdapters:
-    """Build the web3 Lending adapter and the ccxt Venue adapter from settings.
+_ADDRESSES_PROVIDER_ABI = [
+    {"inputs": [], "name": "ADDRESSES_PROVIDER", "outputs": [{"name": "", "type": "address"}],
+     "stateMutability": "view", "type": "function"},
+]
 
-    Wire here: ``bot.adapters.chain`` (Lending, with its tx sender and tx store) and
-    ``bot.adapters.venue`` (ccxt, ``maxRetriesOnFailure = 0``). Read ``rpc_chain_id`` and the
-    pool's ``ADDRESSES_PROVIDER()`` from the chain so the mode guard can compare them.
-    """
-    raise AdapterUnavailable(
-        "the on-chain Lending and exchange Venue adapters are not available in this build; "
-        "wire them in bot.engine.runtime.make_real_adapters"
+
+class ReadOnlyLending:
+    """Aave reads for a wallet without a signer (dry-run). Every write refuses: the dry-run
+    wrapper never calls them, and nothing here could sign anyway."""
+
+    def __init__(self, reader: Any, wallet: str) -> None:
+        self.reader = reader
+        self.wallet = wallet
+
+    def __repr__(self) -> str:
+        return f"ReadOnlyLending(wallet={self.wallet})"
+
+    def snapshot(self) -> Any:
+        return self.reader.snapshot(self.wallet)
+
+    def lookup(self, key: str) -> None:
+        return None
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        from bot.errors import GuardRefused
+
+        raise GuardRefused("read-only Lending: this mode signs nothing", reason="read_only")
+
+    withdraw = repay = unwrap = transfer = _refuse
+
+
+def make_real_adapters(settings: Any) -> RealAdapters:
+    """Build the web3 Lending adapter and the ccxt Venue adapter from settings, and read the
+    facts the mode guard compares with the config: the RPC's chain id, and the
+    PoolAddressesProvider the market's pool reports (``Pool.ADDRESSES_PROVIDER()``)."""
+    from web3 import Web3
+
+    from bot.adapters.chain.aave_reader import AaveReader
+    from bot.adapters.chain.factory import lending_from_settings
+    from bot.adapters.chain.rpc import make_web3
+    from bot.adapters.venue import CcxtVenue
+    from bot.domain.position import Rounding
+
+    rpc_url = str(settings.chain.rpc_url)
+    w3 = make_web3(rpc_url)
+    try:
+        rpc_chain_id = int(w3.eth.chain_id)
+    except Exception as e:  # noqa: BLE001 - one line, never the URL (it may carry an API key)
+        raise AdapterUnavailable(f"the chain RPC does not answer ({type(e).__name__})") from None
+    if getattr(settings, "signs", settings.mode in ("testnet", "live")):
+        if rpc_chain_id != int(settings.chain.chain_id):
+            # Checked again by the mode guard; refuse before a signer is even built.
+            from bot.errors import UserInputError
+
+            raise UserInputError(f"the RPC serves chain id {rpc_chain_id}, the config says {settings.chain.chain_id}")
+        lending: Any = lending_from_settings(settings, settings.signer())
+        reader = lending.reader
+        lending.sender.reconcile_open()  # finish or re-find what the last run left in flight
+    else:
+        reader = AaveReader(w3, pool_addresses_provider=str(settings.chain.pool_addresses_provider),
+                            rounding=Rounding(settings.chain.rounding))
+        lending = ReadOnlyLending(reader, str(settings.wallet.address))
+    market = reader.market()
+    pool = w3.eth.contract(address=Web3.to_checksum_address(market.pool), abi=_ADDRESSES_PROVIDER_ABI)
+    provider = str(pool.functions.ADDRESSES_PROVIDER().call())
+    exchange = settings.exchange
+    venue = CcxtVenue.connect(
+        api_key=_secret(exchange.api_key), api_secret=_secret(exchange.api_secret),
+        api_url=str(exchange.api_url) if exchange.api_url else None,
+        withdrawal_allowlist=[str(a) for a in exchange.withdrawal_allowlist],
+        timeout_ms=int(getattr(exchange, "timeout_ms", 10_000)),
     )
+    return RealAdapters(lending, venue, rpc_chain_id, provider)
 
 
 @dataclass
@@ -163,7 +226,8 @@ def build_runtime(
     )
     lending, venue = real.lending, real.venue
     if mode == "dry-run":
-        lending, venue = dry_run_pair(lending, venue)
+        has_keys = _secret(_opt(settings, "exchange", "api_key", None)) is not None
+        lending, venue = dry_run_pair(lending, venue, real_balances=has_keys)
 
     clock = clock or SystemClock()
     redactor = Redactor(secret_values(settings))

@@ -341,6 +341,8 @@ class WithdrawQuote(Step):
         free = run.venue.balances().get(cfg.quote_coin, Decimal(0))
         sold = run.ok_outcome("sell")
         amount = free if cfg.sweep_idle_quote else min(free, Decimal(sold["net_quote"]) if sold else Decimal(0))
+        # It lands on chain in the debt token's units: never ask for a fraction of one.
+        amount = round_down_to_step(amount, Decimal(1).scaleb(-run.start_position.reserve(run.spec.debt).decimals))
         if amount <= 0:
             return Skip(f"no {cfg.quote_coin} to bring back")
         guards.check_withdrawal_address(cfg.wallet, cfg.withdrawal_allowlist).raise_if_refused()

@@ -388,6 +388,12 @@ class FakeVenue:
             raise OutcomeUnknown("sell: response lost")
         return self._result(key, qty, [self.w.orders[-1]])
 
+    def sell_status(self, *, key: str, symbol: str) -> SellResult:
+        """Read-only: the orders under ``key`` (the ccxt adapter has this too)."""
+        self.w.calls.append(("sell_status", key))
+        mine = [o for o in self.w.orders if o.key == key]
+        return self._result(key, sum((o.qty for o in mine), Decimal(0)), mine)
+
     def deposit_address(self, coin: str, network: str) -> str:
         return self.w.deposit_address
 

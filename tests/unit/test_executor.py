@@ -296,3 +296,13 @@ def test_executor_review_then_reconcile_resumes_the_batch(tmp_path):
     (result,) = rig.executor(transfer_timeout_s=10**9).resume()
     assert result.status is BatchStatus.DONE
     _every_effect_once(rig)
+
+
+def test_executor_foreign_order_under_the_next_key_needs_review(tmp_path):
+    rig = Rig(tmp_path)
+    next_id = rig.journal.peek_next_batch_id()
+    rig.world.exchange["ETH"] = Decimal(1)
+    rig.venue.sell(key=f"{next_id}:sell", symbol="ETH/USDT", qty=Decimal(1), floor_price=Decimal(1900))
+    with pytest.raises(NeedsReview, match="orders under key"):
+        rig.executor().execute(rig.spec(10), _snapshot(rig))
+    assert rig.journal.control()[0] is ControlState.HALTED and len(rig.world.orders) == 1
