@@ -198,8 +198,8 @@ def executor_config(settings: Any) -> ExecutorConfig:
         hf_floor_wad=decimal_to_wad(Decimal(str(_opt(settings, "limits", "hf_floor", "1.10")))),
         shock_bps=int(_opt(settings, "limits", "price_shock_bps", 300)),
         max_oracle_divergence_bps=int(_opt(settings, "limits", "max_oracle_divergence_bps", 300)),
-        unwrap_native=bool(_opt(settings, "engine", "unwrap_native", False)),
-        poll_interval_s=float(_opt(settings, "engine", "poll_interval_s", 5.0)),
+        unwrap_native=_opt(settings, "engine", "unwrap_native", None),
+        poll_interval_s=float(_opt(settings, "engine", "poll_interval_s", _opt(settings, "chain", "poll_interval_s", 5.0))),
         transfer_timeout_s=float(_opt(settings, "engine", "transfer_timeout_s", 3 * 3600.0)),
     )
 

@@ -90,7 +90,9 @@ class ExecutorConfig:
     hf_floor_wad: int
     shock_bps: int
     max_oracle_divergence_bps: int = 300
-    unwrap_native: bool = False  # the exchange takes native ETH: unwrap WETH before the deposit
+    # Unwrap WETH before the deposit? None (auto): when the collateral is WETH and the exchange
+    # coin is ETH, as on Binance, where an ETH deposit address credits native ETH only.
+    unwrap_native: bool | None = None
     repay_idle: bool = True  # repay the debt token idle in the wallet first
     sweep_idle_base: bool = True  # sell collateral already idle on the exchange too
     sweep_idle_quote: bool = True  # bring back quote already idle on the exchange too
@@ -121,6 +123,12 @@ def position_from_payload(payload: dict[str, Any]) -> Position:
         rounding=Rounding(payload["rounding"]),
         base_unit=int(payload["base_unit"]),
     )
+
+
+def wants_unwrap(config: ExecutorConfig, spec: BatchSpec) -> bool:
+    if config.unwrap_native is not None:
+        return config.unwrap_native
+    return spec.collateral == "WETH" and config.base_coin == "ETH"
 
 
 def tx_act(result: TxResult) -> Act:
@@ -231,7 +239,7 @@ class Unwrap(TxStep):
         withdrawn = run.ok_intent("withdraw")
         if withdrawn is None:
             return Skip("nothing withdrawn")
-        if not run.config.unwrap_native:
+        if not wants_unwrap(run.config, run.spec):
             return Skip("the exchange takes the wrapped token")
         return {"amount": withdrawn["amount"]}
 
