@@ -35,7 +35,7 @@ def default_config(world: FakeWorld, **overrides) -> ExecutorConfig:
         market="ETH/USDT", base_coin="ETH", quote_coin="USDT", network="ETH", wallet=world.wallet_address,
         withdrawal_allowlist=(world.wallet_address,), max_slippage_bps=100, hf_floor_wad=decimal_to_wad("1.10"),
         shock_bps=500, max_oracle_divergence_bps=300, poll_interval_s=5, transfer_timeout_s=3600,
-        reconcile_grace_s=2,
+        reconcile_grace_s=2, unwrap_native=False,
     )
     return replace(cfg, **overrides)
 

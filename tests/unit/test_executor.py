@@ -306,3 +306,11 @@ def test_executor_foreign_order_under_the_next_key_needs_review(tmp_path):
     with pytest.raises(NeedsReview, match="orders under key"):
         rig.executor().execute(rig.spec(10), _snapshot(rig))
     assert rig.journal.control()[0] is ControlState.HALTED and len(rig.world.orders) == 1
+
+
+def test_executor_unwraps_weth_for_an_eth_exchange_by_default(tmp_path):
+    rig = Rig(tmp_path)
+    result = rig.executor(unwrap_native=None).execute(rig.spec(10), _snapshot(rig))
+    assert result.status is BatchStatus.DONE
+    assert [t.kind for t in rig.world.txs][:3] == ["withdraw", "unwrap", "transfer"]
+    assert rig.world.txs[2].symbol == "ETH"
