@@ -256,11 +256,19 @@ class Executor:
         key, intent = row.key, row.intent
         # attempts > 0: an act may have reached the venue (a crash, or an UNKNOWN): look first.
         must_reconcile = row.attempts > 0
-        resubmits = retries = 0
+        resubmits = retries = unknown_lookups = 0
         while True:
             act: Act | None = None
             if must_reconcile:
-                act = self.read(lambda: step.reconcile(run, key, intent))
+                try:
+                    act = self.read(lambda: step.reconcile(run, key, intent))
+                except OutcomeUnknown as e:
+                    # The lookup itself was inconclusive (for a sell it re-sends under the same key).
+                    unknown_lookups += 1
+                    if unknown_lookups > cfg.max_retries:
+                        raise NeedsReview(f"{key}: still unknown after {unknown_lookups} lookups ({e})") from None
+                    self.clock.sleep(cfg.reconcile_grace_s)
+                    continue
                 if act is None:
                     if resubmits >= cfg.max_resubmits:
                         raise NeedsReview(f"{key}: outcome still unknown after {resubmits} re-send(s)")
