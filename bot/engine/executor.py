@@ -309,7 +309,7 @@ class Executor:
 
     def _settle(self, run: BatchRun, step: Step, key: str, intent: dict[str, Any], act: Act, row: StepRow) -> Act:
         """Wait for an accepted write (a tx under its confirmation depth) to become final."""
-        deadline = row.created_at + self.config.transfer_timeout_s
+        deadline = row.updated_at + self.config.transfer_timeout_s
         while act.status is Outcome.PENDING:
             if self.clock.now() > deadline:
                 raise NeedsReview(f"{key}: still pending after {self.config.transfer_timeout_s:.0f} s")
@@ -320,7 +320,8 @@ class Executor:
         return act
 
     def _drive_poll(self, run: BatchRun, step: Step, row: StepRow) -> StepStatus:
-        deadline = row.created_at + self.config.transfer_timeout_s
+        # From the last journal update: the intent, or a review that re-opened the step.
+        deadline = row.updated_at + self.config.transfer_timeout_s
         while True:
             act = self.read(lambda: step.poll(run, row.key, row.intent))
             if act is not None:

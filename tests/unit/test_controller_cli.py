@@ -47,3 +47,20 @@ def test_run_cli_without_adapters_exits_one_in_one_line(tmp_path):
     done = _run(tmp_path, _toml("dry-run", 1, tmp_path), "--once")
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1].startswith("delever: error:")
+
+
+def test_run_cli_clear_halt_after_review_clears_and_marks_for_reconcile(tmp_path):
+    from bot.engine.clock import ManualClock
+    from bot.engine.journal import ControlState, Journal, StepStatus
+
+    with Journal(tmp_path / "j.sqlite", clock=ManualClock()) as journal:
+        b = journal.open_batch(spec={}, start={})
+        journal.write_intent(b, "deposit", key=f"{b}:deposit", intent={})
+        journal.write_outcome(b, "deposit", StepStatus.NEEDS_REVIEW, error="not landed")
+        journal.set_control(ControlState.HALTED, "deposit not landed")
+    done = _run(tmp_path, _toml("dry-run", 1, tmp_path), "--clear-halt")
+    assert done.returncode == 0, done.stderr
+    assert "HALTED (deposit not landed); cleared" in done.stderr and f"{b}:deposit" in done.stderr
+    with Journal(tmp_path / "j.sqlite", clock=ManualClock()) as journal:
+        assert journal.control() == (ControlState.NORMAL, None)
+        assert journal.step(b, "deposit").status is StepStatus.UNKNOWN

@@ -293,7 +293,7 @@ def test_executor_review_then_reconcile_resumes_the_batch(tmp_path):
     rig.world.credit_delay_s = 0
     rig.journal.mark_for_reconcile(batch.id, "await_deposit", by="operator")
     rig.journal.clear_control(by="operator")
-    (result,) = rig.executor(transfer_timeout_s=10**9).resume()
+    (result,) = rig.executor(transfer_timeout_s=600).resume()
     assert result.status is BatchStatus.DONE
     _every_effect_once(rig)
 
