@@ -219,22 +219,27 @@ def build_runtime(
     # Refuse what the config alone already rules out, before touching any network.
     guards.check_mode(mode=mode, live_flag=live_flag, config_chain_id=config_chain_id, config_only=True)
 
-    real = adapters(settings)
-    guards.check_mode(
-        mode=mode, live_flag=live_flag, config_chain_id=config_chain_id, rpc_chain_id=real.rpc_chain_id,
-        config_provider=config_provider, rpc_provider=real.pool_addresses_provider,
-    )
+    clock = clock or SystemClock()
+    redactor = Redactor(secret_values(settings))
+    install_log_redaction(redactor)
+    # The single-instance lock comes first: a second daemon must be refused before its adapters
+    # touch anything (the chain adapter re-finds in-flight transactions at start-up).
+    journal = Journal(journal_path(settings), clock=clock, redact=redactor)
+    try:
+        journal.bind(mode=mode, chain_id=config_chain_id)
+        real = adapters(settings)
+        guards.check_mode(
+            mode=mode, live_flag=live_flag, config_chain_id=config_chain_id, rpc_chain_id=real.rpc_chain_id,
+            config_provider=config_provider, rpc_provider=real.pool_addresses_provider,
+        )
+    except BaseException:
+        journal.close()
+        raise
     lending, venue = real.lending, real.venue
     if mode == "dry-run":
         has_keys = _secret(_opt(settings, "exchange", "api_key", None)) is not None
         lending, venue = dry_run_pair(lending, venue, real_balances=has_keys)
 
-    clock = clock or SystemClock()
-    redactor = Redactor(secret_values(settings))
-    install_log_redaction(redactor)
-    journal = Journal(
-        Path(str(_opt(settings, "journal", "path", ".delever/journal.sqlite"))), clock=clock, redact=redactor
-    )
     try:
         metrics = Metrics()
         notifier = Notifier(
@@ -289,6 +294,15 @@ def build_runtime(
         mode=mode, journal=journal, executor=executor, controller=controller, metrics=metrics, notifier=notifier,
         kill_switch=kill_switch, metrics_port=port, metrics_host=str(_opt(settings, "metrics", "host", "127.0.0.1")),
     )
+
+
+def journal_path(settings: Any) -> Path:
+    """The configured journal; a dry-run keeps its own file next to it (``*.dry-run.sqlite``),
+    so a simulation can never resume, or be resumed by, a batch that moved real funds."""
+    path = Path(str(_opt(settings, "journal", "path", ".delever/journal.sqlite")))
+    if str(getattr(settings, "mode", "dry-run")) == "dry-run":
+        path = path.with_name(f"{path.stem}.dry-run{path.suffix or '.sqlite'}")
+    return path
 
 
 def _decimal_or_none(value: Any) -> Decimal | None:
