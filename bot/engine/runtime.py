@@ -26,6 +26,7 @@ from bot.engine import guards
 from bot.engine.clock import SystemClock
 from bot.engine.controller import Controller, ControllerConfig, policy_plan_fn
 from bot.engine.executor import Executor
+from bot.engine.gas_policy import urgency_multiplier
 from bot.engine.guards import KillSwitch
 from bot.engine.journal import Journal
 from bot.engine.metrics import Metrics
@@ -283,7 +284,7 @@ def build_runtime(
             executor=executor, lending=lending, venue=venue, clock=clock,
             plan_fn=policy_plan_fn(policy, limits=limits, venue=venue, market=exec_cfg.market),
             config=controller_cfg, observer=observer, stop_requested=lambda: kill_switch.tripped,
-            on_snapshot=lambda s: metrics.observe_hf(s.health_factor),
+            on_snapshot=lambda s: _observe(s, metrics=metrics, lending=real.lending, hf_floor=limits.hf_floor),
         )
     except BaseException:
         journal.close()
@@ -294,6 +295,25 @@ def build_runtime(
         mode=mode, journal=journal, executor=executor, controller=controller, metrics=metrics, notifier=notifier,
         kill_switch=kill_switch, metrics_port=port, metrics_host=str(_opt(settings, "metrics", "host", "127.0.0.1")),
     )
+
+
+def _observe(snapshot: Any, *, metrics: Metrics, lending: Any, hf_floor: Decimal) -> None:
+    metrics.observe_hf(snapshot.health_factor)
+    apply_gas_urgency(lending, hf=snapshot.health_factor, hf_floor=hf_floor)
+
+
+def apply_gas_urgency(lending: Any, *, hf: Decimal | None, hf_floor: Decimal) -> Decimal | None:
+    """Scale the tx sender's fee urgency with HF's distance to the floor (never "wait for cheap
+    gas"). Works on any Lending whose ``sender.config`` is a dataclass with ``urgency``."""
+    import dataclasses
+
+    sender = getattr(lending, "sender", None)
+    config = getattr(sender, "config", None)
+    if config is None or not dataclasses.is_dataclass(config) or not hasattr(config, "urgency"):
+        return None
+    urgency = urgency_multiplier(hf=hf, hf_floor=hf_floor)
+    sender.config = dataclasses.replace(config, urgency=urgency)
+    return urgency
 
 
 def journal_path(settings: Any) -> Path:

@@ -281,3 +281,21 @@ def test_runtime_builds_from_the_real_settings_and_masks_their_secrets(tmp_path,
     for canary in (CANARY_KEY, CANARY_API_SECRET, CANARY_KEY[2:]):
         assert canary not in blob
     assert any(b.get("kind") == "batch" for _, b in server.received)
+
+
+def test_runtime_gas_urgency_follows_the_distance_to_the_floor():
+    from dataclasses import dataclass
+
+    from bot.engine.gas_policy import GasPolicy
+    from bot.engine.runtime import apply_gas_urgency
+
+    @dataclass(frozen=True)
+    class SenderConfig:
+        urgency: Decimal = Decimal(1)
+
+    sender = SimpleNamespace(config=SenderConfig())
+    lending = SimpleNamespace(sender=sender)
+    assert apply_gas_urgency(lending, hf=Decimal("2"), hf_floor=Decimal("1.1")) == GasPolicy().base_multiplier
+    assert apply_gas_urgency(lending, hf=Decimal("1.1"), hf_floor=Decimal("1.1")) == GasPolicy().max_multiplier
+    assert sender.config.urgency == GasPolicy().max_multiplier
+    assert apply_gas_urgency(SimpleNamespace(), hf=Decimal("1"), hf_floor=Decimal("1.1")) is None
