@@ -1,0 +1,37 @@
+"""Clocks behind the ``Clock`` port: the system clock, and a manual one for tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+
+class SystemClock:
+    def now(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+class ManualClock:
+    """Time moves only when told to; ``sleep`` advances it (and runs ``on_sleep`` hooks so
+    fakes can progress deposits and withdrawals while the engine waits)."""
+
+    def __init__(self, start: float = 1_767_225_600.0) -> None:  # 2026-01-01T00:00:00Z
+        self._now = float(start)
+        self.slept: list[float] = []
+        self.on_sleep: list[Callable[[float], None]] = []
+
+    def now(self) -> float:
+        return self._now
+
+    def sleep(self, seconds: float) -> None:
+        self.advance(seconds)
+        self.slept.append(seconds)
+
+    def advance(self, seconds: float) -> None:
+        self._now += max(0.0, float(seconds))
+        for hook in list(self.on_sleep):
+            hook(self._now)

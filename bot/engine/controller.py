@@ -1,0 +1,255 @@
+"""The daemon loop: observe → decide → plan → execute one batch → observe again.
+
+Each tick: finish any batch the journal holds OPEN; take a fresh snapshot (chain + the
+exchange's book and balances); refuse to trade while the oracle and the exchange disagree;
+respect the cooldown and the daily cap; ask the policy and the planner; execute the FIRST
+batch of the plan only (the next tick re-plans from fresh state). With no plan but idle funds
+(collateral or quote on the exchange, debt tokens in the wallet) it runs a sweep batch.
+
+Fail closed: ``max_consecutive_failures`` failed ticks in a row halt the journal with an
+alert. ``Halt``/``NeedsReview`` stop the daemon (exit 1). A failed verify puts the journal in
+REDUCE_ONLY and the daemon keeps going with repays and sweeps only. The kill switch (file,
+SIGTERM, SIGUSR1) lets the current step finish, then the daemon exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from bot.domain.position import from_units
+from bot.domain.snapshot import Snapshot
+from bot.engine import guards
+from bot.engine.executor import BatchResult, Executor, Observer, StopRequested, VerifyFailed
+from bot.engine.journal import ControlState
+from bot.engine.steps import BatchSpec
+from bot.errors import DeleverError, Halt
+from bot.ports import Clock, Lending, Venue
+
+log = logging.getLogger("delever.controller")
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerConfig:
+    collateral: str  # Aave reserve symbols
+    debt: str
+    market: str
+    base_coin: str
+    quote_coin: str
+    interval_s: float = 12.0  # one tick per block on mainnet
+    cooldown_s: float = 0.0
+    max_consecutive_failures: int = 3
+    max_daily_usd: Decimal | None = None
+    max_oracle_divergence_bps: int = 300
+    sweep_min_usd: Decimal = Decimal("10")  # idle funds worth less than this stay where they are
+
+
+@dataclass(frozen=True, slots=True)
+class PlanContext:
+    sold_today_usd: Decimal
+    daily_remaining_usd: Decimal | None
+    reduce_only: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PlanChoice:
+    spec: BatchSpec | None
+    reason: str = ""
+    detail: dict[str, Any] | None = None  # e.g. the plan's JSON, for logs
+
+
+PlanFn = Callable[[Snapshot, PlanContext], PlanChoice]
+
+
+class PolicyError(DeleverError):
+    """The policy raised or returned something invalid: counts as a failed tick."""
+
+
+class TickOutcome(str, Enum):
+    IDLE = "idle"
+    EXECUTED = "executed"
+    PAUSED = "paused"
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    outcome: TickOutcome
+    reason: str = ""
+    result: BatchResult | None = None
+
+
+class Controller:
+    def __init__(
+        self,
+        *,
+        executor: Executor,
+        lending: Lending,
+        venue: Venue,
+        clock: Clock,
+        plan_fn: PlanFn,
+        config: ControllerConfig,
+        observer: Observer | None = None,
+        stop_requested: Callable[[], bool] = lambda: False,
+        on_snapshot: Callable[[Snapshot], None] | None = None,
+    ) -> None:
+        self.executor = executor
+        self.journal = executor.journal
+        self.lending = lending
+        self.venue = venue
+        self.clock = clock
+        self.plan_fn = plan_fn
+        self.config = config
+        self.observer = observer or executor.observer
+        self._stop_requested = stop_requested
+        self._on_snapshot = on_snapshot
+        self.failures = 0
+
+    # ---- the loop --------------------------------------------------------------------------
+
+    def run(self, *, once: bool = False, max_ticks: int | None = None) -> int:
+        """Run until stopped; return the process exit code (0 stopped cleanly, 1 halted)."""
+        ticks = 0
+        while True:
+            if self._stop_requested():
+                log.info("stop requested: exiting")
+                return 0
+            try:
+                tick = self.tick()
+                self.failures = 0
+                log.info("tick: %s %s", tick.outcome.value, tick.reason)
+            except StopRequested as e:
+                log.info("%s: exiting", e)
+                return 0
+            except VerifyFailed:
+                # The journal is REDUCE_ONLY now (the executor alerted); keep repaying.
+                if once:
+                    return 1
+            except Halt as e:
+                self.observer.alert("critical", f"halted: {e}")
+                return 1
+            except Exception as e:  # noqa: BLE001 - fail closed: count it, halt at the limit
+                self.failures += 1
+                self.observer.alert("warning", f"tick failed ({self.failures}/{self.config.max_consecutive_failures}): {type(e).__name__}: {e}")
+                if self.failures >= self.config.max_consecutive_failures:
+                    reason = f"{self.failures} consecutive failed ticks; last: {type(e).__name__}: {e}"
+                    self.journal.set_control(ControlState.HALTED, reason)
+                    self.observer.alert("critical", f"halted: {reason}")
+                    return 1
+                if once:
+                    return 1
+            ticks += 1
+            if once or (max_ticks is not None and ticks >= max_ticks):
+                return 0
+            self._sleep(self.config.interval_s)
+
+    def _sleep(self, seconds: float) -> None:
+        remaining = seconds
+        while remaining > 0 and not self._stop_requested():
+            step = min(1.0, remaining)
+            self.clock.sleep(step)
+            remaining -= step
+
+    # ---- one tick --------------------------------------------------------------------------
+
+    def tick(self) -> Tick:
+        state, reason = self.journal.control()
+        if state is ControlState.HALTED:
+            raise Halt(f"the journal is halted for review: {reason}")
+        open_batches = self.journal.open_batches()
+        if open_batches:
+            results = self.executor.resume()
+            return Tick(TickOutcome.EXECUTED, f"resumed {len(results)} batch(es)", results[-1] if results else None)
+
+        snapshot = self.observe()
+        cfg = self.config
+        oracle = guards.oracle_price_in_quote(snapshot.position, collateral=cfg.collateral, debt=cfg.debt)
+        mid = snapshot.book.mid if snapshot.book is not None else None
+        verdict = guards.check_divergence(oracle_price=oracle, exchange_mid=mid, max_bps=cfg.max_oracle_divergence_bps)
+        if not verdict.ok:
+            self.observer.alert("warning", f"trading paused: {verdict.reason}")
+            return Tick(TickOutcome.PAUSED, verdict.reason)
+
+        now = self.clock.now()
+        wait = guards.cooldown_remaining(last_finished_at=self.journal.last_batch_finished_at(), now=now, cooldown_s=cfg.cooldown_s)
+        if wait > 0:
+            return Tick(TickOutcome.PAUSED, f"cooldown: {wait:.0f} s left")
+
+        day_start, day_end = guards.utc_day_bounds(now)
+        sold_today = self.journal.sold_quote_between(day_start, day_end)
+        remaining = guards.daily_cap_remaining(sold_today_usd=sold_today, max_daily_usd=cfg.max_daily_usd)
+        context = PlanContext(sold_today, remaining, state is ControlState.REDUCE_ONLY)
+
+        choice = self.plan_fn(snapshot, context)
+        spec = choice.spec
+        if spec is not None and spec.withdraw_amount > 0 and (context.reduce_only or remaining == 0):
+            why = "reduce-only" if context.reduce_only else "daily cap reached"
+            spec = replace(spec, withdraw_amount=0, note=f"{why}: sweep only")
+        if spec is None or (spec.withdraw_amount == 0 and not self._has_idle_funds(snapshot, mid)):
+            spec = self._sweep_spec(snapshot, mid)
+        if spec is None:
+            return Tick(TickOutcome.IDLE, choice.reason or "nothing to do")
+        result = self.executor.execute(spec, snapshot)
+        return Tick(TickOutcome.EXECUTED, f"batch {result.batch_id} {result.status.value}", result)
+
+    def observe(self) -> Snapshot:
+        read = self.executor.read
+        snapshot = read(self.lending.snapshot)
+        book = read(lambda: self.venue.order_book(self.config.market))
+        balances = read(self.venue.balances)
+        snapshot = replace(snapshot, book=book, exchange_balances=balances)
+        if self._on_snapshot is not None:
+            self._on_snapshot(snapshot)
+        return snapshot
+
+    # ---- idle funds --------------------------------------------------------------------------
+
+    def _idle_usd(self, snapshot: Snapshot, mid: Decimal | None) -> Decimal:
+        cfg = self.config
+        debt = snapshot.position.reserve(cfg.debt)
+        if debt.debt == 0:
+            return Decimal(0)
+        base = snapshot.exchange_balances.get(cfg.base_coin, Decimal(0))
+        quote = snapshot.exchange_balances.get(cfg.quote_coin, Decimal(0))
+        wallet = from_units(snapshot.wallet_balances.get(cfg.debt, 0), debt.decimals)
+        return base * (mid or Decimal(0)) + quote + wallet
+
+    def _has_idle_funds(self, snapshot: Snapshot, mid: Decimal | None) -> bool:
+        return self._idle_usd(snapshot, mid) >= self.config.sweep_min_usd
+
+    def _sweep_spec(self, snapshot: Snapshot, mid: Decimal | None) -> BatchSpec | None:
+        if not self._has_idle_funds(snapshot, mid):
+            return None
+        return BatchSpec(collateral=self.config.collateral, debt=self.config.debt, withdraw_amount=0, note="sweep idle funds")
+
+
+def policy_plan_fn(policy: Any, *, limits: Any, venue: Venue, market: str, costs: Any = None, model: Any = None) -> PlanFn:
+    """Bind a loaded policy (``strategies.load_policy``) and the planner into a ``PlanFn``."""
+    from dataclasses import replace as dc_replace
+
+    from bot.engine.planner import plan as make_plan
+    from strategies import safe_decide
+
+    def plan_fn(snapshot: Snapshot, context: PlanContext) -> PlanChoice:
+        decision = safe_decide(policy, snapshot)
+        if decision.error:
+            raise PolicyError(f"policy {decision.policy}: {decision.error}")
+        if decision.intent is None:
+            return PlanChoice(None, f"policy {decision.policy}: no action")
+        plan_limits = dc_replace(limits, sold_today_usd=context.sold_today_usd)
+        the_plan = make_plan(snapshot, decision.intent, limits=plan_limits, rules=venue.rules(market), costs=costs, market=model)
+        batch = the_plan.next_batch
+        if batch is None:
+            return PlanChoice(None, f"plan {the_plan.status.value}: {the_plan.stop_reason}", the_plan.to_dict())
+        spec = BatchSpec(
+            collateral=batch.collateral, debt=batch.debt,
+            withdraw_amount=batch.withdraw_units if batch.kind == "unwind" else 0,
+            expected_price=batch.expected_price, worst_price=batch.worst_price,
+            note=f"{decision.intent.reason} [{batch.kind}, limited by {batch.limited_by}]".strip(),
+        )
+        return PlanChoice(spec, decision.intent.reason, the_plan.to_dict())
+
+    return plan_fn

@@ -1,0 +1,424 @@
+"""The journaled executor: runs one batch as a saga of steps, and resumes it after a crash.
+
+For each step: build the intent → commit it → count the attempt → act under the step's key
+→ commit the outcome. After a crash, or an UNKNOWN outcome, the step is reconciled by its key
+on the venue before anything is re-sent; a step whose intent was committed but whose attempt
+counter is still 0 never reached a venue and simply acts.
+
+- ``Rejected`` (incl. ``GuardRefused``) → the step is FAILED and the batch stops safely.
+- ``RateLimited``/``Retryable`` → wait (``retry_after``), retry the same key, bounded.
+- ``OutcomeUnknown`` → the step is UNKNOWN; wait a grace period, look the key up; nothing
+  found → one re-send under the same key; still nothing → NEEDS_REVIEW.
+- ``NeedsReview``/``Halt`` → the journal is HALTED; a human decides.
+- verify finds HF not raised → REDUCE_ONLY and a halt with an alert.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.domain.position import Position
+from bot.domain.snapshot import Snapshot
+from bot.engine.journal import BatchStatus, ControlState, Journal, StepRow, StepStatus
+from bot.engine.steps import (
+    STEPS,
+    Act,
+    BatchSpec,
+    ExecutorConfig,
+    Kind,
+    Skip,
+    Step,
+    position_from_payload,
+    position_payload,
+    status_of,
+)
+from bot.errors import DeleverError, GuardRefused, Halt, NeedsReview, OutcomeUnknown, RateLimited, Rejected, Retryable
+from bot.ports import Clock, Lending, Outcome, TransferState, Venue
+
+log = logging.getLogger("delever.executor")
+
+CRASH_ENV = "DELEVER_CRASH_AT"
+
+
+class StopRequested(Exception):  # noqa: N818 - a request, not an error
+    """The kill switch tripped between steps: the batch stays OPEN and resumes on restart."""
+
+
+class RetriesExhausted(DeleverError):
+    """A read or a refused write kept failing: the batch stays OPEN; the controller counts it."""
+
+
+class VerifyFailed(Halt):
+    """The batch did not raise HF: the journal is REDUCE_ONLY until a human clears it."""
+
+
+def crash_from_env() -> Callable[[str], None]:
+    """The crash hook for kill-at-every-step tests: ``DELEVER_CRASH_AT=<point>`` makes the
+    process die at that point as a SIGKILL would (exit 137, no cleanup, no flush)."""
+    target = os.environ.get(CRASH_ENV)
+    if not target:
+        return _no_crash
+
+    def crash(point: str) -> None:
+        if point == target:
+            os._exit(137)
+
+    return crash
+
+
+def _no_crash(point: str) -> None:
+    return None
+
+
+class Observer:
+    """Where the executor reports; metrics and notifications implement it. No-op by default."""
+
+    def step_done(self, *, batch_id: str, step: str, status: StepStatus, seconds: float) -> None: ...
+
+    def batch_done(self, *, batch_id: str, status: BatchStatus, accounting: dict[str, Any]) -> None: ...
+
+    def alert(self, level: str, message: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    batch_id: str
+    status: BatchStatus
+    accounting: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+
+
+class BatchRun:
+    """What a step sees: the ports, the config, the batch's spec and its journal so far."""
+
+    def __init__(self, executor: Executor, batch_id: str) -> None:
+        self._executor = executor
+        self.batch_id = batch_id
+        row = executor.journal.batch(batch_id)
+        self.spec = BatchSpec.from_payload(row.spec)
+        self.start_payload = row.start
+        self.start_position: Position = position_from_payload(row.start)
+        self.lending: Lending = executor.lending
+        self.venue: Venue = executor.venue
+        self.config: ExecutorConfig = executor.config
+        self._rows: dict[str, StepRow] = {}
+
+    @property
+    def reduce_only(self) -> bool:
+        return self._executor.journal.control()[0] is not ControlState.NORMAL
+
+    def key(self, step: str) -> str:
+        return f"{self.batch_id}:{step}"
+
+    def snapshot(self) -> Snapshot:
+        return self._executor.read(self.lending.snapshot)
+
+    def alert(self, level: str, message: str) -> None:
+        self._executor.observer.alert(level, f"batch {self.batch_id}: {message}")
+
+    def refresh(self, step: str) -> StepRow | None:
+        row = self._executor.journal.step(self.batch_id, step)
+        if row is not None:
+            self._rows[step] = row
+        return row
+
+    def ok_intent(self, step: str) -> dict[str, Any] | None:
+        row = self._rows.get(step) or self.refresh(step)
+        return row.intent if row is not None and row.status is StepStatus.OK else None
+
+    def ok_outcome(self, step: str) -> dict[str, Any] | None:
+        row = self._rows.get(step) or self.refresh(step)
+        return row.outcome if row is not None and row.status is StepStatus.OK else None
+
+
+class Executor:
+    def __init__(
+        self,
+        *,
+        journal: Journal,
+        lending: Lending,
+        venue: Venue,
+        clock: Clock,
+        config: ExecutorConfig,
+        observer: Observer | None = None,
+        stop_requested: Callable[[], bool] = lambda: False,
+        crash: Callable[[str], None] | None = None,
+    ) -> None:
+        self.journal = journal
+        self.lending = lending
+        self.venue = venue
+        self.clock = clock
+        self.config = config
+        self.observer = observer or Observer()
+        self._stop_requested = stop_requested
+        self._crash = crash or crash_from_env()
+
+    # ---- entry points ----------------------------------------------------------------------
+
+    def open_batch(self, spec: BatchSpec, snapshot: Snapshot) -> str:
+        """Journal a new batch; first make sure no venue already knows its keys (a restored or
+        shared journal would otherwise adopt someone else's orders and transactions)."""
+        self._refuse_if_halted()
+        batch_id = self.journal.peek_next_batch_id()
+        self._probe_foreign(batch_id)
+        start = position_payload(snapshot.position)
+        start.update(block=snapshot.block, timestamp=snapshot.timestamp)
+        opened = self.journal.open_batch(spec=spec.to_payload(), start=start)
+        assert opened == batch_id, "one writer: the sequence cannot move under us"
+        self._crash("after_open")
+        return batch_id
+
+    def execute(self, spec: BatchSpec, snapshot: Snapshot) -> BatchResult:
+        return self.run_batch(self.open_batch(spec, snapshot))
+
+    def resume(self) -> list[BatchResult]:
+        """Finish every batch the journal holds OPEN, oldest first."""
+        return [self.run_batch(row.id) for row in self.journal.open_batches()]
+
+    def run_batch(self, batch_id: str) -> BatchResult:
+        self._refuse_if_halted()
+        run = BatchRun(self, batch_id)
+        try:
+            for step in STEPS:
+                status = self._run_step(run, step)
+                if status is StepStatus.NEEDS_REVIEW:
+                    raise NeedsReview(f"{run.key(step.name)} is marked for review in the journal")
+                if status is StepStatus.FAILED:
+                    if step.name == "verify":
+                        raise VerifyFailed(f"batch {batch_id}: HF did not rise; reduce-only until reviewed")
+                    return self._close(run, BatchStatus.FAILED, f"step {step.name} failed")
+            self._crash("before_close")
+            return self._close(run, BatchStatus.DONE, "")
+        except VerifyFailed as e:
+            self.journal.set_control(ControlState.REDUCE_ONLY, str(e))
+            self._close(run, BatchStatus.HALTED, str(e))
+            self.observer.alert("critical", str(e))
+            raise
+        except Halt as e:
+            # The batch stays OPEN: once a human has cleared the halt it resumes from the journal.
+            self.journal.set_control(ControlState.HALTED, f"{type(e).__name__}: {e}")
+            self.observer.alert("critical", f"batch {batch_id} halted: {e}")
+            raise
+
+    # ---- one step --------------------------------------------------------------------------
+
+    def _run_step(self, run: BatchRun, step: Step) -> StepStatus:
+        row = run.refresh(step.name)
+        if row is None:
+            if self._stop_requested():
+                raise StopRequested(f"stopped before {run.batch_id}:{step.name}")
+            row = self._write_intent(run, step)
+        elif row.intent.get("skipped") is not None and row.status is StepStatus.PENDING:
+            self.journal.write_outcome(run.batch_id, step.name, StepStatus.SKIPPED)
+            row = run.refresh(step.name)
+        assert row is not None
+        if row.status.terminal:
+            return row.status
+        started = time.perf_counter()
+        try:
+            if step.kind is Kind.WRITE:
+                status = self._drive_write(run, step, row)
+            else:
+                status = self._drive_poll(run, step, row)
+        except NeedsReview as e:
+            self.journal.write_outcome(run.batch_id, step.name, StepStatus.NEEDS_REVIEW, error=str(e))
+            raise
+        run.refresh(step.name)
+        self.observer.step_done(batch_id=run.batch_id, step=step.name, status=status, seconds=time.perf_counter() - started)
+        return status
+
+    def _write_intent(self, run: BatchRun, step: Step) -> StepRow:
+        key = run.key(step.name)
+        try:
+            prepared = self.read(lambda: step.prepare(run))
+        except GuardRefused as e:
+            self.journal.write_intent(run.batch_id, step.name, key=key, intent={"refused": str(e)})
+            self.journal.write_outcome(run.batch_id, step.name, StepStatus.FAILED, error=str(e))
+            self.observer.alert("warning", f"batch {run.batch_id}: {step.name} refused: {e}")
+            return run.refresh(step.name)  # type: ignore[return-value]
+        if isinstance(prepared, Skip):
+            self.journal.write_intent(run.batch_id, step.name, key=key, intent={"skipped": prepared.reason})
+            self._crash(f"after_intent:{step.name}")
+            self.journal.write_outcome(run.batch_id, step.name, StepStatus.SKIPPED)
+            self._crash(f"after_outcome:{step.name}")
+            return run.refresh(step.name)  # type: ignore[return-value]
+        self.journal.write_intent(run.batch_id, step.name, key=key, intent=prepared)
+        self._crash(f"after_intent:{step.name}")
+        return run.refresh(step.name)  # type: ignore[return-value]
+
+    def _drive_write(self, run: BatchRun, step: Step, row: StepRow) -> StepStatus:
+        cfg = self.config
+        key, intent = row.key, row.intent
+        # attempts > 0: an act may have reached the venue (a crash, or an UNKNOWN): look first.
+        must_reconcile = row.attempts > 0
+        resubmits = retries = unknown_lookups = 0
+        while True:
+            act: Act | None = None
+            if must_reconcile:
+                try:
+                    act = self.read(lambda: step.reconcile(run, key, intent))
+                except OutcomeUnknown as e:
+                    # The lookup itself was inconclusive (for a sell it re-sends under the same key).
+                    unknown_lookups += 1
+                    if unknown_lookups > cfg.max_retries:
+                        raise NeedsReview(f"{key}: still unknown after {unknown_lookups} lookups ({e})") from None
+                    self.clock.sleep(cfg.reconcile_grace_s)
+                    continue
+                if act is None:
+                    if resubmits >= cfg.max_resubmits:
+                        raise NeedsReview(f"{key}: outcome still unknown after {resubmits} re-send(s)")
+                    resubmits += 1
+                    log.warning("%s: not found on the venue; re-sending under the same key", key)
+            if act is None:
+                self.journal.record_attempt(run.batch_id, step.name)
+                self._crash(f"before_act:{step.name}")
+                try:
+                    act = step.act(run, key, intent)
+                except RateLimited as e:
+                    retries = self._backoff(key, retries, e.retry_after, e)
+                    must_reconcile = False  # refused, not executed
+                    continue
+                except Retryable as e:
+                    retries = self._backoff(key, retries, e.retry_after, e)
+                    must_reconcile = False
+                    continue
+                except OutcomeUnknown as e:
+                    self.journal.write_outcome(run.batch_id, step.name, StepStatus.UNKNOWN, error=str(e))
+                    self._crash(f"after_unknown:{step.name}")
+                    self.observer.alert("warning", f"{key}: outcome unknown ({e}); reconciling by key")
+                    self.clock.sleep(cfg.reconcile_grace_s)
+                    must_reconcile = True
+                    continue
+                except Rejected as e:
+                    self.journal.write_outcome(run.batch_id, step.name, StepStatus.FAILED, error=str(e))
+                    self.observer.alert("warning", f"{key} rejected: {e}")
+                    return StepStatus.FAILED
+                self._crash(f"after_act:{step.name}")
+            act = self._settle(run, step, key, intent, act, row)
+            status = status_of(act)
+            self.journal.write_outcome(run.batch_id, step.name, status, outcome=act.outcome, error=act.outcome.get("error"))
+            self._crash(f"after_outcome:{step.name}")
+            if status is StepStatus.FAILED:
+                self.observer.alert("warning", f"{key} failed: {act.outcome.get('error') or act.outcome}")
+            return status
+
+    def _settle(self, run: BatchRun, step: Step, key: str, intent: dict[str, Any], act: Act, row: StepRow) -> Act:
+        """Wait for an accepted write (a tx under its confirmation depth) to become final."""
+        deadline = row.updated_at + self.config.transfer_timeout_s
+        while act.status is Outcome.PENDING:
+            if self.clock.now() > deadline:
+                raise NeedsReview(f"{key}: still pending after {self.config.transfer_timeout_s:.0f} s")
+            self.clock.sleep(self.config.poll_interval_s)
+            found = self.read(lambda: step.reconcile(run, key, intent))
+            if found is not None:
+                act = found
+        return act
+
+    def _drive_poll(self, run: BatchRun, step: Step, row: StepRow) -> StepStatus:
+        # From the last journal update: the intent, or a review that re-opened the step.
+        deadline = row.updated_at + self.config.transfer_timeout_s
+        while True:
+            act = self.read(lambda: step.poll(run, row.key, row.intent))
+            if act is not None:
+                status = status_of(act)
+                self.journal.write_outcome(run.batch_id, step.name, status, outcome=act.outcome)
+                self._crash(f"after_outcome:{step.name}")
+                return status
+            if self.clock.now() > deadline:
+                raise NeedsReview(f"{row.key}: not landed after {self.config.transfer_timeout_s:.0f} s")
+            if self._stop_requested():
+                # Only reads so far: the step stays PENDING and resumes on restart.
+                raise StopRequested(f"stopped while waiting on {row.key}")
+            self.clock.sleep(self.config.poll_interval_s)
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def read(self, fn: Callable[[], Any]) -> Any:
+        """Run a read, retrying ``Retryable`` with backoff (reads are always safe to repeat)."""
+        retries = 0
+        while True:
+            try:
+                return fn()
+            except Retryable as e:
+                retries = self._backoff("read", retries, e.retry_after, e)
+
+    def _backoff(self, what: str, retries: int, retry_after: float | None, error: Exception) -> int:
+        retries += 1
+        if retries > self.config.max_retries:
+            raise RetriesExhausted(f"{what}: giving up after {retries - 1} retries ({type(error).__name__}: {error})") from None
+        delay = retry_after if retry_after is not None else self.config.backoff_s * 2 ** (retries - 1)
+        log.warning("%s: %s, retrying in %.1f s", what, type(error).__name__, delay)
+        self.clock.sleep(delay)
+        return retries
+
+    def _probe_foreign(self, batch_id: str) -> None:
+        for step in STEPS:
+            key = f"{batch_id}:{step.name}"
+            if step.name in ("repay_idle", "withdraw", "unwrap", "deposit", "repay"):
+                found = self.read(lambda k=key: self.lending.lookup(k))
+                if found is not None and found.outcome is not Outcome.UNKNOWN:
+                    self._foreign(f"a transaction under key {key} exists but the journal never wrote it")
+            elif step.name == "sell" and hasattr(self.venue, "sell_status"):
+                # Not in the port: adapters that can look orders up without sending (ccxt) do.
+                sold = self.read(lambda k=key: self.venue.sell_status(key=k, symbol=self.config.market))  # type: ignore[attr-defined]
+                if sold.client_order_ids or sold.filled > 0:
+                    self._foreign(f"exchange orders under key {key} exist but the journal never wrote them")
+            elif step.name == "withdraw_quote":
+                seen = self.read(lambda k=key: self.venue.withdrawal(key=k, coin=self.config.quote_coin))
+                if seen.state is not TransferState.UNKNOWN:
+                    self._foreign(f"an exchange withdrawal under key {key} exists but the journal never wrote it")
+
+    def _foreign(self, message: str) -> None:
+        self.journal.set_control(ControlState.HALTED, message)
+        self.observer.alert("critical", message)
+        raise NeedsReview(message)
+
+    def _refuse_if_halted(self) -> None:
+        state, reason = self.journal.control()
+        if state is ControlState.HALTED:
+            raise Halt(f"the journal is halted for review: {reason}")
+
+    def _close(self, run: BatchRun, status: BatchStatus, reason: str) -> BatchResult:
+        accounting = batch_accounting(self.journal.steps(run.batch_id))
+        if reason:
+            accounting["reason"] = reason
+        self.journal.close_batch(run.batch_id, status, accounting)
+        self.observer.batch_done(batch_id=run.batch_id, status=status, accounting=accounting)
+        return BatchResult(run.batch_id, status, accounting, reason)
+
+
+def batch_accounting(rows: list[StepRow]) -> dict[str, Any]:
+    """What moved, from the journal alone (strings for Decimals, ints for base units)."""
+    by = {r.step: r for r in rows}
+
+    def ok(step: str) -> StepRow | None:
+        r = by.get(step)
+        return r if r is not None and r.status is StepStatus.OK else None
+
+    out: dict[str, Any] = {"steps": {r.step: r.status.value for r in rows}}
+    if (w := ok("withdraw")) is not None:
+        out["withdrawn_units"] = w.intent["amount"]
+    if (d := ok("await_deposit")) is not None:
+        out["credited"] = d.outcome["amount"] if d.outcome else None
+    if (s := ok("sell")) is not None and s.outcome:
+        for k in ("filled", "gross_quote", "fee_quote", "net_quote"):
+            out[f"sold_{k}" if k == "filled" else k] = s.outcome[k]
+    if (q := ok("await_quote")) is not None and q.outcome:
+        out["quote_arrived_units"] = q.outcome["arrived_units"]
+    repaid = [r.intent["amount"] for r in (ok("repay_idle"), ok("repay")) if r is not None]
+    if repaid:
+        out["repay_requested_units"] = repaid
+    if (v := by.get("verify")) is not None and v.outcome:
+        out["hf_before_wad"], out["hf_after_wad"] = v.outcome["hf_before_wad"], v.outcome["hf_after_wad"]
+    return out
+
+
+__all__ = [
+    "CRASH_ENV", "BatchResult", "BatchRun", "Executor", "Observer", "RetriesExhausted", "StopRequested", "VerifyFailed",
+    "batch_accounting", "crash_from_env",
+]

@@ -1,0 +1,441 @@
+"""The write-ahead journal: SQLite (stdlib), WAL, ``synchronous=FULL``, one writer.
+
+Every side effect is journalled as a *step* of a *batch*: its intent (with a deterministic
+idempotency key) is committed and fsynced before the engine acts, its outcome after. A
+restart reads the journal and resumes whatever is not terminal.
+
+Schema (version 1):
+
+- ``meta(key, value)``: ``schema_version``, ``journal_tag`` (random, made once; it prefixes
+  batch ids so two journals never share an idempotency key), ``next_batch_seq``.
+- ``batches(id, seq, status, spec, start, outcome, created_at, updated_at)``: status OPEN →
+  DONE | FAILED | HALTED.
+- ``steps(batch_id, step, key, status, attempts, intent, outcome, error, created_at,
+  updated_at)``: status PENDING → OK | FAILED | UNKNOWN | SKIPPED | NEEDS_REVIEW.
+- ``events(id, ts, batch_id, step, kind, detail)``: append-only audit trail of transitions.
+- ``control(id=1, state, reason, since)``: NORMAL | REDUCE_ONLY | HALTED, survives restarts.
+
+Payloads are JSON with ints and Decimal strings; they never hold secrets (the engine only
+ever hands amounts, symbols, addresses and hashes to the journal).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from bot.errors import DeleverError
+from bot.ports import Clock
+
+SCHEMA_VERSION = 1
+
+
+class JournalLocked(DeleverError):
+    """Another process holds the journal: a second daemon must not start."""
+
+
+class JournalCorrupt(DeleverError):
+    """``PRAGMA integrity_check`` failed or the schema is from an unknown version."""
+
+
+class StepStatus(str, Enum):
+    PENDING = "PENDING"  # intent written; the act may or may not have happened
+    OK = "OK"
+    FAILED = "FAILED"  # refused for good: nothing (more) happened
+    UNKNOWN = "UNKNOWN"  # a write may have happened: reconcile by key before anything else
+    SKIPPED = "SKIPPED"  # nothing to do (zero amount, guard chose repay-only)
+    NEEDS_REVIEW = "NEEDS_REVIEW"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (StepStatus.OK, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.NEEDS_REVIEW)
+
+
+class BatchStatus(str, Enum):
+    OPEN = "OPEN"
+    DONE = "DONE"
+    FAILED = "FAILED"  # stopped safely; what moved stays accounted for the next plan
+    HALTED = "HALTED"  # needs a human
+
+
+class ControlState(str, Enum):
+    NORMAL = "NORMAL"
+    REDUCE_ONLY = "REDUCE_ONLY"  # repays only: no withdraw, no sell of fresh collateral
+    HALTED = "HALTED"  # nothing at all until a human clears it
+
+
+@dataclass(frozen=True, slots=True)
+class StepRow:
+    batch_id: str
+    step: str
+    key: str
+    status: StepStatus
+    attempts: int
+    intent: dict[str, Any]
+    outcome: dict[str, Any] | None
+    error: str | None
+    created_at: float
+    updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRow:
+    id: str
+    seq: int
+    status: BatchStatus
+    spec: dict[str, Any]
+    start: dict[str, Any]
+    outcome: dict[str, Any] | None
+    created_at: float
+    updated_at: float
+
+
+def to_json(payload: dict[str, Any] | None) -> str | None:
+    if payload is None:
+        return None
+    return json.dumps(payload, default=_encode, sort_keys=True, separators=(",", ":"))
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(f"not journal-serialisable: {type(value).__name__}")
+
+
+def _from_json(text: str | None) -> dict[str, Any] | None:
+    return None if text is None else json.loads(text)
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS batches (
+    id TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, status TEXT NOT NULL,
+    spec TEXT NOT NULL, start TEXT NOT NULL, outcome TEXT,
+    created_at REAL NOT NULL, updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS steps (
+    batch_id TEXT NOT NULL REFERENCES batches(id), step TEXT NOT NULL, key TEXT NOT NULL UNIQUE,
+    status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    intent TEXT NOT NULL, outcome TEXT, error TEXT,
+    created_at REAL NOT NULL, updated_at REAL NOT NULL,
+    PRIMARY KEY (batch_id, step));
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, batch_id TEXT, step TEXT,
+    kind TEXT NOT NULL, detail TEXT);
+CREATE TABLE IF NOT EXISTS control (
+    id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, reason TEXT, since REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS steps_by_status ON steps(status);
+CREATE INDEX IF NOT EXISTS batches_by_status ON batches(status);
+"""
+
+
+class Journal:
+    """One writer per journal file, enforced by ``flock`` on ``<path>.lock``."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        clock: Clock,
+        lock: bool = True,
+        redact: Callable[[str], str] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self._clock = clock
+        # Adapters' error texts land in the journal: mask known secrets on the way in.
+        self._redact = redact or (lambda text: text)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock_fd: int | None = None
+        if lock:
+            self._lock_fd = _acquire_lock(self.path.with_name(self.path.name + ".lock"))
+        try:
+            # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, one transaction per transition.
+            self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._init_schema()
+        except BaseException:
+            self.close()
+            raise
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        db = getattr(self, "_db", None)
+        if db is not None:
+            db.close()
+            self._db = None  # type: ignore[assignment]
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor drops the flock
+            self._lock_fd = None
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")  # synchronous=FULL: the WAL is fsynced before COMMIT returns
+
+    def _init_schema(self) -> None:
+        # executescript commits implicitly, so the tables are created outside our own transaction
+        # (every statement is IF NOT EXISTS: a crash here leaves nothing half-made).
+        self._db.executescript(_SCHEMA)
+        with self._tx() as db:
+            version = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if version is None:
+                now = self._clock.now()
+                db.executemany(
+                    "INSERT INTO meta(key, value) VALUES (?, ?)",
+                    [
+                        ("schema_version", str(SCHEMA_VERSION)),
+                        ("journal_tag", secrets.token_hex(3)),
+                        ("next_batch_seq", "1"),
+                        ("created_at", repr(now)),
+                    ],
+                )
+                db.execute(
+                    "INSERT INTO control(id, state, reason, since) VALUES (1, ?, NULL, ?)",
+                    (ControlState.NORMAL.value, now),
+                )
+            elif int(version[0]) != SCHEMA_VERSION:
+                raise JournalCorrupt(f"journal schema version {version[0]} is not {SCHEMA_VERSION}")
+
+    def integrity_check(self) -> str:
+        """Return ``"ok"`` or SQLite's first complaint."""
+        row = self._db.execute("PRAGMA integrity_check").fetchone()
+        return str(row[0])
+
+    # ---- meta / control --------------------------------------------------------------------
+
+    @property
+    def tag(self) -> str:
+        return str(self._db.execute("SELECT value FROM meta WHERE key='journal_tag'").fetchone()[0])
+
+    def control(self) -> tuple[ControlState, str | None]:
+        state, reason = self._db.execute("SELECT state, reason FROM control WHERE id=1").fetchone()
+        return ControlState(state), reason
+
+    def set_control(self, state: ControlState, reason: str | None) -> None:
+        """Only ever escalates (NORMAL < REDUCE_ONLY < HALTED); use ``clear_control`` to lower."""
+        order = [ControlState.NORMAL, ControlState.REDUCE_ONLY, ControlState.HALTED]
+        current, _ = self.control()
+        if order.index(state) <= order.index(current):
+            return
+        with self._tx() as db:
+            db.execute(
+                "UPDATE control SET state=?, reason=?, since=? WHERE id=1", (state.value, self._safe(reason), self._clock.now())
+            )
+            self._event(db, None, None, f"control:{state.value}", reason)
+
+    def clear_control(self, *, by: str) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE control SET state=?, reason=NULL, since=? WHERE id=1", (ControlState.NORMAL.value, self._clock.now()))
+            self._event(db, None, None, "control:CLEARED", by)
+
+    def bind(self, *, mode: str, chain_id: int) -> None:
+        """Tie the journal to one mode and one chain on first use; refuse any other later
+        (a dry-run must never resume a live batch, nor a journal move between chains)."""
+        from bot.errors import UserInputError
+
+        with self._tx() as db:
+            for key, value in (("mode", mode), ("chain_id", str(chain_id))):
+                row = db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+                if row is None:
+                    db.execute("INSERT INTO meta(key, value) VALUES (?, ?)", (key, value))
+                elif row[0] != value:
+                    raise UserInputError(
+                        f"journal {self.path} belongs to {key} {row[0]}, not {value}: use another journal.path"
+                    )
+
+    # ---- batches ---------------------------------------------------------------------------
+
+    def peek_next_batch_id(self) -> str:
+        seq = int(self._db.execute("SELECT value FROM meta WHERE key='next_batch_seq'").fetchone()[0])
+        return f"{self.tag}-{seq}"
+
+    def open_batch(self, *, spec: dict[str, Any], start: dict[str, Any]) -> str:
+        """Allocate the next batch id (the counter is persisted in the same transaction)."""
+        now = self._clock.now()
+        with self._tx() as db:
+            seq = int(db.execute("SELECT value FROM meta WHERE key='next_batch_seq'").fetchone()[0])
+            batch_id = f"{self.tag}-{seq}"
+            db.execute("UPDATE meta SET value=? WHERE key='next_batch_seq'", (str(seq + 1),))
+            db.execute(
+                "INSERT INTO batches(id, seq, status, spec, start, outcome, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
+                (batch_id, seq, BatchStatus.OPEN.value, self._safe(to_json(spec)), self._safe(to_json(start)), now, now),
+            )
+            self._event(db, batch_id, None, "batch:OPEN", None)
+        return batch_id
+
+    def close_batch(self, batch_id: str, status: BatchStatus, outcome: dict[str, Any] | None = None) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE batches SET status=?, outcome=?, updated_at=? WHERE id=?",
+                (status.value, self._safe(to_json(outcome)), self._clock.now(), batch_id),
+            )
+            self._event(db, batch_id, None, f"batch:{status.value}", None)
+
+    def batch(self, batch_id: str) -> BatchRow:
+        row = self._db.execute("SELECT * FROM batches WHERE id=?", (batch_id,)).fetchone()
+        if row is None:
+            raise KeyError(batch_id)
+        return _batch_row(row)
+
+    def batches(self, status: BatchStatus | None = None) -> list[BatchRow]:
+        if status is None:
+            rows = self._db.execute("SELECT * FROM batches ORDER BY seq").fetchall()
+        else:
+            rows = self._db.execute("SELECT * FROM batches WHERE status=? ORDER BY seq", (status.value,)).fetchall()
+        return [_batch_row(r) for r in rows]
+
+    def open_batches(self) -> list[BatchRow]:
+        return self.batches(BatchStatus.OPEN)
+
+    def last_batch_finished_at(self) -> float | None:
+        row = self._db.execute(
+            "SELECT MAX(updated_at) FROM batches WHERE status != ?", (BatchStatus.OPEN.value,)
+        ).fetchone()
+        return row[0]
+
+    # ---- steps -----------------------------------------------------------------------------
+
+    def write_intent(self, batch_id: str, step: str, *, key: str, intent: dict[str, Any]) -> None:
+        """Commit the intent (status PENDING) before acting. Fails if the step already exists."""
+        now = self._clock.now()
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO steps(batch_id, step, key, status, attempts, intent, outcome, error, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, 0, ?, NULL, NULL, ?, ?)",
+                (batch_id, step, key, StepStatus.PENDING.value, self._safe(to_json(intent)), now, now),
+            )
+            self._event(db, batch_id, step, "intent", None)
+
+    def record_attempt(self, batch_id: str, step: str) -> int:
+        """Count an attempt before acting: the count says how many acts may have reached the venue."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE steps SET attempts = attempts + 1, updated_at=? WHERE batch_id=? AND step=?",
+                (self._clock.now(), batch_id, step),
+            )
+            return int(db.execute("SELECT attempts FROM steps WHERE batch_id=? AND step=?", (batch_id, step)).fetchone()[0])
+
+    def write_outcome(
+        self,
+        batch_id: str,
+        step: str,
+        status: StepStatus,
+        *,
+        outcome: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE steps SET status=?, outcome=COALESCE(?, outcome), error=?, updated_at=? WHERE batch_id=? AND step=?",
+                (status.value, self._safe(to_json(outcome)), self._safe(error), self._clock.now(), batch_id, step),
+            )
+            if cursor.rowcount != 1:
+                raise KeyError(f"no step {batch_id}:{step}")
+            self._event(db, batch_id, step, status.value, error)
+
+    def mark_for_reconcile(self, batch_id: str, step: str, *, by: str) -> None:
+        """After a review: set a NEEDS_REVIEW step back to UNKNOWN so the next start looks it
+        up by key again (it is never re-sent blind)."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE steps SET status=?, updated_at=? WHERE batch_id=? AND step=? AND status=?",
+                (StepStatus.UNKNOWN.value, self._clock.now(), batch_id, step, StepStatus.NEEDS_REVIEW.value),
+            )
+            if cursor.rowcount != 1:
+                raise KeyError(f"no step {batch_id}:{step} awaiting review")
+            db.execute("UPDATE steps SET attempts = MAX(attempts, 1) WHERE batch_id=? AND step=?", (batch_id, step))
+            self._event(db, batch_id, step, "review:RECONCILE", by)
+
+    def step(self, batch_id: str, step: str) -> StepRow | None:
+        row = self._db.execute("SELECT * FROM steps WHERE batch_id=? AND step=?", (batch_id, step)).fetchone()
+        return None if row is None else _step_row(row)
+
+    def steps(self, batch_id: str | None = None) -> list[StepRow]:
+        if batch_id is None:
+            rows = self._db.execute("SELECT * FROM steps ORDER BY created_at, rowid").fetchall()
+        else:
+            rows = self._db.execute("SELECT * FROM steps WHERE batch_id=? ORDER BY rowid", (batch_id,)).fetchall()
+        return [_step_row(r) for r in rows]
+
+    def sold_quote_between(self, start: float, end: float) -> Decimal:
+        """Gross quote (USD stablecoin) sold by OK sell steps recorded in [start, end)."""
+        total = Decimal(0)
+        for (outcome,) in self._db.execute(
+            "SELECT outcome FROM steps WHERE step='sell' AND status=? AND updated_at >= ? AND updated_at < ?",
+            (StepStatus.OK.value, start, end),
+        ):
+            payload = _from_json(outcome) or {}
+            total += Decimal(payload.get("gross_quote", "0"))
+        return total
+
+    def events(self) -> list[tuple[float, str | None, str | None, str, str | None]]:
+        return [tuple(r) for r in self._db.execute("SELECT ts, batch_id, step, kind, detail FROM events ORDER BY id")]  # type: ignore[misc]
+
+    def dump_text(self) -> str:
+        """Every row of every table as text (for audits and the no-secrets test)."""
+        lines = []
+        for table in ("meta", "batches", "steps", "events", "control"):
+            for row in self._db.execute(f"SELECT * FROM {table}"):  # noqa: S608 - fixed table names
+                lines.append(f"{table}: {row!r}")
+        return "\n".join(lines)
+
+    def _event(self, db: sqlite3.Connection, batch_id: str | None, step: str | None, kind: str, detail: str | None) -> None:
+        db.execute(
+            "INSERT INTO events(ts, batch_id, step, kind, detail) VALUES (?, ?, ?, ?, ?)",
+            (self._clock.now(), batch_id, step, kind, self._safe(detail)),
+        )
+
+    def _safe(self, text: str | None) -> str | None:
+        return None if text is None else self._redact(text)
+
+
+def _acquire_lock(lock_path: Path) -> int:
+    fd = os.open(str(lock_path), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise JournalLocked(f"journal {lock_path.with_suffix('')} is in use by another delever process") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+def _step_row(row: tuple[Any, ...]) -> StepRow:
+    batch_id, step, key, status, attempts, intent, outcome, error, created_at, updated_at = row
+    return StepRow(
+        batch_id, step, key, StepStatus(status), attempts, _from_json(intent) or {}, _from_json(outcome), error,
+        created_at, updated_at,
+    )
+
+
+def _batch_row(row: tuple[Any, ...]) -> BatchRow:
+    id_, seq, status, spec, start, outcome, created_at, updated_at = row
+    return BatchRow(id_, seq, BatchStatus(status), _from_json(spec) or {}, _from_json(start) or {}, _from_json(outcome), created_at, updated_at)

@@ -1,0 +1,178 @@
+"""Notifications: a JSON webhook and Telegram, on batches, halts and errors.
+
+Sending happens on a background thread with short timeouts: a slow or failing endpoint never
+delays or stops trading. Every message passes a redactor that replaces known secret values
+(and anything that looks like one) before it leaves the process; the Telegram bot token lives
+only in the request URL, which is never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import time
+import threading
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from bot.engine.executor import Observer
+from bot.engine.journal import BatchStatus, StepStatus
+
+log = logging.getLogger("delever.notify")
+
+class Redactor:
+    """Replace every known secret value (keys, passwords, API secrets, tokens) with ``***``."""
+
+    def __init__(self, secrets: list[str] | tuple[str, ...] = ()) -> None:
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyConfig:
+    webhook_urls: tuple[str, ...] = ()
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_token: str | None = None  # a secret: from the environment only
+    telegram_chat_id: str | None = None
+    timeout_s: float = 3.0
+    on_batches: bool = True
+    min_alert_level: str = "warning"  # info < warning < critical
+
+
+_LEVELS = {"info": 0, "warning": 1, "critical": 2}
+
+
+class Notifier(Observer):
+    def __init__(self, config: NotifyConfig, *, redact: Redactor | None = None, source: str = "delever") -> None:
+        self.config = config
+        self._redact = redact or Redactor([config.telegram_token or ""])
+        self._source = source
+        self._queue: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=1000)
+        self.sent = 0
+        self.failed = 0
+        self._worker: threading.Thread | None = None
+        if self.enabled:
+            self._worker = threading.Thread(target=self._run, name="delever-notify", daemon=True)
+            self._worker.start()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.config.webhook_urls or (self.config.telegram_token and self.config.telegram_chat_id))
+
+    # Observer
+    def batch_done(self, *, batch_id: str, status: BatchStatus, accounting: dict[str, Any]) -> None:
+        if not self.config.on_batches and status is BatchStatus.DONE:
+            return
+        level = "info" if status is BatchStatus.DONE else "warning"
+        summary = {k: v for k, v in accounting.items() if k != "steps"}
+        self.send("batch", level, f"batch {batch_id} {status.value}", {"batch_id": batch_id, "status": status.value, **summary})
+
+    def alert(self, level: str, message: str) -> None:
+        if _LEVELS.get(level, 2) >= _LEVELS.get(self.config.min_alert_level, 1):
+            self.send("alert", level, message, {})
+
+    def step_done(self, *, batch_id: str, step: str, status: StepStatus, seconds: float) -> None:
+        return None
+
+    # sending
+    def send(self, kind: str, level: str, text: str, fields: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        payload = {"source": self._source, "kind": kind, "level": level, "text": text, **fields}
+        safe = json.loads(self._redact(json.dumps(payload, default=str)))
+        try:
+            self._queue.put_nowait(safe)
+        except queue.Full:
+            self.failed += 1
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait (bounded) until everything queued has been tried (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                for url in self.config.webhook_urls:
+                    self._post(url, item, label="webhook")
+                if self.config.telegram_token and self.config.telegram_chat_id:
+                    url = f"{self.config.telegram_api_url.rstrip('/')}/bot{self.config.telegram_token}/sendMessage"
+                    text = f"[{item['level']}] {item['text']}"
+                    self._post(url, {"chat_id": self.config.telegram_chat_id, "text": text}, label="telegram")
+            finally:
+                self._queue.task_done()
+
+    def _post(self, url: str, body: dict[str, Any], *, label: str) -> None:
+        data = json.dumps(body, default=str).encode()
+        request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"}, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.config.timeout_s) as response:  # noqa: S310 - configured URL
+                response.read()
+            self.sent += 1
+        except Exception as e:  # noqa: BLE001 - notifying must never stop trading
+            self.failed += 1
+            # Never the URL: a Telegram URL carries the bot token.
+            log.warning("%s notification failed: %s", label, type(e).__name__)
+
+
+class Observers(Observer):
+    """Fan out to several observers; one failing observer never reaches the executor.
+    Alert text is redacted once, here, before anything logs or sends it."""
+
+    def __init__(self, *observers: Observer, redact: Redactor | None = None) -> None:
+        self._observers = [o for o in observers if o is not None]
+        self._redact = redact or Redactor()
+
+    def step_done(self, **kw: Any) -> None:  # type: ignore[override]
+        self._each("step_done", **kw)
+
+    def batch_done(self, **kw: Any) -> None:  # type: ignore[override]
+        self._each("batch_done", **kw)
+
+    def alert(self, level: str, message: str) -> None:
+        message = self._redact(message)
+        if level == "info":
+            log.info("%s", message)
+        else:
+            log.warning("alert [%s] %s", level, message)
+        self._each("alert", level, message)
+
+    def _each(self, method: str, *args: Any, **kw: Any) -> None:
+        for o in self._observers:
+            try:
+                getattr(o, method)(*args, **kw)
+            except Exception as e:  # noqa: BLE001 - observers must never stop trading
+                log.warning("observer %s.%s failed: %s", type(o).__name__, method, type(e).__name__)
+
+
+ENGINE_LOGGERS = ("delever.executor", "delever.controller", "delever.notify", "delever.runtime")
+
+
+class RedactingFilter(logging.Filter):
+    """Render each record once and mask every known secret in it."""
+
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__()
+        self._redact = redact
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self._redact(record.getMessage())
+        record.args = ()
+        return True
+
+
+def install_log_redaction(redact: Redactor) -> None:
+    """Attach the filter to the engine's loggers (a logger's filters see only its own records)."""
+    for name in ENGINE_LOGGERS:
+        logger = logging.getLogger(name)
+        for old in [f for f in logger.filters if isinstance(f, RedactingFilter)]:
+            logger.removeFilter(old)
+        logger.addFilter(RedactingFilter(redact))

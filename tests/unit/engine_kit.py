@@ -1,0 +1,78 @@
+"""Shared set-up for the engine's unit tests: a fake world, a journal on disk, an executor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+
+from bot.domain.position import decimal_to_wad
+from bot.engine.clock import ManualClock
+from bot.engine.executor import Executor, Observer
+from bot.engine.journal import BatchStatus, Journal, StepStatus
+from bot.engine.steps import BatchSpec, ExecutorConfig
+from tests.unit.fakes import E18, FakeLending, FakeVenue, FakeWorld, make_world
+
+
+class RecordingObserver(Observer):
+    def __init__(self) -> None:
+        self.steps: list[tuple[str, str, StepStatus]] = []
+        self.batches: list[tuple[str, BatchStatus, dict]] = []
+        self.alerts: list[tuple[str, str]] = []
+
+    def step_done(self, *, batch_id, step, status, seconds):  # type: ignore[override]
+        self.steps.append((batch_id, step, status))
+
+    def batch_done(self, *, batch_id, status, accounting):  # type: ignore[override]
+        self.batches.append((batch_id, status, accounting))
+
+    def alert(self, level, message):  # type: ignore[override]
+        self.alerts.append((level, message))
+
+
+def default_config(world: FakeWorld, **overrides) -> ExecutorConfig:
+    cfg = ExecutorConfig(
+        market="ETH/USDT", base_coin="ETH", quote_coin="USDT", network="ETH", wallet=world.wallet_address,
+        withdrawal_allowlist=(world.wallet_address,), max_slippage_bps=100, hf_floor_wad=decimal_to_wad("1.10"),
+        shock_bps=500, max_oracle_divergence_bps=300, poll_interval_s=5, transfer_timeout_s=3600,
+        reconcile_grace_s=2, unwrap_native=False,
+    )
+    return replace(cfg, **overrides)
+
+
+@dataclass
+class Rig:
+    tmp: Path
+    clock: ManualClock = field(default_factory=ManualClock)
+    world: FakeWorld | None = None
+    observer: RecordingObserver = field(default_factory=RecordingObserver)
+
+    def __post_init__(self) -> None:
+        if self.world is None:
+            self.world = make_world(self.clock)
+        self.lending = FakeLending(self.world)
+        self.venue = FakeVenue(self.world)
+        self.journal_path = self.tmp / "journal.sqlite"
+        self._journal: Journal | None = None
+
+    @property
+    def journal(self) -> Journal:
+        if self._journal is None:
+            self._journal = Journal(self.journal_path, clock=self.clock)
+        return self._journal
+
+    def restart(self) -> None:
+        """What a process death does to the journal: the connection and the lock go away."""
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+
+    def executor(self, *, crash=None, stop_requested=lambda: False, **cfg) -> Executor:
+        return Executor(
+            journal=self.journal, lending=self.lending, venue=self.venue, clock=self.clock,
+            config=default_config(self.world, **cfg), observer=self.observer, crash=crash or (lambda p: None),
+            stop_requested=stop_requested,
+        )
+
+    def spec(self, eth: Decimal | int = 10) -> BatchSpec:
+        return BatchSpec(collateral="WETH", debt="USDT", withdraw_amount=int(Decimal(eth) * E18))

@@ -1,0 +1,61 @@
+"""Kill -9 semantics for real: the executor runs in a child process that dies with
+``os._exit(137)`` at a named crash point (no cleanup, no flush); a second process resumes on
+the same journal file. Each batch completes exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bot.engine.clock import ManualClock
+from bot.engine.executor import CRASH_ENV
+from bot.engine.journal import BatchStatus, Journal
+from bot.engine.steps import crash_points
+from tests.unit.fakes import E18, FakeWorld
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST = ("after_intent:withdraw", "after_act:deposit", "after_act:sell", "after_act:withdraw_quote",
+        "after_intent:await_quote", "before_act:repay")
+
+
+def _drive(tmp: Path, action: str, crash: str | None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
+    if crash:
+        env[CRASH_ENV] = crash
+    return subprocess.run(
+        [sys.executable, "-m", "tests.unit.crash_driver", str(tmp / "world.pickle"), str(tmp / "journal.sqlite"), action],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+
+def _kill_and_resume(tmp: Path, point: str) -> None:
+    first = _drive(tmp, "start", point)
+    assert first.returncode == 137, first.stderr
+    second = _drive(tmp, "resume", None)
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout.strip().splitlines()[-1]) == ["DONE"]
+    world = FakeWorld.load(tmp / "world.pickle")
+    assert all(n == 1 for n in world.tx_effects_per_key().values()), world.tx_effects_per_key()
+    assert len(world.orders) == 1 and len(world.withdrawals) == 1
+    assert world.reserve("WETH").collateral == 90 * E18
+    assert Decimal(10) == world.orders[0].filled + world.exchange["ETH"]
+    with Journal(tmp / "journal.sqlite", clock=ManualClock()) as journal:
+        assert [b.status for b in journal.batches()] == [BatchStatus.DONE]
+        assert journal.integrity_check() == "ok"
+
+
+@pytest.mark.parametrize("point", FAST)
+def test_executor_process_killed_at_point_resumes_exactly_once(tmp_path, point):
+    _kill_and_resume(tmp_path, point)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", [p for p in crash_points() if p not in FAST])
+def test_executor_process_killed_at_every_other_point_resumes_exactly_once(tmp_path, point):
+    _kill_and_resume(tmp_path, point)
