@@ -133,6 +133,11 @@ class Venue(Protocol):
         """IOC limit sells at ``floor_price`` until ``qty`` is sold or the book above it is gone.
         Client order ids derive from ``key``; a lost response is reconciled, never re-sent blind."""
 
+    def sell_status(self, *, key: str, symbol: str) -> SellResult:
+        """Read-only: what has been sold under ``key`` so far (every order found by its client
+        id, ``requested`` = ``filled``). Sends nothing; an id whose absence is not conclusive
+        yet is waited for, never guessed."""
+
     def deposit_address(self, coin: str, network: str) -> str: ...
 
     def deposit(self, *, coin: str, txid: str) -> Transfer:

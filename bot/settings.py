@@ -26,6 +26,7 @@ from bot.settings_errors import config_error
 from bot.settings_sections import (
     MASKED_SECRET_PATHS,
     ChainConfig,
+    EngineConfig,
     ExchangeConfig,
     FieldProblem,
     JournalConfig,
@@ -43,6 +44,7 @@ from bot.settings_sources import (
     fill_from_devnet,
     read_devnet_state,
     read_toml,
+    resolve_path,
     resolve_paths,
 )
 from bot.settings_types import MAINNET_CHAIN_IDS, TESTNET_CHAIN_IDS
@@ -52,7 +54,7 @@ if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
 __all__ = [
-    "ChainConfig", "ExchangeConfig", "JournalConfig", "LimitsConfig", "MetricsConfig", "Mode",
+    "ChainConfig", "EngineConfig", "ExchangeConfig", "JournalConfig", "LimitsConfig", "MetricsConfig", "Mode",
     "NotifyConfig", "PolicyConfig", "Settings", "WalletConfig", "load_settings",
 ]
 
@@ -83,6 +85,7 @@ class Settings(BaseSettings):
     journal: JournalConfig = JournalConfig()
     metrics: MetricsConfig = MetricsConfig()
     notify: NotifyConfig = NotifyConfig()
+    engine: EngineConfig = EngineConfig()
 
     @classmethod
     def settings_customise_sources(
@@ -161,7 +164,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, *, env: Mapping[st
         raise ConfigError(f"config: no config file: pass --config FILE or set {CONFIG_ENV}")
     file_values = read_toml(path)
     overrides, origins = env_values(Settings, env)
-    data = resolve_paths(deep_merge(file_values, overrides), env)
+    data = _resolve_engine_paths(resolve_paths(deep_merge(file_values, overrides), env), env)
     if isinstance(data.get("devnet_state"), Path):
         data = fill_from_devnet(data, read_devnet_state(data["devnet_state"]))
     data = _address_from_keystore(data)
@@ -172,6 +175,13 @@ def load_settings(path: str | os.PathLike[str] | None = None, *, env: Mapping[st
     _check_files(settings)
     _register_secrets(settings)
     return settings
+
+
+def _resolve_engine_paths(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    engine = data.get("engine")
+    if isinstance(engine, Mapping) and isinstance(engine.get("kill_switch_path"), str):
+        return {**data, "engine": {**engine, "kill_switch_path": resolve_path(engine["kill_switch_path"], env)}}
+    return data
 
 
 def _address_from_keystore(data: dict[str, Any]) -> dict[str, Any]:

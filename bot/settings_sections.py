@@ -62,7 +62,9 @@ class ChainConfig(BaseModel):
     pool_addresses_provider: ChecksumAddress
     confirmations: Annotated[int, Field(ge=0, le=64)] = 2
     rounding: Literal["v3.0", "v3.5"] = "v3.5"
-    poll_interval_s: PositiveSeconds = 12.0
+    # How often the daemon asks the node for its head block (one eth_blockNumber call); it
+    # acts on each new block (see ``engine.tick_interval_s``).
+    poll_interval_s: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)] = 2.0
 
     @field_serializer("rpc_url", when_used="json")
     def _masked_rpc_url(self, value: str) -> str | None:
@@ -131,6 +133,9 @@ class ExchangeConfig(BaseModel):
     api_url: HttpUrl | None = None
     withdrawal_allowlist: tuple[ChecksumAddress, ...] = ()
     timeout_ms: Annotated[int, Field(gt=0, le=120_000)] = 10_000
+    # Binance drops a signed request older than this. A lookup that finds no order (or
+    # withdrawal) is conclusive only recvWindow + 1 s after the last possible send.
+    recv_window_ms: Annotated[int, Field(ge=1000, le=60_000)] = 10_000
     api_key: SecretStr | None = None
     api_secret: SecretStr | None = None
 
@@ -209,8 +214,43 @@ class MetricsConfig(BaseModel):
     port: Annotated[int, Field(ge=1, le=65535)] = 9108
 
 
+class EngineConfig(BaseModel):
+    """How the daemon runs: when it acts, how it waits, when it gives up."""
+
+    model_config = FROZEN_STRICT
+
+    # None: act on every new block (the head is polled every chain.poll_interval_s);
+    # a number: act every so many seconds instead (chains with sub-second blocks).
+    tick_interval_s: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)] | None = None
+    # Watching blocks: act at least this often even when no new block arrives (a stalled node).
+    max_tick_gap_s: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)] = 60.0
+    # Between reads while a step waits (confirmations, deposit credit, withdrawal landing).
+    poll_interval_s: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)] = 5.0
+    # A transfer or a pending transaction not final after this long needs a human.
+    transfer_timeout_s: Annotated[float, Field(ge=10, le=7 * 86_400, allow_inf_nan=False)] = 3 * 3600.0
+    # Failed ticks in a row before the daemon halts (fail closed).
+    max_consecutive_failures: Annotated[int, Field(ge=1, le=100)] = 3
+    # The file whose existence stops the daemon after the current step; None: STOP next to the journal.
+    kill_switch_path: Path | None = None
+    # Unwrap WETH before depositing it? None: when the collateral is WETH and the exchange coin ETH.
+    unwrap_native: bool | None = None
+    # Repay with the debt token already idle in the wallet before withdrawing anything.
+    repay_idle: bool = True
+    # Idle funds (on the exchange, or debt tokens in the wallet) worth less are left alone.
+    sweep_min_usd: PositiveUsd = Decimal("10")
+    # Wait before looking up a write whose answer was lost (let it land first).
+    reconcile_grace_s: Annotated[float, Field(ge=0, le=300, allow_inf_nan=False)] = 2.0
+    # Retries of a read, or of a write the venue refused as retryable, before the tick fails.
+    max_retries: Annotated[int, Field(ge=0, le=50)] = 8
+    backoff_s: Annotated[float, Field(gt=0, le=60, allow_inf_nan=False)] = 1.0
+
+
 class NotifyConfig(BaseModel):
     model_config = FROZEN_STRICT
+
+    telegram_api_url: HttpUrl = "https://api.telegram.org"
+    min_alert_level: Literal["info", "warning", "critical"] = "warning"
+    on_batches: bool = True  # a message per finished batch, besides the alerts
 
     # Webhook URLs (Slack, Discord) embed their credential: kept as a secret, masked on display.
     webhook_url: Annotated[SecretStr, BeforeValidator(lambda v: _webhook(v))] | None = None

@@ -185,6 +185,13 @@ class DryRunVenue:
         self.ledger.sells[key] = result
         return result
 
+    def sell_status(self, *, key: str, symbol: str) -> SellResult:
+        """What the simulation sold under ``key`` (nothing reaches the real exchange)."""
+        done = self.ledger.sells.get(key)
+        if done is None:
+            return SellResult(key=key, requested=Decimal(0), filled=Decimal(0), gross_quote=Decimal(0), fee_quote=Decimal(0))
+        return replace(done, requested=done.filled, exhausted=False)
+
     def withdraw(self, *, key: str, coin: str, amount: Decimal, address: str, network: str) -> Transfer:
         if key in self.ledger.withdrawals:
             return self.ledger.withdrawals[key]

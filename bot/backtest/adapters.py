@@ -236,6 +236,13 @@ class SimVenue:
         record_fill(w, fill.qty, fill.notional, fee)
         return result
 
+    def sell_status(self, *, key: str, symbol: str) -> SellResult:
+        """Read-only: what was sold under ``key`` (sends nothing, moves nothing)."""
+        done = self.sells.get(key)
+        if done is None:
+            return SellResult(key, Decimal(0), Decimal(0), Decimal(0), Decimal(0))
+        return replace(done, requested=done.filled, exhausted=False)
+
     def deposit_address(self, coin: str, network: str) -> str:
         return EXCHANGE_ADDRESS
 

@@ -6,6 +6,10 @@ respect the cooldown and the daily cap; ask the policy and the planner; execute 
 batch of the plan only (the next tick re-plans from fresh state). With no plan but idle funds
 (collateral or quote on the exchange, debt tokens in the wallet) it runs a sweep batch.
 
+When: with a ``head`` (the node's block number, one cheap call) and ``watch_blocks``, a tick
+runs on every new block — the head is polled every ``head_poll_s`` — and right away when a
+batch spanned blocks; otherwise every ``interval_s``.
+
 Fail closed: ``max_consecutive_failures`` failed ticks in a row halt the journal with an
 alert. ``Halt``/``NeedsReview`` stop the daemon (exit 1). A failed verify puts the journal in
 REDUCE_ONLY and the daemon keeps going with repays and sweeps only. The kill switch (file,
@@ -40,7 +44,12 @@ class ControllerConfig:
     market: str
     base_coin: str
     quote_coin: str
-    interval_s: float = 12.0  # one tick per block on mainnet
+    interval_s: float = 12.0  # between ticks, when not watching blocks
+    # Watch the head: tick once per new block (the head is polled every ``head_poll_s``),
+    # and at least every ``max_tick_gap_s`` when no block comes (a stalled node).
+    watch_blocks: bool = False
+    head_poll_s: float = 1.0
+    max_tick_gap_s: float = 60.0
     cooldown_s: float = 0.0
     max_consecutive_failures: int = 3
     max_daily_usd: Decimal | None = None
@@ -95,6 +104,7 @@ class Controller:
         observer: Observer | None = None,
         stop_requested: Callable[[], bool] = lambda: False,
         on_snapshot: Callable[[Snapshot], None] | None = None,
+        head: Callable[[], int] | None = None,
     ) -> None:
         self.executor = executor
         self.journal = executor.journal
@@ -106,7 +116,9 @@ class Controller:
         self.observer = observer or executor.observer
         self._stop_requested = stop_requested
         self._on_snapshot = on_snapshot
+        self._head = head
         self.failures = 0
+        self.ticked_at_block: int | None = None  # the head when the last tick started
 
     # ---- the loop --------------------------------------------------------------------------
 
@@ -117,6 +129,7 @@ class Controller:
             if self._stop_requested():
                 log.info("stop requested: exiting")
                 return 0
+            self.ticked_at_block = self._read_head()
             try:
                 tick = self.tick()
                 self.failures = 0
@@ -144,7 +157,41 @@ class Controller:
             ticks += 1
             if once or (max_ticks is not None and ticks >= max_ticks):
                 return 0
+            self.wait_for_next_tick()
+
+    @property
+    def watching_blocks(self) -> bool:
+        return self.config.watch_blocks and self._head is not None
+
+    def wait_for_next_tick(self) -> None:
+        """Block mode: poll the head until it moves past the block the last tick started at
+        (at once when a batch spanned blocks), or ``max_tick_gap_s`` passes. Interval mode:
+        sleep ``interval_s``. A stop request ends either wait."""
+        if not self.watching_blocks:
             self._sleep(self.config.interval_s)
+            return
+        cfg = self.config
+        deadline = self.clock.now() + cfg.max_tick_gap_s
+        while not self._stop_requested():
+            head = self._read_head()
+            if head is None or self.ticked_at_block is None or head > self.ticked_at_block:
+                if head is None:
+                    # The node does not answer: the tick's own reads retry, back off and count.
+                    self._sleep(cfg.head_poll_s)
+                return
+            if self.clock.now() >= deadline:
+                log.info("no new block for %.0f s (head %d): ticking anyway", cfg.max_tick_gap_s, head)
+                return
+            self._sleep(cfg.head_poll_s)
+
+    def _read_head(self) -> int | None:
+        if not self.watching_blocks:
+            return None
+        try:
+            return int(self._head())  # type: ignore[misc]
+        except Exception as e:  # noqa: BLE001 - a failed head read only means "tick now"
+            log.warning("head block unreadable: %s", type(e).__name__)
+            return None
 
     def _sleep(self, seconds: float) -> None:
         remaining = seconds

@@ -363,9 +363,8 @@ class Executor:
                 found = self.read(lambda k=key: self.lending.lookup(k))
                 if found is not None and found.outcome is not Outcome.UNKNOWN:
                     self._foreign(f"a transaction under key {key} exists but the journal never wrote it")
-            elif step.name == "sell" and hasattr(self.venue, "sell_status"):
-                # Not in the port: adapters that can look orders up without sending (ccxt) do.
-                sold = self.read(lambda k=key: self.venue.sell_status(key=k, symbol=self.config.market))  # type: ignore[attr-defined]
+            elif step.name == "sell":
+                sold = self.read(lambda k=key: self.venue.sell_status(key=k, symbol=self.config.market))
                 if sold.client_order_ids or sold.filled > 0:
                     self._foreign(f"exchange orders under key {key} exist but the journal never wrote them")
             elif step.name == "withdraw_quote":

@@ -6,9 +6,13 @@ The only piece that depends on the chain and exchange adapters is ``make_real_ad
 dry-run the real adapters (a read-only Lending: no signer is built) are wrapped by
 ``bot.adapters.dryrun`` (real reads, simulated writes).
 
-Settings are read by attribute with defaults, so optional keys may be absent:
-``engine.kill_switch_path`` (default: ``STOP`` next to the journal), ``engine.unwrap_native``, ``engine.transfer_timeout_s``,
-``engine.max_consecutive_failures``, ``engine.poll_interval_s``, ``notify.telegram_api_url``.
+Settings are read by attribute with defaults (``bot.settings`` validates them; tests may pass
+a partial namespace): ``engine.*`` (when to act, waits, retries, the kill-switch file — default
+``STOP`` next to the journal), ``notify.*``, ``exchange.recv_window_ms``.
+
+When the daemon acts: on every new block by default — the head is polled with one
+``eth_blockNumber`` call every ``chain.poll_interval_s`` — or every ``engine.tick_interval_s``
+seconds when that is set.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class RealAdapters:
     venue: Venue
     rpc_chain_id: int  # what the RPC reports (eth_chainId), not the config
     pool_addresses_provider: str  # what the chain reports (Pool.ADDRESSES_PROVIDER()), not the config
+    head: Callable[[], int] | None = None  # the node's head block number (cheap); None: act on an interval
 
 
 _ADDRESSES_PROVIDER_ABI = [
@@ -121,8 +126,9 @@ def make_real_adapters(settings: Any) -> RealAdapters:
         api_url=str(exchange.api_url) if exchange.api_url else None,
         withdrawal_allowlist=[str(a) for a in exchange.withdrawal_allowlist],
         timeout_ms=int(getattr(exchange, "timeout_ms", 10_000)),
+        recv_window_ms=int(getattr(exchange, "recv_window_ms", None) or 10_000),
     )
-    return RealAdapters(lending, venue, rpc_chain_id, provider)
+    return RealAdapters(lending, venue, rpc_chain_id, provider, head=lambda: int(w3.eth.block_number))
 
 
 @dataclass
@@ -200,9 +206,27 @@ def executor_config(settings: Any) -> ExecutorConfig:
         shock_bps=int(_opt(settings, "limits", "price_shock_bps", 300)),
         max_oracle_divergence_bps=int(_opt(settings, "limits", "max_oracle_divergence_bps", 300)),
         unwrap_native=_opt(settings, "engine", "unwrap_native", None),
-        poll_interval_s=float(_opt(settings, "engine", "poll_interval_s", _opt(settings, "chain", "poll_interval_s", 5.0))),
+        repay_idle=bool(_opt(settings, "engine", "repay_idle", True)),
+        poll_interval_s=float(_opt(settings, "engine", "poll_interval_s", 5.0)),
         transfer_timeout_s=float(_opt(settings, "engine", "transfer_timeout_s", 3 * 3600.0)),
+        reconcile_grace_s=float(_opt(settings, "engine", "reconcile_grace_s", 2.0)),
+        max_retries=int(_opt(settings, "engine", "max_retries", 8)),
+        backoff_s=float(_opt(settings, "engine", "backoff_s", 1.0)),
     )
+
+
+def tick_timing(settings: Any, *, has_head: bool) -> dict[str, Any]:
+    """When the controller acts: on each new block (the head polled every
+    ``chain.poll_interval_s``), or every ``engine.tick_interval_s`` when set; without a head
+    source, every ``chain.poll_interval_s``."""
+    head_poll = float(_opt(settings, "chain", "poll_interval_s", 2.0))
+    interval = _opt(settings, "engine", "tick_interval_s", None)
+    return {
+        "watch_blocks": interval is None and has_head,
+        "interval_s": float(interval) if interval is not None else head_poll,
+        "head_poll_s": head_poll,
+        "max_tick_gap_s": float(_opt(settings, "engine", "max_tick_gap_s", 60.0)),
+    }
 
 
 def build_runtime(
@@ -249,6 +273,8 @@ def build_runtime(
                 telegram_api_url=str(_opt(settings, "notify", "telegram_api_url", "https://api.telegram.org")),
                 telegram_token=_secret(_opt(settings, "notify", "telegram_token", None)),
                 telegram_chat_id=_opt(settings, "notify", "telegram_chat_id", None),
+                on_batches=bool(_opt(settings, "notify", "on_batches", True)),
+                min_alert_level=str(_opt(settings, "notify", "min_alert_level", "warning")),
             ),
             redact=redactor,
         )
@@ -274,9 +300,10 @@ def build_runtime(
         controller_cfg = ControllerConfig(
             collateral=collateral.symbol, debt=debt.symbol, market=exec_cfg.market, base_coin=exec_cfg.base_coin,
             quote_coin=exec_cfg.quote_coin,
-            interval_s=float(_opt(settings, "chain", "poll_interval_s", 12.0)),
             cooldown_s=float(_opt(settings, "limits", "cooldown_s", 0.0)),
             max_consecutive_failures=int(_opt(settings, "engine", "max_consecutive_failures", 3)),
+            sweep_min_usd=Decimal(str(_opt(settings, "engine", "sweep_min_usd", "10"))),
+            **tick_timing(settings, has_head=real.head is not None),
             max_daily_usd=_decimal_or_none(_opt(settings, "limits", "max_daily_usd", None)),
             max_oracle_divergence_bps=exec_cfg.max_oracle_divergence_bps,
         )
@@ -285,6 +312,7 @@ def build_runtime(
             plan_fn=policy_plan_fn(policy, limits=limits, venue=venue, market=exec_cfg.market),
             config=controller_cfg, observer=observer, stop_requested=lambda: kill_switch.tripped,
             on_snapshot=lambda s: _observe(s, metrics=metrics, lending=real.lending, hf_floor=limits.hf_floor),
+            head=real.head,
         )
     except BaseException:
         journal.close()
