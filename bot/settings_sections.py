@@ -232,6 +232,9 @@ class EngineConfig(BaseModel):
     max_consecutive_failures: Annotated[int, Field(ge=1, le=100)] = 3
     # The file whose existence stops the daemon after the current step; None: STOP next to the journal.
     kill_switch_path: Path | None = None
+    # Once the policy asks to restore HF to a target, keep unwinding until HF reaches it even
+    # when the policy goes quiet in between (threshold: from its trigger up). In memory only.
+    hold_to_target: bool = True
     # Unwrap WETH before depositing it? None: when the collateral is WETH and the exchange coin ETH.
     unwrap_native: bool | None = None
     # Repay with the debt token already idle in the wallet before withdrawing anything.

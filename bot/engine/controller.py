@@ -273,30 +273,56 @@ class Controller:
         return BatchSpec(collateral=self.config.collateral, debt=self.config.debt, withdraw_amount=0, note="sweep idle funds")
 
 
-def policy_plan_fn(policy: Any, *, limits: Any, venue: Venue, market: str, costs: Any = None, model: Any = None) -> PlanFn:
-    """Bind a loaded policy (``strategies.load_policy``) and the planner into a ``PlanFn``."""
+def policy_plan_fn(
+    policy: Any, *, limits: Any, venue: Venue, market: str, costs: Any = None, model: Any = None, hold_to_target: bool = True,
+) -> PlanFn:
+    """Bind a loaded policy (``strategies.load_policy``) and the planner into a ``PlanFn``.
+
+    ``hold_to_target``: an intent with a ``target_hf`` (and no ``max_sell`` slice), once the
+    policy has asked for it, is held until HF reaches that target or the plan has no batch
+    left, even when the policy goes quiet in between. A batch is bounded by the HF floor, so
+    one rarely reaches the target; a memoryless policy such as ``threshold`` (quiet from its
+    trigger up) would otherwise stop the unwind between the trigger and the target. The hold
+    lives in memory: after a restart the policy decides afresh (the safe direction: less selling).
+    """
     from dataclasses import replace as dc_replace
 
     from bot.engine.planner import plan as make_plan
     from strategies import safe_decide
 
+    held: list[Any] = [None]  # the policy's own intent being carried to its target
+
+    def current_intent(snapshot: Snapshot, fresh: Any) -> Any:
+        if fresh is not None:
+            if hold_to_target and fresh.target_hf is not None and fresh.max_sell is None:
+                held[0] = fresh
+            return fresh
+        carried = held[0]
+        hf = snapshot.health_factor
+        if carried is None or hf is None or hf >= carried.target_hf:
+            held[0] = None
+            return None
+        return dc_replace(carried, reason=f"HF {hf:.4f} < target {carried.target_hf}: continuing ({carried.reason})")
+
     def plan_fn(snapshot: Snapshot, context: PlanContext) -> PlanChoice:
         decision = safe_decide(policy, snapshot)
         if decision.error:
             raise PolicyError(f"policy {decision.policy}: {decision.error}")
-        if decision.intent is None:
+        intent = current_intent(snapshot, decision.intent)
+        if intent is None:
             return PlanChoice(None, f"policy {decision.policy}: no action")
         plan_limits = dc_replace(limits, sold_today_usd=context.sold_today_usd)
-        the_plan = make_plan(snapshot, decision.intent, limits=plan_limits, rules=venue.rules(market), costs=costs, market=model)
+        the_plan = make_plan(snapshot, intent, limits=plan_limits, rules=venue.rules(market), costs=costs, market=model)
         batch = the_plan.next_batch
         if batch is None:
+            held[0] = None
             return PlanChoice(None, f"plan {the_plan.status.value}: {the_plan.stop_reason}", the_plan.to_dict())
         spec = BatchSpec(
             collateral=batch.collateral, debt=batch.debt,
             withdraw_amount=batch.withdraw_units if batch.kind == "unwind" else 0,
             expected_price=batch.expected_price, worst_price=batch.worst_price,
-            note=f"{decision.intent.reason} [{batch.kind}, limited by {batch.limited_by}]".strip(),
+            note=f"{intent.reason} [{batch.kind}, limited by {batch.limited_by}]".strip(),
         )
-        return PlanChoice(spec, decision.intent.reason, the_plan.to_dict())
+        return PlanChoice(spec, intent.reason, the_plan.to_dict())
 
     return plan_fn
