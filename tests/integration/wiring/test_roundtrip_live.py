@@ -147,6 +147,14 @@ def test_roundtrip_debt_reduced_by_exactly_the_repaid_amount_and_hf_rose(trip) -
     assert debt_after == ray_mul(scaled_after, borrow_index)
     assert abs((debt_before + interest - repaid) - debt_after) <= 1  # ray rounding of the scaled burn
     assert live.token_balance(usdt.asset, wallet, br - 1) - live.token_balance(usdt.asset, wallet, br) == repaid
+    # over the whole trip: the scaled debt did not move until the repay, so the interest since
+    # the block before the withdrawal is the index's growth on it
+    start = t.withdraw.block - 1
+    assert live.scaled_balance(usdt.variable_debt_token, wallet, start) == scaled_before
+    debt_start = live.token_balance(usdt.variable_debt_token, wallet, start)
+    trip_interest = ray_mul(scaled_before, borrow_index) - debt_start
+    assert trip_interest >= interest >= 0
+    assert abs((debt_start + trip_interest - repaid) - debt_after) <= 1
     reader = context["lending"].reader
     hf_start = reader.read(wallet, block=t.withdraw.block - 1).snapshot.health_factor
     hf_end = reader.read(wallet, block=br).snapshot.health_factor
