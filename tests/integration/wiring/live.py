@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,7 +51,18 @@ class LiveDevnet:
         return load_settings(CONFIG, env={**cli_env(self.state_dir), **env_overrides})
 
     def cli(self, *args: str, env: dict[str, str] | None = None) -> Any:
+        """``delever ARGS`` in a subprocess, as a user runs it."""
         return run_cli(self.state_dir, *args, extra_env=env)
+
+    def cli_in_process(self, *args: str, env: dict[str, str] | None = None) -> Any:
+        """``delever ARGS`` in this process (typer's runner): the same code, without the start-up cost."""
+        from typer.testing import CliRunner
+
+        from bot.cli import app
+
+        wanted = {k: v for k, v in cli_env(self.state_dir).items() if k.startswith("DELEVER_")}
+        cleared: dict[str, str | None] = {k: None for k in os.environ if k.startswith("DELEVER_")}
+        return CliRunner().invoke(app, list(args), env={**cleared, **wanted, **(env or {})})
 
     # -- reads pinned to a block ---------------------------------------------------------
     def token_balance(self, token: str, holder: str, block: int) -> int:

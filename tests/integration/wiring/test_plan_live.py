@@ -73,31 +73,31 @@ def test_plan_saved_then_replayed_prints_the_identical_json(dropped: LiveDevnet,
 
 
 def test_plan_with_the_exchange_unreachable_exits_1_in_one_line(dropped: LiveDevnet) -> None:
-    done = dropped.cli("plan", "--json", env={"DELEVER_EXCHANGE__API_URL": UNREACHABLE})
-    assert done.returncode == 1 and done.stdout == ""
+    done = dropped.cli_in_process("plan", "--json", env={"DELEVER_EXCHANGE__API_URL": UNREACHABLE})
+    assert done.exit_code == 1 and done.stdout == ""
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "exchange" in lines[0] and "--no-book" in lines[0]
     assert "signature" not in done.stderr and "timestamp=" not in done.stderr
 
 
 def test_plan_no_book_plans_on_the_synthetic_depth_without_the_exchange(dropped: LiveDevnet) -> None:
-    done = dropped.cli("plan", "--json", "--no-book", env={"DELEVER_EXCHANGE__API_URL": UNREACHABLE})
-    assert done.returncode == 0, done.stderr
+    done = dropped.cli_in_process("plan", "--json", "--no-book", env={"DELEVER_EXCHANGE__API_URL": UNREACHABLE})
+    assert done.exit_code == 0, done.stderr
     plan = json.loads(done.stdout)
     assert plan["book_source"] == "synthetic" and D(plan["final_health_factor"]) >= TARGET
     assert all(D(b["hf_after_withdraw"]) >= FLOOR for b in plan["batches"])
 
 
 def test_plan_when_the_rpc_serves_another_chain_exits_2(live: LiveDevnet) -> None:
-    done = live.cli("plan", "--json", env={"DELEVER_CHAIN__CHAIN_ID": "11155111"})
-    assert done.returncode == 2 and done.stdout == ""
+    done = live.cli_in_process("plan", "--json", env={"DELEVER_CHAIN__CHAIN_ID": "11155111"})
+    assert done.exit_code == 2 and done.stdout == ""
     assert done.stderr.strip().splitlines() == [
         "delever: error: the RPC serves chain id 31337, the config says 11155111"]
 
 
 def test_plan_with_the_rpc_down_exits_1_in_one_line(live: LiveDevnet) -> None:
-    done = live.cli("plan", "--json", env={"DELEVER_CHAIN__RPC_URL": UNREACHABLE})
-    assert done.returncode == 1 and done.stdout == ""
+    done = live.cli_in_process("plan", "--json", env={"DELEVER_CHAIN__RPC_URL": UNREACHABLE})
+    assert done.exit_code == 1 and done.stdout == ""
     assert done.stderr.strip().splitlines() == [
         "delever: error: the chain RPC does not answer: RPC read failed (chain id): ConnectionError"]
 
