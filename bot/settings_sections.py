@@ -28,6 +28,7 @@ from bot.settings_types import (
     private_key_shape,
     url_validator,
 )
+from bot.settings_wallet import address_of_key
 
 MASKED_SECRET_PATHS: dict[tuple[str, str], str] = {
     ("wallet", "private_key"): "DELEVER_WALLET__PRIVATE_KEY",
@@ -91,8 +92,6 @@ class WalletConfig(BaseModel):
             raw = private_key_shape(data.get("private_key"))
         except ValueError:
             return data  # the field validator reports it
-        from bot.settings_wallet import address_of_key
-
         return {**data, "address": address_of_key(str(raw))}
 
     @model_validator(mode="after")
@@ -100,8 +99,6 @@ class WalletConfig(BaseModel):
         if self.key_source == "env":
             if self.private_key is None:
                 raise missing_secret("wallet", "private_key", ' for key_source "env"')
-            from bot.settings_wallet import address_of_key
-
             derived = address_of_key(self.private_key.get_secret_value())
             if self.address is not None and self.address != derived:
                 raise FieldProblem(

@@ -8,6 +8,7 @@ import typer
 
 from bot.cli import backtest_cmd, config_cmd, data_cmd, demo_cmd, devnet_cmd, plan_cmd, run_cmd, status_cmd
 from bot.cli.common import CliContext, run_guarded
+from bot.logs import configure_from_context
 
 app = typer.Typer(
     name="delever",
@@ -29,6 +30,7 @@ def _root(
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
 ) -> None:
     ctx.obj = CliContext(config_path=config, log_json=log_json, log_level=log_level)
+    configure_from_context(ctx.obj)
 
 
 for _module in (status_cmd, plan_cmd, run_cmd, backtest_cmd, data_cmd, devnet_cmd, config_cmd, demo_cmd):

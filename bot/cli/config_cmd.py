@@ -77,7 +77,6 @@ def _check_policy(settings: Settings) -> str | None:
 
 def render_text(settings: Settings, *, path: str, signer: str | None, policy: str | None = None) -> str:
     """TOML-like text of the masked settings, with a header saying what was checked."""
-    from bot.settings_sections import MASKED_SECRET_PATHS
     from bot.settings_view import masked_view, secret_status
 
     lines = [f"# config {path}: ok (mode {settings.mode})"]

@@ -89,6 +89,7 @@ def register(app: typer.Typer) -> None:
         collateral: str = typer.Option("100", "--collateral", help="WETH the demo wallet supplies."),
         hf: str = typer.Option("1.45", "--hf", help="Health factor the demo wallet borrows USDT down to."),
         port: int = typer.Option(0, "--port", help="anvil port on 127.0.0.1 (0: a free one)."),
+        block_time: int = typer.Option(1, "--block-time", help="Seconds between blocks once deployed (0: mine on every transaction)."),
     ) -> None:
         """Start anvil, deploy Aave v3, start the exchange emulator, open a leveraged position."""
         try:
@@ -100,11 +101,13 @@ def register(app: typer.Typer) -> None:
             _user_error(f"--hf must be above 1, got {hf}")
         if not 0 <= port <= 65535:
             _user_error(f"--port must be in 0..65535, got {port}")
+        if not 0 <= block_time <= 60:
+            _user_error(f"--block-time must be a whole number of seconds in 0..60, got {block_time}")
 
         from bot.devnet import launcher
 
         typer.echo("starting anvil, deploying Aave v3, opening the demo position…", err=True)
-        state = launcher.bring_up(launcher.UpOptions(collateral=amount, target_hf=target, port=port))
+        state = launcher.bring_up(launcher.UpOptions(collateral=amount, target_hf=target, port=port, block_time=block_time))
         facts = _connection_facts(state)
         if json_out:
             print_json(facts)

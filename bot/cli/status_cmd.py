@@ -21,7 +21,7 @@ def status_payload(snapshot: Snapshot) -> dict[str, Any]:
     account = account_data(position)
     hf = account.health_factor
     collateral = []
-    for r in position.collaterals:
+    for r in (r for r in position.reserves if r.collateral > 0):
         price = base_to_usd(r.price, position.base_unit)
         liq_base = liquidation_price_base(position, r.symbol)
         liq = base_to_usd(liq_base, position.base_unit) if liq_base is not None else None
@@ -33,6 +33,7 @@ def status_payload(snapshot: Snapshot) -> dict[str, Any]:
             "liquidation_threshold": str(Decimal(r.liquidation_threshold_bps) / PERCENTAGE_FACTOR),
             "liquidation_price_usd": None if liq is None else str(liq),
             "distance_to_liquidation_pct": None if liq is None else str(_pct(1 - liq / price)),
+            "collateral_enabled": r.counts_as_collateral,  # supplied but not collateral: no effect on HF
         })
     debt = [
         {
@@ -92,7 +93,8 @@ def _render(payload: dict[str, Any]) -> None:
         table.add_column(column, justify="left" if column == "asset" else "right")
     for c in payload["collateral"]:
         liq = c["liquidation_price_usd"]
-        table.add_row(c["symbol"], _amount(c["amount"]), f"${_money(c['price_usd'])}", f"${_money(c['value_usd'])}",
+        name = c["symbol"] if c["collateral_enabled"] else f"{c['symbol']} (not collateral)"
+        table.add_row(name, _amount(c["amount"]), f"${_money(c['price_usd'])}", f"${_money(c['value_usd'])}",
                       f"{Decimal(c['liquidation_threshold']) * 100:.2f}%", "—" if liq is None else f"${_money(liq)}",
                       "—" if c["distance_to_liquidation_pct"] is None else f"{c['distance_to_liquidation_pct']}%")
     console.print(table)

@@ -119,13 +119,29 @@ class Market:
         return {r.symbol: r.price_feed for r in self.reserves}
 
 
+GAS_LIMIT = 16_000_000  # above the largest deployment (PoolConfigurator, 5.25 M); under EIP-7825's cap
+
+
 class Deployer:
-    """Deploys artifacts and sends admin transactions from an unlocked anvil account."""
+    """Deploys artifacts and sends transactions from an unlocked anvil account.
+
+    Transactions go out with every field filled (gas, fees, chain id) straight to
+    ``eth_sendTransaction``: web3's per-transaction estimate and validation round trips would
+    triple the RPC calls. A reverted transaction is replayed with ``eth_call`` for its reason.
+    """
 
     def __init__(self, w3: Web3, sender: str) -> None:
         self.w3 = w3
         self.sender = Web3.to_checksum_address(sender)
         self.libraries: dict[str, str] = {}
+        base_fee = int(w3.eth.get_block("latest").get("baseFeePerGas", 0))
+        self._tx_defaults = {
+            "from": self.sender,
+            "gas": GAS_LIMIT,
+            "chainId": w3.eth.chain_id,
+            "maxFeePerGas": 2 * base_fee + 10**9,
+            "maxPriorityFeePerGas": 10**9,
+        }
 
     def contract(self, name: str, address: str) -> Any:
         return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=artifacts.abi(name))
@@ -141,18 +157,35 @@ class Deployer:
         self.libraries[name] = address
         return address
 
-    def call(self, what: str, fn: Any) -> Any:
-        return self._send(what, fn)
+    def call(self, what: str, fn: Any, *, value: int = 0) -> Any:
+        return self._send(what, fn, value=value)
 
-    def _send(self, what: str, fn: Any) -> Any:
-        try:
-            tx_hash = fn.transact({"from": self.sender})
-        except ContractLogicError as exc:
-            raise DeploymentError(f"{what} reverted: {exc.message or exc}") from None
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30, poll_latency=0.01)
+    def _send(self, what: str, fn: Any, *, value: int = 0) -> Any:
+        tx = fn.build_transaction({**self._tx_defaults, "value": value})
+        response = self.w3.provider.make_request("eth_sendTransaction", [_rpc_fields(tx)])
+        if "error" in response:
+            raise DeploymentError(f"{what} rejected: {response['error'].get('message', response['error'])}")
+        receipt = self.w3.eth.wait_for_transaction_receipt(response["result"], timeout=30, poll_latency=0.01)
         if receipt["status"] != 1:
-            raise DeploymentError(f"{what} failed in block {receipt['blockNumber']}")
+            raise DeploymentError(f"{what} reverted: {self._revert_reason(tx, receipt['blockNumber'] - 1)}")
         return receipt
+
+    def _revert_reason(self, tx: dict[str, Any], block: int) -> str:
+        call = {k: tx[k] for k in ("from", "to", "data", "value") if tx.get(k) not in (None, b"")}
+        try:
+            self.w3.eth.call(call, block_identifier=block)  # type: ignore[arg-type]
+        except ContractLogicError as exc:
+            return str(exc.message or exc)
+        except Exception as exc:  # noqa: BLE001 - best effort diagnostics only
+            return f"unknown ({type(exc).__name__})"
+        return "no reason given (it succeeds as a call)"
+
+
+def _rpc_fields(tx: dict[str, Any]) -> dict[str, Any]:
+    fields = {k: (hex(v) if isinstance(v, int) else v) for k, v in tx.items()}
+    if not fields.get("to"):
+        fields.pop("to", None)  # a contract creation (web3 puts b"" there)
+    return fields
 
 
 def deploy_market(

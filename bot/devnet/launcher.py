@@ -9,9 +9,10 @@ is still the process that was started (pids get reused), and removes the file.
 from __future__ import annotations
 
 import fcntl
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from bot.devnet.state import DevnetState
 from bot.errors import UserInputError
 
 ANVIL = "anvil"
+PENDING_FILE_NAME = "devnet.pending.json"
 
 
 class DevnetAlreadyRunning(UserInputError):
@@ -37,7 +39,9 @@ class ExchangeLaunch:
     prices_usd: dict[str, Decimal]  # symbol -> current oracle price
     wallet: str  # the demo wallet (deposits come from it)
     state_dir: Path  # where logs and files may go
-    funder_private_key: str = ""  # an anvil account with ETH, to fund a hot wallet (never logged)
+    oracle: str = ""  # AaveOracle: the emulator's book follows it
+    # An anvil account with ETH (any account may mint the test tokens), to fund a hot wallet.
+    funder_private_key: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,15 +64,27 @@ def start_exchange(launch: ExchangeLaunch) -> ExchangeEndpoint | None:
     Contract: start it detached (new session, log under ``launch.state_dir``), wait until it
     answers, return its URL, API key/secret, hot wallet and pid. Return None to run without it.
     ``bring_up`` stops anvil (and the returned pid) if anything after this fails.
-    Until the emulator exists, the devnet runs without an exchange.
     """
-    return None
+    from bot.devnet.exchange_launch import spawn_emulator
+
+    facts = spawn_emulator(
+        rpc_url=launch.rpc_url, chain_id=launch.chain_id, tokens=launch.tokens, oracle=launch.oracle,
+        directory=launch.state_dir,
+    )
+    return ExchangeEndpoint(
+        url=str(facts["exchange_url"]),
+        api_key=str(facts["api_key"]),
+        api_secret=str(facts["api_secret"]),
+        hot_wallet=str(facts["exchange_hot_wallet"]),
+        pid=int(facts["pid"]),
+    )
 
 
 def notify_exchange_price(devnet: DevnetState, symbol: str, usd: Decimal) -> None:
     """HOOK — tell a running exchange emulator that the oracle price of ``symbol`` moved.
 
-    Called by `devnet set-price` after the on-chain feed moved. No emulator, nothing to do.
+    Called by `devnet set-price` after the on-chain feed moved. The emulator reads its reference
+    price from the devnet's AaveOracle every block, so it follows without being told.
     """
     return None
 
@@ -82,6 +98,9 @@ class UpOptions:
     port: int = 0
     chain_id: int = anvil.DEFAULT_CHAIN_ID
     wallet_index: int = 2
+    # Deploy on automine (fast), then produce a block every ``block_time`` seconds so that
+    # confirmations accrue while nothing is sent, as on a real chain. 0 keeps automine.
+    block_time: int = 1  # whole seconds (anvil takes an integer)
 
 
 @contextmanager
@@ -105,8 +124,14 @@ def running_state(path: Path | None = None) -> DevnetState | None:
 
 
 def bring_up(options: UpOptions, *, exchange_starter: ExchangeStarter = start_exchange) -> DevnetState:
+    """Start a detached anvil, deploy, open the demo position, start the exchange, write the state.
+
+    Until the state file is written, the pids started so far sit in ``devnet.pending.json``: if
+    this process is killed half-way, the next `up` or `down` stops them.
+    """
     directory = state.state_dir()
     with _state_lock(directory):
+        _clean_pending(directory)
         existing = state.read_state()
         if existing is not None:
             if _owned_alive(existing, ANVIL):
@@ -119,14 +144,42 @@ def bring_up(options: UpOptions, *, exchange_starter: ExchangeStarter = start_ex
         anvil_options = anvil.AnvilOptions(port=options.port, chain_id=options.chain_id)
         pid, rpc_url = anvil.spawn_detached(anvil_options, log_path=directory / state.ANVIL_LOG_NAME)
         pids = {ANVIL: pid}
+        _write_pending(directory, pids)
         try:
             devnet = _deploy_and_open(rpc_url, options, pids, exchange_starter, directory)
             state.write_state(devnet)
-            return devnet
         except BaseException:
             for started in pids.values():
                 anvil.terminate_pid(started)
             raise
+        finally:
+            (directory / PENDING_FILE_NAME).unlink(missing_ok=True)
+        return devnet
+
+
+def _write_pending(directory: Path, pids: dict[str, int]) -> None:
+    ticks = {name: _start_ticks(pid) for name, pid in pids.items()}
+    state.write_json_atomic(directory / PENDING_FILE_NAME, {"pids": pids, "process_start_ticks": ticks})
+
+
+def _clean_pending(directory: Path) -> list[str]:
+    """Stop what an interrupted `devnet up` left behind (only processes it recorded)."""
+    path = directory / PENDING_FILE_NAME
+    try:
+        pending = json.loads(path.read_text())
+    except FileNotFoundError:
+        return []
+    except ValueError:
+        path.unlink(missing_ok=True)
+        return []
+    stopped = []
+    for name, pid in pending.get("pids", {}).items():
+        recorded = pending.get("process_start_ticks", {}).get(name)
+        if anvil.pid_alive(pid) and recorded is not None and recorded == _start_ticks(pid):
+            anvil.terminate_pid(pid)
+            stopped.append(name)
+    path.unlink(missing_ok=True)
+    return stopped
 
 
 def _deploy_and_open(
@@ -146,6 +199,8 @@ def _deploy_and_open(
         wallet_index=options.wallet_index,
     )
     demo = deploy_demo(w3, rpc_url, demo_options)
+    if options.block_time > 0:
+        anvil.rpc_call(rpc_url, "evm_setIntervalMining", [options.block_time])
     _funder, funder_key = scenario.account_key(scenario.ADMIN_INDEX)
     endpoint = exchange_starter(
         ExchangeLaunch(
@@ -156,11 +211,13 @@ def _deploy_and_open(
             prices_usd={s.symbol: s.price_usd for s in demo_options.reserves},
             wallet=demo.wallet,
             state_dir=directory,
+            oracle=demo.market.oracle,
             funder_private_key=funder_key,
         )
     )
     if endpoint is not None and endpoint.pid is not None:
         pids["exchange"] = endpoint.pid
+        _write_pending(directory, pids)
     devnet = devnet_state(
         demo,
         pids=pids,
@@ -174,11 +231,13 @@ def _deploy_and_open(
 
 def bring_down() -> list[str]:
     """Stop everything the state file names and remove it; idempotent. Returns what was stopped."""
-    with _state_lock(state.state_dir()):
+    directory = state.state_dir()
+    with _state_lock(directory):
+        stopped = _clean_pending(directory)
         existing = state.read_state()
         if existing is None:
-            return []
-        stopped = _stop_all(existing)
+            return stopped
+        stopped += _stop_all(existing)
         state.remove_state()
         return stopped
 

@@ -54,9 +54,10 @@ def _pool(w3: Web3, market: Market) -> Any:
     return w3.eth.contract(address=market.pool, abi=artifacts.abi("Pool"))
 
 
-def mint(w3: Web3, market: Market, symbol: str, *, to: str, amount: int) -> None:
-    """Mint test tokens to ``to`` (WETH9Mocked and MintableERC20 both have mint(address,uint256))."""
-    d = Deployer(w3, to)
+def mint(w3: Web3, market: Market, symbol: str, *, to: str, amount: int, sender: str | None = None) -> None:
+    """Mint test tokens to any address ``to``; anyone may mint them (WETH9Mocked and
+    MintableERC20 both have an open ``mint(address,uint256)``). Sent from an unlocked account."""
+    d = Deployer(w3, sender or accounts(w3)[ADMIN_INDEX])
     token = _erc20(w3, market.reserve(symbol).asset)
     d.call(f"mint {symbol}", token.functions.mint(Web3.to_checksum_address(to), amount))
 
@@ -193,6 +194,9 @@ def open_position(
     account = user_account_data(w3, market, wallet)
     if account.health_factor_wad == MAX_UINT256 or account.total_debt_base == 0:
         raise RuntimeError("the borrow left no debt on the wallet")
+    # Balances may accrue a few seconds of interest between the read and the borrow; no more.
+    if abs(account.health_factor_wad - target_wad) * 10**6 > target_wad:
+        raise RuntimeError(f"HF after the borrow is {account.health_factor}, not about {target_hf}")
     return OpenedPosition(Web3.to_checksum_address(wallet), collateral_symbol, units, debt_symbol, amount, account)
 
 
@@ -206,15 +210,9 @@ def _min_hf_by_ltv(position: Position) -> int:
 
 def _wrap_eth(w3: Web3, market: Market, *, wallet: str, amount: int) -> None:
     weth = w3.eth.contract(address=market.reserve("WETH").asset, abi=artifacts.abi("WETH9Mocked"))
-    balance = w3.eth.get_balance(Web3.to_checksum_address(wallet))
-    if balance < amount + 10**18:  # keep 1 ETH for gas
+    if w3.eth.get_balance(Web3.to_checksum_address(wallet)) < amount + 10 * 10**18:  # keep some for gas
         anvil.set_balance(w3, wallet, amount + 100 * 10**18)
-    d = Deployer(w3, wallet)
-    receipt_fn = weth.functions.deposit()
-    tx_hash = receipt_fn.transact({"from": d.sender, "value": amount})
-    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30, poll_latency=0.01)
-    if receipt["status"] != 1:
-        raise RuntimeError("WETH deposit failed")
+    Deployer(w3, wallet).call("wrap ETH", weth.functions.deposit(), value=amount)
 
 
 def set_price(w3: Web3, market: Market, symbol: str, usd: Decimal | str | int) -> int:

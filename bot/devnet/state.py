@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -75,19 +75,20 @@ class DevnetState:
 
 
 def _required(f: Any) -> bool:
-    from dataclasses import MISSING
-
     return f.default is MISSING and f.default_factory is MISSING
 
 
 def write_state(state: DevnetState, path: Path | None = None) -> Path:
     """Write atomically (temp file + rename), readable by the owner only (it holds keys)."""
-    path = path or state_path()
+    return write_json_atomic(path or state_path(), state.to_json())
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".devnet-", suffix=".json", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".json", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as handle:
-            json.dump(state.to_json(), handle, indent=2, sort_keys=False)
+            json.dump(data, handle, indent=2, sort_keys=False)
             handle.write("\n")
         os.chmod(tmp, 0o600)
         os.replace(tmp, path)

@@ -43,3 +43,17 @@ def test_bench_account_data_of_1000_wallets_one_call(benchmark, reader: AaveRead
     assert len(wallets) == 1000
     data = benchmark(reader.read_many_account_data, wallets)
     assert len(data) == 1000 and data[0].health_factor_wad == reader.read(chain.wallet).chain_account.health_factor_wad
+
+
+def test_bench_tx_sender_send_to_receipt(benchmark, chain: AaveChain, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    """Guards + simulate + estimate + sign + fsync + broadcast + receipt (anvil automine, 1 confirmation)."""
+    from itertools import count
+
+    from bot.adapters.chain.tx_sender import TxRequest
+    from tests.integration.chain.conftest import make_sender
+
+    sender = make_sender(chain.w3, tmp_path_factory.mktemp("bench") / "tx.db", index=7, poll_interval=0.005)
+    keys = count()
+    to = Web3.to_checksum_address("0x" + "cd" * 20)
+    result = benchmark(lambda: sender.send(f"bench-{next(keys)}", TxRequest(to=to, value=1)))
+    assert result.outcome.value == "OK"

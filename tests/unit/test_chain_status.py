@@ -35,6 +35,7 @@ def test_status_payload_keys_values_and_liquidation_price() -> None:
     assert weth == {
         "symbol": "WETH", "amount": "100.000000000000000000", "price_usd": "2000", "value_usd": "200000",
         "liquidation_threshold": "0.83", "liquidation_price_usd": "1204.81927711", "distance_to_liquidation_pct": "39.76",
+        "collateral_enabled": True,
     }
     assert p["debt"] == [{"symbol": "USDT", "amount": "100000.000000", "price_usd": "1", "value_usd": "100000"}]
     assert p["distance_to_liquidation_pct"] == "39.76"
@@ -94,3 +95,12 @@ def test_chain_settings_from_bot_settings_when_a_config_is_given(monkeypatch: py
     monkeypatch.setitem(sys.modules, "bot.settings", fake)
     s = load_chain_settings("config/sepolia.toml")
     assert (s.chain_id, s.confirmations, s.rounding.value, s.wallet) == (11155111, 3, "v3.5", WALLET)
+
+
+def test_status_payload_lists_supplied_but_disabled_collateral_without_liq_price() -> None:
+    snap = snapshot()
+    position = snap.position.with_reserve("USDT", collateral=5 * 10**6, collateral_enabled=False)
+    p = status_payload(Snapshot(position, block=1, timestamp=1, chain_id=1, wallet=WALLET))
+    usdt = next(c for c in p["collateral"] if c["symbol"] == "USDT")
+    assert usdt["collateral_enabled"] is False and usdt["liquidation_price_usd"] is None
+    assert p["total_collateral_usd"] == "200000"

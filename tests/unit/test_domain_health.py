@@ -135,9 +135,30 @@ def test_hf_never_rises_when_debt_grows(pos: Position, extra: int) -> None:
 @settings(max_examples=300)
 def test_hf_never_rises_when_a_collateral_price_falls(pos: Position, drop_bps: int) -> None:
     r = pos.reserves[0]
-    lower = pos.with_prices({r.symbol: r.price * (10_000 - drop_bps) // 10_000})
-    if r.debt == 0:  # a falling price of a debt asset would *raise* HF; keep collateral-only
-        assert health_factor_wad(lower) <= health_factor_wad(pos)
+    if r.debt:  # a falling price of a debt asset raises HF; this property is about collateral
+        return
+    before = account_data(pos)
+    after = account_data(pos.with_prices({r.symbol: r.price * (10_000 - drop_bps) // 10_000}))
+    if pos.rounding is Rounding.V3_5:
+        assert after.health_factor_wad <= before.health_factor_wad
+    else:
+        # v3.0 floors the weighted-average LT to whole bps before applying it, so when the
+        # weights shift toward a higher-LT collateral HF may tick up by < 1 bps of avgLT.
+        slack = before.health_factor_wad // max(after.current_liquidation_threshold_bps, 1) + 1
+        assert after.health_factor_wad <= before.health_factor_wad + slack
+
+
+def test_v30_hf_can_tick_up_when_a_collateral_price_falls() -> None:
+    # Found by hypothesis: the contract's avgLT floor makes v3.0 non-monotone by a hair.
+    def pos(price_a: int, rounding: Rounding = Rounding.V3_0) -> Position:
+        return Position((
+            Reserve("A", 8, price_a, 0, 91, 10500, collateral=198_979),
+            Reserve("B", 8, 10**8, 0, 8861, 10500, collateral=313_896),
+            Reserve("C", 8, 10**8, 0, 0, 10500, debt=125_876),
+        ), rounding=rounding)
+
+    assert health_factor_wad(pos(668_412)) > health_factor_wad(pos(671_300))
+    assert health_factor_wad(pos(668_412, Rounding.V3_5)) <= health_factor_wad(pos(671_300, Rounding.V3_5))
 
 
 @given(positions(min_reserves=2))
@@ -145,15 +166,16 @@ def test_hf_never_rises_when_a_collateral_price_falls(pos: Position, drop_bps: i
 def test_v35_and_v30_differ_only_by_rounding(pos: Position) -> None:
     a = account_data(replace(pos, rounding=Rounding.V3_0))
     b = account_data(replace(pos, rounding=Rounding.V3_5))
-    if a.total_debt_base < E8 or a.health_factor_wad == MAX_UINT256 or b.total_collateral_base == 0:
+    weighted = sum((r.collateral * r.price // r.unit) * r.liquidation_threshold_bps for r in pos.collaterals)
+    # Below $1 of LT-weighted collateral, v3.0's half-up percentMul (±0.5 base unit) dominates.
+    if a.total_debt_base < E8 or a.health_factor_wad == MAX_UINT256 or weighted < E8 * 10_000:
         return
     # Debt may differ by one base unit per reserve; v3.0 floors avgLT to whole bps first.
     assert 0 <= b.total_debt_base - a.total_debt_base <= len(pos.reserves)
-    exact = Decimal(sum((r.collateral * r.price // r.unit) * r.liquidation_threshold_bps
-                        for r in pos.collaterals)) / Decimal(10_000) / Decimal(a.total_debt_base)
+    exact = Decimal(weighted) / Decimal(10_000) / Decimal(a.total_debt_base)
     for got in (a.health_factor, b.health_factor):
         assert got is not None
-        rel = abs(got - exact) / exact if exact else abs(got)
+        rel = abs(got - exact) / exact
         assert rel <= Decimal(1) / Decimal(max(a.current_liquidation_threshold_bps, 1)) + Decimal("1e-6")
 
 

@@ -137,11 +137,11 @@ def test_plan_bad_input_exits_2(tmp_path: Path) -> None:
     assert invoke("plan", "--snapshot", str(tmp_path / "bad.json"))[0] == 2
 
 
-def test_plan_without_a_snapshot_says_live_reads_are_not_wired() -> None:
+def test_plan_without_a_snapshot_or_config_exits_2_naming_the_config() -> None:
     code, out, err = invoke("plan", "--json")
-    assert code == 1
+    assert code == 2
     assert out == ""
-    assert "live reads are not wired yet" in err
+    assert err.strip().splitlines() == ["delever: error: config: no config file: pass --config FILE or set DELEVER_CONFIG"]
 
 
 def test_load_input_rejects_another_format(tmp_path: Path) -> None:

@@ -6,9 +6,11 @@ from decimal import Decimal
 
 import ccxt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.adapters.venue import CcxtVenue, withdraw_order_id
-from bot.errors import ConfigError, GuardRefused, NeedsReview, OutcomeUnknown, Rejected
+from bot.errors import ConfigError, GuardRefused, NeedsReview, OutcomeUnknown, Rejected, Retryable
 from bot.ports import TransferState
 from tests.unit.venue_fakes import FakeBinance, FakeClock
 
@@ -35,7 +37,7 @@ def test_withdraw_sends_once_with_derived_id_and_truncated_amount() -> None:
     assert args[3] == {"network": "ERC20", "withdrawOrderId": withdraw_order_id(KEY)}
     assert transfer.key == withdraw_order_id(KEY)
     assert transfer.state is TransferState.PENDING
-    assert transfer.amount == D("99.123456") and transfer.fee == D("1")
+    assert transfer.amount == D("99.123456") and transfer.fee == D("1")  # gross; 98.123456 arrives
 
 
 @pytest.mark.parametrize("address", [OTHER, ALLOWED.lower(), "0x1234", "not an address"])
@@ -104,7 +106,7 @@ def test_withdraw_below_exchange_minimum_refused_locally() -> None:
 
 def test_withdraw_found_to_another_address_needs_review() -> None:
     venue, fake, _ = make()
-    fake.withdrawals.append({"id": "x", "amount": "50", "transactionFee": "1", "coin": "USDT", "status": 6,
+    fake.withdrawals.append({"id": "x", "amount": "49", "transactionFee": "1", "coin": "USDT", "status": 6,
                              "address": OTHER, "txId": "0xabc", "withdrawOrderId": withdraw_order_id(KEY)})
     with pytest.raises(NeedsReview):
         venue.withdraw(key=KEY, coin="USDT", amount=D("50"), address=ALLOWED, network="ERC20")
@@ -119,6 +121,7 @@ def test_withdrawal_follows_exchange_status(status: int, state: TransferState) -
     transfer = venue.withdrawal(key=KEY, coin="USDT")
     assert transfer.state is state
     assert transfer.txid == "0xfeed" and transfer.fee == D("1") and transfer.amount == D("50")
+    assert transfer.info["amount"] == "49"  # the exchange's own (net) figure
 
 
 def test_withdrawal_never_made_is_unknown() -> None:
@@ -172,3 +175,52 @@ def test_withdraw_history_unreadable_before_send_sends_nothing() -> None:
         venue.withdraw(key=KEY, coin="USDT", amount=D("50"), address=ALLOWED, network="ERC20")
     assert type(info.value).__name__ == "Retryable"
     assert fake.count("withdraw") == 0
+
+
+WITHDRAW_FAULTS = st.sampled_from([None, "lost", "timeout", ccxt.ExchangeNotAvailable("503"), ccxt.DDoSProtection("429"),
+                                   ccxt.RequestTimeout("t")])
+HISTORY_FAULTS = st.sampled_from([None, None, ccxt.RequestTimeout("t"), ccxt.ExchangeNotAvailable("502")])
+
+
+@settings(max_examples=100, deadline=None)
+@given(withdraw_faults=st.lists(WITHDRAW_FAULTS, max_size=5), history_faults=st.lists(HISTORY_FAULTS, max_size=10))
+def test_withdraw_under_any_fault_sequence_withdraws_exactly_once(withdraw_faults, history_faults) -> None:
+    venue, fake, clock = make()
+    fake.fault("withdraw", *withdraw_faults)
+    fake.fault("fetch_withdrawals", *history_faults)
+    transfer = None
+    for _ in range(15):  # the engine's loop: call again with the same key after any exception
+        try:
+            transfer = venue.withdraw(key=KEY, coin="USDT", amount=D("50"), address=ALLOWED, network="ERC20")
+            break
+        except (OutcomeUnknown, Retryable):
+            clock.t += 30
+        assert len(fake.withdrawals) <= 1
+    assert transfer is not None
+    assert len(fake.withdrawals) == 1
+    assert transfer.info["id"] == fake.withdrawals[0]["id"]
+    assert fake.balances["USDT"] == D("9950")
+
+
+def test_withdraw_lost_response_and_unreadable_history_then_retry_finds_it_never_resends() -> None:
+    venue, fake, clock = make()
+    fake.fault("fetch_withdrawals", None)  # the lookup before sending: nothing yet
+    fake.fault("withdraw", "lost")
+    fake.fault("fetch_withdrawals", *[ccxt.RequestTimeout("t")] * 4)  # the reconcile read fails
+    with pytest.raises(OutcomeUnknown):
+        venue.withdraw(key=KEY, coin="USDT", amount=D("50"), address=ALLOWED, network="ERC20")
+    clock.t += 30
+    transfer = venue.withdraw(key=KEY, coin="USDT", amount=D("50"), address=ALLOWED, network="ERC20")
+    assert fake.count("withdraw") == 1 and len(fake.withdrawals) == 1
+    assert transfer.info["id"] == "w1"
+
+
+def test_wait_for_deposit_keeps_waiting_through_rate_limits_and_outages() -> None:
+    venue, fake, clock = make()
+    fake.deposits.append({"coin": "ETH", "txId": "0xabc", "amount": "1.5", "status": "1"})
+    fake.last_response_headers = {"Retry-After": "20"}
+    fake.fault("fetch_deposits", ccxt.DDoSProtection("429"), *[ccxt.RequestTimeout("t")] * 4)
+    start = clock.t
+    transfer = venue.wait_for_deposit(coin="ETH", txid="0xabc", timeout_s=120, poll_s=5)
+    assert transfer.state is TransferState.OK
+    assert clock.t - start >= 25  # honoured Retry-After, then polled again after the outage

@@ -249,7 +249,8 @@ class FakeBinance:
         if Decimal(str(amount)) > self.balances.get(code, Decimal(0)):
             raise ccxt.InsufficientFunds("binance Account has insufficient balance for requested action.")
         wid = f"w{len(self.withdrawals) + 1}"
-        self.withdrawals.append({"id": wid, "amount": str(amount), "transactionFee": "1", "coin": code, "status": 4,
+        # Binance's history reports the amount net of the fee
+        self.withdrawals.append({"id": wid, "amount": str(Decimal(str(amount)) - 1), "transactionFee": "1", "coin": code, "status": 4,
                                  "address": address, "txId": "", "withdrawOrderId": params.get("withdrawOrderId"),
                                  "network": params.get("network")})
         self.balances[code] -= Decimal(str(amount))

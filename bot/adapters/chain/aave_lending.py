@@ -24,7 +24,7 @@ from bot.adapters.chain.multicall import Call
 from bot.adapters.chain.tx_sender import TxRequest, TxSender
 from bot.domain import Snapshot, from_units, max_withdraw, wad_to_decimal
 from bot.domain.wadray import MAX_UINT256
-from bot.errors import GuardRefused, Rejected, Retryable
+from bot.errors import GuardRefused, Halt, Rejected, Retryable
 from bot.ports import Outcome, TxResult
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,10 @@ class AaveLending:
 
     # -- reads -------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
-        return self.reader.snapshot(self.wallet)
+        snapshot = self.reader.snapshot(self.wallet)
+        if snapshot.chain_id != self.sender.config.chain_id:  # the provider switched chains under us
+            raise Halt(f"the RPC now serves chain id {snapshot.chain_id}, configured {self.sender.config.chain_id}")
+        return snapshot
 
     def lookup(self, key: str) -> TxResult | None:
         return self.sender.lookup(key)

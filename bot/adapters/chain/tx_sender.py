@@ -15,6 +15,12 @@ Flow for ``send(key, request)``:
    No receipt: our nonce consumed anyway → a tx we never signed → ``NeedsReview``; none of our
    hashes in the pool → dropped → rebroadcast identical bytes; stuck K blocks or seconds →
    replace at the same nonce with both fee fields bumped ≥ 12.5 %, up to the cap (then alert).
+
+Node facts seen on anvil 1.7.1 (tests rely on them): a pooled tx whose maxFee falls below the
+next block's base fee is EVICTED when that block is mined (so a spike looks like a drop, and its
+identical bytes are then refused: "max fee per gas less than block base fee" → we re-price);
+anvil only requires a higher maxFee for a replacement (geth's both-fields rule is enforced by
+``fees.is_valid_replacement`` for real nodes); ``anvil_reorg`` forgets the reorged-out tx.
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ from bot.adapters.chain.fees import (
 )
 from bot.adapters.chain.rpc import is_transport_error, retrying_read, scrubbed
 from bot.adapters.chain.tx_store import Attempt, TxRecord, TxStatus, TxStore
-from bot.errors import GuardRefused, NeedsReview, Retryable
+from bot.errors import GuardRefused, Halt, NeedsReview, Retryable
 from bot.ports import Outcome, TxResult
 
 log = logging.getLogger(__name__)
@@ -341,7 +347,10 @@ class TxSender:
 
     def _replace(self, record: TxRecord, last: Attempt, *, head: int, next_index: int) -> None:
         old = Fees(last.max_fee_per_gas, last.max_priority_fee_per_gas)
-        self._guard_chain_id()  # a replacement is a new signature: same guard as the first
+        try:
+            self._guard_chain_id()  # a replacement is a new signature: same guard as the first
+        except GuardRefused as exc:  # the provider changed chains under a live tx: stop everything
+            raise Halt(f"tx {record.key} in flight: {exc}") from None
         try:
             market = self._market_fees()
         except FeeCapReached:

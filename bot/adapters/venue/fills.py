@@ -33,6 +33,14 @@ def dec(value: Any, what: str = "value") -> Decimal:
     return number
 
 
+def plain(value: Decimal) -> str:
+    """Fixed-point text for the exchange: never ``1E+1``, never trailing zeros."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
 def round_down(qty: Decimal, step: Decimal) -> Decimal:
     if step <= 0:
         return qty

@@ -21,7 +21,7 @@ import ccxt
 
 from bot.adapters.venue import fills as fills_mod
 from bot.adapters.venue.calls import Calls, MalformedResponse, WriteOutcomeUnknown
-from bot.adapters.venue.fills import BookedOrder, OrderState, round_down, round_up
+from bot.adapters.venue.fills import BookedOrder, OrderState, plain, round_down, round_up
 from bot.adapters.venue.ids import MAX_ATTEMPT, client_order_id
 from bot.domain.book import OrderBook, walk_bids
 from bot.errors import GuardRefused, OutcomeUnknown, RateLimited, Rejected, Retryable
@@ -119,7 +119,7 @@ class OrderDesk:
         for _ in range(self._limits.max_resends + 1):
             try:
                 answer = self._calls.write(
-                    cid, self._client.create_order, rules.symbol, "limit", "sell", str(qty), str(price), params
+                    cid, self._client.create_order, rules.symbol, "limit", "sell", plain(qty), plain(price), params
                 )
             except WriteOutcomeUnknown:
                 found = self._lookup(cid, rules)

@@ -17,7 +17,7 @@ from typing import Any
 from eth_utils import is_address, is_checksum_address, to_checksum_address
 
 from bot.adapters.venue.calls import Calls, MalformedResponse, WriteOutcomeUnknown
-from bot.adapters.venue.fills import dec, round_down
+from bot.adapters.venue.fills import dec, plain, round_down
 from bot.adapters.venue.ids import withdraw_order_id
 from bot.errors import ConfigError, GuardRefused, NeedsReview, OutcomeUnknown, RateLimited, Rejected, Retryable
 from bot.ports import Transfer, TransferState
@@ -25,7 +25,7 @@ from bot.ports import Transfer, TransferState
 DEFAULT_LOOKBACK_S = 30 * 86_400  # ccxt filters history by ``since`` on the client side: be generous
 FALLBACK_WITHDRAW_STEP = Decimal("0.00000001")
 _STATES = {"ok": TransferState.OK, "pending": TransferState.PENDING, "failed": TransferState.FAILED, "canceled": TransferState.FAILED}
-_INFO_FIELDS = ("id", "withdrawOrderId", "status", "network", "address", "applyTime", "insertTime", "txId", "coin", "amount")
+_INFO_FIELDS = ("id", "withdrawOrderId", "status", "network", "address", "applyTime", "insertTime", "txId", "coin", "amount", "transactionFee")
 
 
 def checksummed_allowlist(addresses: Iterable[str]) -> frozenset[str]:
@@ -65,7 +65,7 @@ class TransferDesk:
         if len(matches) > 1:
             raise NeedsReview(f"{len(matches)} {coin} deposits share tx {txid}")
         record = matches[0]
-        return _transfer(txid, coin, record, amount_field="amount", fee_field=None)
+        return _deposit_transfer(txid, coin, record)
 
     def wait_for_deposit(self, *, coin: str, txid: str, timeout_s: float, poll_s: float = 5.0) -> Transfer:
         """Poll until the exchange credits ``txid`` (or fails it); the last view on timeout."""
@@ -73,7 +73,7 @@ class TransferDesk:
         while True:
             try:
                 transfer = self.deposit(coin=coin, txid=txid)
-            except RateLimited as exc:
+            except Retryable as exc:  # rate limited or unreachable: keep waiting, slower if told
                 transfer = None
                 pause = max(poll_s, exc.retry_after or 0)
             else:
@@ -104,7 +104,7 @@ class TransferDesk:
             raise GuardRefused(f"{amount} {coin} is below the withdrawal minimum {minimum} (step {step})", reason="below_minimums")
         params = {"network": network, "withdrawOrderId": wid}
         try:
-            answer = self._calls.write(wid, self._client.withdraw, coin, str(sendable), destination, params)
+            answer = self._calls.write(wid, self._client.withdraw, coin, plain(sendable), destination, params)
         except WriteOutcomeUnknown as exc:
             found = self._lookup(wid, coin, destination)
             if found is not None:
@@ -114,7 +114,7 @@ class TransferDesk:
         found = self._find(wid, coin)
         if found is not None:
             self._check_destination(found, destination, wid)
-            return _transfer(wid, coin, found, amount_field="amount", fee_field="transactionFee")
+            return _withdrawal_transfer(wid, coin, found)
         if not withdrawal_id:
             raise OutcomeUnknown(f"withdrawal {wid}: answer without an id and not in the history yet")
         return Transfer(key=wid, coin=coin, amount=sendable, state=TransferState.PENDING,
@@ -125,7 +125,7 @@ class TransferDesk:
         found = self._find(wid, coin)
         if found is None:
             return Transfer(key=wid, coin=coin, amount=Decimal(0), state=TransferState.UNKNOWN)
-        return _transfer(wid, coin, found, amount_field="amount", fee_field="transactionFee")
+        return _withdrawal_transfer(wid, coin, found)
 
     # -- helpers -----------------------------------------------------------------------
     def _allowed(self, address: str) -> str:
@@ -146,7 +146,7 @@ class TransferDesk:
         if found is None:
             return None
         self._check_destination(found, destination, wid)
-        return _transfer(wid, coin, found, amount_field="amount", fee_field="transactionFee")
+        return _withdrawal_transfer(wid, coin, found)
 
     def _find(self, wid: str, coin: str) -> dict[str, Any] | None:
         try:
@@ -203,23 +203,32 @@ def _txid(record: dict[str, Any]) -> str | None:
     return str(value) if value else None
 
 
-def _transfer(key: str, coin: str, record: dict[str, Any], *, amount_field: str, fee_field: str | None) -> Transfer:
+def _deposit_transfer(key: str, coin: str, record: dict[str, Any]) -> Transfer:
+    """A deposit: ``amount`` is what the exchange credits."""
     info = _info(record)
     try:
-        amount = dec(info.get(amount_field, record.get("amount")), amount_field)
-        fee = dec(info.get(fee_field) or "0", fee_field) if fee_field else Decimal(0)
+        amount = dec(info.get("amount", record.get("amount")), "deposit amount")
     except MalformedResponse as exc:
-        raise Retryable(f"transfer {key}: {exc}") from None
-    status = record.get("status")
-    state = _STATES.get(str(status), TransferState.PENDING)  # any other word is "not final yet"
-    if str(info.get("status")) == "7":  # deposit: "wrong deposit", never credited
+        raise Retryable(f"deposit {key}: {exc}") from None
+    state = _STATES.get(str(record.get("status")), TransferState.PENDING)  # other words: not final yet
+    if str(info.get("status")) == "7":  # "wrong deposit": never credited
         state = TransferState.FAILED
-    return Transfer(
-        key=key,
-        coin=coin,
-        amount=amount,
-        state=state,
-        txid=_txid(record),
-        fee=fee,
-        info={k: str(info[k]) for k in _INFO_FIELDS if info.get(k) not in (None, "")},
-    )
+    return Transfer(key=key, coin=coin, amount=amount, state=state, txid=_txid(record), fee=Decimal(0), info=_kept(info))
+
+
+def _withdrawal_transfer(key: str, coin: str, record: dict[str, Any]) -> Transfer:
+    """A withdrawal: ``amount`` is the gross amount taken from the exchange balance (what was
+    requested), ``fee`` the network fee, so ``amount - fee`` is what lands on chain. Binance's
+    history reports ``amount`` net of ``transactionFee`` (the raw value stays in ``info``)."""
+    info = _info(record)
+    try:
+        net = dec(info.get("amount", record.get("amount")), "withdrawal amount")
+        fee = dec(info.get("transactionFee") or "0", "transactionFee")
+    except MalformedResponse as exc:
+        raise Retryable(f"withdrawal {key}: {exc}") from None
+    state = _STATES.get(str(record.get("status")), TransferState.PENDING)
+    return Transfer(key=key, coin=coin, amount=net + fee, state=state, txid=_txid(record), fee=fee, info=_kept(info))
+
+
+def _kept(info: dict[str, Any]) -> dict[str, str]:
+    return {k: str(info[k]) for k in _INFO_FIELDS if info.get(k) not in (None, "")}

@@ -240,3 +240,32 @@ def test_factory_builds_a_working_adapter(aave: AaveChain, tmp_path: Path) -> No
     assert lending.withdraw(key="f", symbol="WETH", amount=10**17).outcome is Outcome.OK
     assert lending.lookup("f").outcome is Outcome.OK and lending.lookup("nope") is None
     assert (tmp_path / "j" / "journal.sqlite").exists()
+
+
+def test_lending_snapshot_on_another_chain_halts(aave: AaveChain, tmp_path: Path) -> None:
+    from bot.errors import Halt
+
+    lending = make_lending(aave, tmp_path / "tx.db", chain_id=11155111)
+    with pytest.raises(Halt, match="chain id 31337"):
+        lending.snapshot()
+    with pytest.raises(Halt):
+        lending.withdraw(key="w", symbol="WETH", amount=1)
+    assert lending.sender.record("w") is None
+
+
+def test_reader_refuses_emode_positions(aave: AaveChain) -> None:
+    from bot.adapters.chain.aave_reader import UnsupportedPosition
+    from bot.devnet import artifacts
+    from bot.devnet.aave_market import Deployer
+
+    admin = Deployer(aave.w3, aave.market.admin)
+    configurator = admin.contract("PoolConfigurator", aave.market.pool_configurator)
+    admin.call("setEModeCategory", configurator.functions.setEModeCategory(
+        1, 9000, 9300, 10100, "0x0000000000000000000000000000000000000000", "ETH"))
+    wallet = scenario.accounts(aave.w3)[4]
+    scenario.mint(aave.w3, aave.market, "WETH", to=wallet, amount=10**18)
+    scenario.supply(aave.w3, aave.market, "WETH", sender=wallet, amount=10**18)
+    pool = aave.w3.eth.contract(address=aave.market.pool, abi=artifacts.abi("Pool"))
+    Deployer(aave.w3, wallet).call("setUserEMode", pool.functions.setUserEMode(1))
+    with pytest.raises(UnsupportedPosition, match="eMode category 1"):
+        reader_for(aave).read(wallet)

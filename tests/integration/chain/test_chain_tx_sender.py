@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -276,3 +277,59 @@ def test_tx_sender_private_key_never_in_logs_errors_repr_or_store(bare: BareChai
     stored = b"".join(p.read_bytes() for p in tmp_path.glob("tx*.db*"))
     assert key_hex not in caplog.text and all(key_hex not in t for t in texts)
     assert key_hex.encode() not in stored and bytes.fromhex(key_hex) not in stored
+
+
+def test_tx_sender_restart_reconciles_open_keys_and_fills_nonce_gap(bare: BareChain, tmp_path: Path) -> None:
+    store_path = tmp_path / "tx.db"
+    sender = make_sender(bare.w3, store_path)
+    rpc(bare.w3, "evm_setAutomine", False)
+    first = [sender.submit(f"k{i}", eth_transfer()) for i in range(2)]
+    rpc(bare.w3, "anvil_dropAllTransactions")  # the node restarted with an empty pool
+    restarted = make_sender(bare.w3, store_path)
+    third = restarted.submit("k2", eth_transfer())
+    assert third.nonce == 2  # past the journal's nonces, never reusing 0 and 1
+    assert [r.outcome for r in restarted.reconcile_open()] == [Outcome.PENDING] * 3  # 0 and 1 rebroadcast
+    rpc(bare.w3, "evm_mine")
+    results = [restarted.poll(f"k{i}") for i in range(3)]
+    assert [r.outcome for r in results] == [Outcome.OK] * 3
+    assert [r.tx_hash for r in results[:2]] == [r.tx_hash for r in first]
+    assert bare.w3.eth.get_balance(RECIPIENT) == 3 * ONE_ETH
+
+
+@pytest.mark.parametrize("seed", range(int(os.environ.get("CHAIN_FUZZ_SEEDS", "8"))))  # 150 pass locally
+def test_tx_sender_random_faults_converge_to_one_effect(bare: BareChain, tmp_path: Path, seed: int) -> None:
+    """Random interleavings of mining, drops, base-fee spikes, time and restarts: one effect, then OK."""
+    import random
+
+    rng = random.Random(seed)
+    clock = FakeClock()
+    store_path = tmp_path / "tx.db"
+    config = {"clock": clock, "stuck_seconds": 30, "stuck_blocks": 2, "max_fee_cap_wei": 10**13}
+    sender = make_sender(bare.w3, store_path, **config)
+    rpc(bare.w3, "evm_setAutomine", False)
+    sender.submit("k", eth_transfer())
+    for _ in range(15):
+        action = rng.choice(["mine", "drop", "spike", "time", "restart", "poll", "poll"])
+        if action == "mine":
+            rpc(bare.w3, "evm_mine")
+        elif action == "drop":
+            rpc(bare.w3, "anvil_dropAllTransactions")
+        elif action == "spike":
+            rpc(bare.w3, "anvil_setNextBlockBaseFeePerGas", hex(rng.randint(1, 300) * 10**9))
+        elif action == "time":
+            clock.advance(rng.choice([5, 31, 120]))
+        elif action == "restart":
+            sender = make_sender(bare.w3, store_path, **config)
+        sender.poll("k")
+        assert bare.w3.eth.get_balance(RECIPIENT) in (0, ONE_ETH)
+    rpc(bare.w3, "anvil_setNextBlockBaseFeePerGas", hex(10**9))
+    for _ in range(10):  # settle
+        if sender.poll("k").outcome is Outcome.OK:
+            break
+        rpc(bare.w3, "evm_mine")
+        clock.advance(31)
+    final = sender.poll("k")
+    assert final.outcome is Outcome.OK
+    assert final.tx_hash in {a.tx_hash for a in sender.attempts("k")}
+    assert bare.w3.eth.get_balance(RECIPIENT) == ONE_ETH
+    assert bare.w3.eth.get_transaction_count(sender.address) == 1

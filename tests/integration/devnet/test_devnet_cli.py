@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import urllib.request
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -50,7 +51,13 @@ def test_devnet_cli_up_set_price_advance_status_down(state_dir) -> None:
     pid = facts["pids"]["anvil"]
     assert anvil.pid_alive(pid)
     state_file = json.loads((state_dir / "devnet.json").read_text())
-    assert state_file["wallet_private_key"].startswith("0x") and state_file["exchange_url"] is None
+    assert state_file["wallet_private_key"].startswith("0x")
+    # The exchange emulator runs beside the chain and answers the public Binance routes.
+    assert facts["exchange_url"].startswith("http://127.0.0.1:") and facts["api_key"] and facts["api_secret"]
+    exchange_pid = facts["pids"]["exchange"]
+    assert anvil.pid_alive(exchange_pid)
+    with urllib.request.urlopen(facts["exchange_url"] + "/api/v3/ticker/24hr?symbol=ETHUSDT", timeout=10) as reply:
+        assert abs(Decimal(json.loads(reply.read())["bidPrice"]) - 2000) < 1  # follows the devnet oracle
 
     again = _run(state_dir, "up", "--json")
     assert again.returncode == 2
@@ -75,8 +82,8 @@ def test_devnet_cli_up_set_price_advance_status_down(state_dir) -> None:
     assert unknown.returncode == 2 and len(unknown.stderr.strip().splitlines()) == 1
 
     down = _run(state_dir, "down", "--json")
-    assert down.returncode == 0 and json.loads(down.stdout) == {"stopped": ["anvil"]}
-    assert not anvil.pid_alive(pid)
+    assert down.returncode == 0 and json.loads(down.stdout) == {"stopped": ["exchange", "anvil"]}
+    assert not anvil.pid_alive(pid) and not anvil.pid_alive(exchange_pid)
     assert not (state_dir / "devnet.json").exists()
     assert _run(state_dir, "down").returncode == 0
     assert json.loads(_run(state_dir, "status", "--json").stdout)["running"] is False

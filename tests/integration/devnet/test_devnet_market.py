@@ -199,3 +199,20 @@ def test_quick_rpc_path_agrees_with_web3(chain) -> None:
     assert scenario.read_position(chain.w3, market, wallet).reserve("WETH").price == answer
     before = quick.block_timestamp(url)
     assert quick.advance(url, 3600) >= before + 3600
+
+
+def test_deployer_reports_the_aave_error_code_of_a_reverted_transaction(chain) -> None:
+    from bot.devnet.aave_market import Deployer, DeploymentError
+
+    configurator = _contract(chain.w3, "PoolConfigurator", chain.market.pool_configurator)
+    outsider = Deployer(chain.w3, chain.liquidity_provider)
+    fn = configurator.functions.setReserveBorrowing(chain.market.reserve("USDT").asset, False)
+    with pytest.raises(DeploymentError, match=r"setReserveBorrowing reverted: .*\b4\b"):  # not a risk/pool admin
+        outsider.call("setReserveBorrowing", fn)
+
+
+def test_mint_reaches_an_address_that_is_not_an_anvil_account(chain) -> None:
+    stranger = Web3.to_checksum_address("0x" + "77" * 20)
+    scenario.mint(chain.w3, chain.market, "USDT", to=stranger, amount=5 * 10**6)
+    usdt = _contract(chain.w3, "MintableERC20", chain.market.reserve("USDT").asset)
+    assert usdt.functions.balanceOf(stranger).call() == 5 * 10**6

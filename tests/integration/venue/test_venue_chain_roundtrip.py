@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +18,17 @@ from .conftest import make_venue
 
 pytestmark = pytest.mark.integration
 D = Decimal
+TOKEN_ARTIFACT = (Path(__file__).resolve().parents[3] / "devnet-deps/node_modules/@aave/core-v3/artifacts"
+                  / "contracts/mocks/tokens/MintableERC20.sol/MintableERC20.json")
+
+
+def deploy_token(anvil: Anvil, name: str, symbol: str, decimals: int):
+    artifact = json.loads(TOKEN_ARTIFACT.read_text())
+    w3 = anvil.w3
+    factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+    tx = factory.constructor(name, symbol, decimals).transact({"from": w3.eth.accounts[0]})
+    address = w3.eth.wait_for_transaction_receipt(tx)["contractAddress"]
+    return w3.eth.contract(address=address, abi=artifact["abi"])
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +38,7 @@ def anvil() -> Iterator[Anvil]:
 
 @pytest.fixture
 def chain_setup(anvil: Anvil) -> Iterator[tuple[EmulatorHandle, str]]:
-    usdt = anvil.deploy("tokens/MintableERC20.sol/MintableERC20.json", "Tether USD", "USDT", 6)
+    usdt = deploy_token(anvil, "Tether USD", "USDT", 6).address
     coins = {
         "ETH": CoinConfig("ETH", None, 18, D("0.0008"), D("0.0016")),
         "USDT": CoinConfig("USDT", usdt, 6, D(1), D(10), withdraw_multiple=D("0.000001")),
@@ -43,7 +56,7 @@ def test_usdt_deposit_credited_then_withdrawal_lands_on_chain(anvil: Anvil, chai
     w3 = anvil.w3
     user, recipient = w3.eth.accounts[0], w3.eth.accounts[2]
     venue = make_venue(emulator, withdrawal_allowlist=[recipient])
-    token = anvil.token(usdt)
+    token = anvil.w3.eth.contract(address=usdt, abi=json.loads(TOKEN_ARTIFACT.read_text())["abi"])
 
     address = venue.deposit_address("USDT", "ERC20")
     assert address == emulator.deposit_address
@@ -67,4 +80,5 @@ def test_usdt_deposit_credited_then_withdrawal_lands_on_chain(anvil: Anvil, chai
     receipt = w3.eth.get_transaction_receipt(done.txid)
     assert receipt["status"] == 1
     assert token.functions.balanceOf(recipient).call() - before == 99_500_000  # 100.5 minus the 1 USDT fee
+    assert (done.amount, done.fee) == (D("100.5"), D(1))  # amount - fee is what landed
     assert venue.balances()["USDT"] == D("149.5")

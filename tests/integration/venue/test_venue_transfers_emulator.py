@@ -33,7 +33,8 @@ def test_withdraw_sends_derived_id_truncated_amount_and_follows_to_ok(emulator, 
     done = venue.withdrawal(key="w-ok", coin="USDT")
     assert done.state is TransferState.OK
     assert done.txid and done.txid.startswith("0x")
-    assert done.fee == D(1) and done.amount == D("98.123456")  # Binance reports the net amount
+    assert done.fee == D(1) and done.amount == D("99.123456")  # gross: what left the balance
+    assert D(done.info["amount"]) == done.amount - done.fee  # Binance's history shows the net
     assert venue.balances()["USDT"] == D(50_000) - D("99.123456")
 
 
