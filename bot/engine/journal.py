@@ -254,6 +254,21 @@ class Journal:
             db.execute("UPDATE control SET state=?, reason=NULL, since=? WHERE id=1", (ControlState.NORMAL.value, self._clock.now()))
             self._event(db, None, None, "control:CLEARED", by)
 
+    def bind(self, *, mode: str, chain_id: int) -> None:
+        """Tie the journal to one mode and one chain on first use; refuse any other later
+        (a dry-run must never resume a live batch, nor a journal move between chains)."""
+        from bot.errors import UserInputError
+
+        with self._tx() as db:
+            for key, value in (("mode", mode), ("chain_id", str(chain_id))):
+                row = db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+                if row is None:
+                    db.execute("INSERT INTO meta(key, value) VALUES (?, ?)", (key, value))
+                elif row[0] != value:
+                    raise UserInputError(
+                        f"journal {self.path} belongs to {key} {row[0]}, not {value}: use another journal.path"
+                    )
+
     # ---- batches ---------------------------------------------------------------------------
 
     def peek_next_batch_id(self) -> str:

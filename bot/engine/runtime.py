@@ -26,6 +26,7 @@ from bot.engine import guards
 from bot.engine.clock import SystemClock
 from bot.engine.controller import Controller, ControllerConfig, policy_plan_fn
 from bot.engine.executor import Executor
+from bot.engine.gas_policy import urgency_multiplier
 from bot.engine.guards import KillSwitch
 from bot.engine.journal import Journal
 from bot.engine.metrics import Metrics
@@ -219,22 +220,27 @@ def build_runtime(
     # Refuse what the config alone already rules out, before touching any network.
     guards.check_mode(mode=mode, live_flag=live_flag, config_chain_id=config_chain_id, config_only=True)
 
-    real = adapters(settings)
-    guards.check_mode(
-        mode=mode, live_flag=live_flag, config_chain_id=config_chain_id, rpc_chain_id=real.rpc_chain_id,
-        config_provider=config_provider, rpc_provider=real.pool_addresses_provider,
-    )
+    clock = clock or SystemClock()
+    redactor = Redactor(secret_values(settings))
+    install_log_redaction(redactor)
+    # The single-instance lock comes first: a second daemon must be refused before its adapters
+    # touch anything (the chain adapter re-finds in-flight transactions at start-up).
+    journal = Journal(journal_path(settings), clock=clock, redact=redactor)
+    try:
+        journal.bind(mode=mode, chain_id=config_chain_id)
+        real = adapters(settings)
+        guards.check_mode(
+            mode=mode, live_flag=live_flag, config_chain_id=config_chain_id, rpc_chain_id=real.rpc_chain_id,
+            config_provider=config_provider, rpc_provider=real.pool_addresses_provider,
+        )
+    except BaseException:
+        journal.close()
+        raise
     lending, venue = real.lending, real.venue
     if mode == "dry-run":
         has_keys = _secret(_opt(settings, "exchange", "api_key", None)) is not None
         lending, venue = dry_run_pair(lending, venue, real_balances=has_keys)
 
-    clock = clock or SystemClock()
-    redactor = Redactor(secret_values(settings))
-    install_log_redaction(redactor)
-    journal = Journal(
-        Path(str(_opt(settings, "journal", "path", ".delever/journal.sqlite"))), clock=clock, redact=redactor
-    )
     try:
         metrics = Metrics()
         notifier = Notifier(
@@ -278,7 +284,7 @@ def build_runtime(
             executor=executor, lending=lending, venue=venue, clock=clock,
             plan_fn=policy_plan_fn(policy, limits=limits, venue=venue, market=exec_cfg.market),
             config=controller_cfg, observer=observer, stop_requested=lambda: kill_switch.tripped,
-            on_snapshot=lambda s: metrics.observe_hf(s.health_factor),
+            on_snapshot=lambda s: _observe(s, metrics=metrics, lending=real.lending, hf_floor=limits.hf_floor),
         )
     except BaseException:
         journal.close()
@@ -289,6 +295,34 @@ def build_runtime(
         mode=mode, journal=journal, executor=executor, controller=controller, metrics=metrics, notifier=notifier,
         kill_switch=kill_switch, metrics_port=port, metrics_host=str(_opt(settings, "metrics", "host", "127.0.0.1")),
     )
+
+
+def _observe(snapshot: Any, *, metrics: Metrics, lending: Any, hf_floor: Decimal) -> None:
+    metrics.observe_hf(snapshot.health_factor)
+    apply_gas_urgency(lending, hf=snapshot.health_factor, hf_floor=hf_floor)
+
+
+def apply_gas_urgency(lending: Any, *, hf: Decimal | None, hf_floor: Decimal) -> Decimal | None:
+    """Scale the tx sender's fee urgency with HF's distance to the floor (never "wait for cheap
+    gas"). Works on any Lending whose ``sender.config`` is a dataclass with ``urgency``."""
+    import dataclasses
+
+    sender = getattr(lending, "sender", None)
+    config = getattr(sender, "config", None)
+    if config is None or not dataclasses.is_dataclass(config) or not hasattr(config, "urgency"):
+        return None
+    urgency = urgency_multiplier(hf=hf, hf_floor=hf_floor)
+    sender.config = dataclasses.replace(config, urgency=urgency)
+    return urgency
+
+
+def journal_path(settings: Any) -> Path:
+    """The configured journal; a dry-run keeps its own file next to it (``*.dry-run.sqlite``),
+    so a simulation can never resume, or be resumed by, a batch that moved real funds."""
+    path = Path(str(_opt(settings, "journal", "path", ".delever/journal.sqlite")))
+    if str(getattr(settings, "mode", "dry-run")) == "dry-run":
+        path = path.with_name(f"{path.stem}.dry-run{path.suffix or '.sqlite'}")
+    return path
 
 
 def _decimal_or_none(value: Any) -> Decimal | None:

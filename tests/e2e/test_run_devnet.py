@@ -22,11 +22,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _delever(e2e, *args: str, crash: str | None = None) -> subprocess.CompletedProcess:
+def _delever(e2e, *args: str, crash: str | None = None, dry_run: bool = False) -> subprocess.CompletedProcess:
     config = e2e.tmp / "devnet.toml"
-    config.write_text(e2e.toml())
+    toml = e2e.toml()
+    if dry_run:
+        toml = toml.replace('mode = "testnet"', 'mode = "dry-run"').replace('key_source = "env"', 'key_source = "none"')
+    config.write_text(toml)
     env = {k: v for k, v in os.environ.items() if not k.startswith("DELEVER_")}
-    env.update(e2e.env())
+    env.update({k: v for k, v in e2e.env().items() if not (dry_run and "PRIVATE_KEY" in k)})
     if crash:
         env["DELEVER_CRASH_AT"] = crash
     return subprocess.run([sys.executable, "-m", "bot.cli", "--config", str(config), "run", *args],
@@ -106,3 +109,20 @@ def test_run_killed_at_a_step_resumes_and_completes_once(e2e, point):
     orders = _orders_per_client_id(e2e, f"{batch_id}:sell")
     assert orders and all(n == 1 for n in orders.values())
     _assert_books_balance(e2e, batch_id)
+
+
+def test_run_dry_run_on_the_devnet_simulates_a_batch_and_sends_nothing(e2e):
+    hf_before = _hf(e2e)
+    block_before = quick.block_number(e2e.devnet.node.rpc_url)
+    done = _delever(e2e, "--once", dry_run=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    with Journal(e2e.tmp / "journal.dry-run.sqlite", clock=ManualClock(), lock=False) as journal:
+        (batch,) = journal.batches()
+        assert batch.status is BatchStatus.DONE
+        sell = journal.step(batch.id, "sell").outcome
+        assert sell and float(sell["filled"]) > 0  # filled from the emulator's real book
+    assert not (e2e.tmp / "journal.sqlite").exists()
+    assert _hf(e2e) == hf_before  # nothing moved on chain
+    assert quick.block_number(e2e.devnet.node.rpc_url) == block_before  # nothing was sent
+    with e2e.exchange.lock:
+        assert not e2e.exchange.account().orders  # and no order reached the exchange

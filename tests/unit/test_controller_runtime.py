@@ -130,6 +130,26 @@ def test_runtime_second_daemon_on_the_same_journal_is_refused(tmp_path):
         first.journal.close()
 
 
+def test_runtime_second_daemon_is_refused_before_its_adapters_are_built(tmp_path):
+    world = make_world()
+    first = build_runtime(_settings(tmp_path), live_flag=False, clock=world.clock, adapters=_adapters(world))
+    make = _adapters(world)
+    try:
+        with pytest.raises(JournalLocked):
+            build_runtime(_settings(tmp_path), live_flag=False, clock=world.clock, adapters=make)
+        assert make.calls == []
+    finally:
+        first.journal.close()
+
+
+def test_runtime_dry_run_keeps_its_own_journal(tmp_path):
+    world = make_world()
+    runtime = build_runtime(_settings(tmp_path, mode="dry-run"), live_flag=False, clock=world.clock,
+                            adapters=_adapters(world))
+    assert runtime.journal.path.name == "journal.dry-run.sqlite"
+    runtime.journal.close()
+
+
 def test_runtime_dry_run_once_simulates_and_signs_nothing(tmp_path):
     world = make_world(debt_usdt=130_000)  # HF ≈ 1.277 < trigger 1.4
     runtime = build_runtime(_settings(tmp_path, mode="dry-run", chain_id=1), live_flag=False, clock=world.clock,
@@ -261,3 +281,21 @@ def test_runtime_builds_from_the_real_settings_and_masks_their_secrets(tmp_path,
     for canary in (CANARY_KEY, CANARY_API_SECRET, CANARY_KEY[2:]):
         assert canary not in blob
     assert any(b.get("kind") == "batch" for _, b in server.received)
+
+
+def test_runtime_gas_urgency_follows_the_distance_to_the_floor():
+    from dataclasses import dataclass
+
+    from bot.engine.gas_policy import GasPolicy
+    from bot.engine.runtime import apply_gas_urgency
+
+    @dataclass(frozen=True)
+    class SenderConfig:
+        urgency: Decimal = Decimal(1)
+
+    sender = SimpleNamespace(config=SenderConfig())
+    lending = SimpleNamespace(sender=sender)
+    assert apply_gas_urgency(lending, hf=Decimal("2"), hf_floor=Decimal("1.1")) == GasPolicy().base_multiplier
+    assert apply_gas_urgency(lending, hf=Decimal("1.1"), hf_floor=Decimal("1.1")) == GasPolicy().max_multiplier
+    assert sender.config.urgency == GasPolicy().max_multiplier
+    assert apply_gas_urgency(SimpleNamespace(), hf=Decimal("1"), hf_floor=Decimal("1.1")) is None

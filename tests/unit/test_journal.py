@@ -153,3 +153,16 @@ def test_journal_masks_secrets_in_errors_and_payloads(tmp_path):
         j.write_outcome(b, "sell", StepStatus.FAILED, outcome={"x": "s3cret"}, error="auth s3cret refused")
         j.set_control(ControlState.HALTED, "s3cret")
         assert "s3cret" not in j.dump_text() and "***" in j.dump_text()
+
+
+def test_journal_is_bound_to_one_mode_and_one_chain(tmp_path):
+    from bot.errors import UserInputError
+
+    with Journal(tmp_path / "b.sqlite", clock=ManualClock()) as j:
+        j.bind(mode="testnet", chain_id=31337)
+        j.bind(mode="testnet", chain_id=31337)
+    with Journal(tmp_path / "b.sqlite", clock=ManualClock()) as j:
+        with pytest.raises(UserInputError, match="mode testnet, not live"):
+            j.bind(mode="live", chain_id=31337)
+        with pytest.raises(UserInputError, match="chain_id 31337, not 1"):
+            j.bind(mode="testnet", chain_id=1)
