@@ -41,10 +41,14 @@ def register(app: typer.Typer) -> None:
         from bot.demo.runner import DemoOptions, run_demo
         from bot.demo.view import DemoView
 
-        def on_term(*_: object) -> None:
-            raise _Terminated()
+        def on_signal(signum: int, _frame: object) -> None:
+            # Once: the clean-up that follows must not be cut short by a second Ctrl-C.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            raise KeyboardInterrupt if signum == signal.SIGINT else _Terminated()
 
-        previous = signal.signal(signal.SIGTERM, on_term)
+        # Installed explicitly: a shell may start the demo with SIGINT ignored (a background job).
+        previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         view = DemoView()
         try:
             run_demo(DemoOptions(speed=speed, window=window, keep=keep, state_dir=state_dir, png=png), view)
@@ -54,4 +58,5 @@ def register(app: typer.Typer) -> None:
         except Exception as e:  # noqa: BLE001 - one line for the user; the processes are already stopped
             fail(f"demo failed: {type(e).__name__}: {e}", EXIT_RUNTIME)
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)

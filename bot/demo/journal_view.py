@@ -45,10 +45,16 @@ class BatchSummary:
     started_at: float
     finished_at: float
     legs_s: dict[str, float]  # step → seconds from its intent to its outcome
+    withdraw_skipped: str | None = None  # why the executor's own re-check withdrew nothing
 
     @property
     def duration_s(self) -> float:
         return self.finished_at - self.started_at
+
+    @property
+    def moved(self) -> bool:
+        """Did anything move (a withdrawal, a sale or a repayment)?"""
+        return self.withdrawn_eth > 0 or self.sold_eth > 0 or self.repaid_usdt > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +153,15 @@ def summarize(batch: BatchRow, steps: list[StepRow]) -> BatchSummary:
         repaid_usdt=repaid_units.scaleb(-_decimals(batch, str(batch.spec.get("debt", "USDT")), default=6)),
         hf_before=_wad(hf_before), hf_after=_wad(hf_after),
         started_at=batch.created_at, finished_at=batch.updated_at, legs_s=legs,
+        withdraw_skipped=_skip_reason(by_step.get("withdraw")),
     )
+
+
+def _skip_reason(row: StepRow | None) -> str | None:
+    if row is None or row.status is not StepStatus.SKIPPED:
+        return None
+    reason = row.intent.get("skipped")
+    return None if reason is None else str(reason)
 
 
 def _decimals(batch: BatchRow, symbol: str, *, default: int) -> int:

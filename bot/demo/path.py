@@ -8,8 +8,8 @@ holding the window's lowest low, whose point is that low: a crash demo that skip
 would flatter the bot.
 
 ``Timelapse`` maps wall-clock seconds to market time. The demo cannot replay six days in two
-minutes at one speed and stay honest about risk: at 4 h of market per second, one batch
-(≈10 s of devnet round trip) would span 40 h of crash, far beyond any real round trip. So the
+minutes at one speed and stay honest about risk: at 5 h of market per second, one batch
+(≈9 s of devnet round trip) would span 45 h of crash, far beyond any real round trip. So the
 clock runs fast while the bot is idle and at round-trip scale (1 h of market per batch, a
 conservative mainnet figure: deposit confirmations, the sell, the exchange's withdrawal) while
 a batch is in flight. The bot therefore faces the real price moves of a realistic round trip.
@@ -167,7 +167,7 @@ def utc_text(timestamp: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Pace:
-    idle_market_s_per_s: float = 4 * 3600.0  # bot idle: 4 h of market per wall second
+    idle_market_s_per_s: float = 5 * 3600.0  # bot idle: 5 h of market per wall second
     busy_market_s_per_s: float = 3600.0 / 10  # batch in flight: ≈1 h of market per batch
 
     def scaled(self, speed: float) -> Pace:

@@ -138,6 +138,7 @@ class DemoRun:
             "spent_usdt_at_start": str(self.spent_usdt),
             "batches": [_batch_json(b) for b in self.batches],
             "batches_done": sum(1 for b in self.batches if b.status.value == "DONE"),
+            "batches_moved": sum(1 for b in self.batches if b.moved),
             "control": self.control[0],
             "daemon_exit": self.daemon_exit,
             "pids": self.pids,
@@ -156,8 +157,8 @@ def run_demo(options: DemoOptions, view: Any) -> DemoRun:
     daemon: Daemon | None = None
     with _state_dir_env(state_dir):
         try:
-            view.setup(f"cleaning {state_dir}")
-            _clean(state_dir, launcher)
+            stale = _clean(state_dir, launcher)
+            view.setup(f"demo directory {state_dir}" + (f" (stopped a previous run's {', '.join(stale)})" if stale else ""))
             view.setup("starting anvil, deploying Aave v3, starting the exchange emulator")
             devnet = launcher.bring_up(launcher.UpOptions(collateral=DEMO_COLLATERAL, target_hf=DEMO_START_HF))
             run.pids.update(devnet.pids)
@@ -279,12 +280,15 @@ def _report_finished(run: DemoRun, journal: JournalReader, seen: set[str], view:
             view.batch_finished(run, summary)
 
 
-def _clean(state_dir: Path, launcher: Any) -> None:
+def _clean(state_dir: Path, launcher: Any) -> list[str]:
+    """Stop what an earlier demo left running (only processes it recorded, checked by start
+    time) and remove its outputs; return what was stopped."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    stop_leftover(state_dir)
-    launcher.bring_down()  # a devnet an earlier demo left (its processes, checked by start time)
+    stopped = ["daemon"] if stop_leftover(state_dir) else []
+    stopped += launcher.bring_down()
     for name in OUTPUT_FILES:
         (state_dir / name).unlink(missing_ok=True)
+    return stopped
 
 
 @contextmanager
@@ -350,7 +354,8 @@ def _batch_json(b: BatchSummary) -> dict[str, Any]:
         "id": b.id, "status": b.status.value, "note": b.note, "withdrawn_weth": str(b.withdrawn_eth),
         "sold_eth": str(b.sold_eth), "avg_price": _s(b.avg_price), "repaid_usdt": str(b.repaid_usdt),
         "hf_before": _s(b.hf_before), "hf_after": _s(b.hf_after), "duration_s": round(b.duration_s, 2),
-        "legs_s": {k: round(v, 2) for k, v in b.legs_s.items()},
+        "legs_s": {k: round(v, 2) for k, v in b.legs_s.items()}, "moved": b.moved,
+        "withdraw_skipped": b.withdraw_skipped,
     }
 
 

@@ -30,6 +30,16 @@ def _usd(value: Decimal | None, places: int = 2) -> str:
     return "—" if value is None else f"${value:,.{places}f}"
 
 
+def _skip_text(reason: str | None) -> str:
+    """The executor's skip reason, with the amount in WETH rather than wei."""
+    import re
+
+    if not reason:
+        return "no step had anything to do"
+    return re.sub(r"withdrawing (\d{10,}) WETH", lambda m: f"withdrawing {Decimal(m.group(1)).scaleb(-18):.4f} WETH",
+                  "price moved before the withdrawal: " + reason)
+
+
 def _hf(value: Decimal | None) -> str:
     return "∞" if value is None else f"{value:.3f}"
 
@@ -89,6 +99,12 @@ class DemoView:
 
     def batch_finished(self, run: Any, b: BatchSummary) -> None:
         style = "bold green" if b.status.value == "DONE" else "bold red"
+        if not b.moved:
+            self.console.print(
+                f"{self._elapsed()} [yellow]○ batch {b.seq} {b.status.value}, nothing moved[/]: "
+                f"{_skip_text(b.withdraw_skipped)}; the next tick re-plans from the new price"
+            )
+            return
         self.console.print(
             f"{self._elapsed()} [{style}]✔ batch {b.seq} {b.status.value}[/] {b.duration_s:.1f} s: "
             f"{b.sold_eth:.2f} ETH sold at {_usd(b.avg_price)}, {b.repaid_usdt:,.0f} USDT repaid, "
@@ -200,6 +216,10 @@ def batch_table(batches: Sequence[BatchSummary]) -> Table:
         table.add_column(name, justify="left" if name in ("status", "slowest leg") else "right", no_wrap=True)
     for b in batches:
         slowest = max(b.legs_s.items(), key=lambda kv: kv[1]) if b.legs_s else None
+        if not b.moved:
+            table.add_row(str(b.seq), f"{b.status.value}, nothing moved", "0", "0", "—", "0",
+                          f"{_hf(b.hf_before)} → (re-plan)", f"{b.duration_s:.1f} s", "withdraw skipped")
+            continue
         table.add_row(
             str(b.seq), b.status.value, f"{b.withdrawn_eth:,.4f}", f"{b.sold_eth:,.4f}", _usd(b.avg_price),
             f"{b.repaid_usdt:,.2f}", f"{_hf(b.hf_before)} → {_hf(b.hf_after)}", f"{b.duration_s:.1f} s",
@@ -220,9 +240,9 @@ def timing_table(run: Any) -> Table:
     for key, label in labels.items():
         if key in run.timings:
             table.add_row(label, f"{run.timings[key]:.1f}")
-    done = [b for b in run.batches if b.status.value == "DONE"]
+    done = [b for b in run.batches if b.status.value == "DONE" and b.moved]
     if done:
-        table.add_row("per batch (mean of DONE)", f"{sum(b.duration_s for b in done) / len(done):.1f}")
+        table.add_row(f"per batch (mean of {len(done)} that moved funds)", f"{sum(b.duration_s for b in done) / len(done):.1f}")
         legs: dict[str, list[float]] = {}
         for b in done:
             for leg, seconds in b.legs_s.items():

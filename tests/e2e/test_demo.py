@@ -32,11 +32,14 @@ def test_demo_deleverages_through_the_crash_and_cleans_up(tmp_path):
     summary = json.loads((state_dir / "summary.json").read_text())
     policy = {k: Decimal(v) for k, v in summary["policy"].items()}
 
-    assert summary["batches_done"] >= 1
+    assert summary["batches_moved"] >= 1
     assert all(b["status"] == "DONE" for b in summary["batches"]), summary["batches"]
     for b in summary["batches"]:
-        assert Decimal(b["sold_eth"]) > 0 and Decimal(b["repaid_usdt"]) > 0
-        assert Decimal(b["hf_after"]) > Decimal(b["hf_before"])
+        if b["moved"]:  # a batch whose withdrawal the executor's re-check skipped moves nothing
+            assert Decimal(b["sold_eth"]) > 0 and Decimal(b["repaid_usdt"]) > 0
+            assert Decimal(b["hf_after"]) > Decimal(b["hf_before"])
+        else:
+            assert "below the floor" in b["withdraw_skipped"]
     # HF at every block from the start of the replay to the end, read back from the chain.
     assert summary["blocks_scanned"] == summary["last_block"] - summary["first_block"] + 1
     assert Decimal(summary["hf_min"]) >= policy["hf_floor"]
