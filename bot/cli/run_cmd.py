@@ -11,8 +11,6 @@ holds the journal, or the adapters are unavailable; 2 bad config or a mode viola
 
 from __future__ import annotations
 
-import logging
-
 import typer
 
 from bot.cli.common import EXIT_RUNTIME, EXIT_USER, fail
@@ -35,8 +33,6 @@ def register(app: typer.Typer) -> None:
         from bot.engine.runtime import AdapterUnavailable, build_runtime
         from bot.errors import UserInputError
 
-        logging.basicConfig(level=getattr(logging, str(ctx.obj.log_level).upper(), logging.INFO),
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         try:
             from bot.settings import load_settings
         except ImportError:
