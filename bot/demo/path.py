@@ -204,6 +204,11 @@ class Timelapse:
         self.market_ts = target
         return self.current()
 
+    @property
+    def at_bottom(self) -> bool:
+        """On the window's lowest point (the caller should show it before moving on)."""
+        return self.market_ts == self._bottom
+
     def current(self) -> PathPoint:
         return self.points[max(0, bisect_right(self._times, self.market_ts) - 1)]
 

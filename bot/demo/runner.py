@@ -236,7 +236,8 @@ def _replay(run: DemoRun, chain: DemoChain, journal: JournalReader, daemon: Daem
         last_poll = now
         if not daemon.alive:
             raise RuntimeError(f"the daemon exited with code {daemon.returncode()}; see {daemon.log_path}")
-        if now - last_update >= UPDATE_S or (clock.done and point.price_usd != last_price):
+        must_show = (clock.done or clock.at_bottom) and point.price_usd != last_price
+        if now - last_update >= UPDATE_S or must_show:
             if point.price_usd != last_price:
                 chain.set_price(point.price_usd)
                 last_price = point.price_usd
