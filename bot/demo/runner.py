@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 import tomllib
 from collections.abc import Iterator
@@ -358,8 +357,3 @@ def _batch_json(b: BatchSummary) -> dict[str, Any]:
         "legs_s": {k: round(v, 2) for k, v in b.legs_s.items()}, "moved": b.moved,
         "withdraw_skipped": b.withdraw_skipped,
     }
-
-
-def clear_outputs(state_dir: Path) -> None:
-    """Remove the demo directory entirely (used by tests)."""
-    shutil.rmtree(state_dir, ignore_errors=True)
