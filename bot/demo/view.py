@@ -211,19 +211,19 @@ def hf_chart(run: Any, *, width: int) -> Text:
 
 def batch_table(batches: Sequence[BatchSummary]) -> Table:
     table = Table(title="Batches (from the journal)", title_justify="left")
-    for name in ("#", "status", "WETH out", "ETH sold", "avg price", "USDT repaid", "HF before → after", "took",
+    for name in ("#", "status", "WETH out", "ETH sold", "avg price", "USDT repaid", "HF before→after", "took",
                  "slowest leg"):
         table.add_column(name, justify="left" if name in ("status", "slowest leg") else "right", no_wrap=True)
     for b in batches:
         slowest = max(b.legs_s.items(), key=lambda kv: kv[1]) if b.legs_s else None
         if not b.moved:
-            table.add_row(str(b.seq), f"{b.status.value}, nothing moved", "0", "0", "—", "0",
-                          f"{_hf(b.hf_before)} → (re-plan)", f"{b.duration_s:.1f} s", "withdraw skipped")
+            table.add_row(str(b.seq), "no-op", "0", "0", "—", "0", f"{_hf(b.hf_before)}→—", f"{b.duration_s:.1f} s",
+                          "withdraw skipped")
             continue
         table.add_row(
             str(b.seq), b.status.value, f"{b.withdrawn_eth:,.4f}", f"{b.sold_eth:,.4f}", _usd(b.avg_price),
-            f"{b.repaid_usdt:,.2f}", f"{_hf(b.hf_before)} → {_hf(b.hf_after)}", f"{b.duration_s:.1f} s",
-            f"{slowest[0]} {slowest[1]:.1f} s" if slowest else "—",
+            f"{b.repaid_usdt:,.2f}", f"{_hf(b.hf_before)}→{_hf(b.hf_after)}", f"{b.duration_s:.1f} s",
+            f"{slowest[0]} {slowest[1]:.1f}s" if slowest else "—",
         )
     if not batches:
         table.add_row("—", "no batch", *[""] * 7)
