@@ -23,7 +23,7 @@ $(NPM_STAMP): $(NPM_DIR)/package.json $(NPM_DIR)/package-lock.json
 
 # Unit, property and integration tests (real anvil + Aave + exchange emulator on loopback).
 test: install
-	$(PY) -m pytest -q -m "not slow" -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "not slow" -n 2 --dist loadscope $(PYTEST_ARGS)
 
 # Pure tests only: no chain, no emulator.
 test-fast: install

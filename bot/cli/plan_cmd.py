@@ -1,9 +1,13 @@
 """`delever plan`: the dry-run deleveraging plan from the live state or a saved snapshot.
 
     delever plan [--json] [--target-hf X] [--snapshot FILE] [--save FILE] [--policy NAME] [--set k=v]
+                 [--no-book]
 
-Nothing is signed. ``--save FILE`` writes the snapshot and every planning input (exact JSON);
-``--snapshot FILE`` replays such a file to the identical plan.
+Nothing is signed. The live state comes from ``bot.wiring.acquire_snapshot`` (one chain read
+plus the exchange's book, balances and rules); an unreachable exchange is an error (exit 1)
+unless ``--no-book`` asks for the synthetic depth model instead. ``--save FILE`` writes the
+snapshot and every planning input (exact JSON); ``--snapshot FILE`` replays such a file to the
+identical plan.
 """
 
 from __future__ import annotations
@@ -26,17 +30,15 @@ from bot.ports import MarketRules
 from strategies.base import Intent, parse_set_pairs
 
 
-class LiveReadsUnavailable(DeleverError):
-    """The on-chain reader or the venue adapter is not wired into ``delever plan`` yet."""
-
-
-def acquire_snapshot(settings: Any) -> tuple[Snapshot, MarketRules | None]:
+def acquire_snapshot(settings: Any, *, with_venue: bool = True) -> tuple[Snapshot, MarketRules | None]:
     """Read the live state: the Aave position and wallet balances at one block (the chain
     reader), the exchange's order book, free balances and market rules (the venue adapter).
 
     The single place where ``delever plan`` touches the outside world.
     """
-    raise LiveReadsUnavailable("live reads are not wired yet: pass --snapshot FILE (a file saved with --save)")
+    from bot.wiring import acquire_snapshot as acquire
+
+    return acquire(settings, with_venue=with_venue)
 
 
 def _load_settings(ctx: typer.Context) -> Any:
@@ -69,6 +71,7 @@ def build_input(
     limit_overrides: dict[str, Any],
     depth_usd: Decimal | None,
     gas_usd: Decimal | None,
+    no_book: bool = False,
 ) -> PlanInput:
     """Merge saved inputs, settings and flags (flags win) and decide the intent."""
     if saved is not None:
@@ -76,7 +79,7 @@ def build_input(
         limits = dataclasses.replace(saved.limits, **limit_overrides)
         costs, market = saved.costs, saved.market
     else:
-        snapshot, rules = acquire_snapshot(settings)
+        snapshot, rules = acquire_snapshot(settings, with_venue=not no_book)
         limits = limits_from_settings(settings, **limit_overrides)
         costs, market = PlanCosts(), MarketModel()
     if depth_usd is not None:
@@ -121,14 +124,14 @@ def make_plan(plan_input: PlanInput) -> Plan:
 
 def _gather(
     ctx: typer.Context, *, snapshot_file: str | None, target_hf: str | None, policy: str | None, sets: list[str],
-    overrides: dict[str, Any], depth_usd: Decimal | None, gas_usd: Decimal | None,
+    overrides: dict[str, Any], depth_usd: Decimal | None, gas_usd: Decimal | None, no_book: bool = False,
 ) -> PlanInput:
     settings = None if snapshot_file else _load_settings(ctx)
     saved = load_input(snapshot_file) if snapshot_file else None
     return build_input(
         settings=settings, saved=saved, target_hf=_decimal("--target-hf", target_hf), policy_name=policy,
         policy_sets=sets, limit_overrides={k: v for k, v in overrides.items() if v is not None},
-        depth_usd=depth_usd, gas_usd=gas_usd,
+        depth_usd=depth_usd, gas_usd=gas_usd, no_book=no_book,
     )
 
 
@@ -149,6 +152,9 @@ def register(app: typer.Typer) -> None:
         max_daily_usd: str = typer.Option(None, "--max-daily-usd", help="Per-day sale limit (USD)."),
         depth_usd: str = typer.Option(None, "--depth-usd", help="Synthetic book: USD depth within 1 %."),
         gas_usd: str = typer.Option(None, "--gas-usd", help="Gas estimate per batch (USD)."),
+        no_book: bool = typer.Option(
+            False, "--no-book", help="Do not contact the exchange: plan on the synthetic depth model (--depth-usd)."
+        ),
     ) -> None:
         """One row per batch: amounts, expected and worst fill, slippage, HF after each leg."""
         try:
@@ -162,10 +168,11 @@ def register(app: typer.Typer) -> None:
                     "max_daily_usd": _decimal("--max-daily-usd", max_daily_usd),
                 },
                 depth_usd=_decimal("--depth-usd", depth_usd), gas_usd=_decimal("--gas-usd", gas_usd),
+                no_book=no_book,
             )
         except (UserInputError, ValueError) as exc:  # config, flags, a saved file, an out-of-range value
             fail(str(exc), EXIT_USER)
-        except (LiveReadsUnavailable, PolicyFailed) as exc:
+        except DeleverError as exc:  # live reads failed (chain, exchange), a halt, the policy raised
             fail(str(exc), EXIT_RUNTIME)
         result = make_plan(plan_input)
         if save_file:

@@ -235,8 +235,12 @@ class Controller:
         if spec is not None and spec.withdraw_amount > 0 and (context.reduce_only or remaining == 0):
             why = "reduce-only" if context.reduce_only else "daily cap reached"
             spec = replace(spec, withdraw_amount=0, note=f"{why}: sweep only")
-        if spec is None or (spec.withdraw_amount == 0 and not self._has_idle_funds(snapshot, mid)):
-            spec = self._sweep_spec(snapshot, mid)
+        if spec is None:
+            # Nothing planned: bring home only the bot's own leftovers on the exchange; the
+            # wallet's stablecoins are the owner's and are spent only when a plan asks.
+            spec = self._sweep_spec(snapshot, mid, include_wallet=False)
+        elif spec.withdraw_amount == 0 and not self._has_idle_funds(snapshot, mid):
+            spec = None
         if spec is None:
             return Tick(TickOutcome.IDLE, choice.reason or "nothing to do")
         result = self.executor.execute(spec, snapshot)
@@ -254,23 +258,26 @@ class Controller:
 
     # ---- idle funds --------------------------------------------------------------------------
 
-    def _idle_usd(self, snapshot: Snapshot, mid: Decimal | None) -> Decimal:
+    def _idle_usd(self, snapshot: Snapshot, mid: Decimal | None, *, include_wallet: bool = True) -> Decimal:
         cfg = self.config
         debt = snapshot.position.reserve(cfg.debt)
         if debt.debt == 0:
             return Decimal(0)
         base = snapshot.exchange_balances.get(cfg.base_coin, Decimal(0))
         quote = snapshot.exchange_balances.get(cfg.quote_coin, Decimal(0))
-        wallet = from_units(snapshot.wallet_balances.get(cfg.debt, 0), debt.decimals)
+        wallet = from_units(snapshot.wallet_balances.get(cfg.debt, 0), debt.decimals) if include_wallet else Decimal(0)
         return base * (mid or Decimal(0)) + quote + wallet
 
-    def _has_idle_funds(self, snapshot: Snapshot, mid: Decimal | None) -> bool:
-        return self._idle_usd(snapshot, mid) >= self.config.sweep_min_usd
+    def _has_idle_funds(self, snapshot: Snapshot, mid: Decimal | None, *, include_wallet: bool = True) -> bool:
+        return self._idle_usd(snapshot, mid, include_wallet=include_wallet) >= self.config.sweep_min_usd
 
-    def _sweep_spec(self, snapshot: Snapshot, mid: Decimal | None) -> BatchSpec | None:
-        if not self._has_idle_funds(snapshot, mid):
+    def _sweep_spec(self, snapshot: Snapshot, mid: Decimal | None, *, include_wallet: bool) -> BatchSpec | None:
+        if not self._has_idle_funds(snapshot, mid, include_wallet=include_wallet):
             return None
-        return BatchSpec(collateral=self.config.collateral, debt=self.config.debt, withdraw_amount=0, note="sweep idle funds")
+        return BatchSpec(
+            collateral=self.config.collateral, debt=self.config.debt, withdraw_amount=0,
+            note="sweep idle funds", repay_idle_amount=None if include_wallet else 0,
+        )
 
 
 def policy_plan_fn(
@@ -322,6 +329,7 @@ def policy_plan_fn(
             withdraw_amount=batch.withdraw_units if batch.kind == "unwind" else 0,
             expected_price=batch.expected_price, worst_price=batch.worst_price,
             note=f"{intent.reason} [{batch.kind}, limited by {batch.limited_by}]".strip(),
+            repay_idle_amount=batch.repay_from_wallet_units,
         )
         return PlanChoice(spec, intent.reason, the_plan.to_dict())
 

@@ -63,6 +63,9 @@ class BatchSpec:
     expected_price: Decimal | None = None  # the planner's expectations, for the record
     worst_price: Decimal | None = None
     note: str = ""
+    # Debt tokens idle in the wallet to repay first (base units): the plan's amount, so the
+    # executor spends exactly what the dry-run showed; 0 leaves the wallet alone; None = all.
+    repay_idle_amount: int | None = None
 
     def to_payload(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
@@ -72,9 +75,11 @@ class BatchSpec:
         def dec(name: str) -> Decimal | None:
             return None if payload.get(name) is None else Decimal(payload[name])
 
+        idle = payload.get("repay_idle_amount")
         return cls(
             collateral=payload["collateral"], debt=payload["debt"], withdraw_amount=int(payload["withdraw_amount"]),
             expected_price=dec("expected_price"), worst_price=dec("worst_price"), note=payload.get("note", ""),
+            repay_idle_amount=None if idle is None else int(idle),
         )
 
 
@@ -197,8 +202,12 @@ class RepayIdle(TxStep):
     def prepare(self, run: BatchRun) -> dict[str, Any] | Skip:
         if not run.config.repay_idle:
             return Skip("repaying idle funds is off")
+        if run.spec.repay_idle_amount == 0:
+            return Skip("the plan spends nothing from the wallet")
         snap = run.snapshot()
         idle = snap.wallet_balances.get(run.spec.debt, 0)
+        if run.spec.repay_idle_amount is not None:
+            idle = min(idle, run.spec.repay_idle_amount)
         debt = snap.position.reserve(run.spec.debt).debt
         if idle <= 0 or debt <= 0:
             return Skip("no idle debt token in the wallet" if debt > 0 else "no debt")
@@ -419,7 +428,8 @@ class Repay(TxStep):
         snap = run.snapshot()
         balance = snap.wallet_balances.get(run.spec.debt, 0)
         debt = snap.position.reserve(run.spec.debt).debt
-        if not run.config.repay_idle:
+        if not run.config.repay_idle or run.spec.repay_idle_amount is not None:
+            # Only what this batch brought back: the wallet's own funds were the plan's to spend.
             landed = run.ok_outcome("await_quote")
             balance = min(balance, int(landed["arrived_units"])) if landed else 0
         if balance <= 0 or debt <= 0:

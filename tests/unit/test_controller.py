@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -224,3 +225,27 @@ def test_controller_failed_tick_then_success_resets_the_failure_count(tmp_path):
     assert controller.run(max_ticks=3) == 0  # fail, fail, succeed
     assert controller.failures == 0 and len(rig.observer.alerts) == 2
     assert rig.journal.control()[0] is ControlState.NORMAL
+
+
+def test_controller_without_a_plan_leaves_the_wallets_stablecoins_alone(tmp_path):
+    # The owner's USDT in the wallet is not the bot's to spend unless a plan asks for it.
+    world = make_world(idle_wallet_usdt=50_000)
+    rig = Rig(tmp_path, clock=world.clock, world=world)
+    tick = _controller(rig, FixedPlan(rig, times=0)).tick()
+    assert tick.outcome is TickOutcome.IDLE
+    assert world.wallet["USDT"] == 50_000 * E6
+    assert world.reserve("USDT").debt == 120_000 * E6
+
+
+def test_controller_repays_exactly_the_planned_idle_amount(tmp_path):
+    world = make_world(idle_wallet_usdt=50_000)
+    rig = Rig(tmp_path, clock=world.clock, world=world)
+
+    def plan_idle_repay(snapshot, context):
+        spec = replace(rig.spec(0), repay_idle_amount=20_000 * E6)
+        return PlanChoice(spec, "restore HF from idle funds")
+
+    tick = _controller(rig, plan_idle_repay).tick()
+    assert tick.result.status is BatchStatus.DONE
+    assert world.wallet["USDT"] == 30_000 * E6
+    assert world.reserve("USDT").debt == 100_000 * E6

@@ -1,0 +1,139 @@
+"""`delever plan` on the live devnet state (chain + exchange emulator), and ``bot.wiring``'s reads."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from bot.errors import ConfigError, GuardRefused
+from bot.wiring import ReadOnlyLending, VenueUnavailable, acquire_snapshot, open_lending
+
+from .live import LiveDevnet
+
+pytestmark = pytest.mark.integration
+D = Decimal
+TRIGGER, TARGET, FLOOR = D("1.3"), D("1.6"), D("1.05")  # config/devnet.toml
+UNREACHABLE = "http://127.0.0.1:9"  # discard port: connection refused
+SINK = "0x000000000000000000000000000000000000dEaD"
+
+
+@pytest.fixture(scope="module")
+def dropped(live: LiveDevnet) -> LiveDevnet:
+    """WETH at $1700 (HF ≈ 1.23 < trigger) and no idle USDT in the wallet, so the plan must unwind."""
+    settings = live.settings()
+    wallet = str(settings.wallet.address)
+    usdt = live.facts["tokens"]["USDT"]
+    held = live.token_balance(usdt, wallet, live.w3.eth.block_number)
+    account = Account.from_key(settings.wallet.private_key.get_secret_value())
+    token = live.w3.eth.contract(address=usdt, abi=[{
+        "name": "transfer", "type": "function", "stateMutability": "nonpayable",
+        "inputs": [{"name": "to", "type": "address"}, {"name": "v", "type": "uint256"}],
+        "outputs": [{"name": "", "type": "bool"}]}])
+    tx = token.functions.transfer(SINK, held).build_transaction(
+        {"from": wallet, "nonce": live.w3.eth.get_transaction_count(wallet)})
+    receipt = live.w3.eth.wait_for_transaction_receipt(
+        live.w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction), timeout=30)
+    assert receipt["status"] == 1
+    moved = live.cli("devnet", "set-price", "WETH", "1700", "--json")
+    assert moved.returncode == 0, moved.stderr
+    assert D(json.loads(moved.stdout)["health_factor"]) < TRIGGER
+    return live
+
+
+def test_plan_json_after_a_price_drop_holds_the_floor_and_reaches_the_target(dropped: LiveDevnet) -> None:
+    done = dropped.cli("plan", "--json")
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)  # exactly one JSON object on stdout
+    assert D(plan["health_factor"]) < TRIGGER
+    assert plan["status"] == "reaches_target" and plan["book_source"] == "snapshot"
+    assert D(plan["target_health_factor"]) == TARGET and D(plan["hf_floor"]) == FLOOR
+    unwinds = [b for b in plan["batches"] if b["kind"] == "unwind"]
+    assert len(unwinds) >= 2 and len(unwinds) == len(plan["batches"])  # no idle USDT to repay first
+    assert all(D(b["hf_after_withdraw"]) >= FLOOR for b in plan["batches"])
+    assert all(D(b["hf_after_withdraw_shocked"]) >= FLOOR for b in plan["batches"])
+    assert D(plan["final_health_factor"]) >= TARGET
+    for b in unwinds:  # the emulator's book, walked within the 150 bps cap
+        assert D(b["worst_price"]) >= D(b["floor_price"]) >= D(b["reference_price"]) * (1 - D("0.015"))
+        assert abs(D(b["reference_price"]) - 1700) < 1
+
+
+def test_plan_saved_then_replayed_prints_the_identical_json(dropped: LiveDevnet, tmp_path: Path) -> None:
+    saved = tmp_path / "plan-input.json"
+    live = dropped.cli("plan", "--json", "--save", str(saved))
+    assert live.returncode == 0, live.stderr
+    replay = dropped.cli("plan", "--json", "--snapshot", str(saved))
+    assert replay.returncode == 0, replay.stderr
+    assert replay.stdout == live.stdout
+    snapshot = json.loads(saved.read_text())["snapshot"]
+    assert snapshot["chain_id"] == 31337 and snapshot["book"]["bids"] and snapshot["price_history"] == []
+
+
+def test_plan_with_the_exchange_unreachable_exits_1_in_one_line(dropped: LiveDevnet) -> None:
+    done = dropped.cli_in_process("plan", "--json", env={"DELEVER_EXCHANGE__API_URL": UNREACHABLE})
+    assert done.exit_code == 1 and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "exchange" in lines[0] and "--no-book" in lines[0]
+    assert "signature" not in done.stderr and "timestamp=" not in done.stderr
+
+
+def test_plan_no_book_plans_on_the_synthetic_depth_without_the_exchange(dropped: LiveDevnet) -> None:
+    done = dropped.cli_in_process("plan", "--json", "--no-book", env={"DELEVER_EXCHANGE__API_URL": UNREACHABLE})
+    assert done.exit_code == 0, done.stderr
+    plan = json.loads(done.stdout)
+    assert plan["book_source"] == "synthetic" and D(plan["final_health_factor"]) >= TARGET
+    assert all(D(b["hf_after_withdraw"]) >= FLOOR for b in plan["batches"])
+
+
+def test_plan_when_the_rpc_serves_another_chain_exits_2(live: LiveDevnet) -> None:
+    done = live.cli_in_process("plan", "--json", env={"DELEVER_CHAIN__CHAIN_ID": "11155111"})
+    assert done.exit_code == 2 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        "delever: error: the RPC serves chain id 31337, the config says 11155111"]
+
+
+def test_plan_with_the_rpc_down_exits_1_in_one_line(live: LiveDevnet) -> None:
+    done = live.cli_in_process("plan", "--json", env={"DELEVER_CHAIN__RPC_URL": UNREACHABLE})
+    assert done.exit_code == 1 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        "delever: error: the chain RPC does not answer: RPC read failed (chain id): ConnectionError"]
+
+
+def test_acquire_snapshot_adds_the_book_rules_and_nonzero_exchange_balances(live: LiveDevnet) -> None:
+    settings = live.settings()
+    snapshot, rules = acquire_snapshot(settings)
+    assert snapshot.chain_id == 31337 and snapshot.wallet == settings.wallet.address
+    assert snapshot.position.reserve("WETH").collateral > 0 and snapshot.position.reserve("USDT").debt > 0
+    assert rules is not None and (rules.symbol, rules.base, rules.quote) == ("ETH/USDT", "ETH", "USDT")
+    assert rules.step_size == D("0.0001") and rules.tick_size == D("0.01") and rules.taker_fee == D("0.001")
+    assert snapshot.book is not None and snapshot.book.symbol == "ETH/USDT" and len(snapshot.book.bids) >= 100
+    assert all(amount != 0 for amount in snapshot.exchange_balances.values())
+    assert snapshot.price_history == ()  # the emulator serves no candles: the planner uses price_shock_bps
+
+
+def test_acquire_snapshot_without_the_venue_returns_no_rules(live: LiveDevnet) -> None:
+    snapshot, rules = acquire_snapshot(live.settings(), with_venue=False)
+    assert rules is None and snapshot.book is None and snapshot.exchange_balances == {}
+
+
+def test_acquire_snapshot_with_a_dead_exchange_raises_venue_unavailable(live: LiveDevnet) -> None:
+    with pytest.raises(VenueUnavailable, match="no-book"):
+        acquire_snapshot(live.settings(DELEVER_EXCHANGE__API_URL=UNREACHABLE))
+
+
+def test_acquire_snapshot_with_a_provider_that_is_no_market_raises_config_error(live: LiveDevnet) -> None:
+    with pytest.raises(ConfigError, match="no Aave v3 market"):
+        acquire_snapshot(live.settings(DELEVER_CHAIN__POOL_ADDRESSES_PROVIDER=SINK), with_venue=False)
+
+
+def test_open_lending_without_a_key_is_read_only_and_refuses_writes(live: LiveDevnet) -> None:
+    settings = live.settings(DELEVER_MODE="dry-run", DELEVER_WALLET__KEY_SOURCE="none")
+    lending = open_lending(settings)
+    assert isinstance(lending, ReadOnlyLending)
+    assert lending.snapshot().position.reserve("WETH").collateral > 0
+    with pytest.raises(GuardRefused):
+        lending.withdraw(key="k", symbol="WETH", amount=1)
+    assert lending.lookup("k") is None

@@ -1,0 +1,135 @@
+"""``bot.wiring``: live snapshots from fakes at the ports (no network)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from bot.domain import Level, OrderBook, Position, Reserve, Rounding, Snapshot
+from bot.errors import ConfigError, GuardRefused, Halt, RateLimited, Retryable
+from bot.ports import MarketRules
+from bot.wiring import ChainUnavailable, ReadOnlyLending, VenueUnavailable, acquire_snapshot
+
+D = Decimal
+RULES = MarketRules("ETH/USDT", "ETH", "USDT", D("0.01"), D("0.0001"), D("0.0001"), D(5), D("0.001"))
+BOOK = OrderBook("ETH/USDT", (Level(D(1999), D(3)),), (Level(D(2001), D(3)),))
+
+
+def settings(*, chain_id: int = 31337, keys: bool = True) -> Any:
+    secret = "s" if keys else None
+    return SimpleNamespace(
+        chain=SimpleNamespace(chain_id=chain_id, pool_addresses_provider="0x" + "11" * 20),
+        exchange=SimpleNamespace(id="binance", symbol="ETH/USDT", api_key=secret, api_secret=secret),
+    )
+
+
+def snapshot(chain_id: int = 31337) -> Snapshot:
+    reserves = (
+        Reserve("WETH", 18, 2000 * 10**8, 8000, 8250, 10500, collateral=10**19, debt=0),
+        Reserve("USDT", 6, 10**8, 7500, 8000, 10500, collateral=0, debt=10_000 * 10**6),
+    )
+    return Snapshot(Position(reserves, Rounding.V3_0), block=7, timestamp=1_700_000_000, chain_id=chain_id,
+                    wallet="0x" + "22" * 20)
+
+
+class FakeLending:
+    def __init__(self, result: Snapshot | Exception) -> None:
+        self.result = result
+
+    def snapshot(self) -> Snapshot:
+        if isinstance(self.result, Exception):
+            raise self.result
+        return self.result
+
+
+class FakeVenue:
+    def __init__(self, *, balances: dict[str, Decimal] | None = None, error: Exception | None = None) -> None:
+        self._balances = balances or {}
+        self.error = error
+        self.calls: list[str] = []
+
+    def rules(self, symbol: str) -> MarketRules:
+        self.calls.append("rules")
+        if self.error:
+            raise self.error
+        return RULES
+
+    def order_book(self, symbol: str, depth: int = 100) -> OrderBook:
+        self.calls.append(f"book:{depth}")
+        return BOOK
+
+    def balances(self) -> dict[str, Decimal]:
+        self.calls.append("balances")
+        return self._balances
+
+
+def test_acquire_snapshot_enriches_the_chain_read_with_book_rules_and_nonzero_balances() -> None:
+    venue = FakeVenue(balances={"USDT": D("12.5"), "BNB": D(0), "ETH": D("0.1")})
+    snap, rules = acquire_snapshot(settings(), lending=FakeLending(snapshot()), venue=venue)
+    assert rules == RULES and snap.book == BOOK
+    assert snap.exchange_balances == {"ETH": D("0.1"), "USDT": D("12.5")}
+    assert snap.price_history == () and snap.block == 7
+    assert venue.calls == ["rules", "book:500", "balances"]
+
+
+def test_acquire_snapshot_without_api_keys_reads_public_data_only() -> None:
+    venue = FakeVenue(balances={"USDT": D(1)})
+    snap, _ = acquire_snapshot(settings(keys=False), lending=FakeLending(snapshot()), venue=venue)
+    assert snap.exchange_balances == {} and "balances" not in venue.calls
+
+
+def test_acquire_snapshot_without_the_venue_contacts_no_exchange() -> None:
+    snap, rules = acquire_snapshot(settings(), lending=FakeLending(snapshot()), venue=None, with_venue=False)
+    assert rules is None and snap.book is None
+
+
+@pytest.mark.parametrize("error", [Retryable("down"), RateLimited("slow", retry_after=1), Halt("bad key")])
+def test_acquire_snapshot_when_the_venue_fails_raises_venue_unavailable(error: Exception) -> None:
+    with pytest.raises(VenueUnavailable, match="--no-book"):
+        acquire_snapshot(settings(), lending=FakeLending(snapshot()), venue=FakeVenue(error=error))
+
+
+def test_acquire_snapshot_unknown_market_stays_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="no market"):
+        acquire_snapshot(settings(), lending=FakeLending(snapshot()),
+                         venue=FakeVenue(error=ConfigError("the exchange lists no market ETH/USDT")))
+
+
+def test_acquire_snapshot_on_another_chain_raises_config_error() -> None:
+    with pytest.raises(ConfigError, match="chain id 1, the config says 31337"):
+        acquire_snapshot(settings(), lending=FakeLending(snapshot(chain_id=1)), venue=FakeVenue())
+
+
+def test_acquire_snapshot_when_the_rpc_fails_raises_chain_unavailable() -> None:
+    with pytest.raises(ChainUnavailable, match="does not answer"):
+        acquire_snapshot(settings(), lending=FakeLending(Retryable("RPC read failed")), venue=FakeVenue())
+
+
+def test_acquire_snapshot_without_settings_names_the_config() -> None:
+    with pytest.raises(ConfigError, match="no config file"):
+        acquire_snapshot(None)
+
+
+class FakeReader:
+    def __init__(self, chain_id: int) -> None:
+        self.chain_id = chain_id
+
+    def snapshot(self, wallet: str) -> Snapshot:
+        return snapshot(self.chain_id)
+
+
+def test_read_only_lending_refuses_every_write_and_halts_on_a_chain_switch() -> None:
+    wallet = "0x" + "22" * 20
+    lending = ReadOnlyLending(FakeReader(31337), wallet=wallet, chain_id=31337)  # type: ignore[arg-type]
+    assert lending.snapshot().chain_id == 31337 and lending.lookup("k") is None
+    for write in (lambda: lending.withdraw(key="k", symbol="WETH", amount=1),
+                  lambda: lending.repay(key="k", symbol="USDT", amount=1),
+                  lambda: lending.unwrap(key="k", amount=1),
+                  lambda: lending.transfer(key="k", symbol="ETH", to=wallet, amount=1)):
+        with pytest.raises(GuardRefused):
+            write()
+    with pytest.raises(Halt, match="chain id 1"):
+        ReadOnlyLending(FakeReader(1), wallet=wallet, chain_id=31337).snapshot()  # type: ignore[arg-type]
