@@ -224,8 +224,9 @@ class EngineConfig(BaseModel):
     tick_interval_s: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)] | None = None
     # Watching blocks: act at least this often even when no new block arrives (a stalled node).
     max_tick_gap_s: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)] = 60.0
-    # Between reads while a step waits (confirmations, deposit credit, withdrawal landing).
-    poll_interval_s: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)] = 5.0
+    # Between reads while a step waits (confirmations, deposit credit, withdrawal landing);
+    # None: chain.poll_interval_s.
+    poll_interval_s: Annotated[float, Field(gt=0, le=600, allow_inf_nan=False)] | None = None
     # A transfer or a pending transaction not final after this long needs a human.
     transfer_timeout_s: Annotated[float, Field(ge=10, le=7 * 86_400, allow_inf_nan=False)] = 3 * 3600.0
     # Failed ticks in a row before the daemon halts (fail closed).

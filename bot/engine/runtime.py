@@ -207,7 +207,7 @@ def executor_config(settings: Any) -> ExecutorConfig:
         max_oracle_divergence_bps=int(_opt(settings, "limits", "max_oracle_divergence_bps", 300)),
         unwrap_native=_opt(settings, "engine", "unwrap_native", None),
         repay_idle=bool(_opt(settings, "engine", "repay_idle", True)),
-        poll_interval_s=float(_opt(settings, "engine", "poll_interval_s", 5.0)),
+        poll_interval_s=float(_opt(settings, "engine", "poll_interval_s", _opt(settings, "chain", "poll_interval_s", 5.0))),
         transfer_timeout_s=float(_opt(settings, "engine", "transfer_timeout_s", 3 * 3600.0)),
         reconcile_grace_s=float(_opt(settings, "engine", "reconcile_grace_s", 2.0)),
         max_retries=int(_opt(settings, "engine", "max_retries", 8)),

@@ -34,7 +34,7 @@ def test_engine_settings_defaults_watch_every_block(tmp_path):
     s = load(tmp_path, DRY_RUN_TOML)
     e = s.engine
     assert e.tick_interval_s is None and e.max_tick_gap_s == 60.0
-    assert (e.poll_interval_s, e.transfer_timeout_s, e.max_consecutive_failures) == (5.0, 10800.0, 3)
+    assert (e.poll_interval_s, e.transfer_timeout_s, e.max_consecutive_failures) == (None, 10800.0, 3)
     assert e.kill_switch_path is None and e.unwrap_native is None and e.repay_idle is True and e.hold_to_target is True
     assert (e.reconcile_grace_s, e.max_retries, e.backoff_s, e.sweep_min_usd) == (2.0, 8, 1.0, Decimal("10"))
     assert s.chain.poll_interval_s == 2.0
@@ -142,6 +142,14 @@ def test_build_runtime_wires_the_engine_settings(tmp_path):
         notify = runtime.notifier.config
         assert notify.telegram_api_url == "http://127.0.0.1:9/tg"
         assert (notify.min_alert_level, notify.on_batches) == ("critical", False)
+    finally:
+        runtime.journal.close()
+
+
+def test_build_runtime_executor_waits_default_to_the_head_poll_interval(tmp_path):
+    runtime = _build(tmp_path, head=lambda: 7)
+    try:
+        assert runtime.executor.config.poll_interval_s == 0.25  # chain.poll_interval_s
     finally:
         runtime.journal.close()
 
