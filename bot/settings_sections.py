@@ -235,7 +235,8 @@ class EngineConfig(BaseModel):
     kill_switch_path: Path | None = None
     # Once the policy asks to restore HF to a target, keep unwinding until HF reaches it even
     # when the policy goes quiet in between (threshold: from its trigger up). In memory only.
-    hold_to_target: bool = True
+    # Off: the policy alone decides each tick (as the backtest does).
+    hold_to_target: bool = False
     # Unwrap WETH before depositing it? None: when the collateral is WETH and the exchange coin ETH.
     unwrap_native: bool | None = None
     # Repay with the debt token already idle in the wallet before withdrawing anything.

@@ -281,7 +281,7 @@ class Controller:
 
 
 def policy_plan_fn(
-    policy: Any, *, limits: Any, venue: Venue, market: str, costs: Any = None, model: Any = None, hold_to_target: bool = True,
+    policy: Any, *, limits: Any, venue: Venue, market: str, costs: Any = None, model: Any = None, hold_to_target: bool = False,
 ) -> PlanFn:
     """Bind a loaded policy (``strategies.load_policy``) and the planner into a ``PlanFn``.
 

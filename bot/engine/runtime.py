@@ -310,7 +310,7 @@ def build_runtime(
         controller = Controller(
             executor=executor, lending=lending, venue=venue, clock=clock,
             plan_fn=policy_plan_fn(policy, limits=limits, venue=venue, market=exec_cfg.market,
-                                   hold_to_target=bool(_opt(settings, "engine", "hold_to_target", True))),
+                                   hold_to_target=bool(_opt(settings, "engine", "hold_to_target", False))),
             config=controller_cfg, observer=observer, stop_requested=lambda: kill_switch.tripped,
             on_snapshot=lambda s: _observe(s, metrics=metrics, lending=real.lending, hf_floor=limits.hf_floor),
             head=real.head,

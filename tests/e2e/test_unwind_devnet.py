@@ -4,7 +4,8 @@ block and no fill below a sell's floor price.
 
 `delever devnet up` (anvil mining a block a second, Aave v3, the emulator following the Aave
 oracle) and `delever --config config/devnet.toml run` as a subprocess, exactly as a user runs
-them; the demo position (100 WETH, HF 1.45) is crashed with `delever devnet set-price WETH`.
+them (with ``engine.hold_to_target`` on, so that ``threshold`` carries on from its trigger to
+its target); the demo position (100 WETH, HF 1.45) is crashed with `delever devnet set-price WETH`.
 Measurements (batches, sizes, wall times, per-step split) are printed as one JSON line per test.
 """
 
@@ -38,7 +39,8 @@ def devnet(tmp_path):
 
 
 def _unwind(devnet: Devnet, start_hf: Decimal, *, timeout: float) -> dict:
-    devnet.start_daemon()
+    # threshold is memoryless (quiet from its trigger up): hold its intent to the target.
+    devnet.start_daemon(env={"DELEVER_ENGINE__HOLD_TO_TARGET": "true"})
     sampler = devnet.start_sampler()
     crash = devnet.crash_to(start_hf)
     devnet.wait_until_settled(target_wad=AT_TARGET_WAD, timeout=timeout)

@@ -35,7 +35,7 @@ def test_engine_settings_defaults_watch_every_block(tmp_path):
     e = s.engine
     assert e.tick_interval_s is None and e.max_tick_gap_s == 60.0
     assert (e.poll_interval_s, e.transfer_timeout_s, e.max_consecutive_failures) == (None, 10800.0, 3)
-    assert e.kill_switch_path is None and e.unwrap_native is None and e.repay_idle is True and e.hold_to_target is True
+    assert e.kill_switch_path is None and e.unwrap_native is None and e.repay_idle is True and e.hold_to_target is False
     assert (e.reconcile_grace_s, e.max_retries, e.backoff_s, e.sweep_min_usd) == (2.0, 8, 1.0, Decimal("10"))
     assert s.chain.poll_interval_s == 2.0
     assert s.exchange.recv_window_ms == 10_000
