@@ -46,6 +46,9 @@ class BatchSummary:
     finished_at: float
     legs_s: dict[str, float]  # step → seconds from its intent to its outcome
     withdraw_skipped: str | None = None  # why the executor's own re-check withdrew nothing
+    # The executor's verify: HF rose, judged at the same prices (a market falling during the
+    # batch is not held against it). None when verify did not run.
+    verified: bool | None = None
 
     @property
     def duration_s(self) -> float:
@@ -154,6 +157,7 @@ def summarize(batch: BatchRow, steps: list[StepRow]) -> BatchSummary:
         hf_before=_wad(hf_before), hf_after=_wad(hf_after),
         started_at=batch.created_at, finished_at=batch.updated_at, legs_s=legs,
         withdraw_skipped=_skip_reason(by_step.get("withdraw")),
+        verified=None if out("verify", "improved") is None else out("verify", "improved") == "True",
     )
 
 

@@ -354,6 +354,6 @@ def _batch_json(b: BatchSummary) -> dict[str, Any]:
         "id": b.id, "status": b.status.value, "note": b.note, "withdrawn_weth": str(b.withdrawn_eth),
         "sold_eth": str(b.sold_eth), "avg_price": _s(b.avg_price), "repaid_usdt": str(b.repaid_usdt),
         "hf_before": _s(b.hf_before), "hf_after": _s(b.hf_after), "duration_s": round(b.duration_s, 2),
-        "legs_s": {k: round(v, 2) for k, v in b.legs_s.items()}, "moved": b.moved,
+        "legs_s": {k: round(v, 2) for k, v in b.legs_s.items()}, "moved": b.moved, "verified": b.verified,
         "withdraw_skipped": b.withdraw_skipped,
     }

@@ -37,7 +37,8 @@ def test_demo_deleverages_through_the_crash_and_cleans_up(tmp_path):
     for b in summary["batches"]:
         if b["moved"]:  # a batch whose withdrawal the executor's re-check skipped moves nothing
             assert Decimal(b["sold_eth"]) > 0 and Decimal(b["repaid_usdt"]) > 0
-            assert Decimal(b["hf_after"]) > Decimal(b["hf_before"])
+            # HF rose at constant prices (the executor's verify); at moving prices it may not.
+            assert b["verified"] is True
         else:
             assert "below the floor" in b["withdraw_skipped"]
     # HF at every block from the start of the replay to the end, read back from the chain.
