@@ -10,8 +10,9 @@ Kinds (what the client sees):
 
 - ``delay``: sleep ``seconds`` before forwarding (past the client's timeout: a timeout; the
   request still reaches the node late unless ``forward=False``).
-- ``lost``: forward the request, then close the connection without an answer (the write
-  happened; the client sees a transport error — the UNKNOWN case).
+- ``lost``: forward the request, then (after holding the connection ``seconds``) close it
+  without an answer (the write happened; the client sees a transport error or its own
+  timeout — the UNKNOWN case; a long hold leaves time to SIGKILL the client mid-call).
 - ``status``: answer HTTP ``status`` (default 503) with an empty body; nothing is forwarded.
 - ``garbage``: answer HTTP 200 with ``body`` (default: not JSON); nothing is forwarded.
 - ``result``: forward, then replace the JSON-RPC ``result`` with ``result`` (a decodable lie).
@@ -208,6 +209,8 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             except OSError:
                 return self._answer(502, b"", "text/plain")
             if kind == "lost":
+                if fault.seconds:
+                    time.sleep(fault.seconds)
                 return self._close()
             if kind == "result":
                 raw = _replace_result(raw, fault.result)

@@ -116,9 +116,11 @@ class Rig(E2E):
             full_env["DELEVER_CRASH_AT"] = crash
         return subprocess.run(cmd, cwd=self.tmp, env=full_env, capture_output=True, text=True, timeout=timeout)
 
-    def spawn(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    def spawn(self, *args: str, crash: str | None = None, env: dict[str, str] | None = None) -> subprocess.Popen:
         cmd, full_env = self.daemon_command(*args)
         full_env.update(env or {})
+        if crash:
+            full_env["DELEVER_CRASH_AT"] = crash
         log = open(self.tmp / "daemon.log", "w")  # noqa: SIM115 - closed with the process
         return subprocess.Popen(cmd, cwd=self.tmp, env=full_env, stdout=log, stderr=subprocess.STDOUT, text=True)
 

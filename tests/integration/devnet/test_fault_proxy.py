@@ -154,3 +154,13 @@ def test_fault_proxy_rejects_unknown_kinds_and_non_http_upstreams():
         RpcFault(method="eth_call", kind="explode")
     with pytest.raises(ValueError):
         FaultProxy("ws://127.0.0.1:1")
+
+
+def test_fault_proxy_lost_can_hold_the_connection_before_dropping_it(proxied):
+    proxy, upstream = proxied
+    proxy.add("eth_sendRawTransaction", "lost", seconds=1.0)
+    started = time.monotonic()
+    with pytest.raises((TimeoutError, urllib.error.URLError, OSError)):
+        _call(proxy.url, "eth_sendRawTransaction", ["0x01"], timeout=0.3)
+    assert time.monotonic() - started < 0.9
+    assert [c["method"] for c in upstream.received] == ["eth_sendRawTransaction"]  # forwarded at once
