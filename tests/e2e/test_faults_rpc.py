@@ -189,3 +189,42 @@ def _done(rig: Rig) -> bool:
         return False
     with rig.journal() as j:
         return any(b.status is BatchStatus.DONE for b in j.batches())
+
+
+def test_rpc_lying_about_the_chain_id_signs_nothing_then_recovers(proxied):
+    """After start-up the RPC claims to serve mainnet (eth_chainId = 1): the sender refuses to
+    sign, the batch stops FAILED with nothing sent; once the RPC is sane, the next run trades."""
+    from bot.engine.journal import BatchStatus, StepStatus
+    from tests.e2e.faults_helpers import (
+        assert_books_balance,
+        assert_no_sale_below_floor,
+        assert_one_order_per_client_id,
+        assert_one_tx_per_nonce_and_key,
+        assert_one_withdrawal_per_id,
+        hf,
+    )
+
+    rig, proxy = proxied
+    proxy.add("eth_chainId", "result", result="0x1", after=1, times=None)  # start-up's own check passes
+    first = rig.run("--once")
+    assert first.returncode in (0, 1), first.stderr[-3000:]
+    assert proxy.calls("eth_sendRawTransaction") == []
+    assert hf(rig) == rig.hf_start and wallet_txs(rig) == []
+    (failed,) = rig.batch_ids()
+    with rig.journal() as j:
+        assert j.batch(failed).status is BatchStatus.FAILED
+        withdraw = j.step(failed, "withdraw")
+        assert withdraw.status is StepStatus.FAILED and "chain id 1" in (withdraw.error or ""), withdraw
+    proxy.clear()
+    second = rig.run("--once")
+    assert second.returncode == 0, second.stderr[-3000:] + events_text(rig)
+    failed_again, done = rig.batch_ids()
+    assert failed_again == failed
+    with rig.journal() as j:
+        assert j.batch(done).status is BatchStatus.DONE
+    assert_one_order_per_client_id(rig)
+    assert_one_withdrawal_per_id(rig)
+    assert_one_tx_per_nonce_and_key(rig)
+    assert_books_balance(rig, [done])
+    assert_no_sale_below_floor(rig, [done])
+    assert hf(rig) > rig.hf_start
