@@ -28,7 +28,6 @@ WITHDRAW = "POST /sapi/v1/capital/withdraw/apply"
     pytest.param("after_act:withdraw", None, id="after-withdraw-tx"),
     pytest.param("after_act:sell", None, id="after-sell"),
     pytest.param("after_act:withdraw_quote", None, id="after-withdraw-quote"),
-    pytest.param("after_act:repay", None, id="after-repay-tx"),
     # The exchange refused with a 500 and the history does not show it (yet): UNKNOWN, then killed.
     pytest.param("after_unknown:withdraw_quote", {"route": WITHDRAW, "kind": "status", "status": 500},
                  id="withdraw-500-unknown-then-killed"),
@@ -46,6 +45,22 @@ def test_killed_between_act_and_journal_restart_completes_once(rig, point, fault
         assert row.status in (StepStatus.PENDING, StepStatus.UNKNOWN) and row.attempts == 1, row
     second = rig.run("--once")
     assert second.returncode == 0, second.stderr[-3000:] + events_text(rig)
+    assert_invariants(rig)
+
+
+def test_killed_again_during_recovery_third_run_completes_once(rig):
+    """A double crash: killed after the sell, then the recovering run is killed after the
+    repay's broadcast; the third run completes the batch exactly once."""
+    first = rig.run("--once", crash="after_act:sell")
+    assert first.returncode == 137, first.stderr[-3000:]
+    second = rig.run("--once", crash="after_act:repay")
+    assert second.returncode == 137, second.stderr[-3000:]
+    (batch_id,) = rig.batch_ids()
+    with rig.journal() as j:
+        assert j.step(batch_id, "sell").status is StepStatus.OK  # the recovery booked the sell
+        assert j.step(batch_id, "repay").status is StepStatus.PENDING
+    third = rig.run("--once")
+    assert third.returncode == 0, third.stderr[-3000:] + events_text(rig)
     assert_invariants(rig)
 
 
