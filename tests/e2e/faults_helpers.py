@@ -17,7 +17,7 @@ import time
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 from typing import Any
@@ -82,6 +82,7 @@ class Rig(E2E):
     hf_start: int = 0
     extra_env: dict[str, str] | None = None
     toml_overrides: dict[str, str] | None = None  # text replacements in the config file
+    spawned: list[tuple[subprocess.Popen, Any]] = field(default_factory=list)
 
     def toml(self) -> str:
         text = super().toml()
@@ -121,8 +122,18 @@ class Rig(E2E):
         full_env.update(env or {})
         if crash:
             full_env["DELEVER_CRASH_AT"] = crash
-        log = open(self.tmp / "daemon.log", "w")  # noqa: SIM115 - closed with the process
-        return subprocess.Popen(cmd, cwd=self.tmp, env=full_env, stdout=log, stderr=subprocess.STDOUT, text=True)
+        log = open(self.tmp / "daemon.log", "w")  # noqa: SIM115 - closed by cleanup()
+        proc = subprocess.Popen(cmd, cwd=self.tmp, env=full_env, stdout=log, stderr=subprocess.STDOUT, text=True)
+        self.spawned.append((proc, log))
+        return proc
+
+    def cleanup(self) -> None:
+        """Kill what this test spawned and still runs (by pid), close the logs."""
+        for proc, log in self.spawned:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+            log.close()
 
     def log_text(self) -> str:
         path = self.tmp / "daemon.log"
@@ -186,6 +197,7 @@ def rig(shared_devnet: SharedDevnet, tmp_path: Path) -> Iterator[Rig]:
     try:
         yield rig
     finally:
+        rig.cleanup()
         handle.stop()
 
 
