@@ -367,6 +367,7 @@ class WithdrawQuote(Step):
         return {
             "coin": cfg.quote_coin, "amount": str(amount), "address": cfg.wallet, "network": cfg.network,
             "wallet_balance_before": str(snap.wallet_balances.get(run.spec.debt, 0)),
+            "exchange_free_before": str(free),
         }
 
     def act(self, run: BatchRun, key: str, intent: dict[str, Any]) -> Act:
@@ -380,9 +381,20 @@ class WithdrawQuote(Step):
 
     def reconcile(self, run: BatchRun, key: str, intent: dict[str, Any]) -> Act | None:
         t = run.venue.withdrawal(key=key, coin=intent["coin"])
-        if t.state is TransferState.UNKNOWN:
-            return None
-        return _transfer_act(t, key)
+        if t.state is not TransferState.UNKNOWN:
+            return _transfer_act(t, key)
+        # Not in the history. A history can lag the debit: if the amount already left the
+        # balance, the withdrawal happened, so keep looking by key (the executor bounds this and
+        # then asks for review) instead of sending a second one under the same withdrawOrderId.
+        before = intent.get("exchange_free_before")
+        if before is not None:
+            free = run.venue.balances().get(intent["coin"], Decimal(0))
+            if free <= Decimal(before) - Decimal(intent["amount"]):
+                raise OutcomeUnknown(
+                    f"withdrawal {key} is not in the history yet, but {intent['amount']} {intent['coin']} "
+                    f"left the exchange balance ({before} → {free}): not re-sending"
+                )
+        return None
 
 
 def _transfer_act(t: Transfer, key: str) -> Act:

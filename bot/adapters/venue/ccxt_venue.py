@@ -132,9 +132,10 @@ class CcxtVenue:
         rules = self.rules(symbol)
         return self._orders.sell(key=key, rules=rules, qty=qty, floor_price=floor_price)
 
-    def sell_status(self, *, key: str, symbol: str) -> SellResult:
-        """What has been sold under ``key`` so far (orders found by id), sending nothing."""
-        return self._orders.status(key=key, rules=self.rules(symbol))
+    def sell_status(self, *, key: str, symbol: str, wait_in_flight: bool = False) -> SellResult:
+        """What has been sold under ``key`` so far (orders found by id), sending nothing. It does
+        not wait out the in-flight window unless asked (see ``OrderDesk.status``)."""
+        return self._orders.status(key=key, rules=self.rules(symbol), wait_in_flight=wait_in_flight)
 
     # -- transfers ---------------------------------------------------------------------
     def deposit_address(self, coin: str, network: str) -> str:

@@ -95,18 +95,23 @@ class OrderDesk:
             zero_fills = zero_fills + 1 if order.filled == 0 else 0
         return _result(key, requested, booked, exhausted)
 
-    def status(self, *, key: str, rules: MarketRules) -> SellResult:
-        """Everything booked so far under ``key``, without sending anything."""
-        booked, _ = self.reconcile(key=key, rules=rules)
+    def status(self, *, key: str, rules: MarketRules, wait_in_flight: bool = False) -> SellResult:
+        """Everything booked so far under ``key``, without sending anything.
+
+        A status read takes "not found" at face value (e.g. the executor's check that a key
+        no journal has used is unused: nothing of ours can be in flight under it), so it does
+        not wait out the in-flight window; ``wait_in_flight=True`` does, as ``sell`` must
+        before it sends."""
+        booked, _ = self.reconcile(key=key, rules=rules, wait_in_flight=wait_in_flight)
         filled = sum((b.filled for b in booked), Decimal(0))
         return _result(key, filled, booked, False)
 
-    def reconcile(self, *, key: str, rules: MarketRules) -> tuple[list[BookedOrder], int]:
+    def reconcile(self, *, key: str, rules: MarketRules, wait_in_flight: bool = True) -> tuple[list[BookedOrder], int]:
         """Book every order already placed under ``key``; return them and the next attempt."""
         booked: list[BookedOrder] = []
         for attempt in range(MAX_ATTEMPT + 1):
             cid = client_order_id(key, attempt)
-            order = self._lookup(cid, rules)
+            order = self._lookup(cid, rules, wait_in_flight=wait_in_flight)
             if order is None:
                 return booked, attempt
             booked.append(order)
@@ -142,15 +147,16 @@ class OrderDesk:
                 return found
         raise OutcomeUnknown(f"order {cid}: not placed after {self._limits.max_resends + 1} sends")
 
-    def _lookup(self, cid: str, rules: MarketRules) -> BookedOrder | None:
-        """The booked order with client id ``cid``, or None when conclusively absent."""
+    def _lookup(self, cid: str, rules: MarketRules, *, wait_in_flight: bool = True) -> BookedOrder | None:
+        """The booked order with client id ``cid``, or None when conclusively absent (or, with
+        ``wait_in_flight=False``, absent now)."""
         for _ in range(3):
             try:
                 raw = self._calls.read(
                     self._client.fetch_order, None, rules.symbol, {"clientOrderId": cid}, passthrough=(ccxt.OrderNotFound,)
                 )
             except ccxt.OrderNotFound:
-                if self._calls.is_conclusive(cid):
+                if not wait_in_flight or self._calls.is_conclusive(cid):
                     return None
                 self._calls.wait_until_conclusive(cid)
                 continue
