@@ -33,10 +33,10 @@ DEMO_COLLATERAL = Decimal(100)
 DEMO_START_HF = Decimal("1.45")
 UPDATE_S = 1.0  # one oracle move per second at most (the chain mines a block a second)
 POLL_S = 0.2
-# The venue adapter treats "order not found" as conclusive only recvWindow (10 s) + 1 s after it
-# starts (an order sent by a previous process could still land until then); a batch opened
-# earlier waits that out in its pre-batch probe. The crash starts once the window has passed.
-VENUE_IN_FLIGHT_WINDOW_S = 11.0
+# The venue adapter treats "order not found" as conclusive only recvWindow + 1 s after it starts
+# (an order sent by a previous process could still land until then), so its first sell waits
+# that out. config/devnet.toml sets exchange.recv_window_ms = 5000; the crash starts after it.
+VENUE_IN_FLIGHT_WINDOW_S = 6.0
 REACTION_S = 3.0  # wall seconds the clock stays slow for the daemon to open a batch after HF < trigger
 # Devnet-only tuning, passed to the daemon as environment overrides of config/devnet.toml:
 # the shock margin δ sized to the demo's round trip (≈1 h of market; this crash fell up to 8 %
