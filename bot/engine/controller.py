@@ -157,7 +157,12 @@ class Controller:
             ticks += 1
             if once or (max_ticks is not None and ticks >= max_ticks):
                 return 0
-            self.wait_for_next_tick()
+            if self.failures:
+                # A failed tick is retried after a short backoff, not at the next block: a
+                # transient read error must not wait out a quiet chain (counted toward the halt).
+                self._sleep(min(self.config.max_tick_gap_s, max(1.0, self.config.head_poll_s) * 2 ** (self.failures - 1)))
+            else:
+                self.wait_for_next_tick()
 
     @property
     def watching_blocks(self) -> bool:

@@ -126,3 +126,20 @@ def test_controller_watching_blocks_stop_request_ends_the_wait(tmp_path):
     rig.clock.on_sleep.append(lambda now: kill.trip("test") if now - head.start > 5 else None)
     assert _controller(rig, plan, head, kill=kill).run() == 0
     assert len(plan.ticks) == 1 and rig.clock.now() - head.start < 7
+
+
+def test_controller_retries_a_failed_tick_after_a_backoff_not_the_next_block(tmp_path):
+    # On a quiet chain (no new block) a failed tick must not wait out max_tick_gap_s.
+    rig = Rig(tmp_path)
+    head = Head(rig, stalled=True)
+    calls: list[float] = []
+
+    def flaky(snapshot, context):
+        calls.append(rig.clock.now())
+        if len(calls) <= 2:
+            raise RuntimeError("garbage from the RPC")
+        return PlanChoice(None, "nothing to do")
+
+    assert _controller(rig, flaky, head, max_consecutive_failures=3).run(max_ticks=3) == 0
+    gaps = [b - a for a, b in zip(calls, calls[1:])]
+    assert gaps[0] < 2 and gaps[1] < 3  # 1 s, then 2 s — far below the 60 s tick gap
