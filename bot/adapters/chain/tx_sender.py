@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -53,6 +52,7 @@ from bot.adapters.chain.rpc import is_transport_error, retrying_read, scrubbed
 from bot.adapters.chain.tx_store import Attempt, TxRecord, TxStatus, TxStore
 from bot.errors import GuardRefused, Halt, NeedsReview, Retryable
 from bot.ports import Outcome, TxResult
+from bot.clock import SystemClock
 
 log = logging.getLogger(__name__)
 
@@ -85,14 +85,6 @@ class SenderConfig:
     stuck_seconds: float = 60.0  # ...or this many seconds, whichever comes first
     poll_interval: float = 0.25
     wait_timeout: float = 120.0
-
-
-class SystemClock:
-    def now(self) -> float:
-        return time.time()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
 
 
 class TxSender:

@@ -15,7 +15,6 @@ at all, sent before this process started.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -23,6 +22,7 @@ import ccxt
 import tenacity
 
 from bot.adapters.venue import errors as venue_errors
+from bot.clock import SystemClock
 from bot.errors import DeleverError, Halt, RateLimited, Rejected, Retryable
 from bot.ports import Clock
 
@@ -39,15 +39,6 @@ class WriteOutcomeUnknown(Exception):
     def __init__(self, op_id: str, message: str) -> None:
         super().__init__(f"{op_id}: {message}")
         self.op_id = op_id
-
-
-class SystemClock:
-    def now(self) -> float:
-        return time.time()
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
 
 
 class Calls:
