@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         # Imported here so that `delever --help` and other commands do not pay for them.
         from bot.logs import configure_from_context, get_logger
         from bot.settings import load_settings
-        from bot.settings_view import masked_view, secret_status
+        from bot.settings.view import masked_view, secret_status
 
         configure_from_context(ctx.obj)
         path = config_file or getattr(ctx.obj, "config_path", None)
@@ -77,7 +77,7 @@ def _check_policy(settings: Settings) -> str | None:
 
 def render_text(settings: Settings, *, path: str, signer: str | None, policy: str | None = None) -> str:
     """TOML-like text of the masked settings, with a header saying what was checked."""
-    from bot.settings_view import masked_view, secret_status
+    from bot.settings.view import masked_view, secret_status
 
     lines = [f"# config {path}: ok (mode {settings.mode})"]
     if signer:
@@ -107,7 +107,7 @@ def render_text(settings: Settings, *, path: str, signer: str | None, policy: st
 
 
 def _secret_source(section: str, key: str) -> str:
-    from bot.settings_sections import MASKED_SECRET_PATHS
+    from bot.settings.sections import MASKED_SECRET_PATHS
 
     return MASKED_SECRET_PATHS.get((section, key), "the config file or the environment")
 

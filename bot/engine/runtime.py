@@ -35,7 +35,7 @@ from bot.engine.guards import KillSwitch
 from bot.engine.journal import Journal
 from bot.engine.metrics import Metrics
 from bot.engine.notify import Notifier, NotifyConfig, Observers, Redactor, install_log_redaction
-from bot.engine.steps import ExecutorConfig
+from bot.engine.executor_config import ExecutorConfig
 from bot.errors import DeleverError
 from bot.ports import Clock, Lending, Venue
 

@@ -10,7 +10,8 @@ from bot.domain.position import decimal_to_wad
 from bot.engine.clock import ManualClock
 from bot.engine.executor import Executor, Observer
 from bot.engine.journal import BatchStatus, Journal, StepStatus
-from bot.engine.steps import BatchSpec, ExecutorConfig
+from bot.engine.executor_config import ExecutorConfig
+from bot.engine.steps import BatchSpec
 from tests.unit.fakes import E18, FakeLending, FakeVenue, FakeWorld, make_world
 
 

@@ -16,7 +16,7 @@ from bot.errors import ConfigError
 from bot.logs import configure_logging, get_logger
 from bot.redact import clear_secrets
 from bot.settings import load_settings
-from bot.settings_view import masked_view
+from bot.settings.view import masked_view
 from tests.unit.settings_support import SEPOLIA_PROVIDER, clean_env, run_cli, write, write_keystore
 
 CANARY_KEY = "0x" + secrets.token_hex(32)

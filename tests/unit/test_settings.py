@@ -282,7 +282,7 @@ def test_repr_masks_every_secret_and_the_rpc_url(tmp_path):
 
 @pytest.mark.parametrize("chain_id", [1, 10, 137, 42161, 8453, 43114, 999999])
 def test_testnet_mode_refuses_mainnet_and_unknown_chain_ids(tmp_path, chain_id):
-    from bot.settings_types import MAINNET_CHAIN_IDS
+    from bot.settings.types import MAINNET_CHAIN_IDS
 
     message = error_of(tmp_path, TESTNET_TOML.replace("31337", str(chain_id)), **SIGNING_ENV)
     assert message.startswith('config: chain.chain_id: mode "testnet" needs a testnet chain id (31337, 1337, ')

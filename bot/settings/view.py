@@ -10,7 +10,7 @@ from pydantic import BaseModel, SecretStr
 
 from bot.redact import MASK, mask_url, scrub
 from bot.settings import Settings
-from bot.settings_sections import MASKED_SECRET_PATHS
+from bot.settings.sections import MASKED_SECRET_PATHS
 
 _URL_FIELDS = {("chain", "rpc_url"), ("exchange", "api_url")}
 

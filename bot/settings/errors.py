@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from bot.errors import ConfigError
 from bot.redact import scrub
-from bot.settings_sections import MASKED_SECRET_PATHS, FieldProblem
+from bot.settings.sections import MASKED_SECRET_PATHS, FieldProblem
 
 MAX_PROBLEMS_SHOWN = 3
 

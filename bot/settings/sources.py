@@ -23,9 +23,9 @@ from pydantic_settings.sources.utils import parse_env_vars
 
 from bot.errors import ConfigError
 from bot.redact import register_secret
-from bot.settings_sections import MASKED_SECRET_PATHS
-from bot.settings_types import private_key_shape
-from bot.settings_wallet import address_of_key
+from bot.settings.sections import MASKED_SECRET_PATHS
+from bot.settings.types import private_key_shape
+from bot.settings.wallet import address_of_key
 
 CONFIG_ENV = "DELEVER_CONFIG"
 STATE_DIR_ENV = "DELEVER_STATE_DIR"

@@ -17,13 +17,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.errors import ConfigError
 from bot.redact import register_secret, register_url_secrets
-from bot.settings_errors import config_error
-from bot.settings_sections import (
+from bot.settings.errors import config_error
+from bot.settings.sections import (
     MASKED_SECRET_PATHS,
     ChainConfig,
     EngineConfig,
@@ -37,7 +37,7 @@ from bot.settings_sections import (
     WalletConfig,
     missing_secret,
 )
-from bot.settings_sources import (
+from bot.settings.sources import (
     CONFIG_ENV,
     deep_merge,
     env_values,
@@ -47,15 +47,16 @@ from bot.settings_sources import (
     resolve_path,
     resolve_paths,
 )
-from bot.settings_types import MAINNET_CHAIN_IDS, TESTNET_CHAIN_IDS
-from bot.settings_wallet import keystore_address, signer_from_key, signer_from_keystore
+from bot.settings.types import MAINNET_CHAIN_IDS, TESTNET_CHAIN_IDS
+from bot.settings.wallet import keystore_address, signer_from_key, signer_from_keystore
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
 __all__ = [
     "ChainConfig", "EngineConfig", "ExchangeConfig", "JournalConfig", "LimitsConfig", "MetricsConfig", "Mode",
-    "NotifyConfig", "PolicyConfig", "Settings", "WalletConfig", "load_settings",
+    "BacktestSettings", "NotifyConfig", "PolicyConfig", "Settings", "WalletConfig", "load_backtest_settings",
+    "load_settings",
 ]
 
 Mode = Literal["dry-run", "testnet", "live"]
@@ -214,3 +215,49 @@ def _register_secrets(settings: Settings) -> None:
         register_url_secrets(settings.notify.webhook_url.get_secret_value())
     register_url_secrets(settings.chain.rpc_url)
     register_url_secrets(settings.exchange.api_url)
+
+
+# The sections a backtest reads from a config file: what to decide and within which limits.
+# The chain, the wallet, the journal, metrics and notifications are the daemon's; a backtest
+# accepts a full daemon config and ignores those sections (it touches no chain).
+BACKTEST_SECTIONS = ("exchange", "policy", "limits", "engine")
+_DAEMON_ONLY_KEYS = frozenset(
+    {"mode", "devnet_state", "chain", "wallet", "journal", "metrics", "notify"}
+)
+
+
+class BacktestSettings(BaseModel):
+    """The part of ``Settings`` a backtest uses; every default is the schema's."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    exchange: ExchangeConfig = ExchangeConfig()
+    policy: PolicyConfig = PolicyConfig()
+    limits: LimitsConfig = LimitsConfig()
+    engine: EngineConfig = EngineConfig()
+
+
+def load_backtest_settings(
+    path: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None
+) -> BacktestSettings:
+    """``BacktestSettings`` from a config file (``None``: the schema's defaults only, no
+    environment). Unknown top-level keys are errors, as for the daemon; secrets are not read."""
+    if path is None:
+        return BacktestSettings()
+    env = dict(os.environ if env is None else env)
+    file_values = read_toml(path)
+    unknown = sorted(set(file_values) - set(BACKTEST_SECTIONS) - _DAEMON_ONLY_KEYS)
+    if unknown:
+        raise ConfigError(f"config: {unknown[0]}: unknown key")
+    overrides, origins = env_values(Settings, env)
+    merged = deep_merge(file_values, overrides)
+    data = {k: v for k, v in merged.items() if k in BACKTEST_SECTIONS}
+    if isinstance(data.get("exchange"), Mapping):  # credentials are the daemon's business
+        data["exchange"] = {k: v for k, v in data["exchange"].items() if k not in ("api_key", "api_secret")}
+    try:
+        settings = BacktestSettings(**data)
+    except ValidationError as exc:
+        raise config_error(exc, env_origins=origins) from None
+    if settings.policy.is_file and not Path(settings.policy.name).is_file():
+        raise ConfigError(f"config: policy.name: policy file {settings.policy.name} not found")
+    return settings

@@ -15,7 +15,7 @@ from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_seriali
 
 from bot.domain.position import Rounding
 from bot.redact import mask_url
-from bot.settings_types import (
+from bot.settings.types import (
     FROZEN_STRICT,
     ChecksumAddress,
     HttpUrl,
@@ -28,7 +28,7 @@ from bot.settings_types import (
     private_key_shape,
     url_validator,
 )
-from bot.settings_wallet import address_of_key
+from bot.settings.wallet import address_of_key
 
 MASKED_SECRET_PATHS: dict[tuple[str, str], str] = {
     ("wallet", "private_key"): "DELEVER_WALLET__PRIVATE_KEY",

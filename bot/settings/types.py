@@ -1,7 +1,7 @@
 """Constrained value types for the settings and the chain-id tables behind the mode rules.
 
 Validators here never put the input into their message: a value may be a secret in the wrong
-place, and pydantic's own messages are re-raised without the input (see ``settings_errors``).
+place, and pydantic's own messages are re-raised without the input (see ``bot.settings.errors``).
 """
 
 from __future__ import annotations
