@@ -20,7 +20,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.domain.snapshot import Snapshot
 from bot.engine.batch_run import BatchRun, StepPorts
@@ -34,6 +34,7 @@ from bot.ports import Clock, Lending, Outcome, Venue
 log = logging.getLogger("delever.executor")
 
 CRASH_ENV = "DELEVER_CRASH_AT"
+T = TypeVar("T")
 
 
 class StopRequested(Exception):  # noqa: N818 - a request, not an error
@@ -277,7 +278,8 @@ class Executor:
             act = self.read(lambda: step.poll(run, row.key, intent))
             if act is not None:
                 status = status_of(act)
-                self.journal.write_outcome(run.batch_id, step.name, status, outcome=act.outcome.to_payload(), error=act.error)
+                payload = act.outcome.to_payload()
+                self.journal.write_outcome(run.batch_id, step.name, status, outcome=payload, error=act.error)
                 self._crash(f"after_outcome:{step.name}")
                 return status
             if self.clock.now() > deadline:
@@ -289,7 +291,7 @@ class Executor:
 
     # ---- helpers ---------------------------------------------------------------------------
 
-    def read(self, fn: Callable[[], Any]) -> Any:
+    def read(self, fn: Callable[[], T]) -> T:
         """Run a read, retrying ``Retryable`` with backoff (reads are always safe to repeat)."""
         retries = 0
         while True:

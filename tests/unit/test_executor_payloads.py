@@ -47,7 +47,7 @@ PAYLOADS = {
     UnwrapIntent: st.builds(UnwrapIntent, units),
     DepositIntent: st.builds(DepositIntent, words, units, words, words),
     TxOutcome: st.builds(TxOutcome, maybe_words, maybe_units, maybe_units, maybe_units, maybe_units, maybe_words),
-    AwaitDepositIntent: st.builds(AwaitDepositIntent, words, maybe_words, words, amounts),
+    AwaitDepositIntent: st.builds(AwaitDepositIntent, words, words, words, amounts),
     TransferOutcome: transfers,
     DepositCreditOutcome: st.builds(DepositCreditOutcome, transfers, maybe_units),
     SellIntent: st.builds(SellIntent, words, amounts, amounts, amounts, amounts, amounts, amounts),

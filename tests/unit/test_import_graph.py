@@ -174,3 +174,41 @@ def _domain_violations() -> list[tuple[str, str]]:
 
 def test_the_domain_imports_only_itself_and_the_stdlib():
     assert _domain_violations() == []
+
+
+# ---- step names stay inside the steps package -------------------------------------------------------
+
+STEPS_PACKAGE = "bot.engine.steps"
+READERS_OF_STEPS = ("bot.engine", "bot.demo", "bot.cli")
+# The same word for another thing: a plan's batch kind and a settings key, not the step.
+FALSE_FRIENDS = {("bot.engine.planner", "repay_idle"), ("bot.engine.runtime", "repay_idle")}
+
+
+def _step_names() -> set[str]:
+    """Read from the package's own source, so this test does not need to import it."""
+    names = set()
+    for path in (ROOT / "bot" / "engine" / "steps").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                for stmt in node.body:
+                    if (
+                        isinstance(stmt, ast.Assign)
+                        and [getattr(t, "id", None) for t in stmt.targets] == ["name"]
+                        and isinstance(stmt.value, ast.Constant)
+                        and stmt.value.value
+                    ):
+                        names.add(stmt.value.value)
+    return names
+
+
+def test_no_module_outside_the_steps_package_names_a_step():
+    names = _step_names()
+    assert len(names) == 10
+    named = sorted(
+        (module, node.value)
+        for module, path in MODULES.items()
+        if any(_in(module, p) for p in READERS_OF_STEPS) and not _in(module, STEPS_PACKAGE)
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant) and node.value in names and (module, node.value) not in FALSE_FRIENDS
+    )
+    assert named == []

@@ -23,8 +23,8 @@ from bot.engine.steps.payloads import Payload, TxOutcome
 from bot.errors import OutcomeUnknown
 from bot.ports import Outcome, TxResult
 
-I = TypeVar("I", bound=Payload)  # noqa: E741 - the intent type
-O = TypeVar("O", bound=Payload)  # noqa: E741 - the outcome type
+IntentT = TypeVar("IntentT", bound=Payload)
+OutcomeT = TypeVar("OutcomeT", bound=Payload)
 
 
 class Kind(str, Enum):
@@ -59,11 +59,11 @@ class Refused:
 
 
 @dataclass(frozen=True, slots=True)
-class Act(Generic[O]):
+class Act(Generic[OutcomeT]):
     """What a write or a poll found: OK, FAILED, or PENDING (accepted, not final yet)."""
 
     status: Outcome
-    outcome: O
+    outcome: OutcomeT
     error: str | None = None  # why it failed, for the journal's error column and the alert
 
 
@@ -71,7 +71,7 @@ def status_of(act: Act[Any]) -> StepStatus:
     return {Outcome.OK: StepStatus.OK, Outcome.FAILED: StepStatus.FAILED}[act.status]
 
 
-class Step(Generic[I, O]):
+class Step(Generic[IntentT, OutcomeT]):
     """One step of a batch. Subclasses set the class attributes and the methods their kind uses."""
 
     name: ClassVar[str] = ""
@@ -80,22 +80,22 @@ class Step(Generic[I, O]):
     # A failure here is not "this batch stopped" but "the engine may be wrong": the journal
     # goes reduce-only until a human clears it.
     failure_means_reduce_only: ClassVar[bool] = False
-    intent_type: type[I]
-    outcome_type: type[O]
+    intent_type: type[IntentT]
+    outcome_type: type[OutcomeT]
 
     # ---- what the executor drives ----------------------------------------------------------
 
-    def prepare(self, run: BatchRun) -> I | Skip:
+    def prepare(self, run: BatchRun) -> IntentT | Skip:
         raise NotImplementedError
 
-    def act(self, run: BatchRun, key: str, intent: I) -> Act[O]:
+    def act(self, run: BatchRun, key: str, intent: IntentT) -> Act[OutcomeT]:
         raise NotImplementedError
 
-    def reconcile(self, run: BatchRun, key: str, intent: I) -> Act[O] | None:
+    def reconcile(self, run: BatchRun, key: str, intent: IntentT) -> Act[OutcomeT] | None:
         """The venue's view of ``key``: None when it never saw it."""
         raise NotImplementedError
 
-    def poll(self, run: BatchRun, key: str, intent: I) -> Act[O] | None:
+    def poll(self, run: BatchRun, key: str, intent: IntentT) -> Act[OutcomeT] | None:
         raise NotImplementedError
 
     def probe(self, ports: StepPorts, key: str) -> str | None:
@@ -109,17 +109,17 @@ class Step(Generic[I, O]):
 
     # ---- typed reads of the journal --------------------------------------------------------
 
-    def intent_of(self, row: StepRow) -> I:
+    def intent_of(self, row: StepRow) -> IntentT:
         return self.intent_type.from_payload(row.intent)
 
-    def outcome_of(self, row: StepRow) -> O | None:
+    def outcome_of(self, row: StepRow) -> OutcomeT | None:
         return None if not row.outcome else self.outcome_type.from_payload(row.outcome)
 
-    def ok_intent(self, run: BatchRun) -> I | None:
+    def ok_intent(self, run: BatchRun) -> IntentT | None:
         row = run.ok_row(self.name)
         return None if row is None else self.intent_of(row)
 
-    def ok_outcome(self, run: BatchRun) -> O | None:
+    def ok_outcome(self, run: BatchRun) -> OutcomeT | None:
         row = run.ok_row(self.name)
         return None if row is None else self.outcome_of(row)
 
@@ -133,12 +133,12 @@ def tx_act(result: TxResult) -> Act[TxOutcome]:
     return Act(result.outcome, TxOutcome.from_result(result))
 
 
-class TxStep(Step[I, TxOutcome]):
+class TxStep(Step[IntentT, TxOutcome]):
     """A transaction: reconciled through ``Lending.lookup(key)``."""
 
     outcome_type = TxOutcome
 
-    def reconcile(self, run: BatchRun, key: str, intent: I) -> Act[TxOutcome] | None:
+    def reconcile(self, run: BatchRun, key: str, intent: IntentT) -> Act[TxOutcome] | None:
         found = run.lending.lookup(key)
         if found is None or found.outcome is Outcome.UNKNOWN:
             return None

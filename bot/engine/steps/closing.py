@@ -64,7 +64,9 @@ class Verify(Step[VerifyIntent, VerifyOutcome]):
         verdict = self.outcome_of(row)
         if verdict is None:
             return acc
-        return replace(acc, hf_before_wad=verdict.hf_before_wad, hf_after_wad=verdict.hf_after_wad, improved=verdict.improved)
+        return replace(
+            acc, hf_before_wad=verdict.hf_before_wad, hf_after_wad=verdict.hf_after_wad, improved=verdict.improved
+        )
 
 
 VERIFY = Verify()

@@ -40,6 +40,8 @@ class AwaitDeposit(Step[AwaitDepositIntent, DepositCreditOutcome]):
         sent = None if row is None else DEPOSIT.outcome_of(row)
         if row is None or sent is None:
             return Skip("nothing deposited")
+        if sent.tx_hash is None:
+            raise NeedsReview(f"{run.key(DEPOSIT.name)} is journalled OK without a transaction hash")
         decimals = run.start_position.reserve(run.spec.collateral).decimals
         return AwaitDepositIntent(
             coin=run.config.base_coin, txid=sent.tx_hash, deposit_key=run.key(DEPOSIT.name),
@@ -150,7 +152,9 @@ class WithdrawQuote(Step[WithdrawQuoteIntent, TransferOutcome]):
     def act(self, run: BatchRun, key: str, intent: WithdrawQuoteIntent) -> Act[TransferOutcome]:
         # Re-checked at the last moment: the allowlist is the one thing between us and a drain.
         guards.check_withdrawal_address(intent.address, run.config.withdrawal_allowlist).raise_if_refused()
-        t = run.venue.withdraw(key=key, coin=intent.coin, amount=intent.amount, address=intent.address, network=intent.network)
+        t = run.venue.withdraw(
+            key=key, coin=intent.coin, amount=intent.amount, address=intent.address, network=intent.network
+        )
         return _withdrawal_act(t, key)
 
     def reconcile(self, run: BatchRun, key: str, intent: WithdrawQuoteIntent) -> Act[TransferOutcome] | None:

@@ -16,6 +16,7 @@ from bot.engine.steps.accounting import BatchAccounting
 from bot.engine.steps.base import Act, Skip, TxStep, tx_act
 from bot.engine.steps.payloads import DepositIntent, RepayIntent, TxOutcome, UnwrapIntent, WithdrawIntent
 
+
 def repay_amount(run: BatchRun, *, balance: int, debt: int) -> int:
     """All of the debt (MAX_UINT256) when the balance covers it with a margin for interest."""
     margin = debt * run.config.repay_all_margin_bps // 10_000 + 1

@@ -149,17 +149,23 @@ class TransferOutcome:
         return cls(t.state, t.txid, t.amount, t.fee, t.coin)
 
     def to_payload(self) -> dict[str, Any]:
-        return {"state": self.state.value, "txid": self.txid, "amount": str(self.amount), "fee": str(self.fee), "coin": self.coin}
+        return {
+            "state": self.state.value, "txid": self.txid, "amount": str(self.amount), "fee": str(self.fee),
+            "coin": self.coin,
+        }
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Self:
-        return cls(TransferState(payload["state"]), payload.get("txid"), _dec(payload["amount"]), _dec(payload["fee"]), payload["coin"])
+        return cls(
+            TransferState(payload["state"]), payload.get("txid"), _dec(payload["amount"]), _dec(payload["fee"]),
+            payload["coin"],
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class AwaitDepositIntent:
     coin: str
-    txid: str | None  # the deposit transaction's hash
+    txid: str  # the deposit transaction's hash
     deposit_key: str
     expected: Decimal
 
@@ -168,7 +174,7 @@ class AwaitDepositIntent:
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Self:
-        return cls(payload["coin"], payload.get("txid"), payload["deposit_key"], _dec(payload["expected"]))
+        return cls(payload["coin"], payload["txid"], payload["deposit_key"], _dec(payload["expected"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +230,10 @@ class AwaitQuoteIntent:
     wallet_balance_before: int
 
     def to_payload(self) -> dict[str, Any]:
-        return {"coin": self.coin, "withdraw_key": self.withdraw_key, "wallet_balance_before": str(self.wallet_balance_before)}
+        return {
+            "coin": self.coin, "withdraw_key": self.withdraw_key,
+            "wallet_balance_before": str(self.wallet_balance_before),
+        }
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Self:
