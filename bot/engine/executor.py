@@ -106,7 +106,6 @@ class Executor:
         self.observer = observer or Observer()
         self._stop_requested = stop_requested
         self._crash = crash or crash_from_env()
-        self._ports = StepPorts(lending=lending, venue=venue, config=config, read=self.read)
 
     # ---- entry points ----------------------------------------------------------------------
 
@@ -132,7 +131,7 @@ class Executor:
 
     def run_batch(self, batch_id: str) -> BatchResult:
         self._refuse_if_halted()
-        run = BatchRun(self._ports, self.journal, batch_id, alert=self.observer.alert)
+        run = BatchRun(self._ports(), self.journal, batch_id, alert=self.observer.alert)
         try:
             for step in STEPS:
                 status = self._run_step(run, step)
@@ -309,9 +308,13 @@ class Executor:
         self.clock.sleep(delay)
         return retries
 
+    def _ports(self) -> StepPorts:
+        return StepPorts(lending=self.lending, venue=self.venue, config=self.config, read=self.read)
+
     def _probe_foreign(self, batch_id: str) -> None:
+        ports = self._ports()
         for step in STEPS:
-            found = step.probe(self._ports, f"{batch_id}:{step.name}")
+            found = step.probe(ports, f"{batch_id}:{step.name}")
             if found is not None:
                 self._foreign(found)
 
