@@ -1,28 +1,28 @@
-"""``bot.wiring``: live snapshots from fakes at the ports (no network)."""
+"""``bot.compose.live`` and the read-only lending: live snapshots from fakes at the ports (no network)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
 from bot.domain import Level, OrderBook, Position, Reserve, Rounding, Snapshot
 from bot.errors import ConfigError, GuardRefused, Halt, RateLimited, Retryable
 from bot.ports import MarketRules
-from bot.wiring import ChainUnavailable, ReadOnlyLending, VenueUnavailable, acquire_snapshot
+from bot.compose.adapters import ChainUnavailable, ReadOnlyLending, VenueUnavailable
+from bot.compose.live import acquire_snapshot
+from bot.settings import Settings
 
 D = Decimal
 RULES = MarketRules("ETH/USDT", "ETH", "USDT", D("0.01"), D("0.0001"), D("0.0001"), D(5), D("0.001"))
 BOOK = OrderBook("ETH/USDT", (Level(D(1999), D(3)),), (Level(D(2001), D(3)),))
 
 
-def settings(*, chain_id: int = 31337, keys: bool = True) -> Any:
-    secret = "s" if keys else None
-    return SimpleNamespace(
-        chain=SimpleNamespace(chain_id=chain_id, pool_addresses_provider="0x" + "11" * 20),
-        exchange=SimpleNamespace(id="binance", symbol="ETH/USDT", api_key=secret, api_secret=secret),
+def settings(*, keys: bool = True) -> Settings:
+    return Settings(
+        chain={"rpc_url": "http://127.0.0.1:1", "chain_id": 31337, "pool_addresses_provider": "0x" + "11" * 20},
+        wallet={"address": "0x" + "22" * 20},
+        exchange={"symbol": "ETH/USDT", **({"api_key": "k", "api_secret": "s"} if keys else {})},
     )
 
 
@@ -106,11 +106,6 @@ def test_acquire_snapshot_on_another_chain_raises_config_error() -> None:
 def test_acquire_snapshot_when_the_rpc_fails_raises_chain_unavailable() -> None:
     with pytest.raises(ChainUnavailable, match="does not answer"):
         acquire_snapshot(settings(), lending=FakeLending(Retryable("RPC read failed")), venue=FakeVenue())
-
-
-def test_acquire_snapshot_without_settings_names_the_config() -> None:
-    with pytest.raises(ConfigError, match="no config file"):
-        acquire_snapshot(None)
 
 
 class FakeReader:
