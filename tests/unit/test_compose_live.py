@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 
@@ -128,3 +129,38 @@ def test_read_only_lending_refuses_every_write_and_halts_on_a_chain_switch() -> 
             write()
     with pytest.raises(Halt, match="chain id 1"):
         ReadOnlyLending(FakeReader(1), wallet=wallet, chain_id=31337).snapshot()  # type: ignore[arg-type]
+
+
+class FakeMarketReader(FakeReader):
+    """``AaveReader``'s discovery and its read with the pool's own account data."""
+
+    def __init__(self, chain_id: int, *, market_error: Exception | None = None) -> None:
+        super().__init__(chain_id)
+        self.market_error = market_error
+
+    def market(self) -> None:
+        if self.market_error:
+            raise self.market_error
+
+    def read(self, wallet: str) -> SimpleNamespace:
+        return SimpleNamespace(snapshot=self.snapshot(wallet), matches_chain=True)
+
+
+def test_read_position_reads_the_configured_wallet(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.compose import live
+
+    monkeypatch.setattr(live, "connect_chain", lambda chain: "link")
+    monkeypatch.setattr(live, "aave_reader", lambda link, chain: FakeMarketReader(31337))
+    read = live.read_position(settings())
+    assert read.matches_chain and read.snapshot.block == 7
+
+
+def test_read_position_without_a_market_at_the_provider_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.adapters.chain.multicall import ChainDataError
+    from bot.compose import live
+
+    monkeypatch.setattr(live, "connect_chain", lambda chain: "link")
+    monkeypatch.setattr(live, "aave_reader",
+                        lambda link, chain: FakeMarketReader(31337, market_error=ChainDataError("no code")))
+    with pytest.raises(ConfigError, match="no Aave v3 market at chain.pool_addresses_provider"):
+        live.read_position(settings())
