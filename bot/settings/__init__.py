@@ -191,7 +191,9 @@ def load_settings_or_devnet(
     state = resolve_path(f"{DEFAULT_STATE_DIR}/devnet.json", env)
     if not state.is_file():
         raise ConfigError(f"no config: pass --config FILE, or start the devnet (no state file at {state})")
-    data = resolve_paths({"mode": "dry-run", "chain": {}, "wallet": {"key_source": "none"}, "exchange": {}}, env)
+    # The devnet deploys @aave/core-v3 1.19.3, a v3.0-v3.4 release (as config/devnet.toml says).
+    chain = {"rounding": "v3.0"}
+    data = resolve_paths({"mode": "dry-run", "chain": chain, "wallet": {"key_source": "none"}, "exchange": {}}, env)
     try:
         return Settings(**fill_from_devnet(data, read_devnet_state(state)))
     except ValidationError as exc:

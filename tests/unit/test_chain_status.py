@@ -62,6 +62,7 @@ def test_status_settings_from_devnet_state_are_read_only(tmp_path: Path) -> None
     write_state(tmp_path)
     s = load_settings_or_devnet(None, env={"DELEVER_STATE_DIR": str(tmp_path)})
     assert (s.mode, s.chain.chain_id, s.wallet.address, s.wallet.key_source) == ("dry-run", 31337, WALLET, "none")
+    assert s.chain.rounding == "v3.0"  # the devnet's Aave release
     assert s.chain.pool_addresses_provider == "0x5FbDB2315678afecb367f032d93F642f64180aa3"
     assert s.wallet.private_key is None
     assert "ab" * 32 not in repr(s) and "8545" not in repr(s)
