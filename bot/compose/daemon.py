@@ -175,7 +175,7 @@ def apply_gas_urgency(lending: Any, *, hf: Decimal | None, hf_floor: Decimal) ->
     return urgency
 
 
-def secret_values(settings: Any) -> list[str]:
+def secret_values(settings: Settings) -> list[str]:
     """Every secret in the settings (SecretStr anywhere), for the notification redactor."""
     found: list[str] = []
 

@@ -19,6 +19,15 @@ def test_open_venue_honours_the_timeout_and_the_recv_window() -> None:
     assert (client.timeout, client.options["recvWindow"]) == (5000, 7000)
 
 
+def test_open_venue_reads_the_secret_keys_and_points_at_api_url() -> None:
+    venue = open_venue(ExchangeConfig(api_url="http://127.0.0.1:9", api_key="key-1", api_secret="secret-1",
+                                      timeout_ms=2500))
+    client = venue._client
+    assert client.apiKey == "key-1" and client.secret == "secret-1" and client.timeout == 2500
+    assert client.urls["api"]["private"] == "http://127.0.0.1:9/api/v3"
+    assert "secret-1" not in repr(venue)
+
+
 def test_open_venue_refuses_an_exchange_it_cannot_speak_to() -> None:
     with pytest.raises(ConfigError, match="exchange.id: 'kraken' is not supported"):
         open_venue(ExchangeConfig(id="kraken"))
