@@ -12,7 +12,6 @@ import pytest
 from bot.engine.controller import Controller, ControllerConfig, PlanChoice, TickOutcome, policy_plan_fn
 from bot.engine.guards import KillSwitch
 from bot.engine.journal import BatchStatus, ControlState
-from bot.engine.plan_types import PlanLimits
 from strategies import load_policy
 from tests.unit.engine_kit import Rig, controller_config, plan_limits
 from tests.unit.fakes import E6, E18, REVIEW, Crash, crash_at, make_world

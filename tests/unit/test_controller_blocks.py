@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.engine.controller import Controller, ControllerConfig, PlanChoice
+from bot.engine.controller import Controller, PlanChoice
 from bot.engine.guards import KillSwitch
 from bot.engine.journal import BatchStatus
 from tests.unit.engine_kit import Rig, controller_config

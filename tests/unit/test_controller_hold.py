@@ -6,8 +6,7 @@ from decimal import Decimal
 
 from bot.domain.position import health_factor_wad
 from bot.domain.wadray import WAD
-from bot.engine.controller import Controller, ControllerConfig, policy_plan_fn
-from bot.engine.plan_types import PlanLimits
+from bot.engine.controller import Controller, policy_plan_fn
 from strategies import load_policy
 from tests.unit.engine_kit import Rig, controller_config, plan_limits
 from tests.unit.fakes import make_world

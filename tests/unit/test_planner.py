@@ -12,7 +12,7 @@ import pytest
 from bot.domain import Level, OrderBook, Position, Reserve, Snapshot, decimal_to_wad, health_factor_wad, shocked
 from bot.domain.sizing import after_withdraw
 from bot.engine.book_model import BookState, synthetic_book
-from bot.engine.plan_types import MarketModel, PlanCosts, PlanLimits, PlanStatus, TransferTimings
+from bot.engine.plan_types import MarketModel, PlanCosts, PlanStatus, TransferTimings
 from bot.engine.planner import default_rules, no_action_plan, plan
 from bot.engine.volatility import daily_volatility, shock_bps
 from strategies import Intent

@@ -13,7 +13,7 @@ from bot.cli import app
 from bot.domain import Level, OrderBook, Position, Reserve, Snapshot
 from bot.domain.position import Rounding
 from bot.engine.plan_io import PlanInput, load_input, save_input, snapshot_from_dict, snapshot_to_dict
-from bot.engine.plan_types import MarketModel, PlanCosts, PlanLimits, TransferTimings
+from bot.engine.plan_types import MarketModel, PlanCosts, TransferTimings
 from bot.engine.planner import default_rules
 from bot.errors import UserInputError
 from strategies import Intent
