@@ -124,7 +124,9 @@ def read_only_lending(link: ChainLink, settings: Settings) -> ReadOnlyLending:
     return ReadOnlyLending(aave_reader(link, settings.chain), wallet=_wallet(settings), chain_id=link.chain_id)
 
 
-def signing_lending(link: ChainLink, settings: Settings, signer: LocalAccount, *, clock: Clock | None = None) -> AaveLending:
+def signing_lending(
+    link: ChainLink, settings: Settings, signer: LocalAccount, *, clock: Clock | None = None
+) -> AaveLending:
     """The Aave leg that signs with ``signer``; its transaction store lives in the journal's
     file. Call ``lending.sender.reconcile_open()`` before acting on it."""
     wallet = _wallet(settings)

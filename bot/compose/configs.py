@@ -93,7 +93,9 @@ def policy(section: PolicyConfig) -> LoadedPolicy:
     return load_policy(section.name, dict(section.params))
 
 
-def policy_with(section: PolicyConfig, *, name: str | None = None, params: Mapping[str, Any] | None = None) -> LoadedPolicy:
+def policy_with(
+    section: PolicyConfig, *, name: str | None = None, params: Mapping[str, Any] | None = None
+) -> LoadedPolicy:
     """The configured policy with a command line's choice on top: another ``name`` starts from
     its own defaults; the same (or no) name keeps the configured params under ``params``."""
     if name and name != section.name:

@@ -132,7 +132,9 @@ def _assemble(settings: Settings, real: RealAdapters, *, journal: Journal, clock
     )
 
 
-def clear_halt(settings: Settings, *, clock: Clock | None = None, by: str = "delever run --clear-halt") -> tuple[str, list[str]]:
+def clear_halt(
+    settings: Settings, *, clock: Clock | None = None, by: str = "delever run --clear-halt"
+) -> tuple[str, list[str]]:
     """Clear a HALTED/REDUCE_ONLY state in the journal the daemon of ``settings`` uses, and
     mark steps awaiting review to be reconciled by key on the next start. Returns (the state
     it was in, the marked step keys). ``UserInputError``: no such journal, or one bound to

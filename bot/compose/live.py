@@ -66,7 +66,9 @@ def read_chain(settings: Settings, lending: Lending) -> Snapshot:
     return snapshot
 
 
-def read_venue(settings: Settings, venue: Venue, *, depth: int = BOOK_DEPTH) -> tuple[OrderBook, dict[str, Decimal], MarketRules]:
+def read_venue(
+    settings: Settings, venue: Venue, *, depth: int = BOOK_DEPTH
+) -> tuple[OrderBook, dict[str, Decimal], MarketRules]:
     """(order book, free non-zero balances, market rules) of ``exchange.symbol``.
 
     Balances need API keys; without them (public data only) they are left empty.

@@ -1,5 +1,6 @@
 """The demo's view of the devnet: move the WETH oracle price, read HF per block, read the
-position (the reader ``bot.compose.adapters`` builds for the daemon), and one set-up step (spend the borrowed USDT).
+position (with the reader ``bot.compose.adapters`` builds for the daemon), and one set-up step
+(spend the borrowed USDT).
 
 Price moves and per-block HF go over plain JSON-RPC (``bot.devnet.quick``): they run every
 second and must not wait on web3.

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from bot.compose import configs
-from bot.compose.configs import journal_path
 from bot.demo.chain import COLLATERAL, DemoChain
 from bot.demo.daemon import Daemon, daemon_env, stop_leftover
 from bot.demo.journal_view import BatchSummary, JournalReader
@@ -182,7 +181,7 @@ def run_demo(options: DemoOptions, view: Any) -> DemoRun:
                 time.sleep(warm)
             view.setup(f"replaying {window.title}, scaled to start at $2,000")
 
-            journal = JournalReader(journal_path(settings))
+            journal = JournalReader(configs.journal_path(settings))
             first_block = chain.block_number()
             path_began = time.monotonic()
             _replay(run, chain, journal, daemon, Timelapse(points, Pace().scaled(options.speed)), view)
