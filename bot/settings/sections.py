@@ -1,7 +1,7 @@
 """The sections of the settings: frozen pydantic models, unknown keys rejected, rules per section.
 
 Rules that span sections (mode vs chain id, live needs keys, the allowlist holds the wallet)
-live on the root ``Settings`` in ``bot/settings.py``.
+live on the root ``Settings`` in ``bot/settings/__init__.py``.
 """
 
 from __future__ import annotations
