@@ -125,7 +125,9 @@ PLANNER_MARKET_KEYS = {"shock_z", "max_shock_bps", "vol_window_s"}
 def planner_inputs(values: dict[str, Any], sim: SimParams, refill_half_life_s: float,
                    default_limits: PlanLimits | None = None) -> tuple[PlanLimits, PlanCosts, MarketModel]:
     """Limits, costs and market assumptions for the planner; transfer timings match the simulation."""
-    limits = dataclasses.replace(default_limits or PlanLimits(), **{k: _coerce(PlanLimits, k, v) for k, v in values.items() if k in LIMIT_KEYS})
+    base = default_limits or PlanLimits(hf_floor=Decimal("1.05"), max_slippage_bps=50, price_shock_bps=300,
+                                        max_batch_usd=None, max_daily_usd=None, min_batch_usd=Decimal(0))
+    limits = dataclasses.replace(base, **{k: _coerce(PlanLimits, k, v) for k, v in values.items() if k in LIMIT_KEYS})
     timings = TransferTimings(deposit_s=sim.deposit_delay_s, exchange_withdrawal_s=sim.withdrawal_delay_s)
     costs = PlanCosts(timings=timings, **{k: Decimal(str(v)) for k, v in values.items() if k in COST_KEYS})
     market = MarketModel(refill_half_life_s=int(refill_half_life_s),

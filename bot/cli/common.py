@@ -33,10 +33,6 @@ def fail(message: str, code: int = EXIT_RUNTIME) -> NoReturn:
     raise typer.Exit(code)
 
 
-def not_built(command: str) -> NoReturn:
-    fail(f"`{command}` is not built yet", EXIT_RUNTIME)
-
-
 def print_json(payload: dict[str, Any]) -> None:
     """One JSON object on stdout and nothing else there (Decimals as strings)."""
     sys.stdout.write(json.dumps(payload, default=_json_default, sort_keys=False) + "\n")

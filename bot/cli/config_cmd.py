@@ -64,15 +64,12 @@ def _check_signer(settings: Settings) -> str | None:
     return settings.signer().address
 
 
-def _check_policy(settings: Settings) -> str | None:
-    """Bind the policy to its params (unknown or invalid params are a ConfigError); its name."""
-    try:
-        from strategies.loader import load_policy
-    except ModuleNotFoundError as exc:
-        if exc.name in ("strategies", "strategies.loader"):
-            return None  # an install without the policy package: the params are checked at run time
-        raise
-    return load_policy(settings.policy.name, settings.policy.params).name
+def _check_policy(settings: Settings) -> str:
+    """Bind the policy to its params, as the daemon does (unknown or invalid params are a
+    ConfigError); its name."""
+    from bot.compose import configs
+
+    return configs.policy(settings.policy).name
 
 
 def render_text(settings: Settings, *, path: str, signer: str | None, policy: str | None = None) -> str:

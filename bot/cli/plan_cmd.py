@@ -3,11 +3,12 @@
     delever plan [--json] [--target-hf X] [--snapshot FILE] [--save FILE] [--policy NAME] [--set k=v]
                  [--no-book]
 
-Nothing is signed. The live state comes from ``bot.wiring.acquire_snapshot`` (one chain read
+Nothing is signed. The live state comes from ``bot.compose.live.acquire_snapshot`` (one chain read
 plus the exchange's book, balances and rules); an unreachable exchange is an error (exit 1)
 unless ``--no-book`` asks for the synthetic depth model instead. ``--save FILE`` writes the
 snapshot and every planning input (exact JSON); ``--snapshot FILE`` replays such a file to the
-identical plan.
+identical plan. Limit flags (``--max-slippage-bps``, …) pass the config schema's own checks: a
+bound the TOML refuses is refused on the command line too (exit 2).
 """
 
 from __future__ import annotations
@@ -15,41 +16,35 @@ from __future__ import annotations
 import dataclasses
 import sys
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from bot.cli.common import EXIT_RUNTIME, EXIT_USER, fail, print_json
 from bot.domain import Snapshot
-from bot.engine.plan_config import limits_from_settings, policy_from_settings
 from bot.engine.plan_io import PlanInput, load_input, save_input
-from bot.engine.plan_types import MarketModel, Plan, PlanCosts
+from bot.engine.plan_types import MarketModel, Plan, PlanCosts, PlanLimits
 from bot.engine.planner import no_action_plan, plan
 from bot.errors import ConfigError, DeleverError, UserInputError
 from bot.ports import MarketRules
 from strategies.base import Intent, parse_set_pairs
 
+if TYPE_CHECKING:  # pydantic and the composition root load only when a plan is made
+    from bot.settings import LimitsConfig, Settings
 
-def acquire_snapshot(settings: Any, *, with_venue: bool = True) -> tuple[Snapshot, MarketRules | None]:
-    """Read the live state: the Aave position and wallet balances at one block (the chain
-    reader), the exchange's order book, free balances and market rules (the venue adapter).
 
-    The single place where ``delever plan`` touches the outside world.
-    """
-    from bot.wiring import acquire_snapshot as acquire
+def acquire_snapshot(settings: Settings, *, with_venue: bool = True) -> tuple[Snapshot, MarketRules | None]:
+    """The live state (``bot.compose.live``): the single place where ``delever plan`` touches
+    the outside world."""
+    from bot.compose.live import acquire_snapshot as acquire
 
     return acquire(settings, with_venue=with_venue)
 
 
-def _load_settings(ctx: typer.Context) -> Any:
-    config_path = getattr(ctx.obj, "config_path", None) if ctx.obj is not None else None
-    try:
-        from bot.settings import load_settings  # type: ignore[import-not-found]
-    except ImportError:
-        if config_path:
-            typer.echo("delever: warning: settings are not available in this build; using flags and defaults", err=True)
-        return None
-    return load_settings(config_path)
+def _load_settings(ctx: typer.Context) -> Settings:
+    from bot.settings import load_settings
+
+    return load_settings(ctx.obj.config_path if ctx.obj is not None else None)
 
 
 def _decimal(flag: str, value: str | None) -> Decimal | None:
@@ -61,9 +56,40 @@ def _decimal(flag: str, value: str | None) -> Decimal | None:
         raise ConfigError(f"{flag}: not a number: {value!r}") from None
 
 
+# The command-line flag that sets each limit (named in a validation error).
+LIMIT_FLAGS = {
+    "hf_floor": "--hf-floor", "max_slippage_bps": "--max-slippage-bps", "price_shock_bps": "--shock-bps",
+    "max_batch_usd": "--max-batch-usd", "max_daily_usd": "--max-daily-usd",
+}
+
+
+def plan_limits_with(base: LimitsConfig, overrides: dict[str, Any]) -> PlanLimits:
+    """``base`` with the flags on top, validated by the schema's own rules (``ConfigError``)."""
+    from bot.compose.configs import plan_limits
+    from bot.settings import override_limits
+
+    return plan_limits(override_limits(base, overrides, origins=LIMIT_FLAGS))
+
+
+def _saved_limits(saved: PlanLimits, overrides: dict[str, Any]) -> PlanLimits:
+    """A saved file's limits with the flags on top; the flags are checked by the schema."""
+    from pydantic import ValidationError
+
+    from bot.settings import LimitsConfig, override_limits
+
+    if overrides:
+        kept = {k: v for k, v in dataclasses.asdict(saved).items() if k in LimitsConfig.model_fields and v is not None}
+        try:
+            base = LimitsConfig(**kept)
+        except ValidationError:  # a file saved under other bounds: check the flags against the defaults
+            base = LimitsConfig()
+        override_limits(base, overrides, origins=LIMIT_FLAGS)
+    return dataclasses.replace(saved, **overrides)
+
+
 def build_input(
     *,
-    settings: Any,
+    settings: Settings | None,
     saved: PlanInput | None,
     target_hf: Decimal | None,
     policy_name: str | None,
@@ -76,11 +102,13 @@ def build_input(
     """Merge saved inputs, settings and flags (flags win) and decide the intent."""
     if saved is not None:
         snapshot, rules = saved.snapshot, saved.rules
-        limits = dataclasses.replace(saved.limits, **limit_overrides)
+        limits = _saved_limits(saved.limits, limit_overrides)
         costs, market = saved.costs, saved.market
     else:
+        if settings is None:
+            raise ConfigError("config: no config file: pass --config FILE or set DELEVER_CONFIG")
+        limits = plan_limits_with(settings.limits, limit_overrides)  # flags checked before any read
         snapshot, rules = acquire_snapshot(settings, with_venue=not no_book)
-        limits = limits_from_settings(settings, **limit_overrides)
         costs, market = PlanCosts(), MarketModel()
     if depth_usd is not None:
         market = dataclasses.replace(market, synthetic_depth_usd_1pct=depth_usd)
@@ -96,7 +124,11 @@ def build_input(
     else:
         if saved is not None and saved.policy_name and not policy_name:
             policy_name, params = saved.policy_name, {**saved.policy_params, **params}
-        policy = policy_from_settings(settings, name=policy_name, params=params)
+        from bot.compose.configs import policy_with
+        from bot.settings import PolicyConfig
+
+        section = settings.policy if settings is not None else PolicyConfig()
+        policy = policy_with(section, name=policy_name, params=params)
         decision = policy.decide_safely(snapshot)
         if decision.error:
             raise PolicyFailed(f"policy {policy.name} failed: {decision.error}")

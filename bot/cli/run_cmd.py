@@ -1,7 +1,9 @@
 """`delever run`: the daemon.
 
 ``--clear-halt`` (after a human review) clears a HALTED/REDUCE_ONLY journal and marks steps
-awaiting review to be looked up by key again on the next start; it trades nothing.
+awaiting review to be looked up by key again on the next start; it trades nothing. It opens
+the journal the daemon of the same config uses (a dry-run's ``*.dry-run.sqlite``) and refuses
+one bound to another mode or chain (exit 2).
 
 Exit codes: 0 stopped cleanly (``--once`` done, SIGTERM/SIGUSR1, kill-switch file);
 1 halted (needs review, verify failed with --once, consecutive failures), another process
@@ -11,9 +13,15 @@ holds the journal, or the adapters are unavailable; 2 bad config or a mode viola
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from bot.cli.common import EXIT_RUNTIME, EXIT_USER, fail
+from bot.errors import UserInputError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -22,25 +30,22 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         once: bool = typer.Option(False, "--once", help="Evaluate once, execute what the plan asks now, exit."),
         live: bool = typer.Option(False, "--live", help="Required, with mode = \"live\" in the config, to trade live."),
-        clear_halt: bool = typer.Option(
+        clear_halt_flag: bool = typer.Option(
             False, "--clear-halt",
             help="After a human review: clear a halt or reduce-only state, mark steps awaiting review to be "
             "reconciled by key on the next start, and exit. Nothing is traded.",
         ),
     ) -> None:
         """Watch the health factor and deleverage per the configured policy."""
+        from bot.compose.adapters import AdapterUnavailable
+        from bot.compose.daemon import build_runtime
         from bot.engine.journal import JournalLocked
-        from bot.engine.runtime import AdapterUnavailable, build_runtime
-        from bot.errors import UserInputError
+        from bot.settings import load_settings
 
+        settings = load_settings(ctx.obj.config_path)  # ConfigError: one line, exit 2
+        if clear_halt_flag:
+            raise typer.Exit(_clear_halt(settings))
         try:
-            from bot.settings import load_settings
-        except ImportError:
-            fail("settings are not available in this build (bot.settings)", EXIT_RUNTIME)
-        if clear_halt:
-            raise typer.Exit(_clear_halt(load_settings(ctx.obj.config_path)))
-        try:
-            settings = load_settings(ctx.obj.config_path)
             runtime = build_runtime(settings, live_flag=live)
         except UserInputError as e:
             fail(str(e), EXIT_USER)
@@ -50,29 +55,17 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(runtime.run(once=once))
 
 
-def _clear_halt(settings: object) -> int:
-    from pathlib import Path
+def _clear_halt(settings: Settings) -> int:
+    from bot.compose.daemon import clear_halt
+    from bot.engine.journal import JournalLocked
 
-    from bot.engine.clock import SystemClock
-    from bot.engine.journal import Journal, JournalLocked, StepStatus
-
-    path = Path(str(settings.journal.path))  # type: ignore[attr-defined]
-    if not path.exists():
-        fail(f"no journal at {path}", EXIT_USER)
     try:
-        journal = Journal(path, clock=SystemClock())
+        was, marked = clear_halt(settings)
+    except UserInputError as e:  # no such journal, or one of another mode or chain
+        fail(str(e), EXIT_USER)
     except JournalLocked as e:
-        fail(f"{e}: stop the daemon first", EXIT_RUNTIME)
-    with journal:
-        state, reason = journal.control()
-        marked = []
-        for batch in journal.open_batches():
-            for row in journal.steps(batch.id):
-                if row.status is StepStatus.NEEDS_REVIEW:
-                    journal.mark_for_reconcile(batch.id, row.step, by="delever run --clear-halt")
-                    marked.append(row.key)
-        journal.clear_control(by="delever run --clear-halt")
-    typer.echo(f"delever: was {state.value}{f' ({reason})' if reason else ''}; cleared", err=True)
+        fail(str(e), EXIT_RUNTIME)
+    typer.echo(f"delever: was {was}; cleared", err=True)
     for key in marked:
         typer.echo(f"delever: {key} will be reconciled by key on the next start", err=True)
     return 0

@@ -1,6 +1,7 @@
 """`delever status`: the position, its health factor and liquidation prices.
 
-One Multicall3 read at one block. Decimals are printed as strings in ``--json``.
+One Multicall3 read at one block, from the config (``--config`` or ``DELEVER_CONFIG``) or, without
+one, from the local devnet's state file. Decimals are printed as strings in ``--json``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any
 
 import typer
 
-from bot.cli.common import EXIT_USER, fail, print_json
+from bot.cli.common import EXIT_RUNTIME, fail, print_json
 from bot.domain import Snapshot, account_data, from_units, liquidation_price_base
 from bot.domain.position import PERCENTAGE_FACTOR, base_to_usd, collateral_base, debt_base
 
@@ -122,23 +123,21 @@ def register(app: typer.Typer) -> None:
         json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
     ) -> None:
         """HF, collateral and debt per reserve with USD values, liquidation prices."""
-        from bot.adapters.chain.aave_reader import AaveReader
-        from bot.adapters.chain.chain_config import load_chain_settings
-        from bot.adapters.chain.rpc import make_web3, retrying_read
+        from bot.compose.adapters import AdapterUnavailable
+        from bot.compose.live import read_position
+        from bot.settings import load_settings_or_devnet
 
-        settings = load_chain_settings(ctx.obj.config_path if ctx.obj else None)
-        w3 = make_web3(settings.rpc_url)
-        rpc_chain_id = retrying_read(lambda: w3.eth.chain_id, what="chain id")
-        if rpc_chain_id != settings.chain_id:
-            fail(f"the RPC serves chain id {rpc_chain_id}, the config says {settings.chain_id}", EXIT_USER)
-        reader = AaveReader(w3, pool_addresses_provider=settings.pool_addresses_provider,
-                            multicall3=settings.multicall3, rounding=settings.rounding)
-        read = reader.read(settings.wallet)
+        # A config (--config or DELEVER_CONFIG), or else the running devnet's state file.
+        settings = load_settings_or_devnet(ctx.obj.config_path if ctx.obj else None)
+        try:
+            read = read_position(settings)
+        except AdapterUnavailable as e:
+            fail(str(e), EXIT_RUNTIME)
         payload = status_payload(read.snapshot)
         payload["matches_chain"] = read.matches_chain
         if not read.matches_chain:
             typer.echo(f"delever: warning: computed account data differ from Pool.getUserAccountData at block "
-                       f"{read.snapshot.block} (is chain.rounding = {settings.rounding.value!r} right?)", err=True)
+                       f"{read.snapshot.block} (is chain.rounding = {settings.chain.rounding!r} right?)", err=True)
         if json_out:
             print_json(payload)
         else:

@@ -6,21 +6,27 @@ here, so a limit means the same thing in every mode.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 from bot.domain.position import decimal_to_wad
 from bot.engine.controller import ControllerConfig
-from bot.engine.plan_types import PlanLimits
 from bot.engine.executor_config import ExecutorConfig
-from bot.settings.sections import EngineConfig, ExchangeConfig, LimitsConfig, PolicyConfig
+from bot.engine.notify import NotifyConfig as NotifierConfig
+from bot.engine.plan_types import PlanLimits
+from bot.settings import Settings
+from bot.settings.sections import EngineConfig, ExchangeConfig, LimitsConfig, NotifyConfig, PolicyConfig
 from strategies import LoadedPolicy, load_policy
 
-# The least in-transit shock when ``limits.price_shock_bps`` is unset (the planner sizes δ
-# from volatility above it).
-DEFAULT_SHOCK_BPS = 300
+# The schema's default, named for callers that show it (the schema owns the value).
+DEFAULT_SHOCK_BPS: int = LimitsConfig.model_fields["price_shock_bps"].default
 
 
 def shock_bps(limits: LimitsConfig) -> int:
-    return limits.price_shock_bps if limits.price_shock_bps is not None else DEFAULT_SHOCK_BPS
+    """The least in-transit price shock the sell floor must survive (the planner sizes δ from
+    recent volatility above it)."""
+    return limits.price_shock_bps
 
 
 def plan_limits(limits: LimitsConfig) -> PlanLimits:
@@ -87,5 +93,43 @@ def policy(section: PolicyConfig) -> LoadedPolicy:
     return load_policy(section.name, dict(section.params))
 
 
-__all__ = ["DEFAULT_SHOCK_BPS", "controller_config", "executor_config", "plan_limits", "policy", "poll_interval_s",
-           "shock_bps"]
+def policy_with(
+    section: PolicyConfig, *, name: str | None = None, params: Mapping[str, Any] | None = None
+) -> LoadedPolicy:
+    """The configured policy with a command line's choice on top: another ``name`` starts from
+    its own defaults; the same (or no) name keeps the configured params under ``params``."""
+    if name and name != section.name:
+        return load_policy(name, dict(params or {}))
+    return load_policy(section.name, {**section.params, **(params or {})})
+
+
+def journal_path(settings: Settings) -> Path:
+    """The journal the daemon of ``settings`` uses. A dry-run keeps its own file next to the
+    configured one (``*.dry-run.sqlite``), so a simulation can never resume, or be resumed by,
+    a batch that moved real funds."""
+    path = settings.journal.path
+    if settings.mode == "dry-run":
+        path = path.with_name(f"{path.stem}.dry-run{path.suffix or '.sqlite'}")
+    return path
+
+
+def kill_switch_path(settings: Settings) -> Path:
+    """``engine.kill_switch_path``, or ``STOP`` next to the journal (``touch .delever/STOP``)."""
+    configured = settings.engine.kill_switch_path
+    return configured if configured is not None else journal_path(settings).with_name("STOP")
+
+
+def notifier_config(notify: NotifyConfig) -> NotifierConfig:
+    webhook = notify.webhook_url.get_secret_value() if notify.webhook_url is not None else None
+    return NotifierConfig(
+        webhook_urls=(webhook,) if webhook else (),
+        telegram_api_url=str(notify.telegram_api_url),
+        telegram_token=notify.telegram_token.get_secret_value() if notify.telegram_token is not None else None,
+        telegram_chat_id=notify.telegram_chat_id,
+        on_batches=notify.on_batches,
+        min_alert_level=notify.min_alert_level,
+    )
+
+
+__all__ = ["DEFAULT_SHOCK_BPS", "controller_config", "executor_config", "journal_path", "kill_switch_path",
+           "notifier_config", "plan_limits", "policy", "policy_with", "poll_interval_s", "shock_bps"]

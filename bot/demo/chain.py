@@ -1,5 +1,6 @@
 """The demo's view of the devnet: move the WETH oracle price, read HF per block, read the
-position (``bot.adapters.chain.AaveReader``), and one set-up step (spend the borrowed USDT).
+position (with the reader ``bot.compose.adapters`` builds for the daemon), and one set-up step
+(spend the borrowed USDT).
 
 Price moves and per-block HF go over plain JSON-RPC (``bot.devnet.quick``): they run every
 second and must not wait on web3.
@@ -16,6 +17,7 @@ from bot.devnet import quick
 from bot.devnet.anvil import rpc_call
 from bot.devnet.state import DevnetState
 from bot.domain import Position
+from bot.settings import ChainConfig
 
 COLLATERAL = "WETH"
 DEBT = "USDT"
@@ -32,8 +34,9 @@ class BlockHF:
 
 
 class DemoChain:
-    def __init__(self, devnet: DevnetState) -> None:
+    def __init__(self, devnet: DevnetState, chain: ChainConfig) -> None:
         self.devnet = devnet
+        self.chain = chain  # the daemon's own chain settings (its reader reads the same way)
         self.url = devnet.rpc_url
         self._reader: Any = None
 
@@ -89,9 +92,7 @@ class DemoChain:
     def position(self) -> Position:
         """The wallet's whole position, exact units (one multicall through AaveReader)."""
         if self._reader is None:
-            from bot.adapters.chain.aave_reader import AaveReader
-            from bot.adapters.chain.rpc import make_web3
+            from bot.compose.adapters import aave_reader, connect_chain
 
-            self._reader = AaveReader(make_web3(self.url), pool_addresses_provider=self.devnet.pool_addresses_provider,
-                                      multicall3=self.devnet.multicall3)
+            self._reader = aave_reader(connect_chain(self.chain), self.chain)
         return self._reader.snapshot(self.devnet.wallet).position

@@ -32,8 +32,7 @@ class Daemon:
         self.started_at = 0.0
 
     def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DELEVER_")}
-        env.update({"DELEVER_STATE_DIR": str(self.state_dir), **self.env_overrides})
+        env = daemon_env(self.state_dir, self.env_overrides)
         command = [sys.executable, "-m", "bot.cli", "--config", str(self.config), "run"]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
@@ -87,6 +86,14 @@ class Daemon:
                 self.process.wait(timeout=5)
         (self.state_dir / PID_FILE).unlink(missing_ok=True)
         return self.process.returncode
+
+
+def daemon_env(state_dir: Path, overrides: dict[str, str]) -> dict[str, str]:
+    """The daemon's environment: this one without the caller's ``DELEVER_*`` settings, the demo's
+    state directory, and the demo's overrides of the config."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DELEVER_")}
+    env.update({"DELEVER_STATE_DIR": str(state_dir), **overrides})
+    return env
 
 
 def stop_leftover(state_dir: Path) -> bool:

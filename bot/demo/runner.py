@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,12 +18,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bot.compose import configs
 from bot.demo.chain import COLLATERAL, DemoChain
-from bot.demo.daemon import Daemon, stop_leftover
+from bot.demo.daemon import Daemon, daemon_env, stop_leftover
 from bot.demo.journal_view import BatchSummary, JournalReader
 from bot.demo.path import DEFAULT_WINDOW, Pace, PathPoint, Timelapse, load_path
 from bot.domain import health_factor_wad, liquidation_price_base, wad_to_decimal
 from bot.domain.position import Position, base_to_usd, from_units, price_to_base
+from bot.settings import load_backtest_settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config" / "devnet.toml"
@@ -152,7 +153,7 @@ def run_demo(options: DemoOptions, view: Any) -> DemoRun:
     began = time.monotonic()
     window, points = load_path(options.window)
     state_dir = options.state_dir.resolve()
-    run = DemoRun(options, title=window.title, path_points=points, policy=_policy())
+    run = DemoRun(options, title=window.title, path_points=points, policy=_policy(state_dir))
     daemon: Daemon | None = None
     with _state_dir_env(state_dir):
         try:
@@ -161,7 +162,8 @@ def run_demo(options: DemoOptions, view: Any) -> DemoRun:
             view.setup("starting anvil, deploying Aave v3, starting the exchange emulator")
             devnet = launcher.bring_up(launcher.UpOptions(collateral=DEMO_COLLATERAL, target_hf=DEMO_START_HF))
             run.pids.update(devnet.pids)
-            chain = DemoChain(devnet)
+            settings = load_settings(CONFIG, env=daemon_env(state_dir, DAEMON_OVERRIDES))  # what the daemon reads
+            chain = DemoChain(devnet, settings.chain)
             run.spent_usdt = chain.spend_borrowed()
             run.start_position = chain.position()
             run.timings["devnet_up"] = time.monotonic() - began
@@ -179,7 +181,7 @@ def run_demo(options: DemoOptions, view: Any) -> DemoRun:
                 time.sleep(warm)
             view.setup(f"replaying {window.title}, scaled to start at $2,000")
 
-            journal = JournalReader(state_dir / "journal.sqlite")
+            journal = JournalReader(configs.journal_path(settings))
             first_block = chain.block_number()
             path_began = time.monotonic()
             _replay(run, chain, journal, daemon, Timelapse(points, Pace().scaled(options.speed)), view)
@@ -304,17 +306,19 @@ def _state_dir_env(state_dir: Path) -> Iterator[None]:
             os.environ["DELEVER_STATE_DIR"] = before
 
 
-def _policy() -> dict[str, Decimal]:
-    data = tomllib.loads(CONFIG.read_text(), parse_float=Decimal)
-    params = data.get("policy", {}).get("params", {})
-    limits = data.get("limits", {})
+def _policy(state_dir: Path) -> dict[str, Decimal]:
+    """The policy and limits the daemon will run with (the config plus the demo's overrides),
+    read before the devnet exists (the decision sections need no chain)."""
+    settings = load_backtest_settings(CONFIG, env=daemon_env(state_dir, DAEMON_OVERRIDES))
+    params = configs.policy(settings.policy).params
+    limits = settings.limits
     return {
-        "trigger_hf": Decimal(str(params.get("trigger_hf", "1.3"))),
-        "target_hf": Decimal(str(params.get("target_hf", "1.6"))),
-        "hf_floor": Decimal(str(limits.get("hf_floor", "1.05"))),
-        "price_shock_bps": Decimal(DAEMON_OVERRIDES["DELEVER_LIMITS__PRICE_SHOCK_BPS"]),
-        "max_slippage_bps": Decimal(str(limits.get("max_slippage_bps", "100"))),
-        "cooldown_s": Decimal(str(limits.get("cooldown_s", "0"))),
+        "trigger_hf": Decimal(str(params.trigger_hf)),
+        "target_hf": Decimal(str(params.target_hf)),
+        "hf_floor": limits.hf_floor,
+        "price_shock_bps": Decimal(limits.price_shock_bps),
+        "max_slippage_bps": Decimal(limits.max_slippage_bps),
+        "cooldown_s": Decimal(str(limits.cooldown_s)),
     }
 
 

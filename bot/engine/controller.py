@@ -39,22 +39,25 @@ log = logging.getLogger("delever.controller")
 
 @dataclass(frozen=True, slots=True)
 class ControllerConfig:
+    """Built by ``bot.compose.configs.controller_config`` from the settings (no defaults here:
+    the settings schema owns every value)."""
+
     collateral: str  # Aave reserve symbols
     debt: str
     market: str
     base_coin: str
     quote_coin: str
-    interval_s: float = 12.0  # between ticks, when not watching blocks
+    interval_s: float  # between ticks, when not watching blocks
     # Watch the head: tick once per new block (the head is polled every ``head_poll_s``),
     # and at least every ``max_tick_gap_s`` when no block comes (a stalled node).
-    watch_blocks: bool = False
-    head_poll_s: float = 1.0
-    max_tick_gap_s: float = 60.0
-    cooldown_s: float = 0.0
-    max_consecutive_failures: int = 3
-    max_daily_usd: Decimal | None = None
-    max_oracle_divergence_bps: int = 300
-    sweep_min_usd: Decimal = Decimal("10")  # idle funds worth less than this stay where they are
+    watch_blocks: bool
+    head_poll_s: float
+    max_tick_gap_s: float
+    cooldown_s: float
+    max_consecutive_failures: int
+    max_daily_usd: Decimal | None
+    max_oracle_divergence_bps: int
+    sweep_min_usd: Decimal  # idle funds worth less than this stay where they are
 
 
 @dataclass(frozen=True, slots=True)

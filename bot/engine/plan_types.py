@@ -20,14 +20,16 @@ D = Decimal
 
 @dataclass(frozen=True, slots=True)
 class PlanLimits:
-    """Hard limits (config ``[limits]``). USD amounts are in the quote coin (≈ USD)."""
+    """Hard limits (config ``[limits]``, built by ``bot.compose.configs.plan_limits``: the
+    schema owns those values, so they have no defaults here). USD amounts are in the quote
+    coin (≈ USD). The defaulted fields below are not settings."""
 
-    hf_floor: Decimal = D("1.05")  # HF never planned below this, at the shocked price
-    max_slippage_bps: int = 50  # sell floor = reference × (1 − cap)
-    price_shock_bps: int = 300  # the least shock δ the floor must survive while in transit
-    max_batch_usd: Decimal | None = None
-    max_daily_usd: Decimal | None = None
-    min_batch_usd: Decimal = D("0")
+    hf_floor: Decimal  # HF never planned below this, at the shocked price
+    max_slippage_bps: int  # sell floor = reference × (1 − cap)
+    price_shock_bps: int  # the least shock δ the floor must survive while in transit
+    max_batch_usd: Decimal | None  # None: no per-batch limit (a saved plan may have none)
+    max_daily_usd: Decimal | None
+    min_batch_usd: Decimal
     max_batch_qty: Decimal | None = None  # collateral coins
     max_daily_qty: Decimal | None = None
     sold_today_usd: Decimal = D("0")  # already sold in the snapshot's UTC day

@@ -120,7 +120,7 @@ def plan(
     snapshot: Snapshot,
     intent: Intent,
     *,
-    limits: PlanLimits | None = None,
+    limits: PlanLimits,
     rules: MarketRules | None = None,
     costs: PlanCosts | None = None,
     market: MarketModel | None = None,
@@ -132,7 +132,7 @@ def plan(
     ``market.synthetic_depth_usd_1pct`` around the oracle price is used (and noted).
     """
     with localcontext(PLAN_CONTEXT):
-        return _plan(snapshot, intent, limits or PlanLimits(), rules, costs or PlanCosts(), market or MarketModel(), book)
+        return _plan(snapshot, intent, limits, rules, costs or PlanCosts(), market or MarketModel(), book)
 
 
 def _plan(
@@ -489,12 +489,12 @@ def _finish(s: _Setup, run: _Run, hf0: int, status: PlanStatus, stop: str, book_
     )
 
 
-def no_action_plan(snapshot: Snapshot, *, limits: PlanLimits | None = None, reason: str = "no intent") -> Plan:
+def no_action_plan(snapshot: Snapshot, *, limits: PlanLimits, reason: str = "no intent") -> Plan:
     """The plan when there is nothing to do (e.g. the policy returned None): HF only."""
     pos = snapshot.position
     coll, debt = main_collateral(pos), main_debt(pos)
     return _empty_plan(
-        snapshot, Intent(target_hf=None, reason=reason), limits or PlanLimits(),
+        snapshot, Intent(target_hf=None, reason=reason), limits,
         coll.symbol if coll else "", debt.symbol if debt else "",
         coll.decimals if coll else 18, debt.decimals if debt else 6, reason,
     )

@@ -39,6 +39,7 @@ from bot.settings.sections import (
 )
 from bot.settings.sources import (
     CONFIG_ENV,
+    DEFAULT_STATE_DIR,
     deep_merge,
     env_values,
     fill_from_devnet,
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ChainConfig", "EngineConfig", "ExchangeConfig", "JournalConfig", "LimitsConfig", "MetricsConfig", "Mode",
     "BacktestSettings", "NotifyConfig", "PolicyConfig", "Settings", "WalletConfig", "load_backtest_settings",
-    "load_settings",
+    "load_settings", "load_settings_or_devnet", "override_limits",
 ]
 
 Mode = Literal["dry-run", "testnet", "live"]
@@ -176,6 +177,41 @@ def load_settings(path: str | os.PathLike[str] | None = None, *, env: Mapping[st
     _check_files(settings)
     _register_secrets(settings)
     return settings
+
+
+def load_settings_or_devnet(
+    path: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None
+) -> Settings:
+    """``load_settings`` when a config is given (``path`` or ``$DELEVER_CONFIG``); otherwise
+    read-only settings for the local devnet from its state file
+    (``$DELEVER_STATE_DIR/devnet.json``, default ``.delever/devnet.json``): dry-run, no signer."""
+    env = dict(os.environ if env is None else env)
+    if path or env.get(CONFIG_ENV):
+        return load_settings(path, env=env)
+    state = resolve_path(f"{DEFAULT_STATE_DIR}/devnet.json", env)
+    if not state.is_file():
+        raise ConfigError(f"no config: pass --config FILE, or start the devnet (no state file at {state})")
+    # The devnet deploys @aave/core-v3 1.19.3, a v3.0-v3.4 release (as config/devnet.toml says).
+    chain = {"rounding": "v3.0"}
+    data = resolve_paths({"mode": "dry-run", "chain": chain, "wallet": {"key_source": "none"}, "exchange": {}}, env)
+    try:
+        return Settings(**fill_from_devnet(data, read_devnet_state(state)))
+    except ValidationError as exc:
+        raise config_error(exc) from None
+
+
+def override_limits(
+    limits: LimitsConfig, overrides: Mapping[str, Any], *, origins: Mapping[str, str] | None = None
+) -> LimitsConfig:
+    """``limits`` with ``overrides`` (e.g. command-line flags) validated by the same rules as the
+    file: a bound the TOML rejects is rejected here with the same ``ConfigError`` line, naming
+    where the value came from (``origins``: key → e.g. ``"--max-slippage-bps"``)."""
+    values = {**limits.model_dump(), **overrides}
+    where = {("limits", key): origin for key, origin in (origins or {}).items()}
+    try:
+        return BacktestSettings(limits=values).limits
+    except ValidationError as exc:
+        raise config_error(exc, env_origins=where) from None
 
 
 def _resolve_engine_paths(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any]:

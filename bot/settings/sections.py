@@ -1,7 +1,7 @@
 """The sections of the settings: frozen pydantic models, unknown keys rejected, rules per section.
 
 Rules that span sections (mode vs chain id, live needs keys, the allowlist holds the wallet)
-live on the root ``Settings`` in ``bot/settings.py``.
+live on the root ``Settings`` in ``bot/settings/__init__.py``.
 """
 
 from __future__ import annotations
@@ -184,7 +184,9 @@ class LimitsConfig(BaseModel):
 
     max_slippage_bps: Annotated[int, Field(gt=0, le=2000)] = 100
     hf_floor: Annotated[Decimal, Field(gt=1, le=10, allow_inf_nan=False)] = Decimal("1.10")
-    price_shock_bps: Annotated[int, Field(ge=0, lt=9000)] | None = None
+    # The least in-transit price shock a sell floor must survive; the planner sizes it from
+    # recent volatility above this when it has price history.
+    price_shock_bps: Annotated[int, Field(ge=0, lt=9000)] = 300
     max_batch_usd: PositiveUsd = Decimal("100000")
     max_daily_usd: PositiveUsd = Decimal("1000000")
     min_batch_usd: PositiveUsd = Decimal("100")

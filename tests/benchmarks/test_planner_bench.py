@@ -9,6 +9,7 @@ from bot.engine.book_model import synthetic_book
 from bot.engine.plan_types import PlanLimits
 from bot.engine.planner import plan
 from strategies import Intent
+from tests.unit.engine_kit import plan_limits
 
 D = Decimal
 E8 = 10**8
@@ -30,7 +31,7 @@ def _snapshot() -> Snapshot:
 
 def test_plan_multi_batch(benchmark) -> None:  # type: ignore[no-untyped-def]
     snapshot = _snapshot()
-    limits = PlanLimits(hf_floor=D("1.05"), max_slippage_bps=50, price_shock_bps=300, max_batch_usd=D("2000000"))
+    limits = plan_limits(hf_floor=D("1.05"), max_slippage_bps=50, price_shock_bps=300, max_batch_usd=D("2000000"))
     result = benchmark(plan, snapshot, Intent.restore_hf("1.8"), limits=limits)
     assert len(result.batches) >= 5
     assert result.final_health_factor >= D("1.8")

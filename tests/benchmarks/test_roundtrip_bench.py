@@ -18,7 +18,7 @@ from itertools import count
 import pytest
 
 from bot.ports import Outcome, TransferState
-from bot.wiring import open_lending, open_venue
+from bot.compose.adapters import open_lending, open_venue
 from tests.integration.wiring.live import LiveDevnet, live_devnet
 from tests.integration.wiring.roundtrip import CYCLE_LEGS, RoundTrip, round_trip
 
@@ -39,7 +39,7 @@ def test_roundtrip_bench_legs_on_the_devnet(benchmark, live: LiveDevnet) -> None
     lending = open_lending(settings)
     lending.sender.reconcile_open()
     opened = time.monotonic()
-    venue = open_venue(settings, in_flight_window_s=START_WINDOW_S)
+    venue = open_venue(settings.exchange, in_flight_window_s=START_WINDOW_S)
     rules = venue.rules(settings.exchange.symbol)
     if not benchmark.disabled:
         time.sleep(max(0.0, opened + START_WINDOW_S - time.monotonic()))

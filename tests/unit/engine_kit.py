@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from bot.domain.position import decimal_to_wad
 from bot.engine.clock import ManualClock
+from bot.engine.controller import ControllerConfig
 from bot.engine.executor import Executor, Observer
 from bot.engine.journal import BatchStatus, Journal, StepStatus
 from bot.engine.executor_config import ExecutorConfig
+from bot.engine.plan_types import PlanLimits
 from bot.engine.steps import BatchSpec
 from tests.unit.fakes import E18, FakeLending, FakeVenue, FakeWorld, make_world
 
@@ -36,9 +39,28 @@ def default_config(world: FakeWorld, **overrides) -> ExecutorConfig:
         market="ETH/USDT", base_coin="ETH", quote_coin="USDT", network="ETH", wallet=world.wallet_address,
         withdrawal_allowlist=(world.wallet_address,), max_slippage_bps=100, hf_floor_wad=decimal_to_wad("1.10"),
         shock_bps=500, max_oracle_divergence_bps=300, poll_interval_s=5, transfer_timeout_s=3600,
-        reconcile_grace_s=2, unwrap_native=False,
+        reconcile_grace_s=2, unwrap_native=False, repay_idle=True, max_retries=8, backoff_s=1.0,
     )
     return replace(cfg, **overrides)
+
+
+def controller_config(**overrides: Any) -> ControllerConfig:
+    """A controller config with explicit test values (the daemon builds its own from the settings)."""
+    values: dict[str, Any] = dict(
+        collateral="WETH", debt="USDT", market="ETH/USDT", base_coin="ETH", quote_coin="USDT", interval_s=12.0,
+        watch_blocks=False, head_poll_s=1.0, max_tick_gap_s=60.0, cooldown_s=0.0, max_consecutive_failures=3,
+        max_daily_usd=None, max_oracle_divergence_bps=300, sweep_min_usd=Decimal("10"),
+    )
+    return ControllerConfig(**{**values, **overrides})
+
+
+def plan_limits(**overrides: Any) -> PlanLimits:
+    """Planner limits with explicit test values: floor 1.05, a 50 bps cap, a 3 % shock, no USD caps."""
+    values: dict[str, Any] = dict(
+        hf_floor=Decimal("1.05"), max_slippage_bps=50, price_shock_bps=300, max_batch_usd=None, max_daily_usd=None,
+        min_batch_usd=Decimal(0),
+    )
+    return PlanLimits(**{**values, **overrides})
 
 
 @dataclass

@@ -17,6 +17,7 @@ from bot.backtest.adapters import SimVenue
 from bot.backtest.scenario import run_scenario
 from bot.engine.plan_types import MarketModel, PlanCosts, PlanLimits, TransferTimings
 from strategies import load_policy
+from tests.unit.engine_kit import plan_limits
 
 
 def test_backtest_imports_the_planner_and_policies_it_does_not_copy_them():
@@ -45,7 +46,7 @@ def test_same_snapshot_gives_same_plan_in_backtest_and_direct_call(policy, windo
     for snapshot, backtest_plan in recorded:
         intent = direct_policy.decide_safely(snapshot).intent
         assert intent is not None
-        direct = planner.plan(snapshot, intent, limits=_with_sold_today(PlanLimits(), recorded, snapshot),
+        direct = planner.plan(snapshot, intent, limits=_with_sold_today(plan_limits(), recorded, snapshot),
                               rules=SimVenue.RULES, costs=costs, market=market)
         assert direct.to_dict() == backtest_plan.to_dict()
         unwind = next((b for b in direct.batches if b.kind == "unwind"), None)

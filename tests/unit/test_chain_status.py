@@ -1,4 +1,4 @@
-"""`delever status` payload (pure) and the chain settings loader."""
+"""`delever status` payload (pure) and its settings: a config, or else the devnet state file."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.adapters.chain.chain_config import from_devnet_state, load_chain_settings
 from bot.cli.status_cmd import status_payload
 from bot.domain import Position, Reserve, Rounding, Snapshot
 from bot.errors import ConfigError
+from bot.settings import load_settings_or_devnet
 
 E8 = 10**8
 WALLET = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
@@ -58,43 +58,43 @@ def write_state(tmp_path: Path, **overrides: object) -> Path:
     return path
 
 
-def test_chain_settings_from_devnet_state(tmp_path: Path) -> None:
-    s = from_devnet_state(write_state(tmp_path))
-    assert s.chain_id == 31337 and s.wallet == WALLET
-    assert s.pool_addresses_provider == "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+def test_status_settings_from_devnet_state_are_read_only(tmp_path: Path) -> None:
+    write_state(tmp_path)
+    s = load_settings_or_devnet(None, env={"DELEVER_STATE_DIR": str(tmp_path)})
+    assert (s.mode, s.chain.chain_id, s.wallet.address, s.wallet.key_source) == ("dry-run", 31337, WALLET, "none")
+    assert s.chain.rounding == "v3.0"  # the devnet's Aave release
+    assert s.chain.pool_addresses_provider == "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+    assert s.wallet.private_key is None
     assert "ab" * 32 not in repr(s) and "8545" not in repr(s)
 
 
-def test_chain_settings_state_dir_env_and_missing_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("DELEVER_CONFIG", raising=False)
-    monkeypatch.setenv("DELEVER_STATE_DIR", str(tmp_path))
+def test_status_settings_state_dir_env_and_missing_file(tmp_path: Path) -> None:
+    env = {"DELEVER_STATE_DIR": str(tmp_path)}
     with pytest.raises(ConfigError, match="no state file"):
-        load_chain_settings(None)
+        load_settings_or_devnet(None, env=env)
     write_state(tmp_path, chain_id=5)
-    assert load_chain_settings(None).chain_id == 5
+    assert load_settings_or_devnet(None, env=env).chain.chain_id == 5
 
 
-def test_chain_settings_garbled_state_file(tmp_path: Path) -> None:
+def test_status_settings_garbled_state_file(tmp_path: Path) -> None:
     path = write_state(tmp_path)
     path.write_text('{"rpc_url": "x"}')
-    with pytest.raises(ConfigError, match="lacks or garbles"):
-        from_devnet_state(path)
+    with pytest.raises(ConfigError, match="config: chain"):
+        load_settings_or_devnet(None, env={"DELEVER_STATE_DIR": str(tmp_path)})
 
 
-def test_chain_settings_from_bot_settings_when_a_config_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-    import types
-    from types import SimpleNamespace
-
-    fake = types.ModuleType("bot.settings")
-    fake.load_settings = lambda path: SimpleNamespace(  # type: ignore[attr-defined]
-        chain=SimpleNamespace(rpc_url="http://127.0.0.1:9", chain_id=11155111, confirmations=3, rounding="v3.5",
-                              pool_addresses_provider="0x012bAC54348C0E635dCAc9D5FB99f06F24136C9A"),
-        wallet=SimpleNamespace(address=WALLET),
+def test_status_settings_from_the_config_when_one_is_given(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        'mode = "dry-run"\n[chain]\nrpc_url = "http://127.0.0.1:9"\nchain_id = 11155111\nconfirmations = 3\n'
+        'pool_addresses_provider = "0x012bAC54348C0E635dCAc9D5FB99f06F24136C9A"\n'
+        f'[wallet]\naddress = "{WALLET}"\n'
     )
-    monkeypatch.setitem(sys.modules, "bot.settings", fake)
-    s = load_chain_settings("config/sepolia.toml")
-    assert (s.chain_id, s.confirmations, s.rounding.value, s.wallet) == (11155111, 3, "v3.5", WALLET)
+    write_state(tmp_path)  # ignored: the config wins
+    for given, env in ((str(config), {}), (None, {"DELEVER_CONFIG": str(config)})):
+        s = load_settings_or_devnet(given, env={"DELEVER_STATE_DIR": str(tmp_path), **env})
+        assert (s.chain.chain_id, s.chain.confirmations, s.chain.rounding, s.wallet.address) == (
+            11155111, 3, "v3.5", WALLET)
 
 
 def test_status_payload_lists_supplied_but_disabled_collateral_without_liq_price() -> None:

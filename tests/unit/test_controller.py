@@ -12,16 +12,15 @@ import pytest
 from bot.engine.controller import Controller, ControllerConfig, PlanChoice, TickOutcome, policy_plan_fn
 from bot.engine.guards import KillSwitch
 from bot.engine.journal import BatchStatus, ControlState
-from bot.engine.plan_types import PlanLimits
 from strategies import load_policy
-from tests.unit.engine_kit import Rig
+from tests.unit.engine_kit import Rig, controller_config, plan_limits
 from tests.unit.fakes import E6, E18, REVIEW, Crash, crash_at, make_world
 
 
 def _config(**kw) -> ControllerConfig:
     base = dict(collateral="WETH", debt="USDT", market="ETH/USDT", base_coin="ETH", quote_coin="USDT", interval_s=12)
     base.update(kw)
-    return ControllerConfig(**base)
+    return controller_config(**base)
 
 
 class FixedPlan:
@@ -128,7 +127,7 @@ def test_controller_policy_error_counts_as_a_failure(tmp_path):
         raise ZeroDivisionError("oops")
 
     from dataclasses import replace
-    plan_fn = policy_plan_fn(replace(policy, decide_fn=broken), limits=PlanLimits(), venue=rig.venue, market="ETH/USDT")
+    plan_fn = policy_plan_fn(replace(policy, decide_fn=broken), limits=plan_limits(), venue=rig.venue, market="ETH/USDT")
     controller = _controller(rig, plan_fn, max_consecutive_failures=2)
     assert controller.run() == 1
     assert "ZeroDivisionError" in rig.journal.control()[1]
@@ -207,7 +206,7 @@ def test_controller_with_the_threshold_policy_and_the_planner_deleverages(tmp_pa
     world = make_world(debt_usdt=130_000)  # HF = 200k·0.83/130k ≈ 1.277 < trigger 1.4
     rig = Rig(tmp_path, clock=world.clock, world=world)
     policy = load_policy("threshold", {"trigger_hf": "1.4", "target_hf": "1.5"})
-    limits = PlanLimits(hf_floor=Decimal("1.10"), max_slippage_bps=100, price_shock_bps=500)
+    limits = plan_limits(hf_floor=Decimal("1.10"), max_slippage_bps=100, price_shock_bps=500)
     plan_fn = policy_plan_fn(policy, limits=limits, venue=rig.venue, market="ETH/USDT")
     hf0 = world.position
     controller = _controller(rig, plan_fn, executor_kw={})

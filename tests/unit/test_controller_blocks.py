@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.engine.controller import Controller, ControllerConfig, PlanChoice
+from bot.engine.controller import Controller, PlanChoice
 from bot.engine.guards import KillSwitch
 from bot.engine.journal import BatchStatus
-from tests.unit.engine_kit import Rig
+from tests.unit.engine_kit import Rig, controller_config
 
 BLOCK_S = 12.0
 
@@ -47,7 +47,7 @@ def _controller(rig: Rig, plan, head, *, kill: KillSwitch | None = None, **cfg) 
     base.update(cfg)
     return Controller(
         executor=rig.executor(stop_requested=lambda: kill.tripped), lending=rig.lending, venue=rig.venue,
-        clock=rig.clock, plan_fn=plan, config=ControllerConfig(**base), stop_requested=lambda: kill.tripped, head=head,
+        clock=rig.clock, plan_fn=plan, config=controller_config(**base), stop_requested=lambda: kill.tripped, head=head,
     )
 
 

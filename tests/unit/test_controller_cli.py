@@ -49,18 +49,45 @@ def test_run_cli_without_adapters_exits_one_in_one_line(tmp_path):
     assert done.stderr.strip().splitlines()[-1].startswith("delever: error:")
 
 
-def test_run_cli_clear_halt_after_review_clears_and_marks_for_reconcile(tmp_path):
+def _halted_journal(path: Path, **binding) -> str:
     from bot.engine.clock import ManualClock
     from bot.engine.journal import ControlState, Journal, StepStatus
 
-    with Journal(tmp_path / "j.sqlite", clock=ManualClock()) as journal:
+    with Journal(path, clock=ManualClock()) as journal:
+        if binding:
+            journal.bind(**binding)
         b = journal.open_batch(spec={}, start={})
         journal.write_intent(b, "deposit", key=f"{b}:deposit", intent={})
         journal.write_outcome(b, "deposit", StepStatus.NEEDS_REVIEW, error="not landed")
         journal.set_control(ControlState.HALTED, "deposit not landed")
+    return b
+
+
+def test_run_cli_clear_halt_after_review_clears_the_dry_run_journal_and_marks_for_reconcile(tmp_path):
+    from bot.engine.clock import ManualClock
+    from bot.engine.journal import ControlState, Journal, StepStatus
+
+    # A dry-run daemon writes j.dry-run.sqlite; the configured j.sqlite belongs to a signing run.
+    b = _halted_journal(tmp_path / "j.dry-run.sqlite", mode="dry-run", chain_id=1)
+    _halted_journal(tmp_path / "j.sqlite", mode="testnet", chain_id=1)
     done = _run(tmp_path, _toml("dry-run", 1, tmp_path), "--clear-halt")
     assert done.returncode == 0, done.stderr
     assert "HALTED (deposit not landed); cleared" in done.stderr and f"{b}:deposit" in done.stderr
-    with Journal(tmp_path / "j.sqlite", clock=ManualClock()) as journal:
+    with Journal(tmp_path / "j.dry-run.sqlite", clock=ManualClock()) as journal:
         assert journal.control() == (ControlState.NORMAL, None)
         assert journal.step(b, "deposit").status is StepStatus.UNKNOWN
+    with Journal(tmp_path / "j.sqlite", clock=ManualClock()) as journal:
+        assert journal.control() == (ControlState.HALTED, "deposit not landed")  # not this config's journal
+
+
+def test_run_cli_clear_halt_refuses_a_journal_of_another_chain_in_one_line(tmp_path):
+    from bot.engine.clock import ManualClock
+    from bot.engine.journal import ControlState, Journal
+
+    _halted_journal(tmp_path / "j.dry-run.sqlite", mode="dry-run", chain_id=10)
+    done = _run(tmp_path, _toml("dry-run", 1, tmp_path), "--clear-halt")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        f"delever: error: journal {tmp_path / 'j.dry-run.sqlite'} belongs to chain_id 10, not 1: use another journal.path"]
+    with Journal(tmp_path / "j.dry-run.sqlite", clock=ManualClock()) as journal:
+        assert journal.control()[0] is ControlState.HALTED

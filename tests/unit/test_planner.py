@@ -12,10 +12,11 @@ import pytest
 from bot.domain import Level, OrderBook, Position, Reserve, Snapshot, decimal_to_wad, health_factor_wad, shocked
 from bot.domain.sizing import after_withdraw
 from bot.engine.book_model import BookState, synthetic_book
-from bot.engine.plan_types import MarketModel, PlanCosts, PlanLimits, PlanStatus, TransferTimings
+from bot.engine.plan_types import MarketModel, PlanCosts, PlanStatus, TransferTimings
 from bot.engine.planner import default_rules, no_action_plan, plan
 from bot.engine.volatility import daily_volatility, shock_bps
 from strategies import Intent
+from tests.unit.engine_kit import plan_limits
 
 D = Decimal
 E8 = 10**8
@@ -38,7 +39,7 @@ def snap(pos: Position | None = None, *, depth: str = "5000000", price: int = 20
     return Snapshot(pos or position(price=price), 1, T0, book=book, **kw)  # type: ignore[arg-type]
 
 
-LIMITS = PlanLimits(hf_floor=D("1.05"), max_slippage_bps=50, price_shock_bps=300)
+LIMITS = plan_limits(hf_floor=D("1.05"), max_slippage_bps=50, price_shock_bps=300)
 
 
 def test_worked_example_100_weth_hf_125_to_16_in_two_batches() -> None:
@@ -241,7 +242,7 @@ def test_plan_is_deterministic() -> None:
 
 
 def test_no_action_plan_reports_the_reason() -> None:
-    result = no_action_plan(snap(), reason="policy threshold does not act at HF 1.70")
+    result = no_action_plan(snap(), limits=LIMITS, reason="policy threshold does not act at HF 1.70")
     assert result.status is PlanStatus.NO_ACTION and result.batches == ()
     assert result.stop_reason == "policy threshold does not act at HF 1.70"
 
@@ -254,9 +255,9 @@ def test_plan_without_debt_has_nothing_to_do() -> None:
 
 def test_limits_reject_nonsense() -> None:
     with pytest.raises(ValueError, match="hf_floor"):
-        PlanLimits(hf_floor=D("0.9"))
+        plan_limits(hf_floor=D("0.9"))
     with pytest.raises(ValueError, match="max_slippage_bps"):
-        PlanLimits(max_slippage_bps=0)
+        plan_limits(max_slippage_bps=0)
 
 
 def test_a_batch_that_would_leave_dust_debt_repays_everything() -> None:

@@ -13,10 +13,11 @@ from bot.cli import app
 from bot.domain import Level, OrderBook, Position, Reserve, Snapshot
 from bot.domain.position import Rounding
 from bot.engine.plan_io import PlanInput, load_input, save_input, snapshot_from_dict, snapshot_to_dict
-from bot.engine.plan_types import MarketModel, PlanCosts, PlanLimits, TransferTimings
+from bot.engine.plan_types import MarketModel, PlanCosts, TransferTimings
 from bot.engine.planner import default_rules
 from bot.errors import UserInputError
 from strategies import Intent
+from tests.unit.engine_kit import plan_limits
 
 D = Decimal
 E8 = 10**8
@@ -45,7 +46,7 @@ def rich_input() -> PlanInput:
     return PlanInput(
         snapshot=rich_snapshot(),
         intent=Intent.restore_hf("1.7", urgency=D("0.4"), reason="saved"),
-        limits=PlanLimits(hf_floor=D("1.08"), max_slippage_bps=40, max_batch_usd=D("50000")),
+        limits=plan_limits(hf_floor=D("1.08"), max_slippage_bps=40, max_batch_usd=D("50000")),
         costs=PlanCosts(gas_usd_per_batch=D("22.5"), timings=TransferTimings(deposit_s=900)),
         market=MarketModel(refill_half_life_s=600),
         rules=default_rules(),
@@ -108,7 +109,7 @@ def test_plan_table_on_a_terminal_shows_the_batches(tmp_path: Path) -> None:
 
 def test_plan_runs_the_policy_when_the_saved_file_has_no_intent(tmp_path: Path) -> None:
     path = tmp_path / "in.json"
-    save_input(path, PlanInput(rich_snapshot(), None, PlanLimits(), PlanCosts(), MarketModel()))
+    save_input(path, PlanInput(rich_snapshot(), None, plan_limits(), PlanCosts(), MarketModel()))
     code, out, _ = invoke("plan", "--snapshot", str(path), "--json", "--policy", "none")
     assert code == 0
     data = json.loads(out)
@@ -149,3 +150,45 @@ def test_load_input_rejects_another_format(tmp_path: Path) -> None:
     path.write_text(json.dumps({"format": "other", "version": 1}))
     with pytest.raises(UserInputError, match="not a saved plan input"):
         load_input(path)
+
+
+CONFIG = """mode = "dry-run"
+[chain]
+rpc_url = "http://127.0.0.1:9"
+chain_id = 1
+pool_addresses_provider = "0x2f39d218133AFaB8F2B819B1066c7E434Ad94E9e"
+[wallet]
+address = "0x00000000000000000000000000000000000000A1"
+"""
+
+
+def test_plan_limit_flags_are_refused_where_the_config_would_be(tmp_path: Path) -> None:
+    too_wide = tmp_path / "wide.toml"
+    too_wide.write_text(CONFIG + "[limits]\nmax_slippage_bps = 5000\n")
+    code, _, toml_err = invoke("--config", str(too_wide), "plan", "--json")
+    assert code == 2
+    assert toml_err.strip() == "delever: error: config: limits.max_slippage_bps: must be at most 2000"
+
+    config = tmp_path / "c.toml"
+    config.write_text(CONFIG)
+    code, out, err = invoke("--config", str(config), "plan", "--json", "--max-slippage-bps", "5000")
+    assert code == 2 and out == ""  # refused before any chain or exchange is contacted
+    assert err.strip().splitlines() == [toml_err.strip() + " (from --max-slippage-bps)"]
+
+    saved = tmp_path / "in.json"
+    save_input(saved, rich_input())
+    code, _, err = invoke("plan", "--snapshot", str(saved), "--json", "--max-slippage-bps", "5000")
+    assert code == 2 and err.strip().splitlines() == [toml_err.strip() + " (from --max-slippage-bps)"]
+    code, _, err = invoke("plan", "--snapshot", str(saved), "--json", "--hf-floor", "0.9")
+    assert code == 2 and err.strip() == "delever: error: config: limits.hf_floor: must be greater than 1 (from --hf-floor)"
+
+
+def test_plan_limit_flags_within_the_schema_bounds_are_used(tmp_path: Path) -> None:
+    saved = tmp_path / "in.json"
+    save_input(saved, rich_input())
+    again = tmp_path / "again.json"
+    code, _, _ = invoke("plan", "--snapshot", str(saved), "--json", "--max-slippage-bps", "2000", "--shock-bps", "0",
+                        "--save", str(again))
+    assert code == 0
+    limits = load_input(again).limits
+    assert (limits.max_slippage_bps, limits.price_shock_bps, limits.hf_floor) == (2000, 0, D("1.08"))

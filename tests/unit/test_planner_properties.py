@@ -30,6 +30,7 @@ from bot.engine.fast_sizing import max_withdraw_fast
 from bot.engine.plan_types import MarketModel, PlanLimits, PlanStatus
 from bot.engine.planner import default_rules, plan
 from strategies import Intent
+from tests.unit.engine_kit import plan_limits
 
 D = Decimal
 E8 = 10**8
@@ -78,7 +79,7 @@ def cases(draw: st.DrawFn) -> tuple[Snapshot, Intent, PlanLimits, MarketModel, o
     pos = draws_pos = draw(positions())
     mid = D(draws_pos.reserve("WETH").price) / D(draws_pos.reserve("USDT").price)
     book = draw(books(mid))
-    limits = PlanLimits(
+    limits = plan_limits(
         hf_floor=D(draw(st.integers(1000, 1300))) / 1000,
         max_slippage_bps=draw(st.integers(5, 300)),
         price_shock_bps=draw(st.integers(0, 1500)),
@@ -175,7 +176,7 @@ def reachable_cases(draw: st.DrawFn) -> tuple[Snapshot, Intent, PlanLimits]:
     value = D(q) / WAD * price
     book = synthetic_book(D(price), max(value * 50, D(10**6)))
     target = draw(st.none() | st.integers(1, 1500).map(lambda x: hf + D(x) / 1000))
-    limits = PlanLimits(hf_floor=floor, max_slippage_bps=draw(st.integers(20, 200)), price_shock_bps=shock, max_batches=200)
+    limits = plan_limits(hf_floor=floor, max_slippage_bps=draw(st.integers(20, 200)), price_shock_bps=shock, max_batches=200)
     return Snapshot(pos, 1, T0, book=book), Intent(target_hf=target), limits
 
 

@@ -93,36 +93,19 @@ def test_devnet_example_sets_devnet_timings(tmp_path):
 # ---- build_runtime wiring ----------------------------------------------------------------------
 
 
-def _settings(tmp_path: Path, **engine) -> Settings:
-    from tests.unit.test_controller_runtime import CANARY_API_SECRET, CANARY_KEY, PAP
+def _build(tmp_path: Path, *, head=None, **engine):
+    from bot.compose.daemon import build_runtime
+    from tests.unit.compose_kit import fake_adapters, settings
+    from tests.unit.fakes import make_world
 
-    from eth_account import Account
-
-    wallet = Account.from_key(CANARY_KEY).address
-    return Settings(
-        mode="testnet",
-        chain={"rpc_url": "http://127.0.0.1:8545", "chain_id": 31337, "pool_addresses_provider": PAP, "poll_interval_s": 0.25},
-        wallet={"address": wallet, "key_source": "env", "private_key": CANARY_KEY},
-        exchange={"symbol": "ETH/USDT", "deposit_network": "ERC20", "withdrawal_allowlist": [wallet],
-                  "api_key": "canary-api-key-1", "api_secret": CANARY_API_SECRET},
-        policy={"name": "threshold", "params": {"trigger_hf": 1.4, "target_hf": 1.5}},
-        limits={"hf_floor": "1.10", "cooldown_s": 0, "min_batch_usd": 100},
-        journal={"path": str(tmp_path / "journal.sqlite")},
+    config = settings(
+        tmp_path, chain={"rpc_url": "http://127.0.0.1:8545", "chain_id": 31337,
+                         "pool_addresses_provider": "0x2f39d218133AFaB8F2B819B1066c7E434Ad94E9e", "poll_interval_s": 0.25},
         notify={"telegram_api_url": "http://127.0.0.1:9/tg", "min_alert_level": "critical", "on_batches": False},
         engine=engine,
-    ), wallet
-
-
-def _build(tmp_path: Path, *, head=None, **engine):
-    from bot.engine.runtime import RealAdapters, build_runtime
-    from tests.unit.fakes import FakeLending, FakeVenue, make_world
-    from tests.unit.test_controller_runtime import PAP
-
-    settings, wallet = _settings(tmp_path, **engine)
+    )
     world = make_world()
-    world.wallet_address = wallet
-    adapters = lambda s: RealAdapters(FakeLending(world), FakeVenue(world), 31337, PAP, head=head)  # noqa: E731
-    return build_runtime(settings, live_flag=False, clock=world.clock, adapters=adapters)
+    return build_runtime(config, live_flag=False, clock=world.clock, adapters=fake_adapters(world, head=head))
 
 
 def test_build_runtime_wires_the_engine_settings(tmp_path):

@@ -106,32 +106,6 @@ def test_build_binance_client_without_url_keeps_real_hosts() -> None:
     assert client.urls["api"]["public"] == "https://api.binance.com/api/v3"
 
 
-def test_venue_from_settings_reads_secret_strs_and_points_at_api_url() -> None:
-    from types import SimpleNamespace
-
-    from pydantic import HttpUrl, SecretStr
-
-    from bot.adapters.venue import CcxtVenue
-
-    section = SimpleNamespace(id="binance", api_url=HttpUrl("http://127.0.0.1:9"), withdrawal_allowlist=[],
-                              api_key=SecretStr("key-1"), api_secret=SecretStr("secret-1"), timeout_ms=2500)
-    venue = CcxtVenue.from_settings(section)
-    client = venue._client
-    assert client.apiKey == "key-1" and client.secret == "secret-1" and client.timeout == 2500
-    assert client.urls["api"]["private"] == "http://127.0.0.1:9/api/v3"
-    assert "secret-1" not in repr(venue)
-
-
-def test_venue_from_settings_other_exchange_is_a_config_error() -> None:
-    from types import SimpleNamespace
-
-    from bot.adapters.venue import CcxtVenue
-    from bot.errors import ConfigError
-
-    with pytest.raises(ConfigError):
-        CcxtVenue.from_settings(SimpleNamespace(id="kraken"))
-
-
 def test_venue_refuses_a_verbose_client() -> None:
     from bot.adapters.venue import CcxtVenue
     from bot.errors import ConfigError

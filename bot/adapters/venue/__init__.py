@@ -1,6 +1,6 @@
 """The exchange leg: ``bot.ports.Venue`` through the unmodified ccxt Binance client.
 
-    venue = CcxtVenue.from_settings(settings.exchange)          # or CcxtVenue.connect(...)
+    venue = CcxtVenue.connect(api_key=..., api_secret=...)  # bot.compose.adapters.open_venue(settings.exchange)
     rules = venue.rules("ETH/USDT")
     result = venue.sell(key=step_key, symbol="ETH/USDT", qty=qty, floor_price=floor)
     t = venue.withdraw(key=step_key, coin="USDT", amount=amount, address=wallet, network="ERC20")

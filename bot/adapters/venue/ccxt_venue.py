@@ -86,25 +86,6 @@ class CcxtVenue:
         )
         return cls(client, withdrawal_allowlist=withdrawal_allowlist, clock=clock, **kwargs)
 
-    @classmethod
-    def from_settings(cls, exchange: Any, *, clock: Clock | None = None, **kwargs: Any) -> CcxtVenue:
-        """From the ``exchange`` config section (``bot.settings``): ``id`` ("binance"), ``api_url``
-        (None = the real hosts), ``withdrawal_allowlist``, ``timeout_ms``, ``api_key`` /
-        ``api_secret`` (str or SecretStr)."""
-        exchange_id = getattr(exchange, "id", "binance") or "binance"
-        if exchange_id != "binance":
-            raise ConfigError(f"exchange.id {exchange_id!r} is not supported (only 'binance')")
-        api_url = getattr(exchange, "api_url", None)
-        kwargs.setdefault("timeout_ms", int(getattr(exchange, "timeout_ms", None) or DEFAULT_TIMEOUT_MS))
-        return cls.connect(
-            api_key=_secret(getattr(exchange, "api_key", None)),
-            api_secret=_secret(getattr(exchange, "api_secret", None)),
-            api_url=str(api_url) if api_url else None,  # pydantic HttpUrl → text
-            withdrawal_allowlist=[str(a) for a in getattr(exchange, "withdrawal_allowlist", None) or ()],
-            clock=clock,
-            **kwargs,
-        )
-
     def __repr__(self) -> str:  # never the client (it holds the API secret)
         return f"CcxtVenue({getattr(self._client, 'id', '?')})"
 
@@ -216,13 +197,6 @@ class CcxtVenue:
         if price <= 0:
             raise Rejected(f"no price for {asset}/{quote} to value a fee", reason="exchange_error")
         return price
-
-
-def _secret(value: Any) -> str | None:
-    if value is None:
-        return None
-    reveal = getattr(value, "get_secret_value", None)
-    return str(reveal()) if callable(reveal) else str(value)
 
 
 def _levels(raw: Any, side: str) -> list[Level]:

@@ -223,18 +223,21 @@ def test_unwrap_and_transfers(aave: AaveChain, tmp_path: Path) -> None:
         lending.transfer(key="big", symbol="USDC", to=to, amount=1)
 
 
-def test_factory_builds_a_working_adapter(aave: AaveChain, tmp_path: Path) -> None:
-    from types import SimpleNamespace
-
-    from bot.adapters.chain.factory import lending_from_settings
+def test_composition_root_builds_a_working_signing_adapter(aave: AaveChain, tmp_path: Path) -> None:
+    from bot.compose.adapters import open_lending
+    from bot.settings import Settings
     from .conftest import local_account
 
-    settings = SimpleNamespace(
-        chain=SimpleNamespace(rpc_url=aave.node.rpc_url, chain_id=31337, confirmations=1, rounding="v3.0",
-                              pool_addresses_provider=aave.market.pool_addresses_provider),
-        limits=SimpleNamespace(hf_floor=Decimal("1.05")), journal=SimpleNamespace(path=tmp_path / "j" / "journal.sqlite"),
+    account = local_account(scenario.DEMO_WALLET_INDEX)
+    settings = Settings(
+        mode="testnet",
+        chain={"rpc_url": aave.node.rpc_url, "chain_id": 31337, "confirmations": 1, "rounding": "v3.0",
+               "pool_addresses_provider": aave.market.pool_addresses_provider},
+        wallet={"key_source": "env", "private_key": "0x" + bytes(account.key).hex()},
+        exchange={"api_key": "k", "api_secret": "s", "withdrawal_allowlist": [account.address]},
+        limits={"hf_floor": Decimal("1.05")}, journal={"path": tmp_path / "j" / "journal.sqlite"},
     )
-    lending = lending_from_settings(settings, local_account(scenario.DEMO_WALLET_INDEX))
+    lending = open_lending(settings)
     assert lending.wallet == aave.wallet
     assert lending.snapshot().position.reserve("WETH").collateral == aave.position.collateral_amount
     assert lending.withdraw(key="f", symbol="WETH", amount=10**17).outcome is Outcome.OK

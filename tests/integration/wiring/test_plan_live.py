@@ -1,4 +1,4 @@
-"""`delever plan` on the live devnet state (chain + exchange emulator), and ``bot.wiring``'s reads."""
+"""`delever plan` on the live devnet state (chain + exchange emulator), and ``bot.compose``'s live reads."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 from eth_account import Account
 
 from bot.errors import ConfigError, GuardRefused
-from bot.wiring import ReadOnlyLending, VenueUnavailable, acquire_snapshot, open_lending
+from bot.compose.adapters import ReadOnlyLending, VenueUnavailable, open_lending
+from bot.compose.live import acquire_snapshot
 
 from .live import LiveDevnet
 

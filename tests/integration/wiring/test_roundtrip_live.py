@@ -1,5 +1,5 @@
 """The issue's acceptance: one deleveraging round trip on the devnet through the real adapters
-built by ``bot.wiring`` from `config/devnet.toml`, every balance reconciled to the unit.
+built by ``bot.compose.adapters`` from `config/devnet.toml`, every balance reconciled to the unit.
 
 Chain amounts are read at pinned blocks (the block of each transaction and the one before it),
 so interest accruing every second never blurs a difference.
@@ -16,7 +16,7 @@ from bot.adapters.venue import build_binance_client
 from bot.domain import from_units, to_units
 from bot.domain.book import round_down_to_step
 from bot.domain.wadray import RAY, ray_div, ray_mul
-from bot.wiring import open_lending, open_venue
+from bot.compose.adapters import open_lending, open_venue
 
 from .live import LiveDevnet
 from .roundtrip import RoundTrip, round_trip
@@ -33,7 +33,7 @@ def trip(live: LiveDevnet) -> tuple[LiveDevnet, RoundTrip, dict]:
     settings = live.settings()
     lending = open_lending(settings)
     lending.sender.reconcile_open()
-    venue = open_venue(settings)
+    venue = open_venue(settings.exchange)
     rules = venue.rules(settings.exchange.symbol)
     start = lending.snapshot()
     result = round_trip(

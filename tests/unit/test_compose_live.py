@@ -1,28 +1,29 @@
-"""``bot.wiring``: live snapshots from fakes at the ports (no network)."""
+"""``bot.compose.live`` and the read-only lending: live snapshots from fakes at the ports (no network)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
 from bot.domain import Level, OrderBook, Position, Reserve, Rounding, Snapshot
 from bot.errors import ConfigError, GuardRefused, Halt, RateLimited, Retryable
 from bot.ports import MarketRules
-from bot.wiring import ChainUnavailable, ReadOnlyLending, VenueUnavailable, acquire_snapshot
+from bot.compose.adapters import ChainUnavailable, ReadOnlyLending, VenueUnavailable
+from bot.compose.live import acquire_snapshot
+from bot.settings import Settings
 
 D = Decimal
 RULES = MarketRules("ETH/USDT", "ETH", "USDT", D("0.01"), D("0.0001"), D("0.0001"), D(5), D("0.001"))
 BOOK = OrderBook("ETH/USDT", (Level(D(1999), D(3)),), (Level(D(2001), D(3)),))
 
 
-def settings(*, chain_id: int = 31337, keys: bool = True) -> Any:
-    secret = "s" if keys else None
-    return SimpleNamespace(
-        chain=SimpleNamespace(chain_id=chain_id, pool_addresses_provider="0x" + "11" * 20),
-        exchange=SimpleNamespace(id="binance", symbol="ETH/USDT", api_key=secret, api_secret=secret),
+def settings(*, keys: bool = True) -> Settings:
+    return Settings(
+        chain={"rpc_url": "http://127.0.0.1:1", "chain_id": 31337, "pool_addresses_provider": "0x" + "11" * 20},
+        wallet={"address": "0x" + "22" * 20},
+        exchange={"symbol": "ETH/USDT", **({"api_key": "k", "api_secret": "s"} if keys else {})},
     )
 
 
@@ -108,11 +109,6 @@ def test_acquire_snapshot_when_the_rpc_fails_raises_chain_unavailable() -> None:
         acquire_snapshot(settings(), lending=FakeLending(Retryable("RPC read failed")), venue=FakeVenue())
 
 
-def test_acquire_snapshot_without_settings_names_the_config() -> None:
-    with pytest.raises(ConfigError, match="no config file"):
-        acquire_snapshot(None)
-
-
 class FakeReader:
     def __init__(self, chain_id: int) -> None:
         self.chain_id = chain_id
@@ -133,3 +129,38 @@ def test_read_only_lending_refuses_every_write_and_halts_on_a_chain_switch() -> 
             write()
     with pytest.raises(Halt, match="chain id 1"):
         ReadOnlyLending(FakeReader(1), wallet=wallet, chain_id=31337).snapshot()  # type: ignore[arg-type]
+
+
+class FakeMarketReader(FakeReader):
+    """``AaveReader``'s discovery and its read with the pool's own account data."""
+
+    def __init__(self, chain_id: int, *, market_error: Exception | None = None) -> None:
+        super().__init__(chain_id)
+        self.market_error = market_error
+
+    def market(self) -> None:
+        if self.market_error:
+            raise self.market_error
+
+    def read(self, wallet: str) -> SimpleNamespace:
+        return SimpleNamespace(snapshot=self.snapshot(wallet), matches_chain=True)
+
+
+def test_read_position_reads_the_configured_wallet(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.compose import live
+
+    monkeypatch.setattr(live, "connect_chain", lambda chain: "link")
+    monkeypatch.setattr(live, "aave_reader", lambda link, chain: FakeMarketReader(31337))
+    read = live.read_position(settings())
+    assert read.matches_chain and read.snapshot.block == 7
+
+
+def test_read_position_without_a_market_at_the_provider_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.adapters.chain.multicall import ChainDataError
+    from bot.compose import live
+
+    monkeypatch.setattr(live, "connect_chain", lambda chain: "link")
+    monkeypatch.setattr(live, "aave_reader",
+                        lambda link, chain: FakeMarketReader(31337, market_error=ChainDataError("no code")))
+    with pytest.raises(ConfigError, match="no Aave v3 market at chain.pool_addresses_provider"):
+        live.read_position(settings())

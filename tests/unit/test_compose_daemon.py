@@ -1,4 +1,4 @@
-"""The runtime factory, notifications, metrics and the canary-secret sweep."""
+"""``bot.compose.daemon``: the daemon factory, notifications, metrics and the canary-secret sweep."""
 
 from __future__ import annotations
 
@@ -10,23 +10,28 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import pytest
-from pydantic import SecretStr
+from pydantic import ValidationError
 
+from bot.compose.adapters import AdapterUnavailable, make_real_adapters
+from bot.compose.daemon import apply_gas_urgency, build_runtime, clear_halt, secret_values
 from bot.engine.clock import ManualClock
-from bot.engine.journal import BatchStatus, JournalLocked, StepStatus
+from bot.engine.journal import BatchStatus, ControlState, Journal, JournalLocked, StepStatus
 from bot.engine.metrics import Metrics
 from bot.engine.notify import Notifier, NotifyConfig, Observers, Redactor
-from bot.engine.runtime import AdapterUnavailable, RealAdapters, build_runtime, make_real_adapters
 from bot.errors import UserInputError
-from tests.unit.fakes import E18, FakeLending, FakeVenue, make_world
-
-CANARY_KEY = "0x" + "c4" * 32
-CANARY_PASSWORD = "canary-keystore-pw-7731"
-CANARY_API_SECRET = "canary-api-secret-55aa"
-CANARY_TG_TOKEN = "123456:canary-telegram-token"
-CANARIES = (CANARY_KEY, CANARY_PASSWORD, CANARY_API_SECRET, CANARY_TG_TOKEN, "c4c4c4c4c4c4c4c4")
-PAP = "0x2f39d218133AFaB8F2B819B1066c7E434Ad94E9e"
-
+from tests.unit.compose_kit import (
+    CANARIES,
+    CANARY_API_SECRET,
+    CANARY_KEY,
+    CANARY_PASSWORD,
+    CANARY_TG_TOKEN,
+    PAP,
+    WALLET,
+    fake_adapters,
+    settings,
+)
+from tests.unit.fakes import E18, make_world
+from tests.unit.settings_support import write_keystore
 
 class _Inbox(BaseHTTPRequestHandler):
     received: list[tuple[str, dict]] = []
@@ -54,34 +59,17 @@ def inbox():
     server.server_close()
 
 
-def _settings(tmp_path, *, mode="testnet", chain_id=31337, webhook=None, tg_api=None, world=None):
-    wallet = (world.wallet_address if world else "0x00000000000000000000000000000000000000a1")
-    return SimpleNamespace(
-        mode=mode,
-        chain=SimpleNamespace(chain_id=chain_id, pool_addresses_provider=PAP, poll_interval_s=12.0, rpc_url="http://127.0.0.1:1"),
-        wallet=SimpleNamespace(address=wallet, private_key=SecretStr(CANARY_KEY), keystore_password=SecretStr(CANARY_PASSWORD)),
-        exchange=SimpleNamespace(symbol="ETH/USDT", deposit_network="ETH", withdrawal_allowlist=(wallet,),
-                                 api_key=SecretStr("canary-api-key-1"), api_secret=SecretStr(CANARY_API_SECRET)),
-        policy=SimpleNamespace(name="threshold", params={"trigger_hf": "1.4", "target_hf": "1.5"}),
-        limits=SimpleNamespace(max_slippage_bps=100, hf_floor=Decimal("1.10"), price_shock_bps=500, max_batch_usd=None,
-                               max_daily_usd=None, min_batch_usd=Decimal("0"), cooldown_s=0.0, max_oracle_divergence_bps=300),
-        journal=SimpleNamespace(path=tmp_path / "journal.sqlite"),
-        metrics=SimpleNamespace(enabled=False, host="127.0.0.1", port=9108),
-        notify=SimpleNamespace(webhook_url=SecretStr(webhook) if webhook else None, telegram_token=SecretStr(CANARY_TG_TOKEN) if tg_api else None,
-                               telegram_chat_id="42" if tg_api else None, telegram_api_url=tg_api),
-        engine=SimpleNamespace(poll_interval_s=5.0, transfer_timeout_s=3600.0),
-    )
-
-
-def _adapters(world, *, chain_id=31337, provider=PAP):
-    calls = []
-
-    def make(settings):
-        calls.append(settings)
-        return RealAdapters(FakeLending(world), FakeVenue(world), chain_id, provider)
-
-    make.calls = calls
-    return make
+def _settings(tmp_path, *, mode="testnet", chain_id=31337, webhook=None, tg_api=None, keystore=False):
+    notify = {}
+    if webhook:
+        notify["webhook_url"] = webhook
+    if tg_api:
+        notify.update(telegram_api_url=tg_api, telegram_token=CANARY_TG_TOKEN, telegram_chat_id="42")
+    wallet = None
+    if keystore:  # the key stays in the file; the password is the secret the settings hold
+        path = write_keystore(tmp_path / "keystore.json", CANARY_KEY, CANARY_PASSWORD)
+        wallet = {"key_source": "keystore", "address": WALLET, "keystore_path": path, "keystore_password": CANARY_PASSWORD}
+    return settings(tmp_path, mode=mode, chain_id=chain_id, wallet=wallet, notify=notify)
 
 
 def test_runtime_with_an_unreachable_rpc_says_so_without_the_url(tmp_path):
@@ -90,50 +78,55 @@ def test_runtime_with_an_unreachable_rpc_says_so_without_the_url(tmp_path):
     assert "127.0.0.1" not in str(info.value)
 
 
-def test_runtime_testnet_refuses_chain_id_one_before_building_adapters(tmp_path):
+def test_runtime_testnet_on_chain_id_one_is_refused_by_the_schema(tmp_path):
+    with pytest.raises(ValidationError, match="testnet chain id"):
+        _settings(tmp_path, chain_id=1)
+
+
+def test_runtime_refuses_a_mode_violation_before_building_adapters(tmp_path):
     world = make_world()
-    make = _adapters(world)
-    with pytest.raises(UserInputError, match="chain id 1"):
-        build_runtime(_settings(tmp_path, chain_id=1), live_flag=False, clock=world.clock, adapters=make)
-    assert make.calls == []
+    make = fake_adapters(world, chain_id=1)
+    with pytest.raises(UserInputError, match="--live"):
+        build_runtime(_settings(tmp_path, mode="live", chain_id=1), live_flag=False, clock=world.clock, adapters=make)
+    assert make.calls == [] and not (tmp_path / "journal.sqlite").exists()
 
 
 def test_runtime_testnet_refuses_an_rpc_on_mainnet(tmp_path):
     world = make_world()
     with pytest.raises(UserInputError, match="RPC serves chain id 1"):
-        build_runtime(_settings(tmp_path), live_flag=False, clock=world.clock, adapters=_adapters(world, chain_id=1))
+        build_runtime(_settings(tmp_path), live_flag=False, clock=world.clock, adapters=fake_adapters(world, chain_id=1))
 
 
 def test_runtime_live_refuses_without_the_flag_and_without_the_config(tmp_path):
     world = make_world()
     with pytest.raises(UserInputError, match="--live"):
         build_runtime(_settings(tmp_path, mode="live", chain_id=1), live_flag=False, clock=world.clock,
-                      adapters=_adapters(world, chain_id=1))
+                      adapters=fake_adapters(world, chain_id=1))
     with pytest.raises(UserInputError, match='mode = "live"'):
-        build_runtime(_settings(tmp_path), live_flag=True, clock=world.clock, adapters=_adapters(world))
+        build_runtime(_settings(tmp_path), live_flag=True, clock=world.clock, adapters=fake_adapters(world))
 
 
 def test_runtime_live_refuses_another_pool_addresses_provider(tmp_path):
     world = make_world()
     with pytest.raises(UserInputError, match="PoolAddressesProvider"):
         build_runtime(_settings(tmp_path, mode="live", chain_id=1), live_flag=True, clock=world.clock,
-                      adapters=_adapters(world, chain_id=1, provider="0x" + "9" * 40))
+                      adapters=fake_adapters(world, chain_id=1, provider="0x" + "9" * 40))
 
 
 def test_runtime_second_daemon_on_the_same_journal_is_refused(tmp_path):
     world = make_world()
-    first = build_runtime(_settings(tmp_path), live_flag=False, clock=world.clock, adapters=_adapters(world))
+    first = build_runtime(_settings(tmp_path), live_flag=False, clock=world.clock, adapters=fake_adapters(world))
     try:
         with pytest.raises(JournalLocked):
-            build_runtime(_settings(tmp_path), live_flag=False, clock=world.clock, adapters=_adapters(world))
+            build_runtime(_settings(tmp_path), live_flag=False, clock=world.clock, adapters=fake_adapters(world))
     finally:
         first.journal.close()
 
 
 def test_runtime_second_daemon_is_refused_before_its_adapters_are_built(tmp_path):
     world = make_world()
-    first = build_runtime(_settings(tmp_path), live_flag=False, clock=world.clock, adapters=_adapters(world))
-    make = _adapters(world)
+    first = build_runtime(_settings(tmp_path), live_flag=False, clock=world.clock, adapters=fake_adapters(world))
+    make = fake_adapters(world)
     try:
         with pytest.raises(JournalLocked):
             build_runtime(_settings(tmp_path), live_flag=False, clock=world.clock, adapters=make)
@@ -145,7 +138,7 @@ def test_runtime_second_daemon_is_refused_before_its_adapters_are_built(tmp_path
 def test_runtime_dry_run_keeps_its_own_journal(tmp_path):
     world = make_world()
     runtime = build_runtime(_settings(tmp_path, mode="dry-run"), live_flag=False, clock=world.clock,
-                            adapters=_adapters(world))
+                            adapters=fake_adapters(world))
     assert runtime.journal.path.name == "journal.dry-run.sqlite"
     runtime.journal.close()
 
@@ -153,11 +146,10 @@ def test_runtime_dry_run_keeps_its_own_journal(tmp_path):
 def test_runtime_dry_run_once_simulates_and_signs_nothing(tmp_path):
     world = make_world(debt_usdt=130_000)  # HF ≈ 1.277 < trigger 1.4
     runtime = build_runtime(_settings(tmp_path, mode="dry-run", chain_id=1), live_flag=False, clock=world.clock,
-                            adapters=_adapters(world, chain_id=1))
+                            adapters=fake_adapters(world, chain_id=1))
     journal_path = runtime.journal.path
     assert runtime.run(once=True) == 0
     assert world.txs == [] and world.orders == [] and world.withdrawals == []
-    from bot.engine.journal import Journal
     with Journal(journal_path, clock=world.clock) as journal:
         (batch,) = journal.batches()
         assert batch.status is BatchStatus.DONE
@@ -166,7 +158,7 @@ def test_runtime_dry_run_once_simulates_and_signs_nothing(tmp_path):
 
 def test_runtime_testnet_once_deleverages_on_the_fakes(tmp_path):
     world = make_world(debt_usdt=130_000)
-    runtime = build_runtime(_settings(tmp_path), live_flag=False, clock=world.clock, adapters=_adapters(world))
+    runtime = build_runtime(_settings(tmp_path), live_flag=False, clock=world.clock, adapters=fake_adapters(world))
     assert runtime.run(once=True) == 0
     assert len(world.orders) == 1 and world.reserve("WETH").collateral < 100 * E18
 
@@ -228,8 +220,9 @@ def test_canary_secrets_appear_in_no_journal_row_log_metric_or_notification(tmp_
     # failure paths too: a lost response, a rate limit, a rejected first withdrawal to the exchange
     world.fault("sell", "lost")
     world.fault("venue_withdraw", "rate")
-    settings = _settings(tmp_path, webhook=f"{url}/hook", tg_api=url, world=world)
-    runtime = build_runtime(settings, live_flag=False, clock=world.clock, adapters=_adapters(world))
+    config = _settings(tmp_path, webhook=f"{url}/hook", tg_api=url, keystore=True)
+    assert CANARY_PASSWORD in secret_values(config)
+    runtime = build_runtime(config, live_flag=False, clock=world.clock, adapters=fake_adapters(world))
     runtime.controller.observer.alert("warning", f"an adapter leaked {CANARY_API_SECRET} into a message")
     journal_dump = lambda: runtime.journal.dump_text()  # noqa: E731
     texts = []
@@ -249,33 +242,17 @@ def test_canary_secrets_appear_in_no_journal_row_log_metric_or_notification(tmp_
 
 
 def test_runtime_builds_from_the_real_settings_and_masks_their_secrets(tmp_path, inbox, caplog):
-    from bot.settings import Settings
-
     url, server = inbox
     caplog.set_level(logging.DEBUG)
     world = make_world(debt_usdt=130_000)
-    from eth_account import Account
-
-    wallet = Account.from_key(CANARY_KEY).address
-    world.wallet_address = wallet
-    settings = Settings(
-        mode="testnet",
-        chain={"rpc_url": "http://127.0.0.1:8545", "chain_id": 31337, "pool_addresses_provider": PAP, "poll_interval_s": 1},
-        wallet={"address": wallet, "key_source": "env", "private_key": CANARY_KEY},
-        exchange={"symbol": "ETH/USDT", "deposit_network": "ERC20", "withdrawal_allowlist": [wallet],
-                  "api_key": "canary-api-key-1", "api_secret": CANARY_API_SECRET},
-        policy={"name": "threshold", "params": {"trigger_hf": 1.4, "target_hf": 1.5}},
-        limits={"hf_floor": "1.10", "max_slippage_bps": 100, "cooldown_s": 0, "min_batch_usd": 100},
-        journal={"path": str(tmp_path / "journal.sqlite")},
-        notify={"webhook_url": f"{url}/hook"},
-    )
-    runtime = build_runtime(settings, live_flag=False, clock=world.clock, adapters=_adapters(world))
+    config = settings(tmp_path, notify={"webhook_url": f"{url}/hook"},
+                      limits={"hf_floor": "1.10", "max_slippage_bps": 100, "cooldown_s": 0, "min_batch_usd": 100})
+    runtime = build_runtime(config, live_flag=False, clock=world.clock, adapters=fake_adapters(world))
     assert runtime.kill_switch.path == tmp_path / "STOP"
     runtime.controller.observer.alert("warning", f"leak {CANARY_KEY} {CANARY_API_SECRET}")
     assert runtime.run(once=True) == 0
     assert len(world.orders) == 1
     blob = "\n".join([json.dumps(b) for _, b in server.received] + [r.getMessage() for r in caplog.records])
-    from bot.engine.journal import Journal
     with Journal(tmp_path / "journal.sqlite", clock=world.clock) as journal:
         blob += journal.dump_text()
     for canary in (CANARY_KEY, CANARY_API_SECRET, CANARY_KEY[2:]):
@@ -287,7 +264,6 @@ def test_runtime_gas_urgency_follows_the_distance_to_the_floor():
     from dataclasses import dataclass
 
     from bot.engine.gas_policy import GasPolicy
-    from bot.engine.runtime import apply_gas_urgency
 
     @dataclass(frozen=True)
     class SenderConfig:
@@ -299,3 +275,61 @@ def test_runtime_gas_urgency_follows_the_distance_to_the_floor():
     assert apply_gas_urgency(lending, hf=Decimal("1.1"), hf_floor=Decimal("1.1")) == GasPolicy().max_multiplier
     assert sender.config.urgency == GasPolicy().max_multiplier
     assert apply_gas_urgency(SimpleNamespace(), hf=Decimal("1"), hf_floor=Decimal("1.1")) is None
+
+
+# ---- run --clear-halt: the journal the daemon of the same config uses -------------------------------
+
+
+def _halt(path, *, mode, chain_id):
+    with Journal(path, clock=ManualClock()) as journal:
+        journal.bind(mode=mode, chain_id=chain_id)
+        batch = journal.open_batch(spec={}, start={})
+        journal.write_intent(batch, "sell", key=f"{batch}:sell", intent={})
+        journal.write_outcome(batch, "sell", StepStatus.NEEDS_REVIEW, error="order not found")
+        journal.set_control(ControlState.HALTED, "sell unknown")
+    return batch
+
+
+def test_clear_halt_opens_the_dry_run_journal_of_a_dry_run_config(tmp_path):
+    batch = _halt(tmp_path / "journal.dry-run.sqlite", mode="dry-run", chain_id=1)
+    _halt(tmp_path / "journal.sqlite", mode="live", chain_id=1)
+    was, marked = clear_halt(_settings(tmp_path, mode="dry-run", chain_id=1), clock=ManualClock())
+    assert (was, marked) == ("HALTED (sell unknown)", [f"{batch}:sell"])
+    with Journal(tmp_path / "journal.sqlite", clock=ManualClock()) as live:
+        assert live.control() == (ControlState.HALTED, "sell unknown")
+
+
+def test_clear_halt_opens_the_configured_journal_of_a_signing_config(tmp_path):
+    _halt(tmp_path / "journal.sqlite", mode="testnet", chain_id=31337)
+    was, marked = clear_halt(_settings(tmp_path), clock=ManualClock())
+    assert was == "HALTED (sell unknown)" and len(marked) == 1
+    with Journal(tmp_path / "journal.sqlite", clock=ManualClock()) as journal:
+        assert journal.control() == (ControlState.NORMAL, None)
+
+
+@pytest.mark.parametrize(("mode", "chain_id", "refusal"), [
+    ("live", 31337, "belongs to mode live, not testnet"),
+    ("testnet", 11155111, "belongs to chain_id 11155111, not 31337"),
+])
+def test_clear_halt_refuses_a_journal_of_another_mode_or_chain(tmp_path, mode, chain_id, refusal):
+    _halt(tmp_path / "journal.sqlite", mode=mode, chain_id=chain_id)
+    with pytest.raises(UserInputError, match=refusal):
+        clear_halt(_settings(tmp_path), clock=ManualClock())
+    with Journal(tmp_path / "journal.sqlite", clock=ManualClock()) as journal:
+        assert journal.control()[0] is ControlState.HALTED
+
+
+def test_clear_halt_without_the_daemons_journal_says_where_it_looked(tmp_path):
+    _halt(tmp_path / "journal.sqlite", mode="testnet", chain_id=1)  # a signing run's, not the dry-run's
+    with pytest.raises(UserInputError, match=r"no journal at .*journal\.dry-run\.sqlite"):
+        clear_halt(_settings(tmp_path, mode="dry-run", chain_id=1), clock=ManualClock())
+
+
+def test_clear_halt_while_the_daemon_runs_is_refused(tmp_path):
+    world = make_world()
+    runtime = build_runtime(_settings(tmp_path), live_flag=False, clock=world.clock, adapters=fake_adapters(world))
+    try:
+        with pytest.raises(JournalLocked, match="stop the daemon first"):
+            clear_halt(_settings(tmp_path), clock=ManualClock())
+    finally:
+        runtime.journal.close()
