@@ -147,18 +147,8 @@ def _engine_violations() -> list[tuple[str, str]]:
     )
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="bot/engine/runtime.py still builds adapters (bot.adapters.dryrun and friends) until the "
-    "composition root takes that over",
-)
 def test_the_engine_imports_no_adapter_and_no_front_end():
     assert _engine_violations() == []
-
-
-def test_only_the_runtime_module_of_the_engine_imports_adapters_or_front_ends():
-    """Holds today: what the composition-root work still has to move is confined to one module."""
-    assert {m for m, _ in _engine_violations()} <= {"bot.engine.runtime"}
 
 
 def _domain_violations() -> list[tuple[str, str]]:
@@ -181,7 +171,7 @@ def test_the_domain_imports_only_itself_and_the_stdlib():
 STEPS_PACKAGE = "bot.engine.steps"
 READERS_OF_STEPS = ("bot.engine", "bot.demo", "bot.cli")
 # The same word for another thing: a plan's batch kind and a settings key, not the step.
-FALSE_FRIENDS = {("bot.engine.planner", "repay_idle"), ("bot.engine.runtime", "repay_idle")}
+FALSE_FRIENDS = {("bot.engine.planner", "repay_idle")}
 
 
 def _step_names() -> set[str]:
