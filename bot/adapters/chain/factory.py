@@ -20,7 +20,7 @@ from eth_account.signers.local import LocalAccount
 
 from bot.adapters.chain.aave_lending import AaveLending, LendingConfig
 from bot.adapters.chain.aave_reader import AaveReader
-from bot.adapters.chain.fees import GWEI
+from bot.adapters.chain.fees import MAX_FEE_CAP_WEI
 from bot.adapters.chain.multicall import MULTICALL3_ADDRESS
 from bot.adapters.chain.rpc import make_web3
 from bot.adapters.chain.tx_sender import SenderConfig, TxSender
@@ -31,7 +31,7 @@ from bot.domain import Rounding, decimal_to_wad
 def build_lending(*, rpc_url: str, chain_id: int, pool_addresses_provider: str, account: LocalAccount,
                   store_path: str | Path, hf_floor: Decimal | str, confirmations: int = 2,
                   rounding: Rounding = Rounding.V3_0, urgency: Decimal = Decimal(1),
-                  max_fee_cap_wei: int = 500 * GWEI, multicall3: str = MULTICALL3_ADDRESS,
+                  max_fee_cap_wei: int = MAX_FEE_CAP_WEI, multicall3: str = MULTICALL3_ADDRESS,
                   wait_timeout: float = 300.0, clock: Any = None) -> AaveLending:
     w3 = make_web3(rpc_url)
     Path(store_path).parent.mkdir(parents=True, exist_ok=True)
