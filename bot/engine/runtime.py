@@ -34,10 +34,11 @@ from bot.engine.gas_policy import urgency_multiplier
 from bot.engine.guards import KillSwitch
 from bot.engine.journal import Journal
 from bot.engine.metrics import Metrics
-from bot.engine.notify import Notifier, NotifyConfig, Observers, Redactor, install_log_redaction
+from bot.engine.notify import Notifier, NotifyConfig, Observers
 from bot.engine.executor_config import ExecutorConfig
 from bot.errors import DeleverError
 from bot.ports import Clock, Lending, Venue
+from bot.redact import Redactor, install_log_redaction
 
 log = logging.getLogger("delever.runtime")
 

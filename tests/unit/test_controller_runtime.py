@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from bot.engine.clock import ManualClock
 from bot.engine.journal import BatchStatus, JournalLocked, StepStatus
 from bot.engine.metrics import Metrics
-from bot.engine.notify import Notifier, NotifyConfig, Observers, Redactor
+from bot.engine.notify import Notifier, NotifyConfig, Observers
 from bot.engine.runtime import AdapterUnavailable, RealAdapters, build_runtime, make_real_adapters
 from bot.errors import UserInputError
 from tests.unit.fakes import E18, FakeLending, FakeVenue, make_world
@@ -214,11 +214,6 @@ def test_metrics_count_batches_steps_and_hf():
     assert 'delever_batches_total{status="DONE"} 1.0' in text
     assert "delever_sold_base_total 2.0" in text and 'delever_step_seconds_count{step="sell"} 1.0' in text
     assert 'delever_errors_total{level="warning"} 1.0' in text
-
-
-def test_redactor_masks_every_known_secret():
-    r = Redactor([CANARY_KEY, CANARY_API_SECRET, "", "short"])
-    assert r(f"a {CANARY_KEY} b {CANARY_API_SECRET} short") == "a *** b *** short"
 
 
 def test_canary_secrets_appear_in_no_journal_row_log_metric_or_notification(tmp_path, inbox, caplog):
