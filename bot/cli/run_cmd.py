@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
 def _clear_halt(settings: object) -> int:
     from pathlib import Path
 
-    from bot.engine.clock import SystemClock
+    from bot.clock import SystemClock
     from bot.engine.journal import Journal, JournalLocked, StepStatus
 
     path = Path(str(settings.journal.path))  # type: ignore[attr-defined]

@@ -27,7 +27,7 @@ from typing import Any
 from bot.adapters.dryrun import dry_run_pair
 from bot.domain.position import decimal_to_wad
 from bot.engine import guards
-from bot.engine.clock import SystemClock
+from bot.clock import SystemClock
 from bot.engine.controller import Controller, ControllerConfig, policy_plan_fn
 from bot.engine.executor import Executor
 from bot.engine.gas_policy import urgency_multiplier

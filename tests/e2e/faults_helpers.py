@@ -30,7 +30,7 @@ from bot.devnet.exchange import CoinConfig, EmulatorConfig, start_emulator
 from bot.devnet.local import DemoOptions, LocalDevnet, local_devnet
 from bot.domain.position import to_units
 from bot.domain.wadray import MAX_UINT256
-from bot.engine.clock import ManualClock
+from bot.clock import ManualClock
 from bot.engine.journal import BatchStatus, Journal, StepStatus
 from tests.e2e.conftest import E2E, HOT_WALLET_INDEX, _spend_the_borrowed_usdt
 

@@ -15,7 +15,7 @@ import pytest
 
 from bot.adapters.venue import client_order_id
 from bot.devnet import quick
-from bot.engine.clock import ManualClock
+from bot.clock import ManualClock
 from bot.engine.journal import BatchStatus, Journal, StepStatus
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]

@@ -20,7 +20,7 @@ from typing import Any
 
 from bot.devnet import quick
 from bot.domain.wadray import WAD
-from bot.engine.clock import ManualClock
+from bot.clock import ManualClock
 from bot.engine.journal import BatchRow, BatchStatus, Journal, StepRow
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from bot.domain.position import decimal_to_wad
-from bot.engine.clock import ManualClock
+from bot.clock import ManualClock
 from bot.engine.executor import Executor, Observer
 from bot.engine.journal import BatchStatus, Journal, StepStatus
 from bot.engine.executor_config import ExecutorConfig

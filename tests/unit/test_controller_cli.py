@@ -50,7 +50,7 @@ def test_run_cli_without_adapters_exits_one_in_one_line(tmp_path):
 
 
 def test_run_cli_clear_halt_after_review_clears_and_marks_for_reconcile(tmp_path):
-    from bot.engine.clock import ManualClock
+    from bot.clock import ManualClock
     from bot.engine.journal import ControlState, Journal, StepStatus
 
     with Journal(tmp_path / "j.sqlite", clock=ManualClock()) as journal:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from bot.demo.journal_view import JournalReader
 from bot.demo.view import plot_rows
-from bot.engine.clock import ManualClock
+from bot.clock import ManualClock
 from bot.engine.journal import BatchStatus, Journal, StepStatus
 
 D = Decimal

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine.clock import ManualClock
+from bot.clock import ManualClock
 from bot.engine.executor import CRASH_ENV
 from bot.engine.journal import BatchStatus, Journal
 from bot.engine.steps import crash_points

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.engine.clock import ManualClock
+from bot.clock import ManualClock
 from bot.engine.journal import (
     SCHEMA_VERSION,
     BatchStatus,
@@ -45,7 +45,7 @@ def test_journal_lock_is_released_on_close(tmp_path, journal):
 
 def test_journal_lock_is_refused_across_processes(tmp_path, journal):
     code = (
-        "import sys; from bot.engine.journal import Journal, JournalLocked; from bot.engine.clock import ManualClock\n"
+        "import sys; from bot.engine.journal import Journal, JournalLocked; from bot.clock import ManualClock\n"
         f"try:\n Journal({str(tmp_path / 'j.sqlite')!r}, clock=ManualClock())\nexcept JournalLocked as e:\n print(e); sys.exit(3)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -33,22 +33,6 @@ class SystemClock:
         self._offset += seconds
 
 
-class ManualClock:
-    """A clock that moves only when told to: deterministic refill and delay tests."""
-
-    def __init__(self, start: float = 1_700_000_000.0) -> None:
-        self._now = start
-
-    def now(self) -> float:
-        return self._now
-
-    def advance(self, seconds: float) -> None:
-        self._now += seconds
-
-    def sleep(self, seconds: float) -> None:
-        self.advance(seconds)
-
-
 @dataclass(frozen=True, slots=True)
 class DepthProfile:
     """The resting book the emulator shows around the reference price, per side.

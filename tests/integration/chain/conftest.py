@@ -33,20 +33,6 @@ ARTIFACTS = Path(__file__).resolve().parents[3] / "devnet-deps/node_modules/@aav
 SIGNER_INDEX = 5  # a funded anvil account nobody else uses in the bare-anvil tests
 
 
-class FakeClock:
-    def __init__(self, start: float = 1_000_000.0) -> None:
-        self.t = start
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-
 def rpc(w3: Web3, method: str, *params: Any) -> Any:
     response = w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
     if "error" in response:

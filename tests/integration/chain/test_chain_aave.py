@@ -14,13 +14,14 @@ from bot.adapters.chain.aave_errors import RevertPredicted
 from bot.adapters.chain.aave_lending import AaveLending, LendingConfig
 from bot.adapters.chain.aave_reader import AaveReader
 from bot.adapters.chain.tx_sender import TxRequest
+from bot.clock import ManualClock
 from bot.devnet import scenario
 from bot.domain import account_data, decimal_to_wad, max_withdraw, to_units
 from bot.domain.wadray import MAX_UINT256
 from bot.errors import GuardRefused
 from bot.ports import Lending, Outcome
 
-from .conftest import AaveChain, FakeClock, make_lending, rpc
+from .conftest import AaveChain, make_lending, rpc
 
 pytestmark = pytest.mark.integration
 
@@ -142,7 +143,7 @@ def test_withdraw_reverted_onchain_failed_with_decoded_35(aave: AaveChain, tmp_p
 
 
 def test_stuck_withdraw_under_base_fee_spike_replaced_exactly_one_effect(aave: AaveChain, tmp_path: Path) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     base = make_lending(aave, tmp_path / "tx.db", clock=clock, stuck_seconds=30, stuck_blocks=2)
     lending = AaveLending(base.reader, base.sender, LendingConfig(hf_floor_wad=decimal_to_wad("1.1"), wait=False))
     amount = 10**18

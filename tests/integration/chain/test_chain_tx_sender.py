@@ -14,10 +14,11 @@ from bot.adapters.chain import abis
 from bot.adapters.chain.aave_errors import RevertPredicted
 from bot.adapters.chain.tx_sender import SenderConfig, TxRequest, TxSender
 from bot.adapters.chain.tx_store import TxStatus, TxStore
+from bot.clock import ManualClock
 from bot.errors import GuardRefused, NeedsReview
 from bot.ports import Outcome
 
-from .conftest import SIGNER_INDEX, BareChain, FakeClock, deploy_token, local_account, make_sender, rpc
+from .conftest import SIGNER_INDEX, BareChain, deploy_token, local_account, make_sender, rpc
 
 pytestmark = pytest.mark.integration
 
@@ -92,7 +93,7 @@ def test_tx_sender_foreign_nonce_consumption_needs_review(bare: BareChain, tmp_p
 
 
 def test_tx_sender_stuck_tx_replaced_and_exactly_one_takes_effect(bare: BareChain, tmp_path: Path) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     sender = make_sender(bare.w3, tmp_path / "tx.db", clock=clock, stuck_seconds=30, stuck_blocks=1000)
     rpc(bare.w3, "evm_setAutomine", False)
     first = sender.submit("k", eth_transfer())
@@ -131,7 +132,7 @@ def first_max_fee(sender: TxSender, key: str) -> int:
 
 
 def test_tx_sender_older_replaced_hash_mined_counts_as_done(bare: BareChain, tmp_path: Path) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     sender = make_sender(bare.w3, tmp_path / "tx.db", clock=clock, stuck_seconds=30, stuck_blocks=1000)
     rpc(bare.w3, "evm_setAutomine", False)
     sender.submit("k", eth_transfer())
@@ -205,7 +206,7 @@ def test_tx_sender_too_little_eth_for_gas_refused_before_signing(bare: BareChain
 
 
 def test_tx_sender_fee_cap_reached_stops_bumping(bare: BareChain, tmp_path: Path) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     sender = make_sender(bare.w3, tmp_path / "tx.db", clock=clock, stuck_seconds=30, stuck_blocks=1000,
                          max_fee_cap_wei=4 * 10**9, urgency=Decimal(1))
     rpc(bare.w3, "evm_setAutomine", False)
@@ -302,7 +303,7 @@ def test_tx_sender_random_faults_converge_to_one_effect(bare: BareChain, tmp_pat
     import random
 
     rng = random.Random(seed)
-    clock = FakeClock()
+    clock = ManualClock()
     store_path = tmp_path / "tx.db"
     config = {"clock": clock, "stuck_seconds": 30, "stuck_blocks": 2, "max_fee_cap_wei": 10**13}
     sender = make_sender(bare.w3, store_path, **config)

@@ -8,7 +8,8 @@ from typing import Iterator
 import ccxt
 import pytest
 
-from bot.devnet.exchange import EmulatorConfig, EmulatorHandle, ManualClock, ccxt_config, start_emulator
+from bot.clock import ManualClock
+from bot.devnet.exchange import EmulatorConfig, EmulatorHandle, ccxt_config, start_emulator
 
 START_BALANCES = {"ETH": Decimal(100), "BTC": Decimal(2), "USDT": Decimal(50_000)}
 

@@ -8,7 +8,8 @@ from typing import Iterator
 import ccxt
 import pytest
 
-from bot.devnet.exchange import CoinConfig, EmulatorConfig, EmulatorHandle, ManualClock, start_emulator
+from bot.clock import ManualClock
+from bot.devnet.exchange import CoinConfig, EmulatorConfig, EmulatorHandle, start_emulator
 
 from .anvil import HOT_WALLET_KEY, Anvil, start_anvil
 from .conftest import make_client
