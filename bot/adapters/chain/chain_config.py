@@ -7,7 +7,6 @@ state file (``$DELEVER_STATE_DIR/devnet.json``, default ``.delever/devnet.json``
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,10 +14,10 @@ from pathlib import Path
 from web3 import Web3
 
 from bot.adapters.chain.multicall import MULTICALL3_ADDRESS
+from bot.devnet.state import read_state_data, state_path
 from bot.domain import Rounding
 from bot.errors import ConfigError
 
-STATE_DIR_ENV = "DELEVER_STATE_DIR"
 CONFIG_ENV = "DELEVER_CONFIG"
 
 
@@ -49,20 +48,13 @@ def load_chain_settings(config_path: str | None = None) -> ChainSettings:
                 pool_addresses_provider=str(s.chain.pool_addresses_provider), wallet=str(s.wallet.address),
                 rounding=Rounding(s.chain.rounding), confirmations=int(s.chain.confirmations),
             )
-    return from_devnet_state(devnet_state_path())
-
-
-def devnet_state_path() -> Path:
-    return Path(os.environ.get(STATE_DIR_ENV) or ".delever") / "devnet.json"
+    return from_devnet_state(state_path())
 
 
 def from_devnet_state(path: Path) -> ChainSettings:
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"no config: pass --config FILE, or start the devnet (no state file at {path})") from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"devnet state file {path} is unreadable: {type(exc).__name__}") from None
+    data = read_state_data(path)
+    if data is None:
+        raise ConfigError(f"no config: pass --config FILE, or start the devnet (no state file at {path})")
     try:
         return ChainSettings(
             rpc_url=str(data["rpc_url"]), chain_id=int(data["chain_id"]),
