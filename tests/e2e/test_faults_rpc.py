@@ -16,7 +16,7 @@ from web3 import Web3
 
 from bot.devnet import anvil
 from bot.devnet.fault_proxy import FaultProxy
-from tests.e2e.faults_helpers import (  # noqa: F401 - fixtures
+from tests.support.faults_helpers import (  # noqa: F401 - fixtures
     SELECTORS,
     Rig,
     assert_invariants,
@@ -195,7 +195,7 @@ def test_rpc_lying_about_the_chain_id_signs_nothing_then_recovers(proxied):
     """After start-up the RPC claims to serve mainnet (eth_chainId = 1): the sender refuses to
     sign, the batch stops FAILED with nothing sent; once the RPC is sane, the next run trades."""
     from bot.engine.journal import BatchStatus, StepStatus
-    from tests.e2e.faults_helpers import (
+    from tests.support.faults_helpers import (
         assert_books_balance,
         assert_no_sale_below_floor,
         assert_one_order_per_client_id,

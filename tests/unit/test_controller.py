@@ -14,8 +14,8 @@ from bot.engine.guards import KillSwitch
 from bot.engine.journal import BatchStatus, ControlState
 from bot.engine.plan_types import PlanLimits
 from strategies import load_policy
-from tests.unit.engine_kit import Rig
-from tests.unit.fakes import E6, E18, REVIEW, Crash, crash_at, make_world
+from tests.support.engine_kit import Rig
+from tests.support.fakes import E6, E18, REVIEW, Crash, crash_at, make_world
 
 
 def _config(**kw) -> ControllerConfig:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.engine.controller import Controller, ControllerConfig, PlanChoice
 from bot.engine.guards import KillSwitch
 from bot.engine.journal import BatchStatus
-from tests.unit.engine_kit import Rig
+from tests.support.engine_kit import Rig
 
 BLOCK_S = 12.0
 

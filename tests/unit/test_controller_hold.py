@@ -9,8 +9,8 @@ from bot.domain.wadray import WAD
 from bot.engine.controller import Controller, ControllerConfig, policy_plan_fn
 from bot.engine.plan_types import PlanLimits
 from strategies import load_policy
-from tests.unit.engine_kit import Rig
-from tests.unit.fakes import make_world
+from tests.support.engine_kit import Rig
+from tests.support.fakes import make_world
 
 TARGET = Decimal("1.6")
 

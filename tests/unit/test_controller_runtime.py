@@ -18,7 +18,7 @@ from bot.engine.metrics import Metrics
 from bot.engine.notify import Notifier, NotifyConfig, Observers
 from bot.engine.runtime import AdapterUnavailable, RealAdapters, build_runtime, make_real_adapters
 from bot.errors import UserInputError
-from tests.unit.fakes import E18, FakeLending, FakeVenue, make_world
+from tests.support.fakes import E18, FakeLending, FakeVenue, make_world
 
 CANARY_KEY = "0x" + "c4" * 32
 CANARY_PASSWORD = "canary-keystore-pw-7731"

@@ -14,7 +14,7 @@ from bot.engine import guards
 from bot.adapters.chain.fees import GWEI, MAX_FEE_CAP_WEI, FeeCapReached, Fees, initial_fees
 from bot.engine.gas_policy import GasPolicy, urgency_multiplier
 from bot.errors import GuardRefused, UserInputError
-from tests.unit.fakes import E18, make_world
+from tests.support.fakes import E18, make_world
 
 D = Decimal
 PAP = "0x2f39d218133AFaB8F2B819B1066c7E434Ad94E9e"

@@ -10,7 +10,7 @@ import pytest
 from bot.errors import ConfigError
 from bot.redact import clear_secrets
 from bot.settings import Settings, load_settings
-from tests.unit.settings_support import DRY_RUN_TOML, REPO, write, write_state
+from tests.support.settings_support import DRY_RUN_TOML, REPO, write, write_state
 
 
 @pytest.fixture(autouse=True)
@@ -115,7 +115,7 @@ def _settings(tmp_path: Path, **engine) -> Settings:
 
 def _build(tmp_path: Path, *, head=None, **engine):
     from bot.engine.runtime import RealAdapters, build_runtime
-    from tests.unit.fakes import FakeLending, FakeVenue, make_world
+    from tests.support.fakes import FakeLending, FakeVenue, make_world
     from tests.unit.test_controller_runtime import PAP
 
     settings, wallet = _settings(tmp_path, **engine)

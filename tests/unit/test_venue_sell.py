@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from bot.adapters.venue import CcxtVenue, client_order_id
 from bot.errors import GuardRefused, OutcomeUnknown, RateLimited, Rejected, Retryable
 from bot.clock import ManualClock
-from tests.unit.venue_fakes import FakeBinance
+from tests.support.venue_fakes import FakeBinance
 
 D = Decimal
 KEY = "batch-1/sell"

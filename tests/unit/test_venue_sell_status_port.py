@@ -7,8 +7,8 @@ from decimal import Decimal
 from bot.adapters.dryrun import dry_run_pair
 from bot.backtest.adapters import SimVenue
 from bot.ports import Venue
-from tests.unit.engine_kit import Rig
-from tests.unit.fakes import FakeLending, FakeVenue, make_world
+from tests.support.engine_kit import Rig
+from tests.support.fakes import FakeLending, FakeVenue, make_world
 from tests.unit.test_backtest_adapters import world as sim_world
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from bot.adapters.venue import CcxtVenue
 from bot.clock import ManualClock
-from tests.unit.venue_fakes import FakeBinance
+from tests.support.venue_fakes import FakeBinance
 
 D = Decimal
 KEY = "batch-7/sell"

@@ -13,7 +13,7 @@ from bot.adapters.venue import CcxtVenue, withdraw_order_id
 from bot.errors import ConfigError, GuardRefused, NeedsReview, OutcomeUnknown, Rejected, Retryable
 from bot.ports import TransferState
 from bot.clock import ManualClock
-from tests.unit.venue_fakes import FakeBinance
+from tests.support.venue_fakes import FakeBinance
 
 D = Decimal
 ALLOWED = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"

@@ -14,7 +14,7 @@ import pytest
 
 from bot.devnet.exchange import ccxt_config
 
-from .anvil import ROOT, start_anvil
+from tests.support.anvil import ROOT, start_anvil
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.devnet.exchange import CoinConfig, EmulatorConfig, EmulatorHandle, start_emulator
 
-from .anvil import HOT_WALLET_KEY, Anvil, start_anvil
+from tests.support.anvil import HOT_WALLET_KEY, Anvil, start_anvil
 from .conftest import make_client
 
 pytestmark = pytest.mark.integration

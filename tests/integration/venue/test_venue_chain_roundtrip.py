@@ -12,7 +12,7 @@ import pytest
 
 from bot.devnet.exchange import CoinConfig, EmulatorConfig, EmulatorHandle, start_emulator
 from bot.ports import TransferState
-from tests.integration.exchange.anvil import HOT_WALLET_KEY, Anvil, start_anvil
+from tests.support.anvil import HOT_WALLET_KEY, Anvil, start_anvil
 
 from .conftest import make_venue
 

@@ -12,7 +12,7 @@ from eth_account import Account
 from bot.errors import ConfigError, GuardRefused
 from bot.wiring import ReadOnlyLending, VenueUnavailable, acquire_snapshot, open_lending
 
-from .live import LiveDevnet
+from tests.support.live import LiveDevnet
 
 pytestmark = pytest.mark.integration
 D = Decimal

@@ -18,8 +18,8 @@ from bot.domain.book import round_down_to_step
 from bot.domain.wadray import RAY, ray_div, ray_mul
 from bot.wiring import open_lending, open_venue
 
-from .live import LiveDevnet
-from .roundtrip import RoundTrip, round_trip
+from tests.support.live import LiveDevnet
+from tests.support.roundtrip import RoundTrip, round_trip
 
 pytestmark = pytest.mark.integration
 D = Decimal

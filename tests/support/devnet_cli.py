@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.devnet import anvil
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config" / "devnet.toml"
 
 

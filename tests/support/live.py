@@ -15,7 +15,7 @@ from web3 import Web3
 from bot.adapters.chain.rpc import make_web3
 from bot.settings import Settings, load_settings
 
-from .devnet_cli import CONFIG, cli_env, run_cli, running_devnet
+from tests.support.devnet_cli import CONFIG, cli_env, run_cli, running_devnet
 
 _VIEW_ABI = [
     {"name": "balanceOf", "type": "function", "stateMutability": "view",

@@ -11,7 +11,7 @@ from typing import Iterator
 
 from web3 import HTTPProvider, Web3
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 ANVIL = ROOT / "devnet-deps/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
 ARTIFACTS = ROOT / "devnet-deps/node_modules/@aave/core-v3/artifacts/contracts"
 # anvil's public test keys (mnemonic "test test ... junk"): 0 = user, 1 = exchange hot wallet

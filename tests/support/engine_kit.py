@@ -12,7 +12,7 @@ from bot.engine.executor import Executor, Observer
 from bot.engine.journal import BatchStatus, Journal, StepStatus
 from bot.engine.executor_config import ExecutorConfig
 from bot.engine.steps import BatchSpec
-from tests.unit.fakes import E18, FakeLending, FakeVenue, FakeWorld, make_world
+from tests.support.fakes import E18, FakeLending, FakeVenue, FakeWorld, make_world
 
 
 class RecordingObserver(Observer):
