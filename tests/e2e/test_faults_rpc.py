@@ -16,15 +16,7 @@ from web3 import Web3
 
 from bot.devnet import anvil
 from bot.devnet.fault_proxy import FaultProxy
-from tests.support.faults_helpers import (  # noqa: F401 - fixtures
-    SELECTORS,
-    Rig,
-    assert_invariants,
-    events_text,
-    rig,
-    shared_devnet,
-    wallet_txs,
-)
+from tests.support.faults_helpers import SELECTORS, Rig, assert_invariants, events_text, wallet_txs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 

@@ -94,7 +94,7 @@ def test_devnet_example_sets_devnet_timings(tmp_path):
 
 
 def _settings(tmp_path: Path, **engine) -> Settings:
-    from tests.unit.test_controller_runtime import CANARY_API_SECRET, CANARY_KEY, PAP
+    from tests.support.canaries import CANARY_API_SECRET, CANARY_KEY, PAP
 
     from eth_account import Account
 
@@ -116,7 +116,7 @@ def _settings(tmp_path: Path, **engine) -> Settings:
 def _build(tmp_path: Path, *, head=None, **engine):
     from bot.engine.runtime import RealAdapters, build_runtime
     from tests.support.fakes import FakeLending, FakeVenue, make_world
-    from tests.unit.test_controller_runtime import PAP
+    from tests.support.canaries import PAP
 
     settings, wallet = _settings(tmp_path, **engine)
     world = make_world()

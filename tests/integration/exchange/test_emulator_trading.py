@@ -9,7 +9,7 @@ import pytest
 
 from bot.devnet.exchange import EmulatorHandle
 
-from .conftest import make_client
+from tests.support.emulator import make_client
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ from bot.adapters.venue import withdraw_order_id
 from bot.errors import GuardRefused, OutcomeUnknown, Rejected
 from bot.ports import TransferState
 
-from .conftest import ALLOWED
+from tests.support.emulator import ALLOWED
 
 pytestmark = pytest.mark.integration
 D = Decimal
