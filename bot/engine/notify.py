@@ -123,10 +123,10 @@ class Observers(Observer):
         self._observers = [o for o in observers if o is not None]
         self._redact = redact
 
-    def step_done(self, **kw: Any) -> None:  # type: ignore[override]
+    def step_done(self, **kw: Any) -> None:
         self._each("step_done", **kw)
 
-    def batch_done(self, **kw: Any) -> None:  # type: ignore[override]
+    def batch_done(self, **kw: Any) -> None:
         self._each("batch_done", **kw)
 
     def alert(self, level: str, message: str) -> None:
