@@ -6,11 +6,10 @@ here, so a limit means the same thing in every mode.
 
 from __future__ import annotations
 
-
 from bot.domain.position import decimal_to_wad
 from bot.engine.controller import ControllerConfig
-from bot.engine.plan_types import PlanLimits
 from bot.engine.executor_config import ExecutorConfig
+from bot.engine.plan_types import PlanLimits
 from bot.settings.sections import EngineConfig, ExchangeConfig, LimitsConfig, PolicyConfig
 from strategies import LoadedPolicy, load_policy
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import time
 import threading
+import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass

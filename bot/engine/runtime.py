@@ -25,17 +25,17 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapters.dryrun import dry_run_pair
+from bot.clock import SystemClock
 from bot.domain.position import decimal_to_wad
 from bot.engine import guards
-from bot.clock import SystemClock
 from bot.engine.controller import Controller, ControllerConfig, policy_plan_fn
 from bot.engine.executor import Executor
+from bot.engine.executor_config import ExecutorConfig
 from bot.engine.gas_policy import urgency_multiplier
 from bot.engine.guards import KillSwitch
 from bot.engine.journal import Journal
 from bot.engine.metrics import Metrics
 from bot.engine.notify import Notifier, NotifyConfig, Observers
-from bot.engine.executor_config import ExecutorConfig
 from bot.errors import DeleverError
 from bot.ports import Clock, Lending, Venue
 from bot.redact import Redactor, install_log_redaction

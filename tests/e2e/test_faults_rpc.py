@@ -50,7 +50,7 @@ def test_broadcast_without_an_answer_is_reconciled_to_exactly_one_tx(proxied, st
     assert proxy.calls("eth_chainId"), "the daemon did not go through the proxy"
     assert_invariants(rig)
     sends = _raw_sends(proxy, selector)
-    assert [c.fault for c in proxy.calls("eth_sendRawTransaction") if selector in c.params[0].lower()][0] == kind
+    assert next(c.fault for c in proxy.calls("eth_sendRawTransaction") if selector in c.params[0].lower()) == kind
     assert len(set(sends)) == 1, "a second, different transaction was signed for the same key"
     assert len(_mined_calls(rig, selector)) == 1
 

@@ -6,11 +6,11 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
-from bot.domain.position import decimal_to_wad
 from bot.clock import ManualClock
+from bot.domain.position import decimal_to_wad
 from bot.engine.executor import Executor, Observer
-from bot.engine.journal import BatchStatus, Journal, StepStatus
 from bot.engine.executor_config import ExecutorConfig
+from bot.engine.journal import BatchStatus, Journal, StepStatus
 from bot.engine.steps import BatchSpec
 from tests.support.fakes import E18, FakeLending, FakeVenue, FakeWorld, make_world
 

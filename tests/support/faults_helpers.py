@@ -25,11 +25,11 @@ from typing import Any
 import pytest
 
 from bot.adapters.venue import client_order_id
+from bot.clock import ManualClock
 from bot.devnet import quick, scenario
 from bot.devnet.exchange import CoinConfig, EmulatorConfig, start_emulator
 from bot.domain.position import to_units
 from bot.domain.wadray import MAX_UINT256
-from bot.clock import ManualClock
 from bot.engine.journal import BatchStatus, Journal, StepStatus
 from tests.support.e2e import E2E, HOT_WALLET_INDEX, SharedDevnet
 

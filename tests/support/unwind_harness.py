@@ -8,7 +8,6 @@ Used by the unwind acceptance tests and the daemon benchmarks.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -18,10 +17,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bot.devnet import quick
-from bot.domain.wadray import WAD
 from bot.clock import ManualClock
+from bot.devnet import quick
 from bot.devnet.state import read_state_data
+from bot.domain.wadray import WAD
 from bot.engine.journal import BatchRow, BatchStatus, Journal, StepRow
 from tests.support.devnet import CONFIG, cli_env, devnet_down, devnet_up, run_cli
 

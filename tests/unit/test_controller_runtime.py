@@ -12,7 +12,6 @@ from types import SimpleNamespace
 import pytest
 from pydantic import SecretStr
 
-from bot.clock import ManualClock
 from bot.engine.journal import BatchStatus, JournalLocked, StepStatus
 from bot.engine.metrics import Metrics
 from bot.engine.notify import Notifier, NotifyConfig, Observers

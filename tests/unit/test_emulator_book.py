@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from bot.devnet.exchange.book import SyntheticBook
 from bot.clock import ManualClock
+from bot.devnet.exchange.book import SyntheticBook
 from bot.devnet.exchange.config import DepthProfile, MarketConfig
 
 ETH = MarketConfig("ETHUSDT", "ETH", "USDT")

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.adapters.chain.fees import GWEI, MAX_FEE_CAP_WEI, FeeCapReached, Fees, initial_fees
 from bot.domain.position import decimal_to_wad
 from bot.engine import guards
-from bot.adapters.chain.fees import GWEI, MAX_FEE_CAP_WEI, FeeCapReached, Fees, initial_fees
 from bot.engine.gas_policy import GasPolicy, urgency_multiplier
 from bot.errors import GuardRefused, UserInputError
 from tests.support.fakes import E18, make_world

@@ -119,7 +119,7 @@ def test_journal_unknown_schema_version_is_refused(tmp_path):
 
 def test_journal_sums_the_quote_sold_per_window(journal):
     clock = journal._clock
-    for i, gross in enumerate(["1000.5", "250"]):
+    for gross in ["1000.5", "250"]:
         b = journal.open_batch(spec={}, start={})
         journal.write_intent(b, "sell", key=f"{b}:sell", intent={})
         journal.write_outcome(b, "sell", StepStatus.OK, outcome={"gross_quote": gross})

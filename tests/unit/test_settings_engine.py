@@ -94,9 +94,9 @@ def test_devnet_example_sets_devnet_timings(tmp_path):
 
 
 def _settings(tmp_path: Path, **engine) -> Settings:
-    from tests.support.canaries import CANARY_API_SECRET, CANARY_KEY, PAP
-
     from eth_account import Account
+
+    from tests.support.canaries import CANARY_API_SECRET, CANARY_KEY, PAP
 
     wallet = Account.from_key(CANARY_KEY).address
     return Settings(
@@ -115,8 +115,8 @@ def _settings(tmp_path: Path, **engine) -> Settings:
 
 def _build(tmp_path: Path, *, head=None, **engine):
     from bot.engine.runtime import RealAdapters, build_runtime
-    from tests.support.fakes import FakeLending, FakeVenue, make_world
     from tests.support.canaries import PAP
+    from tests.support.fakes import FakeLending, FakeVenue, make_world
 
     settings, wallet = _settings(tmp_path, **engine)
     world = make_world()

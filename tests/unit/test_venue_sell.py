@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.adapters.venue import CcxtVenue, client_order_id
-from bot.errors import GuardRefused, OutcomeUnknown, RateLimited, Rejected, Retryable
 from bot.clock import ManualClock
+from bot.errors import GuardRefused, OutcomeUnknown, RateLimited, Rejected, Retryable
 from tests.support.venue_fakes import FakeBinance
 
 D = Decimal

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.adapters.venue import CcxtVenue, withdraw_order_id
+from bot.clock import ManualClock
 from bot.errors import ConfigError, GuardRefused, NeedsReview, OutcomeUnknown, Rejected, Retryable
 from bot.ports import TransferState
-from bot.clock import ManualClock
 from tests.support.venue_fakes import FakeBinance
 
 D = Decimal

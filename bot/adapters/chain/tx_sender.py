@@ -50,9 +50,9 @@ from bot.adapters.chain.fees import (
 )
 from bot.adapters.chain.rpc import is_transport_error, retrying_read, scrubbed
 from bot.adapters.chain.tx_store import Attempt, TxRecord, TxStatus, TxStore
+from bot.clock import SystemClock
 from bot.errors import GuardRefused, Halt, NeedsReview, Retryable
 from bot.ports import Outcome, TxResult
-from bot.clock import SystemClock
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,15 @@ import threading
 from decimal import Decimal
 from pathlib import Path
 
-from bot.devnet.exchange.config import DEFAULT_COINS, DEFAULT_DEPTH, DEFAULT_PRICES, CoinConfig, DepthProfile, EmulatorConfig, random_key
+from bot.devnet.exchange.config import (
+    DEFAULT_COINS,
+    DEFAULT_DEPTH,
+    DEFAULT_PRICES,
+    CoinConfig,
+    DepthProfile,
+    EmulatorConfig,
+    random_key,
+)
 from bot.devnet.exchange.emulator import start_emulator
 from bot.devnet.state import read_state_data, write_json_atomic
 

@@ -20,9 +20,7 @@ from bot.domain import account_data, decimal_to_wad, max_withdraw, to_units
 from bot.domain.wadray import MAX_UINT256
 from bot.errors import GuardRefused
 from bot.ports import Lending, Outcome
-
 from tests.support.chain import make_lending, rpc
-
 from tests.support.devnet import Devnet
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from bot.devnet import scenario
-
 from tests.support.devnet import Devnet
 
 pytestmark = pytest.mark.integration

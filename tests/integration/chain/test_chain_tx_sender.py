@@ -17,9 +17,7 @@ from bot.adapters.chain.tx_store import TxStatus, TxStore
 from bot.clock import ManualClock
 from bot.errors import GuardRefused, NeedsReview
 from bot.ports import Outcome
-
 from tests.support.chain import SIGNER_INDEX, deploy_token, local_account, make_sender, rpc
-
 from tests.support.devnet import Devnet
 
 pytestmark = pytest.mark.integration

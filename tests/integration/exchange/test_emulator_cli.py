@@ -13,7 +13,6 @@ import ccxt
 import pytest
 
 from bot.devnet.exchange import ccxt_config
-
 from tests.support.devnet import ROOT, start_devnet
 
 pytestmark = pytest.mark.integration

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Iterator
 
 import ccxt
 import pytest
 
 from bot.clock import ManualClock
 from bot.devnet.exchange import CoinConfig, EmulatorConfig, EmulatorHandle, start_emulator
-
 from tests.support.devnet import Devnet
-from tests.support.emulator import HOT_WALLET_KEY
-from tests.support.emulator import make_client
+from tests.support.emulator import HOT_WALLET_KEY, make_client
 
 pytestmark = pytest.mark.integration
 

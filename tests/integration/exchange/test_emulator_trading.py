@@ -8,7 +8,6 @@ import ccxt
 import pytest
 
 from bot.devnet.exchange import EmulatorHandle
-
 from tests.support.emulator import make_client
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,6 @@ import pytest
 from bot.devnet.exchange import CoinConfig, EmulatorConfig, EmulatorHandle, start_emulator
 from bot.ports import TransferState
 from tests.support.devnet import MINTABLE_ERC20, Devnet
-
 from tests.support.emulator import HOT_WALLET_KEY, make_venue
 
 pytestmark = pytest.mark.integration

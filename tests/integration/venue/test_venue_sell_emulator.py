@@ -15,7 +15,6 @@ from bot.adapters.venue import CcxtVenue, client_order_id
 from bot.devnet.exchange import EmulatorConfig, start_emulator
 from bot.domain.book import depth_above
 from bot.errors import GuardRefused, Halt, RateLimited, Rejected, Retryable
-
 from tests.support.emulator import VENUE_START_BALANCES, make_venue, order_posts, orders_for_key
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,6 @@ import pytest
 from bot.adapters.venue import withdraw_order_id
 from bot.errors import GuardRefused, OutcomeUnknown, Rejected
 from bot.ports import TransferState
-
 from tests.support.emulator import ALLOWED
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,6 @@ from eth_account import Account
 
 from bot.errors import ConfigError, GuardRefused
 from bot.wiring import ReadOnlyLending, VenueUnavailable, acquire_snapshot, open_lending
-
 from tests.support.live import LiveDevnet
 
 pytestmark = pytest.mark.integration
