@@ -33,6 +33,12 @@ test-fast: install
 test-slow: install
 	$(PY) -m pytest -q -m slow $(PYTEST_ARGS); rc=$$?; [ $$rc = 0 ] || [ $$rc = 5 ]
 
+# Lint, format check and types (mypy strict on bot/domain, bot/engine, strategies; see pyproject.toml).
+lint: install
+	$(VENV)/bin/ruff check bot strategies tests
+	$(VENV)/bin/ruff format --check bot strategies tests
+	$(VENV)/bin/mypy
+
 bench: install
 	$(PY) -m pytest -q tests/benchmarks --benchmark-enable --benchmark-only $(PYTEST_ARGS)
 

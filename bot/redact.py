@@ -1,17 +1,23 @@
 """Secret redaction: mask known secret values and secret-looking keys wherever text leaves the process.
 
 Secrets are registered once, when the settings are loaded (``register_secret``); every log line,
-config dump and error message can then be passed through ``scrub``. Key names that look secret
-(``private_key``, ``api_secret``, ``password``, ``token``, ``signature``, …) are masked whatever
-their value. The registry is process-wide on purpose: a secret that reaches any log line through
-any path must be caught, and the logging pipeline has no other handle on the settings.
+config dump, error message, journal row and notification can then be passed through ``scrub``.
+Key names that look secret (``private_key``, ``api_secret``, ``password``, ``token``,
+``signature``, …) are masked whatever their value. The registry is process-wide on purpose: a
+secret that reaches any log line through any path must be caught, and the logging pipeline has no
+other handle on the settings.
+
+Components that take a text filter (the journal, the notifier) get ``scrub`` itself, or a
+``Redactor``, which registers more secrets and then is ``scrub``; ``install_log_redaction`` puts
+the same filter on the engine's standard-library loggers, whatever handler records them.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import PurePath
@@ -87,6 +93,11 @@ def register_secret(value: str | SecretStr | None) -> None:
     raw = raw.strip()
     if raw:
         _REGISTRY.add(raw)
+
+
+def register_secrets(values: Iterable[str | SecretStr | None]) -> None:
+    for value in values:
+        register_secret(value)
 
 
 def register_url_secrets(url: str | None) -> None:
@@ -185,3 +196,40 @@ def mask_url(url: str | None) -> str | None:
         masked = masked.replace(part, MASK)
     return scrub(masked)
 
+
+
+class Redactor:
+    """``scrub`` as an object to hand to the journal and the notifier: constructing one registers
+    ``secrets`` (e.g. every ``SecretStr`` of hand-built settings) in the process-wide registry."""
+
+    def __init__(self, secrets: Iterable[str | SecretStr | None] = ()) -> None:
+        register_secrets(secrets)
+
+    def __call__(self, text: str) -> str:
+        return scrub(text)
+
+
+ENGINE_LOGGERS = ("delever.executor", "delever.controller", "delever.notify", "delever.runtime")
+
+
+class RedactingFilter(logging.Filter):
+    """Render each record once and mask every registered secret in it, before any handler
+    (ours, a test's, a host application's) sees it."""
+
+    def __init__(self, redact: Callable[[str], str] = scrub) -> None:
+        super().__init__()
+        self._redact = redact
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self._redact(record.getMessage())
+        record.args = ()
+        return True
+
+
+def install_log_redaction(redact: Callable[[str], str] = scrub) -> None:
+    """Attach the filter to the engine's loggers (a logger's filters see only its own records)."""
+    for name in ENGINE_LOGGERS:
+        logger = logging.getLogger(name)
+        for old in [f for f in logger.filters if isinstance(f, RedactingFilter)]:
+            logger.removeFilter(old)
+        logger.addFilter(RedactingFilter(redact))

@@ -26,9 +26,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from bot.domain import Snapshot
 from bot.errors import ConfigError

@@ -7,9 +7,10 @@ import hashlib
 import importlib
 import importlib.util
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Mapping
+from typing import Any
 
 from bot.errors import ConfigError
 from strategies.base import INTERFACE_VERSION, LoadedPolicy, build_params

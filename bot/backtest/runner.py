@@ -30,11 +30,24 @@ from typing import Any, Protocol
 import numpy as np
 
 from bot.backtest.adapters import (
-    BASE_COIN, COLL, DEBT, QUOTE_COIN, WALLET_ADDRESS, SimClock, SimLending, SimVenue, SimWorld, record_fill,
+    BASE_COIN,
+    COLL,
+    DEBT,
+    QUOTE_COIN,
+    WALLET_ADDRESS,
+    SimClock,
+    SimLending,
+    SimVenue,
+    SimWorld,
+    record_fill,
 )
 from bot.backtest.data import Candles
 from bot.backtest.lending import (
-    SECONDS_PER_YEAR, DebtBook, apr_to_ray, debt_for_health_factor, weth_usdt_position,
+    SECONDS_PER_YEAR,
+    DebtBook,
+    apr_to_ray,
+    debt_for_health_factor,
+    weth_usdt_position,
 )
 from bot.backtest.market import Market, MarketParams
 from bot.domain.book import floor_price, round_down_to_step, walk_bids

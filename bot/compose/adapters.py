@@ -23,7 +23,7 @@ from web3 import Web3
 
 from bot.adapters.chain.aave_lending import AaveLending, LendingConfig
 from bot.adapters.chain.aave_reader import AaveReader
-from bot.adapters.chain.fees import GWEI
+from bot.adapters.chain.fees import MAX_FEE_CAP_WEI
 from bot.adapters.chain.rpc import make_web3, retrying_read
 from bot.adapters.chain.tx_sender import SenderConfig, TxSender
 from bot.adapters.chain.tx_store import TxStore
@@ -36,7 +36,6 @@ from bot.settings import ChainConfig, ExchangeConfig, Settings
 
 # The tx sender's own limits (not settings): a fee cap no urgency can exceed, and how long a
 # sent transaction may stay unconfirmed before the step is reviewed.
-MAX_FEE_CAP_WEI = 500 * GWEI
 TX_WAIT_TIMEOUT_S = 300.0
 
 _ADDRESSES_PROVIDER_ABI = [

@@ -28,7 +28,8 @@ from bot.engine.gas_policy import urgency_multiplier
 from bot.engine.guards import KillSwitch
 from bot.engine.journal import Journal, JournalLocked, StepStatus
 from bot.engine.metrics import Metrics
-from bot.engine.notify import Notifier, Observers, Redactor, install_log_redaction
+from bot.engine.notify import Notifier, Observers
+from bot.redact import Redactor, install_log_redaction
 from bot.errors import DeleverError, UserInputError
 from bot.ports import Clock, Lending
 from bot.settings import Settings

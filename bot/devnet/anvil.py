@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -141,6 +143,7 @@ class Anvil:
     startup_timeout: float = 20.0
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    _log_path: Path | None = field(default=None, repr=False)
 
     @property
     def rpc_url(self) -> str:
@@ -153,28 +156,24 @@ class Anvil:
     def start(self) -> Anvil:
         if self.process is not None:
             raise AnvilError("anvil already started")
-        binary = anvil_binary()
-        # A free port can be taken between probing and binding; retry a few times.
-        for _attempt in range(5):
-            self.port = _port_for(self.options)
-            self.process = subprocess.Popen(
-                self.options.command(binary, self.port),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,
+        # The log only carries the port anvil bound (``--port 0``); it is removed on stop.
+        fd, name = tempfile.mkstemp(prefix="anvil-", suffix=".log")
+        os.close(fd)
+        self._log_path = Path(name)
+        try:
+            self.process, self.port = _launch(
+                self.options, log_path=self._log_path, timeout=self.startup_timeout, preexec_fn=_die_with_parent
             )
-            try:
-                wait_until_answering(self.rpc_url, timeout=self.startup_timeout, process=self.process)
-                return self
-            except AnvilError:
-                self.stop()
-                if self.options.port:
-                    raise
-        raise AnvilError("anvil could not bind a free port")
+        except BaseException:
+            self._log_path.unlink(missing_ok=True)
+            raise
+        return self
 
     def stop(self, timeout: float = 5.0) -> None:
         process, self.process = self.process, None
+        log_path, self._log_path = self._log_path, None
+        if log_path is not None:
+            log_path.unlink(missing_ok=True)
         if process is None or process.poll() is not None:
             return
         process.terminate()
@@ -204,31 +203,51 @@ def _die_with_parent() -> None:
 
 def spawn_detached(options: AnvilOptions, *, log_path: Path, startup_timeout: float = 20.0) -> tuple[int, str]:
     """Start anvil in a new session that outlives this process; return (pid, rpc_url)."""
-    binary = anvil_binary()
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    last_error: AnvilError | None = None
-    for _attempt in range(5):
-        port = _port_for(options)
-        with open(log_path, "ab") as log:
-            process = subprocess.Popen(
-                options.command(binary, port),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                close_fds=True,
-            )
-        url = f"http://{HOST}:{port}"
-        try:
-            wait_until_answering(url, timeout=startup_timeout, process=process)
-            return process.pid, url
-        except AnvilError as exc:
-            last_error = exc
-            terminate_pid(process.pid)
-            process.wait(timeout=5)
-            if options.port:
-                break
-    raise last_error or AnvilError("anvil did not start")
+    process, port = _launch(options, log_path=log_path, timeout=startup_timeout, start_new_session=True, close_fds=True)
+    return process.pid, f"http://{HOST}:{port}"
+
+
+_LISTENING = re.compile(rb"Listening on [0-9.]+:(\d+)")
+
+
+def _launch(options: AnvilOptions, *, log_path: Path, timeout: float, **popen: Any) -> tuple[subprocess.Popen[bytes], int]:
+    """Start anvil with its output appended to ``log_path``; return (process, port).
+
+    Without a requested port anvil binds a free one itself (``--port 0``) and the port is read
+    from its "Listening on" line: probing a free port first and handing it over leaves a window
+    in which a parallel start takes it, and the loser would then talk to the winner's chain.
+    """
+    binary = anvil_binary()
+    port = _port_for(options) if options.port else 0
+    offset = log_path.stat().st_size if log_path.exists() else 0
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            options.command(binary, port), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, **popen
+        )
+    try:
+        if not port:
+            port = _bound_port(log_path, offset, process, timeout)
+        wait_until_answering(f"http://{HOST}:{port}", timeout=timeout, process=process)
+    except BaseException:
+        terminate_pid(process.pid)
+        process.wait(timeout=5)
+        raise
+    return process, port
+
+
+def _bound_port(log_path: Path, offset: int, process: subprocess.Popen[bytes], timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(log_path, "rb") as log:
+            log.seek(offset)
+            found = _LISTENING.search(log.read())
+        if found:
+            return int(found.group(1))
+        if process.poll() is not None:
+            raise AnvilError(f"anvil exited with code {process.returncode} before listening")
+        time.sleep(0.02)
+    raise AnvilError(f"anvil did not report a listening port within {timeout:.0f} s")
 
 
 def pid_alive(pid: int) -> bool:

@@ -1,8 +1,10 @@
 """The devnet state file: what `devnet up` started and how to reach it.
 
 JSON at ``$DELEVER_STATE_DIR/devnet.json`` (default ``.delever/devnet.json`` under the current
-directory). The config loader reads it through ``devnet_state = "<path>"``. It holds anvil's
-public test keys; they are still treated as secrets: never logged, masked in ``repr()``.
+directory). ``read_state_data`` is the one reader: the config loader (``devnet_state =
+"<path>"``), read-only commands without a config, the exchange emulator and `devnet status` all go
+through it. It holds anvil's public test keys; they are still treated as secrets: registered for
+redaction as the file is read, never logged, masked in ``repr()``.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from bot.errors import ConfigError
+from bot.redact import redact, register_secret
+
 STATE_DIR_ENV = "DELEVER_STATE_DIR"
 DEFAULT_STATE_DIR = Path(".delever")
 STATE_FILE_NAME = "devnet.json"
 ANVIL_LOG_NAME = "anvil.log"
 
-_SECRET_KEYS = frozenset({"wallet_private_key", "api_secret", "api_key"})
+SECRET_KEYS = ("wallet_private_key", "api_key", "api_secret")
 
 
 def state_dir() -> Path:
@@ -71,7 +76,7 @@ class DevnetState:
 
     def public_view(self) -> dict[str, Any]:
         """The state with secrets masked (for logs and `devnet status`)."""
-        return {k: ("***" if k in _SECRET_KEYS and v else v) for k, v in self.to_json().items()}
+        return dict(redact(self.to_json()))
 
 
 def _required(f: Any) -> bool:
@@ -98,14 +103,34 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> Path:
     return path
 
 
-def read_state(path: Path | None = None) -> DevnetState | None:
-    """The state, or None when there is no state file."""
+def read_state_data(path: Path | None = None) -> dict[str, Any] | None:
+    """The state file's JSON object, or None when there is no file. Its secrets are registered
+    for redaction before anything can print them; a file that cannot be read, is not JSON or not
+    an object raises ``ConfigError`` in one line."""
     path = path or state_path()
     try:
-        raw = path.read_text()
+        raw = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
-    return DevnetState.from_json(json.loads(raw))
+    except OSError as exc:
+        raise ConfigError(f"devnet state file {path} cannot be read ({exc.strerror})") from None
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        lineno = getattr(exc, "lineno", "?")
+        raise ConfigError(f"devnet state file {path} is not valid JSON (line {lineno})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"devnet state file {path} does not hold a JSON object")
+    for key in SECRET_KEYS:
+        if isinstance(data.get(key), str):
+            register_secret(data[key])
+    return data
+
+
+def read_state(path: Path | None = None) -> DevnetState | None:
+    """The state, or None when there is no state file."""
+    data = read_state_data(path)
+    return None if data is None else DevnetState.from_json(data)
 
 
 def remove_state(path: Path | None = None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import Enum
+from typing import Any
 
 from bot.domain.wadray import (
     MAX_UINT256,
@@ -53,7 +54,7 @@ class Reserve:
 
     @property
     def unit(self) -> int:
-        return 10**self.decimals
+        return int(10**self.decimals)
 
     @property
     def counts_as_collateral(self) -> bool:
@@ -97,7 +98,7 @@ class Position:
     def has(self, symbol: str) -> bool:
         return any(r.symbol == symbol for r in self.reserves)
 
-    def with_reserve(self, symbol: str, **changes: object) -> Position:
+    def with_reserve(self, symbol: str, **changes: Any) -> Position:
         self.reserve(symbol)  # raises on an unknown symbol
         return replace(
             self,

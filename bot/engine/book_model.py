@@ -4,8 +4,8 @@ deplete and that refills between them. Pure, Decimal only."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
+from functools import lru_cache
 
 from bot.domain import Level, OrderBook, SellFill, walk_bids
 

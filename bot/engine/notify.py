@@ -1,9 +1,9 @@
 """Notifications: a JSON webhook and Telegram, on batches, halts and errors.
 
 Sending happens on a background thread with short timeouts: a slow or failing endpoint never
-delays or stops trading. Every message passes a redactor that replaces known secret values
-(and anything that looks like one) before it leaves the process; the Telegram bot token lives
-only in the request URL, which is never logged.
+delays or stops trading. Every message passes ``bot.redact.scrub`` (every registered secret
+masked) before it leaves the process; the Telegram bot token is registered too, and lives only
+in the request URL, which is never logged.
 """
 
 from __future__ import annotations
@@ -11,27 +11,18 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import time
 import threading
+import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from bot.engine.executor import Observer
 from bot.engine.journal import BatchStatus, StepStatus
+from bot.redact import register_secret, scrub
 
 log = logging.getLogger("delever.notify")
-
-class Redactor:
-    """Replace every known secret value (keys, passwords, API secrets, tokens) with ``***``."""
-
-    def __init__(self, secrets: list[str] | tuple[str, ...] = ()) -> None:
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +40,10 @@ _LEVELS = {"info": 0, "warning": 1, "critical": 2}
 
 
 class Notifier(Observer):
-    def __init__(self, config: NotifyConfig, *, redact: Redactor | None = None, source: str = "delever") -> None:
+    def __init__(self, config: NotifyConfig, *, redact: Callable[[str], str] = scrub, source: str = "delever") -> None:
         self.config = config
-        self._redact = redact or Redactor([config.telegram_token or ""])
+        register_secret(config.telegram_token)
+        self._redact = redact
         self._source = source
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=1000)
         self.sent = 0
@@ -127,14 +119,14 @@ class Observers(Observer):
     """Fan out to several observers; one failing observer never reaches the executor.
     Alert text is redacted once, here, before anything logs or sends it."""
 
-    def __init__(self, *observers: Observer, redact: Redactor | None = None) -> None:
+    def __init__(self, *observers: Observer, redact: Callable[[str], str] = scrub) -> None:
         self._observers = [o for o in observers if o is not None]
-        self._redact = redact or Redactor()
+        self._redact = redact
 
-    def step_done(self, **kw: Any) -> None:  # type: ignore[override]
+    def step_done(self, **kw: Any) -> None:
         self._each("step_done", **kw)
 
-    def batch_done(self, **kw: Any) -> None:  # type: ignore[override]
+    def batch_done(self, **kw: Any) -> None:
         self._each("batch_done", **kw)
 
     def alert(self, level: str, message: str) -> None:
@@ -151,28 +143,3 @@ class Observers(Observer):
                 getattr(o, method)(*args, **kw)
             except Exception as e:  # noqa: BLE001 - observers must never stop trading
                 log.warning("observer %s.%s failed: %s", type(o).__name__, method, type(e).__name__)
-
-
-ENGINE_LOGGERS = ("delever.executor", "delever.controller", "delever.notify", "delever.runtime")
-
-
-class RedactingFilter(logging.Filter):
-    """Render each record once and mask every known secret in it."""
-
-    def __init__(self, redact: Redactor) -> None:
-        super().__init__()
-        self._redact = redact
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self._redact(record.getMessage())
-        record.args = ()
-        return True
-
-
-def install_log_redaction(redact: Redactor) -> None:
-    """Attach the filter to the engine's loggers (a logger's filters see only its own records)."""
-    for name in ENGINE_LOGGERS:
-        logger = logging.getLogger(name)
-        for old in [f for f in logger.filters if isinstance(f, RedactingFilter)]:
-            logger.removeFilter(old)
-        logger.addFilter(RedactingFilter(redact))

@@ -10,10 +10,11 @@ import dataclasses
 import json
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from bot.domain import Level, OrderBook, Position, Reserve, Rounding, Snapshot
 from bot.engine.plan_types import MarketModel, PlanCosts, PlanLimits

@@ -22,9 +22,9 @@ deterministic (Decimal at a fixed context, integers on chain). Per DESIGN "One b
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Context, Decimal, localcontext
-from typing import Callable
 
 from bot.domain import (
     OrderBook,

@@ -20,7 +20,6 @@ from bot.settings.types import (
     ChecksumAddress,
     HttpUrl,
     Identifier,
-    PositiveSeconds,
     PositiveUsd,
     PrivateKeyFormat,
     RpcUrl,

@@ -7,7 +7,6 @@ environment (or the devnet state) only; a secret key in the TOML file is an erro
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tomllib
@@ -21,6 +20,7 @@ from pydantic_settings import BaseSettings, EnvSettingsSource
 from pydantic_settings.exceptions import SettingsError
 from pydantic_settings.sources.utils import parse_env_vars
 
+from bot.devnet.state import read_state_data
 from bot.errors import ConfigError
 from bot.redact import register_secret
 from bot.settings.sections import MASKED_SECRET_PATHS
@@ -164,22 +164,9 @@ def resolve_paths(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, Any
 
 
 def read_devnet_state(path: Path) -> dict[str, Any]:
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"devnet state file {path} not found: run `delever devnet up` first") from None
-    except OSError as exc:
-        raise ConfigError(f"devnet state file {path} cannot be read ({exc.strerror})") from None
-    try:
-        state = json.loads(raw)
-    except ValueError as exc:
-        lineno = getattr(exc, "lineno", "?")
-        raise ConfigError(f"devnet state file {path} is not valid JSON (line {lineno})") from None
-    if not isinstance(state, dict):
-        raise ConfigError(f"devnet state file {path} does not hold a JSON object")
-    for key in ("wallet_private_key", "api_key", "api_secret"):
-        if isinstance(state.get(key), str):
-            register_secret(state[key])
+    state = read_state_data(path)
+    if state is None:
+        raise ConfigError(f"devnet state file {path} not found: run `delever devnet up` first")
     return state
 
 

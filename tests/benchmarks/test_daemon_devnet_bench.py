@@ -17,7 +17,7 @@ import pytest
 
 from bot.domain.wadray import WAD
 from bot.engine.journal import BatchStatus
-from tests.e2e.unwind_harness import Devnet, batch_report
+from tests.support.unwind_harness import Devnet, batch_report
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 TRIGGER_WAD = int(Decimal("1.3") * WAD)

@@ -8,8 +8,8 @@ import itertools
 from bot.engine.executor import Executor
 from bot.engine.journal import BatchStatus, Journal
 from bot.engine.steps import BatchSpec
-from tests.unit.engine_kit import default_config
-from tests.unit.fakes import E18, FakeLending, FakeVenue, make_world
+from tests.support.engine_kit import default_config
+from tests.support.fakes import E18, FakeLending, FakeVenue, make_world
 
 _counter = itertools.count()
 

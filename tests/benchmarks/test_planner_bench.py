@@ -9,7 +9,7 @@ from bot.engine.book_model import synthetic_book
 from bot.engine.plan_types import PlanLimits
 from bot.engine.planner import plan
 from strategies import Intent
-from tests.unit.engine_kit import plan_limits
+from tests.support.engine_kit import plan_limits
 
 D = Decimal
 E8 = 10**8

@@ -19,8 +19,8 @@ import pytest
 
 from bot.ports import Outcome, TransferState
 from bot.compose.adapters import open_lending, open_venue
-from tests.integration.wiring.live import LiveDevnet, live_devnet
-from tests.integration.wiring.roundtrip import CYCLE_LEGS, RoundTrip, round_trip
+from tests.support.live import LiveDevnet, live_devnet
+from tests.support.roundtrip import CYCLE_LEGS, RoundTrip, round_trip
 
 pytestmark = pytest.mark.integration
 ROUNDS = 3

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.e2e.faults_helpers import assert_invariants, events_text, rig, shared_devnet  # noqa: F401 - fixtures
+from tests.support.faults_helpers import assert_invariants, events_text
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 

@@ -16,7 +16,7 @@ import pytest
 
 from bot.devnet.fault_proxy import FaultProxy
 from bot.engine.journal import StepStatus
-from tests.e2e.faults_helpers import SELECTORS, assert_invariants, events_text, rig, shared_devnet, wallet_txs  # noqa: F401
+from tests.support.faults_helpers import SELECTORS, assert_invariants, events_text, wallet_txs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 

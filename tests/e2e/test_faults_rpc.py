@@ -16,15 +16,7 @@ from web3 import Web3
 
 from bot.devnet import anvil
 from bot.devnet.fault_proxy import FaultProxy
-from tests.e2e.faults_helpers import (  # noqa: F401 - fixtures
-    SELECTORS,
-    Rig,
-    assert_invariants,
-    events_text,
-    rig,
-    shared_devnet,
-    wallet_txs,
-)
+from tests.support.faults_helpers import SELECTORS, Rig, assert_invariants, events_text, wallet_txs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 
@@ -58,7 +50,7 @@ def test_broadcast_without_an_answer_is_reconciled_to_exactly_one_tx(proxied, st
     assert proxy.calls("eth_chainId"), "the daemon did not go through the proxy"
     assert_invariants(rig)
     sends = _raw_sends(proxy, selector)
-    assert [c.fault for c in proxy.calls("eth_sendRawTransaction") if selector in c.params[0].lower()][0] == kind
+    assert next(c.fault for c in proxy.calls("eth_sendRawTransaction") if selector in c.params[0].lower()) == kind
     assert len(set(sends)) == 1, "a second, different transaction was signed for the same key"
     assert len(_mined_calls(rig, selector)) == 1
 
@@ -195,7 +187,7 @@ def test_rpc_lying_about_the_chain_id_signs_nothing_then_recovers(proxied):
     """After start-up the RPC claims to serve mainnet (eth_chainId = 1): the sender refuses to
     sign, the batch stops FAILED with nothing sent; once the RPC is sane, the next run trades."""
     from bot.engine.journal import BatchStatus, StepStatus
-    from tests.e2e.faults_helpers import (
+    from tests.support.faults_helpers import (
         assert_books_balance,
         assert_no_sale_below_floor,
         assert_one_order_per_client_id,

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.venue import client_order_id
+from bot.clock import ManualClock
 from bot.devnet import quick
-from bot.engine.clock import ManualClock
 from bot.engine.journal import BatchStatus, Journal, StepStatus
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]

@@ -18,7 +18,7 @@ import pytest
 
 from bot.domain.wadray import WAD
 from bot.engine.journal import BatchStatus, StepStatus
-from tests.e2e.unwind_harness import Devnet, assert_no_fill_below_the_floor, batch_report
+from tests.support.unwind_harness import Devnet, assert_no_fill_below_the_floor, batch_report
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
 D = Decimal

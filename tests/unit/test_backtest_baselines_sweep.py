@@ -8,8 +8,8 @@ import pytest
 
 from bot.backtest import data
 from bot.backtest.baselines import OneShot, SellAll
-from bot.backtest.runner import Runner, SimParams
 from bot.backtest.market import MarketParams
+from bot.backtest.runner import Runner, SimParams
 from bot.backtest.sweep import Window, grid, parse_sets, run_sweep, tasks_for
 from bot.errors import ConfigError
 

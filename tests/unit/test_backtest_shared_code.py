@@ -17,7 +17,7 @@ from bot.backtest.adapters import SimVenue
 from bot.backtest.scenario import run_scenario
 from bot.engine.plan_types import MarketModel, PlanCosts, PlanLimits, TransferTimings
 from strategies import load_policy
-from tests.unit.engine_kit import plan_limits
+from tests.support.engine_kit import plan_limits
 
 
 def test_backtest_imports_the_planner_and_policies_it_does_not_copy_them():

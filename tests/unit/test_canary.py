@@ -17,7 +17,7 @@ from bot.logs import configure_logging, get_logger
 from bot.redact import clear_secrets
 from bot.settings import load_settings
 from bot.settings.view import masked_view
-from tests.unit.settings_support import SEPOLIA_PROVIDER, clean_env, run_cli, write, write_keystore
+from tests.support.settings_support import SEPOLIA_PROVIDER, clean_env, run_cli, write, write_keystore
 
 CANARY_KEY = "0x" + secrets.token_hex(32)
 CANARY_KEYSTORE_KEY = "0x" + secrets.token_hex(32)

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 import requests
+from eth_abi import encode
 from hypothesis import given
 from hypothesis import strategies as st
-from eth_abi import encode
 
 from bot.adapters.chain import abis
 from bot.adapters.chain.multicall import Call, ChainDataError, Multicall, decode_aggregate3_result, encode_aggregate3

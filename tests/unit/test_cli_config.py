@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.unit.settings_support import (
+from tests.support.settings_support import (
     ADDRESS_A,
     DRY_RUN_TOML,
     KEY_A,

@@ -10,7 +10,7 @@ from bot.compose import adapters
 from bot.compose.adapters import ChainLink, ChainUnavailable, ReadOnlyLending, connect_chain, open_lending, open_venue
 from bot.errors import ConfigError
 from bot.settings import ExchangeConfig
-from tests.unit.compose_kit import settings
+from tests.support.compose_kit import settings
 
 
 def test_open_venue_honours_the_timeout_and_the_recv_window() -> None:

@@ -15,7 +15,7 @@ from bot.engine.executor_config import ExecutorConfig
 from bot.engine.plan_types import PlanLimits
 from bot.errors import ConfigError
 from bot.settings import BacktestSettings, EngineConfig, ExchangeConfig, LimitsConfig, PolicyConfig, override_limits
-from tests.unit.compose_kit import CANARY_TG_TOKEN, WALLET, settings
+from tests.support.compose_kit import CANARY_TG_TOKEN, WALLET, settings
 
 D = Decimal
 

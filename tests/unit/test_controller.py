@@ -13,8 +13,8 @@ from bot.engine.controller import Controller, ControllerConfig, PlanChoice, Tick
 from bot.engine.guards import KillSwitch
 from bot.engine.journal import BatchStatus, ControlState
 from strategies import load_policy
-from tests.unit.engine_kit import Rig, controller_config, plan_limits
-from tests.unit.fakes import E6, E18, REVIEW, Crash, crash_at, make_world
+from tests.support.engine_kit import Rig, controller_config, plan_limits
+from tests.support.fakes import E6, E18, REVIEW, Crash, crash_at, make_world
 
 
 def _config(**kw) -> ControllerConfig:

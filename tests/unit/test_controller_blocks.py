@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.engine.controller import Controller, PlanChoice
 from bot.engine.guards import KillSwitch
 from bot.engine.journal import BatchStatus
-from tests.unit.engine_kit import Rig, controller_config
+from tests.support.engine_kit import Rig, controller_config
 
 BLOCK_S = 12.0
 

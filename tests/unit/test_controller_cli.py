@@ -50,7 +50,7 @@ def test_run_cli_without_adapters_exits_one_in_one_line(tmp_path):
 
 
 def _halted_journal(path: Path, **binding) -> str:
-    from bot.engine.clock import ManualClock
+    from bot.clock import ManualClock
     from bot.engine.journal import ControlState, Journal, StepStatus
 
     with Journal(path, clock=ManualClock()) as journal:
@@ -64,7 +64,7 @@ def _halted_journal(path: Path, **binding) -> str:
 
 
 def test_run_cli_clear_halt_after_review_clears_the_dry_run_journal_and_marks_for_reconcile(tmp_path):
-    from bot.engine.clock import ManualClock
+    from bot.clock import ManualClock
     from bot.engine.journal import ControlState, Journal, StepStatus
 
     # A dry-run daemon writes j.dry-run.sqlite; the configured j.sqlite belongs to a signing run.
@@ -81,7 +81,7 @@ def test_run_cli_clear_halt_after_review_clears_the_dry_run_journal_and_marks_fo
 
 
 def test_run_cli_clear_halt_refuses_a_journal_of_another_chain_in_one_line(tmp_path):
-    from bot.engine.clock import ManualClock
+    from bot.clock import ManualClock
     from bot.engine.journal import ControlState, Journal
 
     _halted_journal(tmp_path / "j.dry-run.sqlite", mode="dry-run", chain_id=10)

@@ -8,8 +8,8 @@ from bot.domain.position import health_factor_wad
 from bot.domain.wadray import WAD
 from bot.engine.controller import Controller, policy_plan_fn
 from strategies import load_policy
-from tests.unit.engine_kit import Rig, controller_config, plan_limits
-from tests.unit.fakes import make_world
+from tests.support.engine_kit import Rig, controller_config, plan_limits
+from tests.support.fakes import make_world
 
 TARGET = Decimal("1.6")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from bot.clock import ManualClock
 from bot.demo.journal_view import JournalReader
 from bot.demo.view import plot_rows
-from bot.engine.clock import ManualClock
 from bot.engine.journal import BatchStatus, Journal, StepStatus
 from bot.engine.steps import (
     RepayIntent,

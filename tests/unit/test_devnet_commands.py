@@ -123,8 +123,8 @@ def test_quick_selectors_match_their_signatures() -> None:
 
     from bot.devnet import quick
 
-    assert quick.GET_USER_ACCOUNT_DATA == "0x" + keccak(text="getUserAccountData(address)")[:4].hex()
-    assert quick.LATEST_ANSWER == "0x" + keccak(text="latestAnswer()")[:4].hex()
+    assert "0x" + keccak(text="getUserAccountData(address)")[:4].hex() == quick.GET_USER_ACCOUNT_DATA
+    assert "0x" + keccak(text="latestAnswer()")[:4].hex() == quick.LATEST_ANSWER
 
 
 def test_quick_address_word_pads_and_rejects_non_addresses() -> None:

@@ -9,6 +9,8 @@ import pytest
 
 from bot.devnet import state
 from bot.devnet.state import DevnetState
+from bot.errors import ConfigError
+from bot.redact import MASK, clear_secrets, scrub
 
 KEY = "0x" + "ab" * 32
 
@@ -53,8 +55,8 @@ def test_state_repr_and_public_view_hide_secrets() -> None:
     s = _state(api_key="k" * 16, api_secret="s" * 32)
     assert KEY not in repr(s) and "s" * 32 not in repr(s)
     view = s.public_view()
-    assert view["wallet_private_key"] == "***" and view["api_secret"] == "***"
-    assert view["exchange_url"] is None
+    assert view["wallet_private_key"] == MASK and view["api_secret"] == MASK
+    assert view["exchange_url"] is None and view["wallet"] == "0x" + "05" * 20
 
 
 def test_state_read_missing_file_is_none_and_incomplete_file_raises(tmp_path) -> None:
@@ -62,6 +64,29 @@ def test_state_read_missing_file_is_none_and_incomplete_file_raises(tmp_path) ->
     (tmp_path / "bad.json").write_text(json.dumps({"rpc_url": "x"}))
     with pytest.raises(ValueError, match="lacks"):
         state.read_state(tmp_path / "bad.json")
+
+
+def test_state_data_is_the_one_reader_and_registers_its_secrets(tmp_path) -> None:
+    path = state.write_state(_state(api_secret="s" * 32), tmp_path / "devnet.json")
+    try:
+        data = state.read_state_data(path)
+        assert data is not None and data["chain_id"] == 31337 and data["deploy_block"] == 55
+        assert scrub(f"key {KEY} secret {'s' * 32}") == f"key {MASK} secret {MASK}"
+    finally:
+        clear_secrets()
+    assert state.read_state_data(tmp_path / "nope.json") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [('{"rpc_url": \n oops', "is not valid JSON (line 2)"), ("[1, 2]", "does not hold a JSON object")],
+)
+def test_state_data_that_is_not_a_json_object_is_one_line(tmp_path, text, message) -> None:
+    path = tmp_path / "devnet.json"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        state.read_state_data(path)
+    assert str(info.value) == f"devnet state file {path} {message}"
 
 
 def test_state_remove_is_idempotent(tmp_path) -> None:

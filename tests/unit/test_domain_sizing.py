@@ -159,7 +159,7 @@ def test_book_walk_never_fills_below_the_limit(bids: tuple[Level, ...], qty: int
 
 def test_book_walk_worked_example() -> None:
     bids = (Level(Decimal(2000), Decimal(1)), Level(Decimal(1990), Decimal(2)), Level(Decimal(1980), Decimal(5)))
-    fill = walk_bids(bids, Decimal(2.5))
+    fill = walk_bids(bids, Decimal("2.5"))
     assert fill.qty == Decimal("2.5") and fill.worst_price == 1990
     assert fill.avg_price == Decimal(4985) / Decimal("2.5")
     assert fill.slippage_bps(Decimal(2000)) == Decimal(30)

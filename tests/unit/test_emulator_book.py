@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from bot.clock import ManualClock
 from bot.devnet.exchange.book import SyntheticBook
-from bot.devnet.exchange.config import DepthProfile, ManualClock, MarketConfig
+from bot.devnet.exchange.config import DepthProfile, MarketConfig
 
 ETH = MarketConfig("ETHUSDT", "ETH", "USDT")
 MID = Decimal(3000)

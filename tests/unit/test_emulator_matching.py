@@ -8,8 +8,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from bot.clock import ManualClock
 from bot.devnet.exchange.apierrors import ApiError
-from bot.devnet.exchange.config import DepthProfile, EmulatorConfig, ManualClock
+from bot.devnet.exchange.config import DepthProfile, EmulatorConfig
 from bot.devnet.exchange.matching import Exchange
 from bot.devnet.exchange.prices import PriceBoard
 

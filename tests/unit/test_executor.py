@@ -11,8 +11,8 @@ from bot.engine.executor import StopRequested, VerifyFailed
 from bot.engine.journal import BatchStatus, ControlState, StepStatus
 from bot.engine.steps import STEP_NAMES
 from bot.errors import NeedsReview
-from tests.unit.engine_kit import Rig
-from tests.unit.fakes import E6, E18, HTTP_5XX, LOST, RATE, REJECT, RETRY, TIMEOUT, make_world
+from tests.support.engine_kit import Rig
+from tests.support.fakes import E6, E18, HTTP_5XX, LOST, RATE, REJECT, RETRY, TIMEOUT, make_world
 
 
 def _snapshot(rig: Rig):

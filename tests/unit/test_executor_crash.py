@@ -16,8 +16,8 @@ import pytest
 from bot.domain.position import health_factor_wad, to_units
 from bot.engine.journal import BatchStatus, StepStatus
 from bot.engine.steps import crash_points
-from tests.unit.engine_kit import Rig
-from tests.unit.fakes import E6, E18, LOST, Crash, crash_at, make_world
+from tests.support.engine_kit import Rig
+from tests.support.fakes import E6, E18, LOST, Crash, crash_at, make_world
 
 POINTS = crash_points()
 # Everything on: idle funds in the wallet and on the exchange, unwrap before the deposit.

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine.clock import ManualClock
+from bot.clock import ManualClock
 from bot.engine.executor import CRASH_ENV
 from bot.engine.journal import BatchStatus, Journal
 from bot.engine.steps import crash_points
-from tests.unit.fakes import E18, FakeWorld
+from tests.support.fakes import E18, FakeWorld
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = ("after_intent:withdraw", "after_act:deposit", "after_act:sell", "after_act:withdraw_quote",
@@ -29,7 +29,7 @@ def _drive(tmp: Path, action: str, crash: str | None) -> subprocess.CompletedPro
     if crash:
         env[CRASH_ENV] = crash
     return subprocess.run(
-        [sys.executable, "-m", "tests.unit.crash_driver", str(tmp / "world.pickle"), str(tmp / "journal.sqlite"), action],
+        [sys.executable, "-m", "tests.support.crash_driver", str(tmp / "world.pickle"), str(tmp / "journal.sqlite"), action],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
 

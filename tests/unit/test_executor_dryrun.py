@@ -11,8 +11,8 @@ from bot.domain.position import health_factor_wad
 from bot.engine.executor import Executor
 from bot.engine.journal import BatchStatus, Journal
 from bot.ports import Outcome
-from tests.unit.engine_kit import RecordingObserver, default_config
-from tests.unit.fakes import E18, FakeLending, FakeVenue, Crash, crash_at, make_world
+from tests.support.engine_kit import RecordingObserver, default_config
+from tests.support.fakes import E18, Crash, FakeLending, FakeVenue, crash_at, make_world
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ import pytest
 from bot.engine.journal import BatchStatus, Journal
 from bot.engine.steps import crash_points
 from bot.errors import NeedsReview
-from tests.unit.engine_kit import Rig
-from tests.unit.fakes import E6, E18, HTTP_5XX, LOST, RATE, RETRY, TIMEOUT, Crash, crash_at, make_world
+from tests.support.engine_kit import Rig
+from tests.support.fakes import E6, E18, HTTP_5XX, LOST, RATE, RETRY, TIMEOUT, Crash, crash_at, make_world
 
 
 class DiskFull(Journal):

@@ -11,8 +11,8 @@ import pytest
 from bot.engine.journal import BatchStatus, StepStatus
 from bot.errors import NeedsReview
 from bot.ports import Transfer, TransferState
-from tests.unit.engine_kit import Rig
-from tests.unit.fakes import HTTP_5XX, LOST, FakeVenue, make_world
+from tests.support.engine_kit import Rig
+from tests.support.fakes import HTTP_5XX, LOST, FakeVenue, make_world
 
 
 class LaggingHistoryVenue(FakeVenue):

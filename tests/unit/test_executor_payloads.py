@@ -31,8 +31,8 @@ from bot.engine.steps import (
     account_batch,
 )
 from bot.ports import TransferState
-from tests.unit.engine_kit import Rig
-from tests.unit.fakes import Crash, crash_at, make_world
+from tests.support.engine_kit import Rig
+from tests.support.fakes import Crash, crash_at, make_world
 
 units = st.integers(min_value=0, max_value=2**256 - 1)
 maybe_units = st.none() | units

@@ -9,11 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.adapters.chain.fees import GWEI, MAX_FEE_CAP_WEI, FeeCapReached, Fees, initial_fees
 from bot.domain.position import decimal_to_wad
 from bot.engine import guards
-from bot.engine.gas_policy import GasPolicy, eip1559_fees, urgency_multiplier
+from bot.engine.gas_policy import GasPolicy, urgency_multiplier
 from bot.errors import GuardRefused, UserInputError
-from tests.unit.fakes import E18, make_world
+from tests.support.fakes import E18, make_world
 
 D = Decimal
 PAP = "0x2f39d218133AFaB8F2B819B1066c7E434Ad94E9e"
@@ -184,9 +185,14 @@ def test_gas_urgency_never_falls_as_hf_nears_the_floor(a, b):
 
 
 def test_gas_fees_scale_with_urgency_and_are_capped():
-    calm = eip1559_fees(base_fee_wei=20 * 10**9, priority_fee_wei=10**9, hf=D("2"), hf_floor=D("1.1"))
-    urgent = eip1559_fees(base_fee_wei=20 * 10**9, priority_fee_wei=10**9, hf=D("1.1"), hf_floor=D("1.1"))
-    assert urgent.max_fee_per_gas > calm.max_fee_per_gas and urgent.max_priority_fee_per_gas > calm.max_priority_fee_per_gas
-    capped = eip1559_fees(base_fee_wei=10**15, priority_fee_wei=10**14, hf=D("1.0"), hf_floor=D("1.1"))
-    assert capped.max_fee_per_gas == GasPolicy().max_fee_cap_wei
-    assert capped.max_priority_fee_per_gas <= capped.max_fee_per_gas
+    def offer(base_fee: int, tip: int, hf: D) -> Fees:
+        return initial_fees(base_fee=base_fee, suggested_tip=tip, urgency=urgency_multiplier(hf=hf, hf_floor=D("1.1")))
+
+    calm, urgent = offer(20 * GWEI, GWEI, D("2")), offer(20 * GWEI, GWEI, D("1.1"))
+    assert calm == Fees(max_fee_per_gas=51_250_000_000, max_priority_fee_per_gas=1_250_000_000)  # 1.25 × (2·20 + 1)
+    assert urgent == Fees(max_fee_per_gas=164 * GWEI, max_priority_fee_per_gas=4 * GWEI)  # 4 × (2·20 + 1)
+    capped = offer(100 * GWEI, 10 * GWEI, D("1.0"))  # 4 × 210 gwei would be 840 gwei
+    assert capped == Fees(max_fee_per_gas=MAX_FEE_CAP_WEI, max_priority_fee_per_gas=40 * GWEI)
+    assert MAX_FEE_CAP_WEI == 500 * GWEI
+    with pytest.raises(FeeCapReached):  # urgency never lifts the cap: a base fee above it is refused
+        offer(MAX_FEE_CAP_WEI, GWEI, D("1.0"))

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.engine.clock import ManualClock
+from bot.clock import ManualClock
 from bot.engine.journal import (
     SCHEMA_VERSION,
     BatchStatus,
@@ -46,7 +46,7 @@ def test_journal_lock_is_released_on_close(tmp_path, journal):
 
 def test_journal_lock_is_refused_across_processes(tmp_path, journal):
     code = (
-        "import sys; from bot.engine.journal import Journal, JournalLocked; from bot.engine.clock import ManualClock\n"
+        "import sys; from bot.engine.journal import Journal, JournalLocked; from bot.clock import ManualClock\n"
         f"try:\n Journal({str(tmp_path / 'j.sqlite')!r}, clock=ManualClock())\nexcept JournalLocked as e:\n print(e); sys.exit(3)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -138,7 +138,7 @@ def test_journal_lists_ok_outcomes_of_one_step_per_window(journal):
 
 def test_sold_quote_sums_the_gross_quote_of_ok_sells_per_window(journal):
     clock = journal._clock
-    for gross in ["1000.5", "250"]:
+    for i, gross in enumerate(["1000.5", "250"]):
         b = journal.open_batch(spec={}, start={})
         journal.write_intent(b, "sell", key=f"{b}:sell", intent={})
         sold = SellOutcome(Decimal(1), Decimal(1), Decimal(gross), Decimal("0.5"), Decimal(gross) - Decimal("0.5"), (), False)

@@ -14,8 +14,11 @@ from bot.cli.common import CliContext
 from bot.errors import UserInputError
 from bot.logs import configure_from_context, configure_logging, get_logger
 from bot.redact import (
+    ENGINE_LOGGERS,
     MASK,
+    Redactor,
     clear_secrets,
+    install_log_redaction,
     is_secret_key,
     mask_url,
     redact,
@@ -163,3 +166,20 @@ def test_registered_url_secrets_are_masked_in_logs(capsys):
     configure_logging(json=True, level="info")
     get_logger().info("rpc", url="https://mainnet.infura.io/v3/0123456789abcdef0123456789abcdef")
     assert "0123456789abcdef0123456789abcdef" not in capsys.readouterr().err
+
+
+def test_redactor_registers_its_secrets_in_the_one_registry():
+    redactor = Redactor([SECRET, HEX_KEY, None, "", "abc"])
+    assert redactor(f"a {SECRET} b {HEX_KEY} abc") == f"a {MASK} b {MASK} abc"
+    assert scrub(f"the journal sees {SECRET} too") == f"the journal sees {MASK} too"  # one registry
+
+
+def test_engine_log_records_are_masked_before_any_handler_sees_them(caplog):
+    register_secret(SECRET)
+    install_log_redaction()
+    install_log_redaction()  # idempotent: one filter per logger
+    assert all(len(logging.getLogger(name).filters) == 1 for name in ENGINE_LOGGERS)
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("delever.executor").warning("venue said %s", {"echo": SECRET})
+    assert caplog.records[-1].getMessage() == f"venue said {{'echo': '{MASK}'}}"
+    assert SECRET not in caplog.text

@@ -16,7 +16,7 @@ from bot.engine.plan_types import MarketModel, PlanCosts, PlanStatus, TransferTi
 from bot.engine.planner import default_rules, no_action_plan, plan
 from bot.engine.volatility import daily_volatility, shock_bps
 from strategies import Intent
-from tests.unit.engine_kit import plan_limits
+from tests.support.engine_kit import plan_limits
 
 D = Decimal
 E8 = 10**8

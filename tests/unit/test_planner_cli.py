@@ -17,7 +17,7 @@ from bot.engine.plan_types import MarketModel, PlanCosts, TransferTimings
 from bot.engine.planner import default_rules
 from bot.errors import UserInputError
 from strategies import Intent
-from tests.unit.engine_kit import plan_limits
+from tests.support.engine_kit import plan_limits
 
 D = Decimal
 E8 = 10**8

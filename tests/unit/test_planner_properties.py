@@ -30,7 +30,7 @@ from bot.engine.fast_sizing import max_withdraw_fast
 from bot.engine.plan_types import MarketModel, PlanLimits, PlanStatus
 from bot.engine.planner import default_rules, plan
 from strategies import Intent
-from tests.unit.engine_kit import plan_limits
+from tests.support.engine_kit import plan_limits
 
 D = Decimal
 E8 = 10**8

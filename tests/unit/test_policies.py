@@ -116,7 +116,7 @@ def test_ladder_after_a_20_percent_fall_requires_35_percent() -> None:
 
 def test_ladder_ignores_highs_older_than_the_window() -> None:
     policy = load_policy("ladder", {"reference_window_s": 3600 * 2})
-    old_high = ((T0 - 86_400, D(3000)),) + history([2000, 2000])
+    old_high = ((T0 - 86_400, D(3000)), *history([2000, 2000]))
     assert policy.decide_safely(snapshot("1.45", history=old_high)).intent is None
 
 

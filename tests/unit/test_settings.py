@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from bot.errors import ConfigError, UserInputError
 from bot.redact import clear_secrets
 from bot.settings import Settings, load_settings
-from tests.unit.settings_support import (
+from tests.support.settings_support import (
     ADDRESS_A,
     ADDRESS_B,
     DRY_RUN_TOML,
@@ -419,7 +419,7 @@ key_source = "env"
 
 
 def test_devnet_state_fills_connection_wallet_and_exchange(tmp_path):
-    from tests.unit.settings_support import SEPOLIA_PROVIDER, write_state
+    from tests.support.settings_support import SEPOLIA_PROVIDER, write_state
 
     write_state(tmp_path / ".delever")
     s = load(tmp_path, DEVNET_TOML)
@@ -436,7 +436,7 @@ def test_devnet_state_fills_connection_wallet_and_exchange(tmp_path):
 
 
 def test_devnet_state_yields_to_file_and_environment(tmp_path):
-    from tests.unit.settings_support import write_state
+    from tests.support.settings_support import write_state
 
     write_state(tmp_path / ".delever")
     text = DEVNET_TOML.replace("[chain]\n", '[chain]\nrpc_url = "http://127.0.0.1:9"\n')
@@ -457,7 +457,7 @@ def test_devnet_state_file_missing_says_how_to_create_it(tmp_path):
 
 
 def test_state_dir_env_relocates_the_default_state_directory(tmp_path):
-    from tests.unit.settings_support import write_state
+    from tests.support.settings_support import write_state
 
     state_dir = tmp_path / "elsewhere"
     write_state(state_dir)

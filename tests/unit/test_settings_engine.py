@@ -10,7 +10,7 @@ import pytest
 from bot.errors import ConfigError
 from bot.redact import clear_secrets
 from bot.settings import Settings, load_settings
-from tests.unit.settings_support import DRY_RUN_TOML, REPO, write, write_state
+from tests.support.settings_support import DRY_RUN_TOML, REPO, write, write_state
 
 
 @pytest.fixture(autouse=True)
@@ -95,8 +95,8 @@ def test_devnet_example_sets_devnet_timings(tmp_path):
 
 def _build(tmp_path: Path, *, head=None, **engine):
     from bot.compose.daemon import build_runtime
-    from tests.unit.compose_kit import fake_adapters, settings
-    from tests.unit.fakes import make_world
+    from tests.support.compose_kit import fake_adapters, settings
+    from tests.support.fakes import make_world
 
     config = settings(
         tmp_path, chain={"rpc_url": "http://127.0.0.1:8545", "chain_id": 31337,

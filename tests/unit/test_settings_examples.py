@@ -12,7 +12,7 @@ import pytest
 from bot.redact import clear_secrets
 from bot.settings import load_settings
 from bot.settings.sources import deep_merge
-from tests.unit.settings_support import (
+from tests.support.settings_support import (
     ADDRESS_A,
     ADDRESS_B,
     KEY_A,

@@ -9,7 +9,7 @@ import pytest
 from bot.errors import ConfigError
 from bot.redact import clear_secrets
 from bot.settings import load_settings
-from tests.unit.settings_support import ADDRESS_A, ADDRESS_B, DRY_RUN_TOML, KEY_A, write, write_keystore
+from tests.support.settings_support import ADDRESS_A, ADDRESS_B, DRY_RUN_TOML, KEY_A, write, write_keystore
 
 PASSWORD = "correct horse battery staple"
 

@@ -10,18 +10,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.adapters.venue import CcxtVenue, client_order_id
+from bot.clock import ManualClock
 from bot.errors import GuardRefused, OutcomeUnknown, RateLimited, Rejected, Retryable
-from tests.unit.venue_fakes import FakeBinance, FakeClock
+from tests.support.venue_fakes import FakeBinance
 
 D = Decimal
 KEY = "batch-1/sell"
 
 
-def make(bids: list[tuple[str, str]] | None = None, **fake_kw: object) -> tuple[CcxtVenue, FakeBinance, FakeClock]:
-    clock = FakeClock()
+def make(bids: list[tuple[str, str]] | None = None, **fake_kw: object) -> tuple[CcxtVenue, FakeBinance, ManualClock]:
+    clock = ManualClock()
     fake = FakeBinance(bids=bids, clock=clock, **fake_kw)  # type: ignore[arg-type]
     venue = CcxtVenue(fake, clock=clock, read_backoff_s=0.01)
-    clock.t += 60  # the process has been up for a while: nothing of ours can be in flight
+    clock.advance(60)  # the process has been up for a while: nothing of ours can be in flight
     return venue, fake, clock
 
 
@@ -89,7 +90,7 @@ def test_sell_timeout_before_exchange_waits_in_flight_window_then_resends_same_i
     assert [c[1][5]["clientOrderId"] for c in sends] == [cid, cid]
     assert orders_with(fake, cid) == 1
     assert result.filled == D("2")
-    assert any(s >= 5.0 for s in clock.sleeps)  # waited recvWindow + grace before trusting "not found"
+    assert any(s >= 5.0 for s in clock.slept)  # waited recvWindow + grace before trusting "not found"
 
 
 def test_sell_lost_response_with_unreadable_lookup_raises_outcome_unknown_without_resend() -> None:
@@ -145,12 +146,12 @@ def test_sell_after_crash_mid_sell_new_process_books_previous_orders() -> None:
 
 
 def test_sell_new_process_waits_in_flight_window_before_first_send() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     fake = FakeBinance(bids=[("3000", "5")], clock=clock)
     venue = CcxtVenue(fake, clock=clock)
-    start = clock.t
+    start = clock.now()
     venue.sell(key=KEY, symbol="ETH/USDT", qty=D("1"), floor_price=D("2950"))
-    assert clock.t - start >= 6.0  # recvWindow 5 s + 1 s grace from process start
+    assert clock.now() - start >= 6.0  # recvWindow 5 s + 1 s grace from process start
 
 
 def test_sell_below_min_notional_is_refused_locally() -> None:
@@ -268,7 +269,7 @@ def test_sell_under_any_fault_sequence_never_double_sells_and_resumes_exactly(cr
             result = venue.sell(key=KEY, symbol="ETH/USDT", qty=amount, floor_price=floor)
             break
         except (OutcomeUnknown, RateLimited, Retryable):
-            clock.t += 30
+            clock.advance(30)
     assert result is not None
     per_id: dict[str, int] = {}
     for order in fake.orders:

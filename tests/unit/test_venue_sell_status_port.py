@@ -7,9 +7,9 @@ from decimal import Decimal
 from bot.adapters.dryrun import dry_run_pair
 from bot.backtest.adapters import SimVenue
 from bot.ports import Venue
-from tests.unit.engine_kit import Rig
-from tests.unit.fakes import FakeLending, FakeVenue, make_world
-from tests.unit.test_backtest_adapters import world as sim_world
+from tests.support.engine_kit import Rig
+from tests.support.fakes import FakeLending, FakeVenue, make_world
+from tests.support.sim_world import sim_world
 
 
 def test_dry_run_venue_sell_status_reports_simulated_sales_and_sends_nothing():

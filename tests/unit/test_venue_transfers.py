@@ -10,9 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.adapters.venue import CcxtVenue, withdraw_order_id
+from bot.clock import ManualClock
 from bot.errors import ConfigError, GuardRefused, NeedsReview, OutcomeUnknown, Rejected, Retryable
 from bot.ports import TransferState
-from tests.unit.venue_fakes import FakeBinance, FakeClock
+from tests.support.venue_fakes import FakeBinance
 
 D = Decimal
 ALLOWED = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
@@ -20,12 +21,12 @@ OTHER = "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359"
 KEY = "batch-1/withdraw-usdt"
 
 
-def make() -> tuple[CcxtVenue, FakeBinance, FakeClock]:
-    clock = FakeClock()
+def make() -> tuple[CcxtVenue, FakeBinance, ManualClock]:
+    clock = ManualClock()
     fake = FakeBinance(clock=clock)
     fake.balances["USDT"] = D("10000")
     venue = CcxtVenue(fake, clock=clock, withdrawal_allowlist=[ALLOWED.lower()], read_backoff_s=0.01)
-    clock.t += 60
+    clock.advance(60)
     return venue, fake, clock
 
 
@@ -80,13 +81,13 @@ def test_withdraw_timeout_not_applied_raises_unknown_then_retry_sends_once() -> 
 
 
 def test_withdraw_new_process_waits_in_flight_window_before_first_send() -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     fake = FakeBinance(clock=clock)
     fake.balances["USDT"] = D("100")
     venue = CcxtVenue(fake, clock=clock, withdrawal_allowlist=[ALLOWED])
-    start = clock.t
+    start = clock.now()
     venue.withdraw(key=KEY, coin="USDT", amount=D("50"), address=ALLOWED, network="ERC20")
-    assert clock.t - start >= 6.0
+    assert clock.now() - start >= 6.0
     assert fake.count("fetch_withdrawals") >= 2  # looked again after the window
 
 
@@ -152,15 +153,15 @@ def test_wait_for_deposit_polls_with_injected_clock_until_credited() -> None:
     fake.fetch_deposits = credit_on_third  # type: ignore[method-assign]
     transfer = venue.wait_for_deposit(coin="ETH", txid="0xabc", timeout_s=60, poll_s=5)
     assert transfer.state is TransferState.OK
-    assert clock.sleeps[-2:] == [5, 5]
+    assert clock.slept[-2:] == [5, 5]
 
 
 def test_wait_for_deposit_times_out_with_last_view() -> None:
     venue, fake, clock = make()
-    start = clock.t
+    start = clock.now()
     transfer = venue.wait_for_deposit(coin="ETH", txid="0xabc", timeout_s=12, poll_s=5)
     assert transfer.state is TransferState.UNKNOWN
-    assert clock.t - start == pytest.approx(12)
+    assert clock.now() - start == pytest.approx(12)
 
 
 def test_deposit_address_is_checksummed() -> None:
@@ -194,7 +195,7 @@ def test_withdraw_under_any_fault_sequence_withdraws_exactly_once(withdraw_fault
             transfer = venue.withdraw(key=KEY, coin="USDT", amount=D("50"), address=ALLOWED, network="ERC20")
             break
         except (OutcomeUnknown, Retryable):
-            clock.t += 30
+            clock.advance(30)
         assert len(fake.withdrawals) <= 1
     assert transfer is not None
     assert len(fake.withdrawals) == 1
@@ -209,7 +210,7 @@ def test_withdraw_lost_response_and_unreadable_history_then_retry_finds_it_never
     fake.fault("fetch_withdrawals", *[ccxt.RequestTimeout("t")] * 4)  # the reconcile read fails
     with pytest.raises(OutcomeUnknown):
         venue.withdraw(key=KEY, coin="USDT", amount=D("50"), address=ALLOWED, network="ERC20")
-    clock.t += 30
+    clock.advance(30)
     transfer = venue.withdraw(key=KEY, coin="USDT", amount=D("50"), address=ALLOWED, network="ERC20")
     assert fake.count("withdraw") == 1 and len(fake.withdrawals) == 1
     assert transfer.info["id"] == "w1"
@@ -220,7 +221,7 @@ def test_wait_for_deposit_keeps_waiting_through_rate_limits_and_outages() -> Non
     fake.deposits.append({"coin": "ETH", "txId": "0xabc", "amount": "1.5", "status": "1"})
     fake.last_response_headers = {"Retry-After": "20"}
     fake.fault("fetch_deposits", ccxt.DDoSProtection("429"), *[ccxt.RequestTimeout("t")] * 4)
-    start = clock.t
+    start = clock.now()
     transfer = venue.wait_for_deposit(coin="ETH", txid="0xabc", timeout_s=120, poll_s=5)
     assert transfer.state is TransferState.OK
-    assert clock.t - start >= 25  # honoured Retry-After, then polled again after the outage
+    assert clock.now() - start >= 25  # honoured Retry-After, then polled again after the outage

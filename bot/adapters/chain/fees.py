@@ -12,6 +12,10 @@ Replacement: geth needs BOTH fields raised by ≥ 10 % (Besu compares the effect
 maxFee-only bump is "underpriced"); we bump by 12.5 % (rounded up), take the market's current
 offer when that is higher, and never exceed the cap. At the cap we stop and alert: looping on
 rejected bumps helps nobody.
+
+The cap (``MAX_FEE_CAP_WEI``) is the one ceiling on ``maxFeePerGas``: urgency (chosen by the
+engine from HF's distance to the floor) never lifts it, so a broken fee oracle or a gas spike
+cannot drain the wallet.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ GWEI = 10**9
 NODE_MIN_BUMP_BPS = 1_000  # geth's txpool price bump: +10 %
 DEFAULT_BUMP_BPS = 1_250  # what we send: +12.5 % (OpenEthereum's rule, web3.py's default)
 DEFAULT_MIN_TIP = 1 * GWEI
+MAX_FEE_CAP_WEI = 500 * GWEI  # no maxFeePerGas above this, whatever the urgency
 
 
 class FeeCapReached(Exception):
@@ -45,12 +50,12 @@ def _ceil_bps(value: int, bps: int) -> int:
 
 
 def initial_fees(*, base_fee: int, suggested_tip: int, urgency: Decimal = Decimal(1),
-                 min_tip: int = DEFAULT_MIN_TIP, cap: int | None = None) -> Fees:
+                 min_tip: int = DEFAULT_MIN_TIP, cap: int = MAX_FEE_CAP_WEI) -> Fees:
     if urgency < 1:
         raise ValueError(f"urgency must be >= 1, got {urgency}")
     tip = int((Decimal(max(suggested_tip, min_tip)) * urgency).to_integral_value(rounding=ROUND_CEILING))
     max_fee = int((Decimal(2 * base_fee) * urgency).to_integral_value(rounding=ROUND_CEILING)) + tip
-    if cap is not None and max_fee > cap:
+    if max_fee > cap:
         if base_fee + tip > cap:
             raise FeeCapReached(f"base fee {base_fee} + tip {tip} wei already exceeds the cap {cap}")
         max_fee = cap

@@ -42,7 +42,7 @@ from bot.adapters.chain.aave_errors import RevertPredicted, RevertReason, decode
 from bot.adapters.chain.fees import (
     DEFAULT_BUMP_BPS,
     DEFAULT_MIN_TIP,
-    GWEI,
+    MAX_FEE_CAP_WEI,
     FeeCapReached,
     Fees,
     initial_fees,
@@ -50,9 +50,9 @@ from bot.adapters.chain.fees import (
 )
 from bot.adapters.chain.rpc import is_transport_error, retrying_read, scrubbed
 from bot.adapters.chain.tx_store import Attempt, TxRecord, TxStatus, TxStore
+from bot.clock import SystemClock
 from bot.errors import GuardRefused, Halt, NeedsReview, Retryable
 from bot.ports import Outcome, TxResult
-from bot.clock import SystemClock
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class SenderConfig:
     chain_id: int
     confirmations: int = 1
     urgency: Decimal = Decimal(1)  # ≥ 1; scales the base-fee headroom and the tip
-    max_fee_cap_wei: int = 500 * GWEI  # no maxFeePerGas above this, ever
+    max_fee_cap_wei: int = MAX_FEE_CAP_WEI  # no maxFeePerGas above this, ever
     min_tip_wei: int = DEFAULT_MIN_TIP
     bump_bps: int = DEFAULT_BUMP_BPS
     gas_margin_bps: int = 2_000  # gas limit = estimate · 1.2

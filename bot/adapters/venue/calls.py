@@ -22,7 +22,6 @@ import ccxt
 import tenacity
 
 from bot.adapters.venue import errors as venue_errors
-from bot.clock import SystemClock
 from bot.errors import DeleverError, Halt, RateLimited, Rejected, Retryable
 from bot.ports import Clock
 

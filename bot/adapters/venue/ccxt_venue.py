@@ -16,11 +16,11 @@ from typing import Any
 import ccxt
 
 from bot.adapters.venue.calls import Calls, MalformedResponse
-from bot.clock import SystemClock
 from bot.adapters.venue.client import DEFAULT_RECV_WINDOW_MS, DEFAULT_TIMEOUT_MS, build_binance_client
 from bot.adapters.venue.fills import dec
 from bot.adapters.venue.orders import OrderDesk, SellLimits
 from bot.adapters.venue.transfers import DEFAULT_LOOKBACK_S, TransferDesk
+from bot.clock import SystemClock
 from bot.domain.book import Level, OrderBook
 from bot.errors import ConfigError, Rejected
 from bot.ports import Clock, MarketRules, SellResult, Transfer

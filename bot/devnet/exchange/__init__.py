@@ -11,7 +11,6 @@ from bot.devnet.exchange.config import (
     CoinConfig,
     DepthProfile,
     EmulatorConfig,
-    ManualClock,
     MarketConfig,
     SystemClock,
 )
@@ -20,6 +19,6 @@ from bot.devnet.exchange.faults import Fault
 from bot.devnet.exchange.prices import ScriptedPrice
 
 __all__ = [
-    "CoinConfig", "DepthProfile", "EmulatorConfig", "EmulatorHandle", "Fault", "ManualClock",
+    "CoinConfig", "DepthProfile", "EmulatorConfig", "EmulatorHandle", "Fault",
     "MarketConfig", "ScriptedPrice", "SystemClock", "ccxt_config", "start_emulator",
 ]

@@ -28,10 +28,18 @@ import sys
 import threading
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
-from bot.devnet.exchange.config import DEFAULT_COINS, DEFAULT_DEPTH, DEFAULT_PRICES, CoinConfig, DepthProfile, EmulatorConfig, random_key
+from bot.devnet.exchange.config import (
+    DEFAULT_COINS,
+    DEFAULT_DEPTH,
+    DEFAULT_PRICES,
+    CoinConfig,
+    DepthProfile,
+    EmulatorConfig,
+    random_key,
+)
 from bot.devnet.exchange.emulator import start_emulator
+from bot.devnet.state import read_state_data, write_json_atomic
 
 log = logging.getLogger("bot.devnet.exchange")
 
@@ -74,9 +82,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def build_config(args: argparse.Namespace, env: dict[str, str]) -> tuple[EmulatorConfig, dict[str, str]]:
-    state: dict[str, Any] = {}
-    if args.state_file and Path(args.state_file).exists():
-        state = json.loads(Path(args.state_file).read_text())
+    state = (read_state_data(Path(args.state_file)) if args.state_file else None) or {}
     rpc_url = args.rpc_url or state.get("rpc_url")
     tokens = {k.upper(): v for k, v in (state.get("tokens") or {}).items()}
     coins = dict(DEFAULT_COINS)
@@ -116,15 +122,6 @@ def build_config(args: argparse.Namespace, env: dict[str, str]) -> tuple[Emulato
     return config, {s: str(p) for s, p in _pairs(args.price, "--price").items()}
 
 
-def write_json_private(path: Path, payload: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(payload, handle, indent=2)
-    os.replace(tmp, path)
-
-
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
@@ -137,13 +134,13 @@ def main(argv: list[str] | None = None) -> int:
         "exchange_hot_wallet": handle.hot_wallet, "deposit_address": handle.deposit_address, "pid": os.getpid(),
     }
     if args.info_file:
-        write_json_private(Path(args.info_file), facts)
+        write_json_atomic(Path(args.info_file), facts)
     if args.update_state and args.state_file:
         path = Path(args.state_file)
-        state = json.loads(path.read_text()) if path.exists() else {}
+        state = read_state_data(path) or {}
         state.update({k: v for k, v in facts.items() if k not in ("pid", "deposit_address")})
         state.setdefault("pids", {})["exchange"] = os.getpid()
-        write_json_private(path, state)
+        write_json_atomic(path, state)
     print(json.dumps(facts), flush=True)
     log.info("exchange emulator serving on %s (markets: %s)", handle.url, ", ".join(m.symbol for m in config.markets))
 

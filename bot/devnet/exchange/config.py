@@ -9,9 +9,10 @@ from __future__ import annotations
 import secrets
 import string
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Protocol
 
 
 class MarketClock(Protocol):
@@ -31,22 +32,6 @@ class SystemClock:
 
     def advance(self, seconds: float) -> None:
         self._offset += seconds
-
-
-class ManualClock:
-    """A clock that moves only when told to: deterministic refill and delay tests."""
-
-    def __init__(self, start: float = 1_700_000_000.0) -> None:
-        self._now = start
-
-    def now(self) -> float:
-        return self._now
-
-    def advance(self, seconds: float) -> None:
-        self._now += seconds
-
-    def sleep(self, seconds: float) -> None:
-        self.advance(seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +60,7 @@ class DepthProfile:
         if self.depth_usd_1pct < 0 or self.spread_bps < 0 or self.level_bps <= 0 or self.levels < 1:
             raise ValueError("depth profile needs depth >= 0, spread >= 0, level_bps > 0, levels >= 1")
 
-    def replace(self, **changes: Any) -> "DepthProfile":
+    def replace(self, **changes: Any) -> DepthProfile:
         fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
         for key, value in changes.items():
             if key not in fields:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from eth_account import Account as EthAccount
 from web3 import Web3
@@ -59,7 +60,7 @@ class EmulatorHandle:
         self.last_tick_error: str | None = None
 
     # -- life cycle -----------------------------------------------------------------------------
-    def start(self) -> "EmulatorHandle":
+    def start(self) -> EmulatorHandle:
         if self.chain is not None:
             self.tick()  # marks the start block: deposits count from here
         self._thread.start()
@@ -73,7 +74,7 @@ class EmulatorHandle:
             self._ticker.join(10)
         self._thread.stop()
 
-    def __enter__(self) -> "EmulatorHandle":
+    def __enter__(self) -> EmulatorHandle:
         return self
 
     def __exit__(self, *exc: Any) -> None:

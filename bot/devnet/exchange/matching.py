@@ -13,8 +13,9 @@ import itertools
 import secrets
 import string
 import time
+from collections.abc import Mapping
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, Mapping
+from typing import Any
 
 from bot.devnet.exchange import apierrors
 from bot.devnet.exchange.accounts import EIGHT, ZERO, Account, Fill, Order, Trade, fmt
@@ -143,12 +144,12 @@ class Exchange:
 
     # -- orders -----------------------------------------------------------------------------
     def _validate(self, market: MarketConfig, *, price: Decimal | None, qty: Decimal | None) -> None:
-        if price is not None:
-            if price < market.price_min or price > market.max_price or not _multiple_of(price, market.tick_size):
-                raise apierrors.filter_failure("PRICE_FILTER")
-        if qty is not None:
-            if qty < market.lot_min or qty > market.max_qty or not _multiple_of(qty, market.step_size):
-                raise apierrors.filter_failure("LOT_SIZE")
+        if price is not None and (
+            price < market.price_min or price > market.max_price or not _multiple_of(price, market.tick_size)
+        ):
+            raise apierrors.filter_failure("PRICE_FILTER")
+        if qty is not None and (qty < market.lot_min or qty > market.max_qty or not _multiple_of(qty, market.step_size)):
+            raise apierrors.filter_failure("LOT_SIZE")
 
     def _check_notional(self, market: MarketConfig, notional: Decimal) -> None:
         if notional < market.min_notional or notional > market.max_notional:

@@ -8,8 +8,9 @@ the fixed/callable entries of ``EmulatorConfig.prices``.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from bot.devnet.exchange.config import MarketConfig
 

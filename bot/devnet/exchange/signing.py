@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import re
 import time
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import parse_qsl
 
 from bot.devnet.exchange.apierrors import ApiError

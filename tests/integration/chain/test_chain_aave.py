@@ -14,13 +14,14 @@ from bot.adapters.chain.aave_errors import RevertPredicted
 from bot.adapters.chain.aave_lending import AaveLending, LendingConfig
 from bot.adapters.chain.aave_reader import AaveReader
 from bot.adapters.chain.tx_sender import TxRequest
+from bot.clock import ManualClock
 from bot.devnet import scenario
 from bot.domain import account_data, decimal_to_wad, max_withdraw, to_units
 from bot.domain.wadray import MAX_UINT256
 from bot.errors import GuardRefused
 from bot.ports import Lending, Outcome
-
-from .conftest import AaveChain, FakeClock, make_lending, rpc
+from tests.support.chain import make_lending, rpc
+from tests.support.devnet import Devnet
 
 pytestmark = pytest.mark.integration
 
@@ -30,12 +31,12 @@ HUMAN_RANGE = {"WETH": (1, 400), "WBTC": (Decimal("0.05"), 20), "USDC": (1_000, 
 BASE_PRICE = {"WETH": Decimal(2000), "WBTC": Decimal(60000), "USDC": Decimal(1), "USDT": Decimal(1)}
 
 
-def reader_for(chain: AaveChain) -> AaveReader:
+def reader_for(chain: Devnet) -> AaveReader:
     return AaveReader(chain.w3, pool_addresses_provider=chain.market.pool_addresses_provider,
                       multicall3=chain.market.multicall3)
 
 
-def build_random_position(chain: AaveChain, rng: random.Random, wallet: str) -> None:
+def build_random_position(chain: Devnet, rng: random.Random, wallet: str) -> None:
     """Several collaterals and one or two debts, then moved prices and advanced time."""
     w3, market = chain.w3, chain.market
     for symbol in rng.sample(COLLATERALS, rng.randint(1, 3)):
@@ -59,7 +60,7 @@ def build_random_position(chain: AaveChain, rng: random.Random, wallet: str) -> 
 
 
 @pytest.mark.parametrize("seed", range(20))
-def test_reader_account_data_equals_pool_exactly(aave: AaveChain, seed: int) -> None:
+def test_reader_account_data_equals_pool_exactly(aave: Devnet, seed: int) -> None:
     rng = random.Random(seed)
     wallet = scenario.accounts(aave.w3)[3 + seed % 6]
     build_random_position(aave, rng, wallet)
@@ -71,7 +72,7 @@ def test_reader_account_data_equals_pool_exactly(aave: AaveChain, seed: int) -> 
     assert len(read.snapshot.position.debts) >= 1
 
 
-def test_reader_snapshot_has_block_time_chain_and_wallet_balances(aave: AaveChain) -> None:
+def test_reader_snapshot_has_block_time_chain_and_wallet_balances(aave: Devnet) -> None:
     read = reader_for(aave).read(aave.wallet)
     snap = read.snapshot
     assert snap.block == aave.w3.eth.block_number
@@ -85,7 +86,7 @@ def test_reader_snapshot_has_block_time_chain_and_wallet_balances(aave: AaveChai
     assert snap.position.reserve("USDT").debt == aave.position.borrowed
 
 
-def test_reader_many_wallets_in_one_call(aave: AaveChain) -> None:
+def test_reader_many_wallets_in_one_call(aave: Devnet) -> None:
     wallets = [aave.wallet] + [Web3.to_checksum_address(f"0x{i:040x}") for i in range(1, 1000)]
     data = reader_for(aave).read_many_account_data(wallets)
     assert len(data) == 1000
@@ -93,7 +94,7 @@ def test_reader_many_wallets_in_one_call(aave: AaveChain) -> None:
     assert data[1].total_collateral_base == 0 and data[1].health_factor_wad == MAX_UINT256
 
 
-def test_withdraw_at_computed_max_succeeds_one_unit_more_refused(aave: AaveChain, tmp_path: Path) -> None:
+def test_withdraw_at_computed_max_succeeds_one_unit_more_refused(aave: Devnet, tmp_path: Path) -> None:
     lending = make_lending(aave, tmp_path / "tx.db", hf_floor="1.2")
     position = lending.snapshot().position
     limit = max_withdraw(position, "WETH", min_hf_wad=decimal_to_wad("1.2"))
@@ -110,7 +111,7 @@ def test_withdraw_at_computed_max_succeeds_one_unit_more_refused(aave: AaveChain
     assert lending.withdraw(key="w-max", symbol="WETH", amount=10**30) == result
 
 
-def test_withdraw_above_onchain_limit_simulation_decoded_35(aave: AaveChain, tmp_path: Path) -> None:
+def test_withdraw_above_onchain_limit_simulation_decoded_35(aave: Devnet, tmp_path: Path) -> None:
     lending = make_lending(aave, tmp_path / "tx.db", hf_floor="1.0")
     position = lending.snapshot().position
     limit = max_withdraw(position, "WETH", min_hf_wad=10**18)
@@ -125,7 +126,7 @@ def test_withdraw_above_onchain_limit_simulation_decoded_35(aave: AaveChain, tmp
     assert lending.sender.record("direct") is None
 
 
-def test_withdraw_reverted_onchain_failed_with_decoded_35(aave: AaveChain, tmp_path: Path) -> None:
+def test_withdraw_reverted_onchain_failed_with_decoded_35(aave: Devnet, tmp_path: Path) -> None:
     lending = make_lending(aave, tmp_path / "tx.db", hf_floor="1.0")
     lending = AaveLending(lending.reader, lending.sender, LendingConfig(hf_floor_wad=10**18, wait=False))
     limit = max_withdraw(lending.snapshot().position, "WETH", min_hf_wad=10**18)
@@ -141,8 +142,8 @@ def test_withdraw_reverted_onchain_failed_with_decoded_35(aave: AaveChain, tmp_p
     assert failed.error == "HEALTH_FACTOR_LOWER_THAN_LIQUIDATION_THRESHOLD (35)"
 
 
-def test_stuck_withdraw_under_base_fee_spike_replaced_exactly_one_effect(aave: AaveChain, tmp_path: Path) -> None:
-    clock = FakeClock()
+def test_stuck_withdraw_under_base_fee_spike_replaced_exactly_one_effect(aave: Devnet, tmp_path: Path) -> None:
+    clock = ManualClock()
     base = make_lending(aave, tmp_path / "tx.db", clock=clock, stuck_seconds=30, stuck_blocks=2)
     lending = AaveLending(base.reader, base.sender, LendingConfig(hf_floor_wad=decimal_to_wad("1.1"), wait=False))
     amount = 10**18
@@ -166,7 +167,7 @@ def test_stuck_withdraw_under_base_fee_spike_replaced_exactly_one_effect(aave: A
     assert aave.w3.eth.get_transaction_count(lending.wallet) == nonce_before + 1
 
 
-def test_repay_all_with_max_uint_clears_debt(aave: AaveChain, tmp_path: Path) -> None:
+def test_repay_all_with_max_uint_clears_debt(aave: Devnet, tmp_path: Path) -> None:
     lending = make_lending(aave, tmp_path / "tx.db")
     scenario.advance(aave.w3, 30 * 86_400)  # interest: the debt is now above what was borrowed
     debt = lending.snapshot().position.reserve("USDT").debt
@@ -185,7 +186,7 @@ def test_repay_all_with_max_uint_clears_debt(aave: AaveChain, tmp_path: Path) ->
     assert isinstance(lending, Lending)
 
 
-def test_repay_with_small_nonzero_allowance_approves_zero_first(aave: AaveChain, tmp_path: Path) -> None:
+def test_repay_with_small_nonzero_allowance_approves_zero_first(aave: Devnet, tmp_path: Path) -> None:
     lending = make_lending(aave, tmp_path / "tx.db")
     usdt = aave.market.reserve("USDT").asset
     token = aave.w3.eth.contract(address=usdt, abi=[{
@@ -206,7 +207,7 @@ def test_repay_with_small_nonzero_allowance_approves_zero_first(aave: AaveChain,
     assert lending.snapshot().position.reserve("USDT").debt < aave.position.borrowed
 
 
-def test_unwrap_and_transfers(aave: AaveChain, tmp_path: Path) -> None:
+def test_unwrap_and_transfers(aave: Devnet, tmp_path: Path) -> None:
     lending = make_lending(aave, tmp_path / "tx.db")
     assert lending.withdraw(key="w", symbol="WETH", amount=2 * 10**18).outcome is Outcome.OK
     eth_before = lending.snapshot().wallet_balances["ETH"]
@@ -223,10 +224,10 @@ def test_unwrap_and_transfers(aave: AaveChain, tmp_path: Path) -> None:
         lending.transfer(key="big", symbol="USDC", to=to, amount=1)
 
 
-def test_composition_root_builds_a_working_signing_adapter(aave: AaveChain, tmp_path: Path) -> None:
+def test_composition_root_builds_a_working_signing_adapter(aave: Devnet, tmp_path: Path) -> None:
     from bot.compose.adapters import open_lending
     from bot.settings import Settings
-    from .conftest import local_account
+    from tests.support.chain import local_account
 
     account = local_account(scenario.DEMO_WALLET_INDEX)
     settings = Settings(
@@ -245,7 +246,7 @@ def test_composition_root_builds_a_working_signing_adapter(aave: AaveChain, tmp_
     assert (tmp_path / "j" / "journal.sqlite").exists()
 
 
-def test_lending_snapshot_on_another_chain_halts(aave: AaveChain, tmp_path: Path) -> None:
+def test_lending_snapshot_on_another_chain_halts(aave: Devnet, tmp_path: Path) -> None:
     from bot.errors import Halt
 
     lending = make_lending(aave, tmp_path / "tx.db", chain_id=11155111)
@@ -256,7 +257,7 @@ def test_lending_snapshot_on_another_chain_halts(aave: AaveChain, tmp_path: Path
     assert lending.sender.record("w") is None
 
 
-def test_reader_refuses_emode_positions(aave: AaveChain) -> None:
+def test_reader_refuses_emode_positions(aave: Devnet) -> None:
     from bot.adapters.chain.aave_reader import UnsupportedPosition
     from bot.devnet import artifacts
     from bot.devnet.aave_market import Deployer

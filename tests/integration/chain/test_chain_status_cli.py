@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.devnet import scenario
-
-from .conftest import AaveChain
+from tests.support.devnet import Devnet
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +28,7 @@ def run_status(state_dir: Path, *args: str, config: str | None = None,
                           capture_output=True, text=True, timeout=60)
 
 
-def write_state(chain: AaveChain, state_dir: Path, *, chain_id: int = 31337) -> None:
+def write_state(chain: Devnet, state_dir: Path, *, chain_id: int = 31337) -> None:
     state = {
         "rpc_url": chain.node.rpc_url, "chain_id": chain_id,
         "pool_addresses_provider": chain.market.pool_addresses_provider, "pool": chain.market.pool,
@@ -42,7 +41,7 @@ def write_state(chain: AaveChain, state_dir: Path, *, chain_id: int = 31337) -> 
     (state_dir / "devnet.json").write_text(json.dumps(state))
 
 
-def test_status_json_reports_position_matching_the_pool(aave: AaveChain, tmp_path: Path) -> None:
+def test_status_json_reports_position_matching_the_pool(aave: Devnet, tmp_path: Path) -> None:
     write_state(aave, tmp_path)
     done = run_status(tmp_path, "--json")
     assert done.returncode == 0, done.stderr
@@ -58,14 +57,14 @@ def test_status_json_reports_position_matching_the_pool(aave: AaveChain, tmp_pat
     assert scenario.account_key(scenario.DEMO_WALLET_INDEX)[1][2:] not in done.stdout + done.stderr
 
 
-def test_status_table_on_terminal_output(aave: AaveChain, tmp_path: Path) -> None:
+def test_status_table_on_terminal_output(aave: Devnet, tmp_path: Path) -> None:
     write_state(aave, tmp_path)
     done = run_status(tmp_path)
     assert done.returncode == 0, done.stderr
     assert "Health factor" in done.stdout and "WETH" in done.stdout and "USDT" in done.stdout
 
 
-def test_status_chain_id_mismatch_exits_2_with_one_line(aave: AaveChain, tmp_path: Path) -> None:
+def test_status_chain_id_mismatch_exits_2_with_one_line(aave: Devnet, tmp_path: Path) -> None:
     write_state(aave, tmp_path, chain_id=1)
     done = run_status(tmp_path, "--json")
     assert done.returncode == 2
@@ -78,7 +77,7 @@ def test_status_without_config_or_state_exits_2(tmp_path: Path) -> None:
     assert done.returncode == 2 and "no state file" in done.stderr
 
 
-def test_status_json_through_the_devnet_config(aave: AaveChain, tmp_path: Path) -> None:
+def test_status_json_through_the_devnet_config(aave: Devnet, tmp_path: Path) -> None:
     write_state(aave, tmp_path)
     done = run_status(tmp_path, "--json", config="config/devnet.toml")
     assert done.returncode == 0, done.stderr
@@ -86,7 +85,7 @@ def test_status_json_through_the_devnet_config(aave: AaveChain, tmp_path: Path) 
     assert payload["wallet"] == aave.wallet and payload["matches_chain"] is True
 
 
-def test_status_config_chain_id_mismatch_exits_2(aave: AaveChain, tmp_path: Path) -> None:
+def test_status_config_chain_id_mismatch_exits_2(aave: Devnet, tmp_path: Path) -> None:
     write_state(aave, tmp_path)
     done = run_status(tmp_path, "--json", config="config/devnet.toml", extra_env={"DELEVER_CHAIN__CHAIN_ID": "1337"})
     assert done.returncode == 2 and done.stdout == ""

@@ -14,10 +14,11 @@ from bot.adapters.chain import abis
 from bot.adapters.chain.aave_errors import RevertPredicted
 from bot.adapters.chain.tx_sender import SenderConfig, TxRequest, TxSender
 from bot.adapters.chain.tx_store import TxStatus, TxStore
+from bot.clock import ManualClock
 from bot.errors import GuardRefused, NeedsReview
 from bot.ports import Outcome
-
-from .conftest import SIGNER_INDEX, BareChain, FakeClock, deploy_token, local_account, make_sender, rpc
+from tests.support.chain import SIGNER_INDEX, deploy_token, local_account, make_sender, rpc
+from tests.support.devnet import Devnet
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +30,7 @@ def eth_transfer(value: int = ONE_ETH) -> TxRequest:
     return TxRequest(to=RECIPIENT, value=value, gas=21_000, description="test transfer")
 
 
-def test_tx_sender_same_key_twice_sends_once(bare: BareChain, tmp_path: Path) -> None:
+def test_tx_sender_same_key_twice_sends_once(bare: Devnet, tmp_path: Path) -> None:
     sender = make_sender(bare.w3, tmp_path / "tx.db")
     first = sender.send("k", eth_transfer())
     again = sender.send("k", eth_transfer(value=5 * ONE_ETH))  # a different body under the same key
@@ -38,7 +39,7 @@ def test_tx_sender_same_key_twice_sends_once(bare: BareChain, tmp_path: Path) ->
     assert len(sender.attempts("k")) == 1
 
 
-def test_tx_sender_crash_after_persist_before_broadcast_rebroadcasts_same_bytes(bare: BareChain, tmp_path: Path) -> None:
+def test_tx_sender_crash_after_persist_before_broadcast_rebroadcasts_same_bytes(bare: Devnet, tmp_path: Path) -> None:
     store_path = tmp_path / "tx.db"
     sender = make_sender(bare.w3, store_path)
     sender._broadcast = lambda *a, **k: True  # type: ignore[method-assign]  # "crash": persisted, never sent
@@ -56,7 +57,7 @@ def test_tx_sender_crash_after_persist_before_broadcast_rebroadcasts_same_bytes(
     assert bare.w3.eth.get_balance(RECIPIENT) == ONE_ETH
 
 
-def test_tx_sender_dropped_tx_rebroadcast_with_same_hash(bare: BareChain, tmp_path: Path) -> None:
+def test_tx_sender_dropped_tx_rebroadcast_with_same_hash(bare: Devnet, tmp_path: Path) -> None:
     sender = make_sender(bare.w3, tmp_path / "tx.db")
     rpc(bare.w3, "evm_setAutomine", False)
     submitted = sender.submit("k", eth_transfer())
@@ -72,7 +73,7 @@ def test_tx_sender_dropped_tx_rebroadcast_with_same_hash(bare: BareChain, tmp_pa
     assert len(sender.attempts("k")) == 1
 
 
-def test_tx_sender_foreign_nonce_consumption_needs_review(bare: BareChain, tmp_path: Path) -> None:
+def test_tx_sender_foreign_nonce_consumption_needs_review(bare: Devnet, tmp_path: Path) -> None:
     sender = make_sender(bare.w3, tmp_path / "tx.db")
     rpc(bare.w3, "evm_setAutomine", False)
     submitted = sender.submit("k", eth_transfer())
@@ -91,8 +92,8 @@ def test_tx_sender_foreign_nonce_consumption_needs_review(bare: BareChain, tmp_p
     assert bare.w3.eth.get_balance(RECIPIENT) == 7
 
 
-def test_tx_sender_stuck_tx_replaced_and_exactly_one_takes_effect(bare: BareChain, tmp_path: Path) -> None:
-    clock = FakeClock()
+def test_tx_sender_stuck_tx_replaced_and_exactly_one_takes_effect(bare: Devnet, tmp_path: Path) -> None:
+    clock = ManualClock()
     sender = make_sender(bare.w3, tmp_path / "tx.db", clock=clock, stuck_seconds=30, stuck_blocks=1000)
     rpc(bare.w3, "evm_setAutomine", False)
     first = sender.submit("k", eth_transfer())
@@ -110,7 +111,7 @@ def test_tx_sender_stuck_tx_replaced_and_exactly_one_takes_effect(bare: BareChai
     assert bare.w3.eth.get_transaction_count(sender.address) == 1
 
 
-def test_tx_sender_base_fee_spike_stalls_then_repriced_and_mined(bare: BareChain, tmp_path: Path) -> None:
+def test_tx_sender_base_fee_spike_stalls_then_repriced_and_mined(bare: Devnet, tmp_path: Path) -> None:
     sender = make_sender(bare.w3, tmp_path / "tx.db", stuck_blocks=2)
     rpc(bare.w3, "evm_setAutomine", False)
     first = sender.submit("k", eth_transfer())
@@ -130,8 +131,8 @@ def first_max_fee(sender: TxSender, key: str) -> int:
     return sender.attempts(key)[0].max_fee_per_gas
 
 
-def test_tx_sender_older_replaced_hash_mined_counts_as_done(bare: BareChain, tmp_path: Path) -> None:
-    clock = FakeClock()
+def test_tx_sender_older_replaced_hash_mined_counts_as_done(bare: Devnet, tmp_path: Path) -> None:
+    clock = ManualClock()
     sender = make_sender(bare.w3, tmp_path / "tx.db", clock=clock, stuck_seconds=30, stuck_blocks=1000)
     rpc(bare.w3, "evm_setAutomine", False)
     sender.submit("k", eth_transfer())
@@ -149,7 +150,7 @@ def test_tx_sender_older_replaced_hash_mined_counts_as_done(bare: BareChain, tmp
     assert bare.w3.eth.get_balance(RECIPIENT) == ONE_ETH
 
 
-def test_tx_sender_reorg_below_depth_goes_back_to_pending(bare: BareChain, tmp_path: Path) -> None:
+def test_tx_sender_reorg_below_depth_goes_back_to_pending(bare: Devnet, tmp_path: Path) -> None:
     sender = make_sender(bare.w3, tmp_path / "tx.db", confirmations=3)
     submitted = sender.submit("k", eth_transfer())
     mined = sender.poll("k")
@@ -167,9 +168,9 @@ def test_tx_sender_reorg_below_depth_goes_back_to_pending(bare: BareChain, tmp_p
     assert bare.w3.eth.get_balance(RECIPIENT) == ONE_ETH  # once
 
 
-def test_tx_sender_reverted_tx_failed_with_decoded_reason(bare: BareChain, tmp_path: Path) -> None:
+def test_tx_sender_reverted_tx_failed_with_decoded_reason(bare: Devnet, tmp_path: Path) -> None:
     sender = make_sender(bare.w3, tmp_path / "tx.db")
-    token = deploy_token(bare.w3, mint_to=sender.address, amount=100)
+    token = deploy_token(bare, mint_to=sender.address, amount=100)
     rpc(bare.w3, "evm_setAutomine", False)
     transfer = TxRequest(to=token.address, data=abis.TRANSFER.encode(RECIPIENT, 80), description="transfer 80")
     assert sender.submit("a", transfer).outcome is Outcome.PENDING
@@ -181,22 +182,22 @@ def test_tx_sender_reverted_tx_failed_with_decoded_reason(bare: BareChain, tmp_p
     assert "exceeds balance" in (failed.error or "")
 
 
-def test_tx_sender_simulated_revert_refused_before_signing(bare: BareChain, tmp_path: Path) -> None:
+def test_tx_sender_simulated_revert_refused_before_signing(bare: Devnet, tmp_path: Path) -> None:
     sender = make_sender(bare.w3, tmp_path / "tx.db")
-    token = deploy_token(bare.w3, mint_to=sender.address, amount=1)
+    token = deploy_token(bare, mint_to=sender.address, amount=1)
     with pytest.raises(RevertPredicted, match="exceeds balance"):
         sender.send("k", TxRequest(to=token.address, data=abis.TRANSFER.encode(RECIPIENT, 2)))
     assert sender.record("k") is None
 
 
-def test_tx_sender_chain_id_mismatch_refused_before_signing(bare: BareChain, tmp_path: Path) -> None:
+def test_tx_sender_chain_id_mismatch_refused_before_signing(bare: Devnet, tmp_path: Path) -> None:
     sender = make_sender(bare.w3, tmp_path / "tx.db", chain_id=1)
     with pytest.raises(GuardRefused, match="chain id 31337 differs from the configured 1"):
         sender.send("k", eth_transfer())
     assert sender.record("k") is None
 
 
-def test_tx_sender_too_little_eth_for_gas_refused_before_signing(bare: BareChain, tmp_path: Path) -> None:
+def test_tx_sender_too_little_eth_for_gas_refused_before_signing(bare: Devnet, tmp_path: Path) -> None:
     sender = make_sender(bare.w3, tmp_path / "tx.db")
     rpc(bare.w3, "anvil_setBalance", sender.address, hex(1000))
     with pytest.raises(GuardRefused, match="refusing to sign"):
@@ -204,8 +205,8 @@ def test_tx_sender_too_little_eth_for_gas_refused_before_signing(bare: BareChain
     assert sender.record("k") is None
 
 
-def test_tx_sender_fee_cap_reached_stops_bumping(bare: BareChain, tmp_path: Path) -> None:
-    clock = FakeClock()
+def test_tx_sender_fee_cap_reached_stops_bumping(bare: Devnet, tmp_path: Path) -> None:
+    clock = ManualClock()
     sender = make_sender(bare.w3, tmp_path / "tx.db", clock=clock, stuck_seconds=30, stuck_blocks=1000,
                          max_fee_cap_wei=4 * 10**9, urgency=Decimal(1))
     rpc(bare.w3, "evm_setAutomine", False)
@@ -222,7 +223,7 @@ def test_tx_sender_fee_cap_reached_stops_bumping(bare: BareChain, tmp_path: Path
     assert len(sender.attempts("k")) == 3
 
 
-def test_tx_sender_nonces_follow_pending_and_store(bare: BareChain, tmp_path: Path) -> None:
+def test_tx_sender_nonces_follow_pending_and_store(bare: Devnet, tmp_path: Path) -> None:
     sender = make_sender(bare.w3, tmp_path / "tx.db")
     rpc(bare.w3, "evm_setAutomine", False)
     nonces = [sender.submit(f"k{i}", eth_transfer()).nonce for i in range(3)]
@@ -247,7 +248,7 @@ class LossyProvider(Web3.HTTPProvider):
 
 
 @pytest.mark.parametrize("mode", ["response-lost", "request-lost"])
-def test_tx_sender_broadcast_transport_failure_unknown_then_reconciled(bare: BareChain, tmp_path: Path,
+def test_tx_sender_broadcast_transport_failure_unknown_then_reconciled(bare: Devnet, tmp_path: Path,
                                                                         mode: str) -> None:
     provider = LossyProvider(bare.node.rpc_url, exception_retry_configuration=None)
     sender = TxSender(Web3(provider), local_account(SIGNER_INDEX), TxStore(tmp_path / "tx.db"),
@@ -261,7 +262,7 @@ def test_tx_sender_broadcast_transport_failure_unknown_then_reconciled(bare: Bar
     assert bare.w3.eth.get_balance(RECIPIENT) == ONE_ETH
 
 
-def test_tx_sender_private_key_never_in_logs_errors_repr_or_store(bare: BareChain, tmp_path: Path,
+def test_tx_sender_private_key_never_in_logs_errors_repr_or_store(bare: Devnet, tmp_path: Path,
                                                                    caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("DEBUG")
     key_hex = bytes(local_account(SIGNER_INDEX).key).hex()
@@ -279,7 +280,7 @@ def test_tx_sender_private_key_never_in_logs_errors_repr_or_store(bare: BareChai
     assert key_hex.encode() not in stored and bytes.fromhex(key_hex) not in stored
 
 
-def test_tx_sender_restart_reconciles_open_keys_and_fills_nonce_gap(bare: BareChain, tmp_path: Path) -> None:
+def test_tx_sender_restart_reconciles_open_keys_and_fills_nonce_gap(bare: Devnet, tmp_path: Path) -> None:
     store_path = tmp_path / "tx.db"
     sender = make_sender(bare.w3, store_path)
     rpc(bare.w3, "evm_setAutomine", False)
@@ -297,12 +298,12 @@ def test_tx_sender_restart_reconciles_open_keys_and_fills_nonce_gap(bare: BareCh
 
 
 @pytest.mark.parametrize("seed", range(int(os.environ.get("CHAIN_FUZZ_SEEDS", "8"))))  # 150 pass locally
-def test_tx_sender_random_faults_converge_to_one_effect(bare: BareChain, tmp_path: Path, seed: int) -> None:
+def test_tx_sender_random_faults_converge_to_one_effect(bare: Devnet, tmp_path: Path, seed: int) -> None:
     """Random interleavings of mining, drops, base-fee spikes, time and restarts: one effect, then OK."""
     import random
 
     rng = random.Random(seed)
-    clock = FakeClock()
+    clock = ManualClock()
     store_path = tmp_path / "tx.db"
     config = {"clock": clock, "stuck_seconds": 30, "stuck_blocks": 2, "max_fee_cap_wei": 10**13}
     sender = make_sender(bare.w3, store_path, **config)

@@ -33,9 +33,8 @@ def test_anvil_no_mining_mines_only_on_request() -> None:
 
 
 def test_anvil_taken_port_is_refused_with_an_error() -> None:
-    with anvil.Anvil() as first:
-        with pytest.raises(UserInputError, match="in use"):
-            anvil.Anvil(anvil.AnvilOptions(port=first.port), startup_timeout=5).start()
+    with anvil.Anvil() as first, pytest.raises(UserInputError, match="in use"):
+        anvil.Anvil(anvil.AnvilOptions(port=first.port), startup_timeout=5).start()
 
 
 def test_anvil_dies_with_a_killed_parent() -> None:

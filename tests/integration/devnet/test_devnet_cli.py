@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import urllib.request
 import sys
+import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
@@ -44,7 +44,7 @@ def test_devnet_cli_up_set_price_advance_status_down(state_dir) -> None:
     lines = up.stdout.strip().splitlines()
     assert len(lines) == 1
     facts = json.loads(lines[0])
-    assert UP_KEYS <= facts.keys()
+    assert facts.keys() >= UP_KEYS
     assert "wallet_private_key" not in facts
     assert facts["chain_id"] == 31337 and facts["rpc_url"].startswith("http://127.0.0.1:")
     assert set(facts["tokens"]) == {"WETH", "WBTC", "USDC", "USDT"}

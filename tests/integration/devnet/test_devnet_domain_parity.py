@@ -16,9 +16,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def mixed(devnet):
+def mixed(aave_devnet):
     """A second wallet: WETH + WBTC + USDC collateral, USDT and WETH debt."""
-    w3, market = devnet.w3, devnet.market
+    w3, market = aave_devnet.w3, aave_devnet.market
     wallet = scenario.accounts(w3)[4]
     for symbol, amount in (("WBTC", "0.37"), ("USDC", "5123.45")):
         units = to_units(Decimal(amount), market.reserve(symbol).decimals)
@@ -35,8 +35,8 @@ def mixed(devnet):
     wbtc=st.decimals(min_value="5000", max_value="150000", places=8),
     usdc=st.decimals(min_value="0.8", max_value="1.2", places=8),
 )
-def test_account_data_matches_the_pool_to_the_unit(devnet, mixed, weth, wbtc, usdc) -> None:
-    w3, market = devnet.w3, devnet.market
+def test_account_data_matches_the_pool_to_the_unit(aave_devnet, mixed, weth, wbtc, usdc) -> None:
+    w3, market = aave_devnet.w3, aave_devnet.market
     snapshot_id = anvil.snapshot(w3)
     try:
         for symbol, price in (("WETH", weth), ("WBTC", wbtc), ("USDC", usdc)):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Iterator
 
 import ccxt
 import pytest
 
-from bot.devnet.exchange import EmulatorConfig, EmulatorHandle, ManualClock, ccxt_config, start_emulator
+from bot.clock import ManualClock
+from bot.devnet.exchange import EmulatorConfig, EmulatorHandle, start_emulator
+from tests.support.emulator import make_client
 
 START_BALANCES = {"ETH": Decimal(100), "BTC": Decimal(2), "USDT": Decimal(50_000)}
 
@@ -25,12 +27,6 @@ def emulator(clock: ManualClock) -> Iterator[EmulatorHandle]:
         yield handle
     finally:
         handle.stop()
-
-
-def make_client(handle: EmulatorHandle, **extra) -> ccxt.binance:
-    client = ccxt.binance(ccxt_config(handle.url, handle.api_key, handle.api_secret, **extra))
-    client.load_markets()
-    return client
 
 
 @pytest.fixture

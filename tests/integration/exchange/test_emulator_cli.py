@@ -13,17 +13,16 @@ import ccxt
 import pytest
 
 from bot.devnet.exchange import ccxt_config
-
-from .anvil import ROOT, start_anvil
+from tests.support.devnet import ROOT, start_devnet
 
 pytestmark = pytest.mark.integration
 
 
 def test_emulator_cli_serves_prints_facts_and_updates_state(tmp_path: Path) -> None:
-    for anvil in start_anvil():
-        usdt = anvil.deploy("mocks/tokens/MintableERC20.sol/MintableERC20.json", "Tether USD", "USDT", 6)
+    with start_devnet(demo=None) as anvil:
+        usdt = anvil.deploy("contracts/mocks/tokens/MintableERC20.sol/MintableERC20.json", "Tether USD", "USDT", 6)
         state_file = tmp_path / "devnet.json"
-        state_file.write_text(json.dumps({"rpc_url": anvil.url, "chain_id": 31337, "tokens": {"USDT": usdt}}))
+        state_file.write_text(json.dumps({"rpc_url": anvil.rpc_url, "chain_id": 31337, "tokens": {"USDT": usdt}}))
         env = dict(os.environ, DELEVER_EXCHANGE__API_KEY="k" * 64, DELEVER_EXCHANGE__API_SECRET="s" * 64)
         process = subprocess.Popen(
             [sys.executable, "-m", "bot.devnet.exchange", "--port", "0", "--state-file", str(state_file),

@@ -10,8 +10,7 @@ import ccxt
 import pytest
 
 from bot.devnet.exchange import EmulatorHandle
-
-from .conftest import make_client
+from tests.support.emulator import make_client
 
 pytestmark = pytest.mark.integration
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Iterator
 
 import ccxt
 import pytest
 
-from bot.devnet.exchange import CoinConfig, EmulatorConfig, EmulatorHandle, ManualClock, start_emulator
-
-from .anvil import HOT_WALLET_KEY, Anvil, start_anvil
-from .conftest import make_client
+from bot.clock import ManualClock
+from bot.devnet.exchange import CoinConfig, EmulatorConfig, EmulatorHandle, start_emulator
+from tests.support.devnet import Devnet
+from tests.support.emulator import HOT_WALLET_KEY, make_client
 
 pytestmark = pytest.mark.integration
 
@@ -19,25 +19,20 @@ CONFIRMATIONS = 3
 
 
 @pytest.fixture(scope="module")
-def anvil() -> Iterator[Anvil]:
-    yield from start_anvil()
-
-
-@pytest.fixture(scope="module")
-def usdt(anvil: Anvil) -> str:
-    return anvil.deploy("mocks/tokens/MintableERC20.sol/MintableERC20.json", "Tether USD", "USDT", 6)
+def usdt(bare_devnet: Devnet) -> str:
+    return bare_devnet.deploy("contracts/mocks/tokens/MintableERC20.sol/MintableERC20.json", "Tether USD", "USDT", 6)
 
 
 @pytest.fixture
-def chain_emulator(anvil: Anvil, usdt: str) -> Iterator[tuple[EmulatorHandle, ManualClock]]:
-    snapshot = anvil.w3.provider.make_request("evm_snapshot", [])["result"]
+def chain_emulator(bare_devnet: Devnet, usdt: str) -> Iterator[tuple[EmulatorHandle, ManualClock]]:
+    snapshot = bare_devnet.w3.provider.make_request("evm_snapshot", [])["result"]
     clock = ManualClock()
     coins = {
         "ETH": CoinConfig("ETH", None, 18, Decimal("0.0008"), Decimal("0.0016")),
         "USDT": CoinConfig("USDT", usdt, 6, Decimal(1), Decimal(10), withdraw_multiple=Decimal("0.000001")),
     }
     handle = start_emulator(EmulatorConfig(
-        rpc_url=anvil.url, hot_wallet_key=HOT_WALLET_KEY, coins=coins, clock=clock,
+        rpc_url=bare_devnet.rpc_url, hot_wallet_key=HOT_WALLET_KEY, coins=coins, clock=clock,
         deposit_confirmations=CONFIRMATIONS, withdrawal_delay_s=30, poll_interval_s=3600,
         balances={"USDT": Decimal(1000), "ETH": Decimal(5)},
     ))
@@ -45,25 +40,25 @@ def chain_emulator(anvil: Anvil, usdt: str) -> Iterator[tuple[EmulatorHandle, Ma
         yield handle, clock
     finally:
         handle.stop()
-        anvil.w3.provider.make_request("evm_revert", [snapshot])
+        bare_devnet.w3.provider.make_request("evm_revert", [snapshot])
 
 
-def test_emulator_erc20_deposit_pending_until_confirmations_then_credited(anvil: Anvil, usdt: str, chain_emulator) -> None:
+def test_emulator_erc20_deposit_pending_until_confirmations_then_credited(bare_devnet: Devnet, usdt: str, chain_emulator) -> None:
     emulator, _ = chain_emulator
     client = make_client(emulator)
     address = client.fetch_deposit_address("USDT", {"network": "ERC20"})["address"]
     assert address == emulator.deposit_address
-    token = anvil.token(usdt)
-    user = anvil.w3.eth.accounts[0]
-    anvil.w3.eth.wait_for_transaction_receipt(token.functions.mint(user, 250 * 10**6).transact({"from": user}))
+    token = bare_devnet.token(usdt)
+    user = bare_devnet.w3.eth.accounts[0]
+    bare_devnet.w3.eth.wait_for_transaction_receipt(token.functions.mint(user, 250 * 10**6).transact({"from": user}))
     tx_hash = token.functions.transfer(address, 250 * 10**6).transact({"from": user})
-    anvil.w3.eth.wait_for_transaction_receipt(tx_hash)
+    bare_devnet.w3.eth.wait_for_transaction_receipt(tx_hash)
     emulator.tick()
     [pending] = client.fetch_deposits("USDT")
     assert pending["status"] == "pending" and pending["txid"] == "0x" + bytes(tx_hash).hex()
     assert pending["amount"] == 250.0
     assert client.fetch_balance()["USDT"]["total"] == 1000.0
-    anvil.mine(CONFIRMATIONS - 1)
+    bare_devnet.mine(CONFIRMATIONS - 1)
     emulator.tick()
     [done] = client.fetch_deposits("USDT")
     assert done["status"] == "ok"
@@ -72,24 +67,24 @@ def test_emulator_erc20_deposit_pending_until_confirmations_then_credited(anvil:
     assert client.fetch_balance()["USDT"]["total"] == 1250.0
 
 
-def test_emulator_native_eth_deposit_is_credited(anvil: Anvil, chain_emulator) -> None:
+def test_emulator_native_eth_deposit_is_credited(bare_devnet: Devnet, chain_emulator) -> None:
     emulator, _ = chain_emulator
     client = make_client(emulator)
-    user = anvil.w3.eth.accounts[0]
-    tx_hash = anvil.w3.eth.send_transaction({"from": user, "to": emulator.deposit_address, "value": 2 * 10**18})
-    anvil.w3.eth.wait_for_transaction_receipt(tx_hash)
-    anvil.mine(CONFIRMATIONS)
+    user = bare_devnet.w3.eth.accounts[0]
+    tx_hash = bare_devnet.w3.eth.send_transaction({"from": user, "to": emulator.deposit_address, "value": 2 * 10**18})
+    bare_devnet.w3.eth.wait_for_transaction_receipt(tx_hash)
+    bare_devnet.mine(CONFIRMATIONS)
     emulator.tick()
     [deposit] = client.fetch_deposits("ETH")
     assert deposit["status"] == "ok" and deposit["amount"] == 2.0
     assert client.fetch_balance()["ETH"]["total"] == 7.0
 
 
-def test_emulator_erc20_withdrawal_paid_on_chain_with_fee_deducted(anvil: Anvil, usdt: str, chain_emulator) -> None:
+def test_emulator_erc20_withdrawal_paid_on_chain_with_fee_deducted(bare_devnet: Devnet, usdt: str, chain_emulator) -> None:
     emulator, clock = chain_emulator
     client = make_client(emulator)
-    recipient = anvil.w3.eth.accounts[3]
-    token = anvil.token(usdt)
+    recipient = bare_devnet.w3.eth.accounts[3]
+    token = bare_devnet.token(usdt)
     before = token.functions.balanceOf(recipient).call()
     result = client.withdraw("USDT", 100, recipient, params={"network": "ERC20", "withdrawOrderId": "wd-1"})
     assert client.fetch_balance()["USDT"]["total"] == 900.0
@@ -102,21 +97,21 @@ def test_emulator_erc20_withdrawal_paid_on_chain_with_fee_deducted(anvil: Anvil,
     emulator.tick()
     [done] = client.fetch_withdrawals("USDT")
     assert done["status"] == "ok" and done["fee"]["cost"] == 1.0 and done["amount"] == 99.0
-    receipt = anvil.w3.eth.get_transaction_receipt(done["txid"])
+    receipt = bare_devnet.w3.eth.get_transaction_receipt(done["txid"])
     assert receipt["status"] == 1
     assert token.functions.balanceOf(recipient).call() - before == 99 * 10**6
 
 
-def test_emulator_native_withdrawal_advanced_by_admin(anvil: Anvil, chain_emulator) -> None:
+def test_emulator_native_withdrawal_advanced_by_admin(bare_devnet: Devnet, chain_emulator) -> None:
     emulator, _ = chain_emulator
     client = make_client(emulator)
-    recipient = anvil.w3.eth.accounts[4]
-    before = anvil.w3.eth.get_balance(recipient)
+    recipient = bare_devnet.w3.eth.accounts[4]
+    before = bare_devnet.w3.eth.get_balance(recipient)
     client.withdraw("ETH", 1, recipient, params={"network": "ERC20", "withdrawOrderId": "wd-eth"})
     assert emulator.advance_withdrawals() == 1
     [done] = client.fetch_withdrawals("ETH")
     assert done["status"] == "ok"
-    assert anvil.w3.eth.get_balance(recipient) - before == 10**18 - 8 * 10**14
+    assert bare_devnet.w3.eth.get_balance(recipient) - before == 10**18 - 8 * 10**14
 
 
 def test_emulator_withdrawal_below_minimum_is_bad_request(chain_emulator) -> None:
@@ -127,9 +122,9 @@ def test_emulator_withdrawal_below_minimum_is_bad_request(chain_emulator) -> Non
     assert client.fetch_balance()["USDT"]["total"] == 1000.0
 
 
-def test_emulator_reference_follows_the_devnet_aggregator(anvil: Anvil) -> None:
-    feed = anvil.deploy("mocks/oracle/CLAggregators/MockAggregator.sol/MockAggregator.json", 2_345_67000000)
-    handle = start_emulator(EmulatorConfig(rpc_url=anvil.url, oracle_feeds={"ETH": feed}, poll_interval_s=3600))
+def test_emulator_reference_follows_the_devnet_aggregator(bare_devnet: Devnet) -> None:
+    feed = bare_devnet.deploy("contracts/mocks/oracle/CLAggregators/MockAggregator.sol/MockAggregator.json", 2_345_67000000)
+    handle = start_emulator(EmulatorConfig(rpc_url=bare_devnet.rpc_url, oracle_feeds={"ETH": feed}, poll_interval_s=3600))
     try:
         book = make_client(handle).fetch_order_book("ETH/USDT", 5)
         assert book["bids"][0][0] < 2345.67 < book["asks"][0][0]
@@ -149,8 +144,8 @@ def test_emulator_lost_withdraw_response_is_found_by_withdraw_order_id(chain_emu
     assert client.fetch_balance()["USDT"]["total"] == 950.0
 
 
-def test_emulator_failed_payment_marks_withdrawal_failed_and_refunds(anvil: Anvil) -> None:
-    handle = start_emulator(EmulatorConfig(rpc_url=anvil.url, hot_wallet_key=None, poll_interval_s=3600,
+def test_emulator_failed_payment_marks_withdrawal_failed_and_refunds(bare_devnet: Devnet) -> None:
+    handle = start_emulator(EmulatorConfig(rpc_url=bare_devnet.rpc_url, hot_wallet_key=None, poll_interval_s=3600,
                                            balances={"ETH": Decimal(2)}))
     try:
         client = make_client(handle)
@@ -163,14 +158,14 @@ def test_emulator_failed_payment_marks_withdrawal_failed_and_refunds(anvil: Anvi
         handle.stop()
 
 
-def test_emulator_deposit_start_block_catches_earlier_transfers(anvil: Anvil) -> None:
+def test_emulator_deposit_start_block_catches_earlier_transfers(bare_devnet: Devnet) -> None:
     probe = start_emulator(EmulatorConfig(poll_interval_s=3600, api_secret="p" * 64))
     address = probe.deposit_address
     probe.stop()
-    user = anvil.w3.eth.accounts[0]
-    tx_hash = anvil.w3.eth.send_transaction({"from": user, "to": address, "value": 10**17})
-    block = anvil.w3.eth.wait_for_transaction_receipt(tx_hash)["blockNumber"]
-    handle = start_emulator(EmulatorConfig(rpc_url=anvil.url, api_secret="p" * 64, deposit_start_block=block,
+    user = bare_devnet.w3.eth.accounts[0]
+    tx_hash = bare_devnet.w3.eth.send_transaction({"from": user, "to": address, "value": 10**17})
+    block = bare_devnet.w3.eth.wait_for_transaction_receipt(tx_hash)["blockNumber"]
+    handle = start_emulator(EmulatorConfig(rpc_url=bare_devnet.rpc_url, api_secret="p" * 64, deposit_start_block=block,
                                            deposit_confirmations=1, poll_interval_s=3600))
     try:
         handle.tick()
@@ -179,15 +174,15 @@ def test_emulator_deposit_start_block_catches_earlier_transfers(anvil: Anvil) ->
         handle.stop()
 
 
-def test_emulator_reference_follows_aave_oracle_divided_by_quote_price(anvil: Anvil) -> None:
-    aggregator = "mocks/oracle/CLAggregators/MockAggregator.sol/MockAggregator.json"
-    eth_feed = anvil.deploy(aggregator, 2_000_00000000)
-    usdt_feed = anvil.deploy(aggregator, 99_980_000)  # USDT at $0.9998
+def test_emulator_reference_follows_aave_oracle_divided_by_quote_price(bare_devnet: Devnet) -> None:
+    aggregator = "contracts/mocks/oracle/CLAggregators/MockAggregator.sol/MockAggregator.json"
+    eth_feed = bare_devnet.deploy(aggregator, 2_000_00000000)
+    usdt_feed = bare_devnet.deploy(aggregator, 99_980_000)  # USDT at $0.9998
     weth, usdt = "0x" + "0" * 39 + "1", "0x" + "0" * 39 + "2"
     zero = "0x" + "0" * 40
-    oracle = anvil.deploy("misc/AaveOracle.sol/AaveOracle.json", anvil.w3.eth.accounts[0], [weth, usdt],
+    oracle = bare_devnet.deploy("contracts/misc/AaveOracle.sol/AaveOracle.json", bare_devnet.w3.eth.accounts[0], [weth, usdt],
                           [eth_feed, usdt_feed], zero, zero, 10**8)
-    handle = start_emulator(EmulatorConfig(rpc_url=anvil.url, aave_oracle=oracle,
+    handle = start_emulator(EmulatorConfig(rpc_url=bare_devnet.rpc_url, aave_oracle=oracle,
                                            oracle_assets={"ETH": weth, "USDT": usdt}, poll_interval_s=3600))
     try:
         assert handle.state()["prices"]["ETHUSDT"].startswith("2000.4000800")

@@ -8,8 +8,7 @@ import ccxt
 import pytest
 
 from bot.devnet.exchange import EmulatorHandle
-
-from .conftest import make_client
+from tests.support.emulator import make_client
 
 pytestmark = pytest.mark.integration
 
@@ -207,7 +206,8 @@ def test_emulator_crash_regime_thins_the_book(emulator: EmulatorHandle, client: 
 
 
 def test_emulator_book_follows_a_scripted_price_path() -> None:
-    from bot.devnet.exchange import EmulatorConfig, ManualClock, ScriptedPrice, start_emulator
+    from bot.clock import ManualClock
+    from bot.devnet.exchange import EmulatorConfig, ScriptedPrice, start_emulator
 
     clock = ManualClock()
     path = ScriptedPrice([(0, 3000), (600, 2100)], clock)

@@ -2,48 +2,29 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from bot.devnet.exchange import CoinConfig, EmulatorConfig, EmulatorHandle, start_emulator
 from bot.ports import TransferState
-from tests.integration.exchange.anvil import HOT_WALLET_KEY, Anvil, start_anvil
-
-from .conftest import make_venue
+from tests.support.devnet import MINTABLE_ERC20, Devnet
+from tests.support.emulator import HOT_WALLET_KEY, make_venue
 
 pytestmark = pytest.mark.integration
 D = Decimal
-TOKEN_ARTIFACT = (Path(__file__).resolve().parents[3] / "devnet-deps/node_modules/@aave/core-v3/artifacts"
-                  / "contracts/mocks/tokens/MintableERC20.sol/MintableERC20.json")
-
-
-def deploy_token(anvil: Anvil, name: str, symbol: str, decimals: int):
-    artifact = json.loads(TOKEN_ARTIFACT.read_text())
-    w3 = anvil.w3
-    factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-    tx = factory.constructor(name, symbol, decimals).transact({"from": w3.eth.accounts[0]})
-    address = w3.eth.wait_for_transaction_receipt(tx)["contractAddress"]
-    return w3.eth.contract(address=address, abi=artifact["abi"])
-
-
-@pytest.fixture(scope="module")
-def anvil() -> Iterator[Anvil]:
-    yield from start_anvil()
 
 
 @pytest.fixture
-def chain_setup(anvil: Anvil) -> Iterator[tuple[EmulatorHandle, str]]:
-    usdt = deploy_token(anvil, "Tether USD", "USDT", 6).address
+def chain_setup(bare_devnet: Devnet) -> Iterator[tuple[EmulatorHandle, str]]:
+    usdt = bare_devnet.deploy(MINTABLE_ERC20, "Tether USD", "USDT", 6)
     coins = {
         "ETH": CoinConfig("ETH", None, 18, D("0.0008"), D("0.0016")),
         "USDT": CoinConfig("USDT", usdt, 6, D(1), D(10), withdraw_multiple=D("0.000001")),
     }
-    handle = start_emulator(EmulatorConfig(rpc_url=anvil.url, hot_wallet_key=HOT_WALLET_KEY, coins=coins,
+    handle = start_emulator(EmulatorConfig(rpc_url=bare_devnet.rpc_url, hot_wallet_key=HOT_WALLET_KEY, coins=coins,
                                            deposit_confirmations=2, withdrawal_delay_s=0.3, poll_interval_s=0.1))
     try:
         yield handle, usdt
@@ -51,12 +32,12 @@ def chain_setup(anvil: Anvil) -> Iterator[tuple[EmulatorHandle, str]]:
         handle.stop()
 
 
-def test_usdt_deposit_credited_then_withdrawal_lands_on_chain(anvil: Anvil, chain_setup) -> None:
+def test_usdt_deposit_credited_then_withdrawal_lands_on_chain(bare_devnet: Devnet, chain_setup) -> None:
     emulator, usdt = chain_setup
-    w3 = anvil.w3
+    w3 = bare_devnet.w3
     user, recipient = w3.eth.accounts[0], w3.eth.accounts[2]
     venue = make_venue(emulator, withdrawal_allowlist=[recipient])
-    token = anvil.w3.eth.contract(address=usdt, abi=json.loads(TOKEN_ARTIFACT.read_text())["abi"])
+    token = bare_devnet.token(usdt)
 
     address = venue.deposit_address("USDT", "ERC20")
     assert address == emulator.deposit_address
@@ -64,7 +45,7 @@ def test_usdt_deposit_credited_then_withdrawal_lands_on_chain(anvil: Anvil, chai
     tx_hash = token.functions.transfer(address, 250 * 10**6).transact({"from": user})
     w3.eth.wait_for_transaction_receipt(tx_hash)
     txid = "0x" + bytes(tx_hash).hex()
-    anvil.mine(2)
+    bare_devnet.mine(2)
     deposit = venue.wait_for_deposit(coin="USDT", txid=txid, timeout_s=20, poll_s=0.2)
     assert deposit.state is TransferState.OK and deposit.amount == D(250)
     assert venue.balances()["USDT"] == D(250)

@@ -15,8 +15,7 @@ from bot.adapters.venue import CcxtVenue, client_order_id
 from bot.devnet.exchange import EmulatorConfig, start_emulator
 from bot.domain.book import depth_above
 from bot.errors import GuardRefused, Halt, RateLimited, Rejected, Retryable
-
-from .conftest import START_BALANCES, make_venue, order_posts, orders_for_key
+from tests.support.emulator import VENUE_START_BALANCES, make_venue, order_posts, orders_for_key
 
 pytestmark = pytest.mark.integration
 D = Decimal
@@ -103,7 +102,7 @@ def test_sell_lost_create_response_yields_one_order_and_completes(emulator, venu
     assert len(order_posts(emulator, client_order_id(key, 0))) == 1
     assert len(orders_for_key(emulator, key)) == 1
     assert result.filled == D("2")
-    assert D(emulator.balances()["ETH"]["free"]) == START_BALANCES["ETH"] - D("2")
+    assert D(emulator.balances()["ETH"]["free"]) == VENUE_START_BALANCES["ETH"] - D("2")
 
 
 def test_sell_late_order_after_client_timeout_is_found_not_resent(emulator, venue_factory) -> None:

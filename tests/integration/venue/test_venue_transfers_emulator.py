@@ -10,8 +10,7 @@ import pytest
 from bot.adapters.venue import withdraw_order_id
 from bot.errors import GuardRefused, OutcomeUnknown, Rejected
 from bot.ports import TransferState
-
-from .conftest import ALLOWED
+from tests.support.emulator import ALLOWED
 
 pytestmark = pytest.mark.integration
 D = Decimal

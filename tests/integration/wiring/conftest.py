@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .live import LiveDevnet, live_devnet
+from tests.support.live import LiveDevnet, live_devnet
 
 
 @pytest.fixture(scope="module")

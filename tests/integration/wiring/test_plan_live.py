@@ -12,8 +12,7 @@ from eth_account import Account
 from bot.errors import ConfigError, GuardRefused
 from bot.compose.adapters import ReadOnlyLending, VenueUnavailable, open_lending
 from bot.compose.live import acquire_snapshot
-
-from .live import LiveDevnet
+from tests.support.live import LiveDevnet
 
 pytestmark = pytest.mark.integration
 D = Decimal

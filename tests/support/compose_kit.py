@@ -10,7 +10,7 @@ from eth_account import Account
 
 from bot.compose.adapters import RealAdapters
 from bot.settings import Settings
-from tests.unit.fakes import FakeLending, FakeVenue, FakeWorld
+from tests.support.fakes import FakeLending, FakeVenue, FakeWorld
 
 CANARY_KEY = "0x" + "c4" * 32
 CANARY_PASSWORD = "canary-keystore-pw-7731"

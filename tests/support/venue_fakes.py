@@ -20,18 +20,7 @@ from typing import Any
 
 import ccxt
 
-
-class FakeClock:
-    def __init__(self, start: float = 1_750_000_000.0) -> None:
-        self.t = start
-        self.sleeps: list[float] = []
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += max(0.0, seconds)
+from bot.clock import ManualClock
 
 
 @dataclass
@@ -56,7 +45,7 @@ class FakeBinance:
         asks: list[tuple[str, str]] | None = None,
         fee_rate: str = "0.001",
         fee_asset: str = "USDT",
-        clock: FakeClock | None = None,
+        clock: ManualClock | None = None,
     ) -> None:
         self.verbose = False
         self.options: dict[str, Any] = {"recvWindow": 5000}

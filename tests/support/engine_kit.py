@@ -7,15 +7,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bot.clock import ManualClock
 from bot.domain.position import decimal_to_wad
-from bot.engine.clock import ManualClock
 from bot.engine.controller import ControllerConfig
 from bot.engine.executor import Executor, Observer
-from bot.engine.journal import BatchStatus, Journal, StepStatus
 from bot.engine.executor_config import ExecutorConfig
 from bot.engine.plan_types import PlanLimits
+from bot.engine.journal import BatchStatus, Journal, StepStatus
 from bot.engine.steps import BatchSpec
-from tests.unit.fakes import E18, FakeLending, FakeVenue, FakeWorld, make_world
+from tests.support.fakes import E18, FakeLending, FakeVenue, FakeWorld, make_world
 
 
 class RecordingObserver(Observer):

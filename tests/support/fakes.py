@@ -14,11 +14,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from bot.clock import ManualClock
 from bot.domain.book import Level, OrderBook, walk_bids
 from bot.domain.position import Position, Reserve, Rounding, from_units, health_factor_wad, to_units
 from bot.domain.snapshot import Snapshot
 from bot.domain.wadray import MAX_UINT256, WAD
-from bot.engine.clock import ManualClock
 from bot.errors import NeedsReview, OutcomeUnknown, RateLimited, Rejected, Retryable
 from bot.ports import MarketRules, Outcome, SellResult, Transfer, TransferState, TxResult
 

@@ -14,8 +14,7 @@ from web3 import Web3
 
 from bot.adapters.chain.rpc import make_web3
 from bot.settings import Settings, load_settings
-
-from .devnet_cli import CONFIG, cli_env, run_cli, running_devnet
+from tests.support.devnet import CONFIG, cli_devnet, cli_env, run_cli
 
 _VIEW_ABI = [
     {"name": "balanceOf", "type": "function", "stateMutability": "view",
@@ -89,5 +88,5 @@ class LiveDevnet:
 
 @contextmanager
 def live_devnet(state_dir: Path) -> Iterator[LiveDevnet]:
-    with running_devnet(state_dir) as facts:
+    with cli_devnet(state_dir) as facts:
         yield LiveDevnet(state_dir, facts, make_web3(facts["rpc_url"]))

@@ -1,5 +1,8 @@
 """A whole devnet for the daemon: anvil + Aave v3 + the demo position + the exchange emulator
-wired to the chain (native ETH deposits, USDT paid from a hot wallet)."""
+wired to the chain (native ETH deposits, USDT paid from a hot wallet).
+
+``e2e``: a fresh one per test. ``shared_devnet``: one chain per module (HF ≈ 1.7), put back to
+its deployed state by ``reset`` (the fault suites start their own emulator per test)."""
 
 from __future__ import annotations
 
@@ -10,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.devnet import scenario
+from bot.devnet import anvil, scenario
 from bot.devnet.exchange import CoinConfig, EmulatorConfig, EmulatorHandle, start_emulator
-from bot.devnet.local import DemoOptions, LocalDevnet, local_devnet
+from bot.devnet.local import DemoOptions
+from tests.support.devnet import Devnet, start_devnet
 
 D = Decimal
 HOT_WALLET_INDEX = 7
@@ -20,7 +24,7 @@ HOT_WALLET_INDEX = 7
 
 @dataclass
 class E2E:
-    devnet: LocalDevnet
+    devnet: Devnet
     exchange: EmulatorHandle
     tmp: Path
 
@@ -69,7 +73,7 @@ path = "{self.tmp / 'journal.sqlite'}"
 
 @pytest.fixture
 def e2e(tmp_path: Path) -> Iterator[E2E]:
-    with local_devnet(DemoOptions(collateral=D(100), target_hf=D("1.45"))) as devnet:
+    with start_devnet(DemoOptions(collateral=D(100), target_hf=D("1.45"))) as devnet:
         _, hot_key = scenario.account_key(HOT_WALLET_INDEX)
         coins = {
             "ETH": CoinConfig("ETH", None, 18, D("0.0008"), D("0.0016")),
@@ -79,14 +83,14 @@ def e2e(tmp_path: Path) -> Iterator[E2E]:
             rpc_url=devnet.node.rpc_url, hot_wallet_key=hot_key, coins=coins, prices={"ETHUSDT": D(2000)},
             deposit_confirmations=1, withdrawal_delay_s=0.2, poll_interval_s=0.1,
         ))
-        _spend_the_borrowed_usdt(devnet)
+        spend_the_borrowed_usdt(devnet)
         try:
             yield E2E(devnet, handle, tmp_path)
         finally:
             handle.stop()
 
 
-def _spend_the_borrowed_usdt(devnet: LocalDevnet) -> None:
+def spend_the_borrowed_usdt(devnet: Devnet) -> None:
     """The demo wallet still holds what it borrowed; move it away so the HF can only be fixed
     by selling collateral (otherwise the first batch is, rightly, an idle repay)."""
     w3 = devnet.w3
@@ -95,6 +99,31 @@ def _spend_the_borrowed_usdt(devnet: LocalDevnet) -> None:
     if held:
         sink = scenario.accounts(w3)[9]
         w3.eth.wait_for_transaction_receipt(token.functions.transfer(sink, held).transact({"from": devnet.wallet}))
+
+
+@dataclass
+class SharedDevnet:
+    devnet: Devnet
+    snapshot_id: str
+
+    @property
+    def url(self) -> str:
+        return self.devnet.rpc_url
+
+    def reset(self) -> None:
+        """Back to the state right after the deployment, in automine mode."""
+        anvil.rpc_call(self.url, "evm_setIntervalMining", [0])
+        anvil.rpc_call(self.url, "evm_setAutomine", [True])
+        anvil.rpc_call(self.url, "anvil_dropAllTransactions")
+        assert anvil.rpc_call(self.url, "evm_revert", [self.snapshot_id]) is True
+        self.snapshot_id = anvil.rpc_call(self.url, "evm_snapshot")
+
+
+@pytest.fixture(scope="module")
+def shared_devnet() -> Iterator[SharedDevnet]:
+    with start_devnet(DemoOptions(collateral=D(100), target_hf=D("1.7"))) as devnet:
+        spend_the_borrowed_usdt(devnet)
+        yield SharedDevnet(devnet, anvil.rpc_call(devnet.rpc_url, "evm_snapshot"))
 
 
 _ERC20 = [

@@ -25,14 +25,13 @@ from typing import Any
 import pytest
 
 from bot.adapters.venue import client_order_id
-from bot.devnet import anvil, quick, scenario
+from bot.clock import ManualClock
+from bot.devnet import quick, scenario
 from bot.devnet.exchange import CoinConfig, EmulatorConfig, start_emulator
-from bot.devnet.local import DemoOptions, LocalDevnet, local_devnet
 from bot.domain.position import to_units
 from bot.domain.wadray import MAX_UINT256
-from bot.engine.clock import ManualClock
 from bot.engine.journal import BatchStatus, Journal, StepStatus
-from tests.e2e.conftest import E2E, HOT_WALLET_INDEX, _spend_the_borrowed_usdt
+from tests.support.e2e import E2E, HOT_WALLET_INDEX, SharedDevnet
 
 D = Decimal
 DROP_PRICE = D(1700)
@@ -44,34 +43,6 @@ SELECTORS = {  # 4-byte selectors, to find our calls inside raw transactions
     "unwrap": "2e1a7d4d",  # WETH9.withdraw(uint256)
 }
 FULL_BATCH = ("withdraw", "unwrap", "deposit", "await_deposit", "sell", "withdraw_quote", "await_quote", "repay", "verify")
-
-
-# ---- the devnet, shared per module -------------------------------------------------------------
-
-
-@dataclass
-class SharedDevnet:
-    devnet: LocalDevnet
-    snapshot_id: str
-
-    @property
-    def url(self) -> str:
-        return self.devnet.node.rpc_url
-
-    def reset(self) -> None:
-        """Back to the state right after the deployment, in automine mode."""
-        anvil.rpc_call(self.url, "evm_setIntervalMining", [0])
-        anvil.rpc_call(self.url, "evm_setAutomine", [True])
-        anvil.rpc_call(self.url, "anvil_dropAllTransactions")
-        assert anvil.rpc_call(self.url, "evm_revert", [self.snapshot_id]) is True
-        self.snapshot_id = anvil.rpc_call(self.url, "evm_snapshot")
-
-
-@pytest.fixture(scope="module")
-def shared_devnet() -> Iterator[SharedDevnet]:
-    with local_devnet(DemoOptions(collateral=D(100), target_hf=D("1.7"))) as devnet:
-        _spend_the_borrowed_usdt(devnet)
-        yield SharedDevnet(devnet, anvil.rpc_call(devnet.node.rpc_url, "evm_snapshot"))
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Run one batch (or resume) in its own process, over a fake world persisted to a file.
 
-    python -m tests.unit.crash_driver STATE JOURNAL start|resume
+    python -m tests.support.crash_driver STATE JOURNAL start|resume
 
 ``DELEVER_CRASH_AT=<point>`` makes the executor die there with ``os._exit(137)``. The world is
 saved after every call into it, as a venue keeps what happened whatever the client does.
@@ -15,8 +15,8 @@ from pathlib import Path
 from bot.engine.executor import Executor
 from bot.engine.journal import Journal
 from bot.engine.steps import BatchSpec
-from tests.unit.engine_kit import default_config
-from tests.unit.fakes import E18, FakeLending, FakeVenue, FakeWorld, make_world
+from tests.support.engine_kit import default_config
+from tests.support.fakes import E18, FakeLending, FakeVenue, FakeWorld, make_world
 
 
 class Persisting:

@@ -8,7 +8,6 @@ Used by the unwind acceptance tests and the daemon benchmarks.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -18,27 +17,19 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bot.clock import ManualClock
 from bot.devnet import quick
+from bot.devnet.state import read_state_data
 from bot.domain.wadray import WAD
-from bot.engine.clock import ManualClock
 from bot.engine.journal import BatchRow, BatchStatus, Journal, StepRow
+from tests.support.devnet import CONFIG, cli_env, devnet_down, devnet_up, run_cli
 
-ROOT = Path(__file__).resolve().parents[2]
-CONFIG = ROOT / "config" / "devnet.toml"
 D = Decimal
 SINK_INDEX = 8  # where the demo wallet's borrowed USDT goes (account 9 is the emulator's hot wallet)
 
 
-def _env(state_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DELEVER_")}
-    env["DELEVER_STATE_DIR"] = str(state_dir)
-    env["PYTHONPATH"] = str(ROOT)
-    return env
-
-
 def delever(tmp: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=tmp, env=_env(tmp / ".delever"),
-                          capture_output=True, text=True, timeout=timeout)
+    return run_cli(tmp / ".delever", *args, cwd=tmp, timeout=timeout)
 
 
 class HfSampler(threading.Thread):
@@ -95,9 +86,9 @@ class Devnet:
     # ---- set-up ---------------------------------------------------------------------------
     @classmethod
     def up(cls, tmp: Path, *, collateral: str = "100", hf: str = "1.45") -> Devnet:
-        done = delever(tmp, "devnet", "up", "--json", "--collateral", collateral, "--hf", hf, timeout=180)
-        assert done.returncode == 0, done.stderr[-3000:]
-        state = json.loads((tmp / ".delever" / "devnet.json").read_text())
+        devnet_up(tmp / ".delever", "--collateral", collateral, "--hf", hf, cwd=tmp)
+        state = read_state_data(tmp / ".delever" / "devnet.json")
+        assert state is not None
         devnet = cls(tmp, state)
         devnet.spend_borrowed_usdt()
         return devnet
@@ -108,7 +99,7 @@ class Devnet:
         finally:
             if self.sampler is not None:
                 self.sampler.stop()
-            delever(self.tmp, "devnet", "down", timeout=60)
+            devnet_down(self.state_dir, cwd=self.tmp)
 
     def spend_borrowed_usdt(self) -> None:
         """The demo wallet still holds what it borrowed: move it away, so HF can only be
@@ -141,7 +132,7 @@ class Devnet:
         self.marks["daemon_start"] = time.monotonic()
         self.daemon = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "--config", str(CONFIG), "run"], cwd=self.tmp,
-            env={**_env(self.state_dir), **(env or {})}, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**cli_env(self.state_dir), **(env or {})}, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
         log.close()
         if wait_for_tick:
