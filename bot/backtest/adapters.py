@@ -21,6 +21,8 @@ import math
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+import numpy as np
+
 from bot.backtest.lending import DebtBook, LiquidationResult, liquidate_max
 from bot.backtest.market import Market, gas_usd
 from bot.backtest.pair import ETH_USDT, Pair
@@ -101,6 +103,9 @@ class SimWorld:
         self._after_low = {"close": self.c.close, "low": self.c.low, "open": self.c.open}[market.p.sell_price]
         self._ts = self.c.timestamp
         self._n = len(self.c)
+        self._interval_s = self.c.interval_s
+        self._closes: dict[int, Decimal] = {}
+        self._history: tuple[int, tuple[tuple[int, Decimal], ...]] | None = None
 
     # -- prices and interest -------------------------------------------------------------------
     def set_price(self, oracle_base: int) -> None:
@@ -256,21 +261,22 @@ class SimWorld:
     # -- what the daemon keeps of recent prices ----------------------------------------------
     def price_history(self) -> tuple[tuple[int, Decimal], ...]:
         """Hourly closes over 7 days, every completed bar of the last hour (as the daemon keeps them)."""
-        import numpy as np
-
-        cached = getattr(self, "_history", None)
-        if cached is not None and cached[0] == self.bar:
-            return cached[1]
+        if self._history is not None and self._history[0] == self.bar:
+            return self._history[1]
         ts, j = self._ts, self.bar
         t = int(ts[j])
-        interval = self.c.interval_s
         lo = int(np.searchsorted(ts, t - HISTORY_S, side="left"))
         recent = int(np.searchsorted(ts, t - 3_600, side="left"))
-        closes = self.c.close
-        picks = (*range(lo, recent, max(1, 3_600 // interval)), *range(recent, j))
-        history = tuple((int(ts[k]), Decimal(repr(float(closes[k])))) for k in picks)
+        picks = (*range(lo, recent, max(1, 3_600 // self._interval_s)), *range(recent, j))
+        history = tuple((int(ts[k]), self._close(k)) for k in picks)
         self._history = (j, history)
         return history
+
+    def _close(self, k: int) -> Decimal:
+        value = self._closes.get(k)
+        if value is None:
+            value = self._closes[k] = Decimal(repr(float(self.c.close[k])))
+        return value
 
 
 def to_base(price: float) -> int:
@@ -282,16 +288,24 @@ class SimClock:
 
     def __init__(self, world: SimWorld) -> None:
         self.world = world
-        self.slept = 0.0
+        self.slept = 0.0  # simulated seconds spent asleep
 
     def now(self) -> float:
         return float(self.world.now)
 
     def sleep(self, seconds: float) -> None:
+        """Advance ``seconds``; while a transfer is in flight, until it lands: the executor only
+        sleeps to poll for it, and a poll before the landing would find nothing new (the bars
+        passed on the way are simulated all the same)."""
         if seconds <= 0:
             return
-        self.slept += seconds
-        self.world.advance_to(self.world.now + seconds, stop_at_landing=True)
+        w = self.world
+        target = w.now + seconds
+        landing = w.next_landing()
+        if landing is not None and landing.arrives_at > target:
+            target = landing.arrives_at
+        self.slept += target - w.now
+        w.advance_to(target, stop_at_landing=True)
 
 
 class SimLending:

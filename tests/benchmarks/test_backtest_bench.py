@@ -19,8 +19,9 @@ import pytest
 
 from bot.backtest import data
 from bot.backtest.baselines import DoNothing
+from bot.backtest.pair import ETH_USDT
 from bot.backtest.runner import Runner
-from bot.backtest.scenario import make_deciders, split_settings
+from bot.backtest.scenario import make_actors, split_settings
 from bot.backtest.sweep import Window, run_sweep, tasks_for
 
 
@@ -35,8 +36,8 @@ def test_bench_year_of_minute_bars(benchmark, year, policy, start_hf):
     settings = split_settings({})
 
     def run():
-        decider = DoNothing() if policy == "do-nothing" else make_deciders(policy, settings, baselines=())[0]
-        return Runner(year, decider, collateral=Decimal(1_000), start_hf=Decimal(start_hf), market=settings.market,
+        actor = DoNothing() if policy == "do-nothing" else make_actors(policy, settings, ETH_USDT, baselines=())[0]
+        return Runner(year, actor, collateral=Decimal(1_000), start_hf=Decimal(start_hf), market=settings.market,
                       sim=settings.sim).run()
 
     result = benchmark.pedantic(run, rounds=3, iterations=1) if benchmark.enabled else benchmark(run)
@@ -45,6 +46,7 @@ def test_bench_year_of_minute_bars(benchmark, year, policy, start_hf):
         bars_per_s = 525_600 / benchmark.stats.stats.mean
         benchmark.extra_info["bars_per_second"] = round(bars_per_s)
         benchmark.extra_info["batches"] = len(result.world.ledger.batches)
+        benchmark.extra_info["liquidations"] = len(result.world.ledger.liquidations)
         if policy in ("do-nothing", "threshold"):
             assert bars_per_s >= 1_000_000
 

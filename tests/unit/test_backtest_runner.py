@@ -15,7 +15,8 @@ from bot.backtest.baselines import DoNothing
 from bot.backtest.market import MarketParams
 from bot.backtest.metrics import summarise
 from bot.backtest.runner import Runner, SimParams
-from bot.backtest.scenario import make_deciders, run_scenario, split_settings
+from bot.backtest.pair import ETH_USDT
+from bot.backtest.scenario import make_actors, run_scenario, split_settings
 
 YEAR = 365 * 86_400
 
@@ -97,8 +98,8 @@ def test_threshold_in_march_2020_is_liquidated_while_a_batch_is_in_transit():
     first_liq = kinds.index("liquidation")
     last_batch = max(n for n in range(first_liq) if kinds[n] == "batch")
     # Withdrawn, sold, but the USDT had not come back to repay when the price fell through.
-    assert "usdt-arrived" not in kinds[last_batch:first_liq]
-    assert kinds[first_liq + 1:].index("usdt-arrived") == 0
+    assert "quote-arrived" not in kinds[last_batch:first_liq]
+    assert kinds[first_liq + 1:].index("quote-arrived") == 0
 
 
 @pytest.mark.parametrize(("policy", "window"), [
@@ -112,10 +113,10 @@ def test_event_jumping_gives_the_same_result_as_visiting_every_bar(policy, windo
     settings = split_settings({})
     rows = []
     for jump in (True, False):
-        decider = make_deciders(policy, settings, baselines=())[0]
+        actor = make_actors(policy, settings, ETH_USDT, baselines=())[0]
         if policy == "none":
-            decider = DoNothing()
-        r = Runner(c, decider, collateral=Decimal(1_000), start_hf=Decimal("1.45"), market=settings.market,
+            actor = DoNothing()
+        r = Runner(c, actor, collateral=Decimal(1_000), start_hf=Decimal("1.45"), market=settings.market,
                    sim=settings.sim, jump=jump).run()
         rows.append(summarise(r))
     assert rows[0] == rows[1]
