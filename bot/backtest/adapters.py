@@ -116,10 +116,15 @@ class SimWorld:
         self.sync()
 
     def sync(self) -> None:
-        """Accrue interest up to now on the borrow index."""
+        """The debt as of now. The borrow index is read, as the pool's view functions do, and
+        stored only when the debt changes (a repay, a liquidation), so how often the
+        simulation looks does not change the interest (the binomial index is not multiplicative)."""
         if self.debt.updated_at < self.now:
-            self.debt = self.debt.at(self.now)
-            self.position = self.position.with_reserve(self.pair.debt, debt=self.debt.balance)
+            self.position = self.position.with_reserve(self.pair.debt, debt=self.debt.at(int(self.now)).balance)
+
+    def debt_now(self) -> DebtBook:
+        """The borrow index accrued to now (to change the debt from)."""
+        return self.debt.at(int(self.now))
 
     def set_time(self, bar: int, t: int, oracle_base: int) -> None:
         self.bar, self.now = bar, max(t, self.now)
@@ -237,7 +242,9 @@ class SimWorld:
                     coll += float(tr.amount)
                 else:
                     usd += float(tr.amount)
-        cp = Checkpoint(self.bar, int(self.now), self.position.reserve(p.collateral).collateral, self.debt.balance,
+        self.sync()
+        cp = Checkpoint(self.bar, int(self.now), self.position.reserve(p.collateral).collateral,
+                        self.position.reserve(p.debt).debt,
                         coll, usd)
         if self.checkpoints and self.checkpoints[-1].bar == self.bar:
             self.checkpoints[-1] = cp
@@ -252,7 +259,7 @@ class SimWorld:
             result = liquidate_max(self.position, collateral=p.collateral, debt=p.debt,
                                    protocol_fee_bps=self.protocol_fee_bps)
             self.position = result.position
-            self.debt = self.debt.repaid(result.debt_repaid + result.deficit)
+            self.debt = self.debt_now().repaid(result.debt_repaid + result.deficit)
             self.position = self.position.with_reserve(p.debt, debt=self.debt.balance)
             self.ledger.liquidations.append((self.now, result))
             calls += 1
@@ -354,12 +361,12 @@ class SimLending:
     def repay(self, *, key: str, symbol: str, amount: int) -> TxResult:
         w = self.w
         w.sync()
-        owed = w.debt.balance
+        owed = w.debt_now().balance
         pay = min(owed, w.wallet.get(symbol, 0) if amount == MAX_UINT256 else amount)
         if pay <= 0 or pay > w.wallet.get(symbol, 0):
             return self._record(key, Outcome.FAILED, "nothing to repay or insufficient balance")
         w.wallet[symbol] -= pay
-        w.debt = w.debt.repaid(pay)
+        w.debt = w.debt_now().repaid(pay)
         w.position = w.position.with_reserve(w.pair.debt, debt=w.debt.balance)
         w.ledger.debt_repaid_units += pay
         w.pay_gas("repay")

@@ -149,8 +149,8 @@ class OneShot:
         sold_units = to_units(fill.qty, coll_r.decimals)
         proceeds = to_units(fill.notional - fee, p.debt_decimals)
         w.position = w.position.with_reserve(p.collateral, collateral=coll_r.collateral - sold_units)
-        paid = min(proceeds, w.debt.balance)
-        w.debt = w.debt.repaid(paid)
+        paid = min(proceeds, w.debt_now().balance)
+        w.debt = w.debt_now().repaid(paid)
         w.position = w.position.with_reserve(p.debt, debt=w.debt.balance)
         w.wallet[p.debt] += proceeds - paid
         w.ledger.debt_repaid_units += paid

@@ -84,7 +84,11 @@ class EngineActor:
         cfg = self.engine.controller
         last = self.journal.last_batch_finished_at()
         not_before = 0.0 if last is None or cfg.cooldown_s <= 0 else last + cfg.cooldown_s
-        if self._engaged or self._idle_funds() or self.journal.open_batches():
+        if self._idle_funds() or self.journal.open_batches():
+            return Wake(None, not_before=not_before)
+        if self.journal.control()[0] is not ControlState.NORMAL:
+            return Wake(NEVER)  # reduce-only until a human clears it: no plan can withdraw again
+        if self._engaged:
             return Wake(None, not_before=not_before)
         return Wake(self.wake_hf, self._gate, not_before)
 

@@ -222,8 +222,10 @@ class Runner:
             if j >= n:
                 break
             may_act = ts[j] >= wake.not_before
-            w.enter_bar(j, self._decision_price(j, wake) if may_act else None)
+            w.enter_bar(j)
             if may_act:
+                w.set_price(self._decision_price(j, wake))
+                w.fold_exact_hf()
                 self.actor.act()
             self._finish_bar()
             i = w.bar + 1
@@ -252,7 +254,7 @@ class Runner:
         w = self.world
         pos = w.position
         r = pos.reserve(self.pair.collateral)
-        debt_base = w.debt.balance * 10**8 // 10**self.pair.debt_decimals
+        debt_base = pos.reserve(self.pair.debt).debt * 10**8 // 10**self.pair.debt_decimals
         denom = r.collateral * r.liquidation_threshold_bps
         if denom == 0:
             return open_
