@@ -74,6 +74,15 @@ class Checkpoint:
     off_pool_usd: float  # quote/debt coins in the wallet, in transit or on the exchange
 
 
+@dataclass(frozen=True)
+class SellOrder:
+    t: int
+    key: str
+    qty: Decimal
+    floor_price: Decimal | None
+    mid: Decimal | None  # the book's mid when the order was sent
+
+
 class SimWorld:
     """Shared state of one simulation run."""
 
@@ -98,6 +107,7 @@ class SimWorld:
         self.txs: dict[str, TxResult] = {}
         self.ledger = Ledger()
         self.events: list[tuple[int, str, str]] = []  # (t, kind, detail)
+        self.orders: list[SellOrder] = []  # every IOC sent to the exchange, with the book's mid then
         self.checkpoints: list[Checkpoint] = []
         self.min_hf = math.inf
         self._after_low = {"close": self.c.close, "low": self.c.low, "open": self.c.open}[market.p.sell_price]
@@ -425,6 +435,7 @@ class SimVenue:
             return self.sells[key]
         base, quote = w.pair.base, w.pair.quote
         qty = min(qty, w.exchange[base])
+        w.orders.append(SellOrder(int(w.now), key, qty, floor_price, self.order_book(symbol).mid))
         fill, fee = w.market.sell(w.bar, int(w.now), qty, floor_price)
         w.exchange[base] -= fill.qty
         w.exchange[quote] += fill.notional - fee

@@ -93,8 +93,8 @@ def _section(model: Any, current: dict[str, Any], updates: dict[str, Any]) -> An
         return model.model_validate({**current, **{k: _plain(v) for k, v in updates.items()}})
     except ValidationError as exc:
         err = exc.errors()[0]
-        key = ".".join(str(part) for part in err.get("loc", ())) or "?"
-        raise ConfigError(f"--set {key}: {err.get('msg', 'invalid')}") from None
+        key = ".".join(str(part) for part in err.get("loc", ()))
+        raise ConfigError(f"--set{' ' + key if key else ''}: {err.get('msg', 'invalid')}") from None
 
 
 def _plain(value: Any) -> Any:
