@@ -19,6 +19,7 @@ from typing import Any
 from bot.backtest.runner import NEVER, GateFn, Sim, Wake
 from bot.compose.configs import SimulatedEngine
 from bot.domain.snapshot import Snapshot
+from bot.engine import guards
 from bot.engine.controller import Controller, PlanChoice, PlanContext, PlanFn, TickOutcome
 from bot.engine.executor import Executor, Observer, VerifyFailed
 from bot.engine.journal import MEMORY, BatchStatus, ControlState, Journal, StepStatus
@@ -88,9 +89,20 @@ class EngineActor:
             return Wake(None, not_before=not_before)
         if self.journal.control()[0] is not ControlState.NORMAL:
             return Wake(NEVER)  # reduce-only until a human clears it: no plan can withdraw again
-        if self._engaged:
+        if self._engaged:  # (ticks, even blocked ones, are what releases a held target)
             return Wake(None, not_before=not_before)
-        return Wake(self.wake_hf, self._gate, not_before)
+        return Wake(self.wake_hf, self._gate, max(not_before, self._daily_cap_reopens()))
+
+    def _daily_cap_reopens(self) -> float:
+        """When the daily cap leaves less than the smallest batch, the planner sizes nothing
+        until the UTC day ends: no plan is worth asking for before then."""
+        cap = self.engine.limits.max_daily_usd
+        if cap is None:
+            return 0.0
+        day_start, day_end = guards.utc_day_bounds(self.sim.clock.now())
+        left = cap - self.journal.sold_quote_between(day_start, day_end)
+        smallest = max(self.engine.limits.min_batch_usd, self.sim.venue.rules_.min_notional)
+        return day_end if left < smallest else 0.0
 
     def _idle_funds(self) -> bool:
         """What the controller would sweep without a plan: the bot's leftovers on the exchange."""
