@@ -83,6 +83,18 @@ class SellOrder:
     mid: Decimal | None  # the book's mid when the order was sent
 
 
+@dataclass(frozen=True)
+class Move:
+    """One keyed call that moved funds: ``withdraw`` (collateral units), ``sell`` (coins filled,
+    with the IOC's floor), ``repay`` (debt units)."""
+
+    t: int
+    key: str
+    kind: str
+    amount: Decimal
+    floor_price: Decimal | None = None
+
+
 class SimWorld:
     """Shared state of one simulation run."""
 
@@ -108,6 +120,7 @@ class SimWorld:
         self.ledger = Ledger()
         self.events: list[tuple[int, str, str]] = []  # (t, kind, detail)
         self.orders: list[SellOrder] = []  # every IOC sent to the exchange, with the book's mid then
+        self.moves: list[Move] = []  # what each keyed call moved: withdrawals, sales, repays
         self.checkpoints: list[Checkpoint] = []
         self.min_hf = math.inf
         self._after_low = {"close": self.c.close, "low": self.c.low, "open": self.c.open}[market.p.sell_price]
@@ -361,6 +374,7 @@ class SimLending:
         w.wallet[symbol] = w.wallet.get(symbol, 0) + amount
         w.pay_gas("withdraw")
         w.ledger.batches.append((int(w.now), amount))
+        w.moves.append(Move(int(w.now), key, "withdraw", Decimal(amount)))
         if w.ledger.arrival_price is None:
             w.ledger.arrival_price = from_units(w.oracle_base, 8)
         w.event(w.now, "batch", f"withdraw {from_units(amount, w.pair.collateral_decimals)} {symbol} "
@@ -381,6 +395,7 @@ class SimLending:
         w.ledger.debt_repaid_units += pay
         w.pay_gas("repay")
         w.event(w.now, "repay", f"{from_units(pay, w.pair.debt_decimals)} {symbol}")
+        w.moves.append(Move(int(w.now), key, "repay", Decimal(pay)))
         w.checkpoint()
         return self._record(key, Outcome.OK)
 
@@ -442,6 +457,7 @@ class SimVenue:
         result = SellResult(key, qty, fill.qty, fill.notional, fee, (key,), exhausted=fill.qty < qty)
         self.sells[key] = result
         record_fill(w, fill.qty, fill.notional, fee)
+        w.moves.append(Move(int(w.now), key, "sell", fill.qty, floor_price))
         if fill.qty > 0:
             w.event(w.now, "sell", f"{fill.qty} {base} at {(fill.notional / fill.qty).quantize(Decimal('0.01'))}")
         return result

@@ -16,11 +16,12 @@ from bot.backtest.data import Candles
 from bot.backtest.lending import DebtBook
 from bot.backtest.market import Market, MarketParams
 from bot.backtest.pair import ETH_USDT, pair, pair_of_file
+from bot.backtest.replay import replay_path
 from bot.backtest.scenario import run_scenario
 from bot.domain.book import floor_price
 from bot.domain.position import Rounding
 from bot.domain.wadray import MAX_UINT256
-from bot.settings import load_backtest_settings
+from bot.settings import PolicyConfig, load_backtest_settings
 
 E18, E6, E8 = 10**18, 10**6, 10**8
 BAR = 300
@@ -132,3 +133,20 @@ def test_the_pair_comes_from_the_candles_file(tmp_path: Path):
     assert policy.world.pair.symbol == "BTC/USDT" and policy.start_position.reserve("WBTC").decimals == 8
     assert policy.world.ledger.collateral_sold > 0 and not policy.world.ledger.liquidations
     assert hold.world.ledger.liquidations  # WBTC's threshold is 78 %: the unmanaged position goes
+
+
+def test_replay_path_lists_the_batches_the_engine_ran():
+    # $2,000 falling 1 % a minute for 20 minutes, then flat: a threshold policy at 1.4 acts.
+    prices = [(60 * k, Decimal(2_000) * Decimal("0.99") ** min(k, 20)) for k in range(120)]
+    settings = load_backtest_settings(None).model_copy(update={"policy": PolicyConfig(
+        name="threshold", params={"trigger_hf": Decimal("1.4"), "target_hf": Decimal("1.6")})})
+    batches = replay_path(prices, settings, depth_usd_1pct=5e6, deposit_delay_s=300, withdrawal_delay_s=600,
+                          collateral=Decimal(20), start_hf=Decimal("1.5"))
+    # Three batches, each bounded by the HF floor (1.10 under a 3 % shock), 20 minutes apart
+    # (batch + cooldown); every withdrawal is sold in full at the executor's floor.
+    assert [(b.batch_id, b.started_at, b.withdrawn_units, b.sell_floor) for b in batches] == [
+        ("bt-1", 420, 2_092 * 10**15, Decimal("1755.05")),
+        ("bt-2", 1_620, 11_997 * 10**14, Decimal("1619.44")),
+        ("bt-3", 2_820, 22_058 * 10**14, Decimal("1619.44")),
+    ]
+    assert all(b.filled * E18 == b.withdrawn_units and b.repaid_units > 0 for b in batches)
