@@ -128,6 +128,7 @@ class SimWorld:
         self._n = len(self.c)
         self._interval_s = self.c.interval_s
         self._closes: dict[int, Decimal] = {}
+        self._synced_at: float = -1.0
         self._history: tuple[int, tuple[tuple[int, Decimal], ...]] | None = None
 
     # -- prices and interest -------------------------------------------------------------------
@@ -142,8 +143,9 @@ class SimWorld:
         """The debt as of now. The borrow index is read, as the pool's view functions do, and
         stored only when the debt changes (a repay, a liquidation), so how often the
         simulation looks does not change the interest (the binomial index is not multiplicative)."""
-        if self.debt.updated_at < self.now:
+        if self.debt.updated_at < self.now and self._synced_at != self.now:
             self.position = self.position.with_reserve(self.pair.debt, debt=self.debt.at(int(self.now)).balance)
+            self._synced_at = self.now
 
     def debt_now(self) -> DebtBook:
         """The borrow index accrued to now (to change the debt from)."""
@@ -163,11 +165,23 @@ class SimWorld:
             self.fold_min_hf(hf / 1e18)
 
     # -- the clock's moves -------------------------------------------------------------------
-    def enter_bar(self, k: int, price_base: int | None = None) -> None:
-        """Jump to bar k's open (the caller knows nothing happened in the bars skipped)."""
+    def hf_at(self, price_base: int) -> float:
+        """The health factor at a collateral price, in floats (a quick bound; exact where it matters)."""
+        p = self.pair
+        coll = self.position.reserve(p.collateral)
+        debt = self.position.reserve(p.debt).debt
+        if debt <= 0:
+            return math.inf
+        value = coll.collateral * price_base * coll.liquidation_threshold_bps / (10**coll.decimals * 10_000.0)
+        return value / (debt * 1e8 / 10**p.debt_decimals)
+
+    def enter_bar(self, k: int, price_base: int | None = None, *, priced: bool = True) -> None:
+        """Jump to bar k's open (the caller knows nothing happened in the bars skipped).
+        ``priced=False``: the low follows at once, so nobody can read the open price."""
         self.bar, self.now, self.low_done = k, max(self.now, int(self._ts[k])), False
-        self.set_price(price_base if price_base is not None else to_base(float(self.c.open[k])))
-        self.fold_exact_hf()
+        if priced:
+            self.set_price(price_base if price_base is not None else to_base(float(self.c.open[k])))
+            self.fold_min_hf(self.hf_at(self.oracle_base))
 
     def visit_low(self) -> None:
         """The bar's low: the liquidator acts on HF < 1; then the price settles for the bar."""
@@ -176,8 +190,19 @@ class SimWorld:
         self.low_done = True
         k = self.bar
         self.now = max(self.now, int(self._ts[k]))
-        self.set_price(to_base(float(self.c.low[k])))
-        self.fold_exact_hf()
+        self.sync()
+        low = to_base(float(self.c.low[k]))
+        quick = self.hf_at(low)
+        if quick > 1.0001:  # clear of liquidation: no need for the exact position at the low
+            self.fold_min_hf(quick)
+        else:
+            self.set_price(low)
+            self.fold_exact_hf()
+            self._liquidate()
+        self.set_price(to_base(float(self._after_low[k])))
+        self.checkpoint()
+
+    def _liquidate(self) -> None:
         before = len(self.ledger.liquidations)
         if self.liquidate_while_unhealthy():
             done = self.ledger.liquidations[before:]
@@ -187,9 +212,6 @@ class SimWorld:
                                              f"{from_units(res.collateral_seized, cd)} {self.pair.collateral}, "
                                              f"close factor {res.close_factor_bps}")
             self.fold_min_hf(min(r.hf_before_wad for _, r in done) / 1e18)
-        self.set_price(to_base(float(self._after_low[k])))
-        self.fold_exact_hf()
-        self.checkpoint()
 
     def advance_to(self, target: float, *, stop_at_landing: bool) -> None:
         """Move time to ``target`` through bar opens, lows and landings, in that order."""
@@ -211,7 +233,9 @@ class SimWorld:
                 self.now = landing.arrives_at
                 continue
             if t_next <= target:
-                self.enter_bar(self.bar + 1)
+                # The open is seen only when a transfer lands at it (a sleep returns there).
+                at_open = landing is not None and landing.arrives_at <= t_next
+                self.enter_bar(self.bar + 1, priced=at_open or t_next == target)
                 continue
             self.now = target
             return
@@ -265,7 +289,6 @@ class SimWorld:
                     coll += float(tr.amount)
                 else:
                     usd += float(tr.amount)
-        self.sync()
         cp = Checkpoint(self.bar, int(self.now), self.position.reserve(p.collateral).collateral,
                         self.position.reserve(p.debt).debt,
                         coll, usd)
