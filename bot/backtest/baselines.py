@@ -22,7 +22,7 @@ from bot.backtest.adapters import record_fill
 from bot.backtest.engine import EngineActor
 from bot.backtest.runner import NEVER, Sim, Wake
 from bot.compose.configs import simulated_engine
-from bot.domain.book import walk_bids
+from bot.domain.book import depth_above, floor_price, walk_bids
 from bot.domain.position import decimal_to_wad, from_units, health_factor_wad, to_units
 from bot.domain.sizing import max_withdraw, repay_for_target
 from bot.domain.snapshot import Snapshot
@@ -51,11 +51,14 @@ class DoNothing:
 @dataclass
 class SellAllRule:
     """The sell-all sizing, as a ``PlanFn``: withdraw what covers the debt (+3 % for impact),
-    at most what leaves HF ≥ ``min_hf_mid``, in whole exchange lots."""
+    at most what leaves HF ≥ ``min_hf_mid`` and 90 % of what the book takes down to the
+    executor's floor (an IOC sells no deeper; a batch left half-sold fails its verify and
+    the engine turns reduce-only), in whole exchange lots."""
 
     collateral: str
     debt: str
     lot_units: int
+    slippage_bps: int
     trigger_hf: Decimal = Decimal("1.25")
     min_hf_mid: Decimal = Decimal("1.01")
     triggered: bool = False
@@ -71,6 +74,10 @@ class SellAllRule:
         price = Decimal(coll_r.price) / Decimal(debt_r.price)
         needed = to_units(from_units(debt_r.debt, debt_r.decimals) * Decimal("1.03") / price, coll_r.decimals)
         units = min(needed, max_withdraw(pos, self.collateral, min_hf_wad=decimal_to_wad(self.min_hf_mid)))
+        book = snapshot.book
+        if book is not None and book.mid is not None:
+            takes = depth_above(book.bids, floor_price(book.mid, self.slippage_bps)) * Decimal("0.9")
+            units = min(units, to_units(takes, coll_r.decimals))
         units -= units % self.lot_units
         if units <= 0:
             return PlanChoice(None, "nothing can leave the pool")
@@ -78,14 +85,24 @@ class SellAllRule:
                           "sell-all")
 
 
+def _schema_max(field: str) -> int:
+    """The largest value the settings schema accepts for a ``[limits]`` key."""
+    return next(int(m.le) for m in LimitsConfig.model_fields[field].metadata if hasattr(m, "le"))
+
+
+def _schema_max_usd(limits: LimitsConfig) -> Decimal:
+    return max(limits.max_daily_usd, Decimal(10) ** 15)  # no cap a panic seller would respect
+
+
 class SellAll(EngineActor):
     def __init__(self, settings: BacktestSettings, *, symbol: str, collateral: str, debt: str, lot_units: int,
                  wallet: str, trigger_hf: Decimal = Decimal("1.25"), min_hf_mid: Decimal = Decimal("1.01")) -> None:
-        self.rule = SellAllRule(collateral, debt, lot_units, trigger_hf, min_hf_mid)
+        widest = _schema_max("max_slippage_bps")
+        self.rule = SellAllRule(collateral, debt, lot_units, widest, trigger_hf, min_hf_mid)
         panic = LimitsConfig.model_validate({
-            **settings.limits.model_dump(), "hf_floor": min_hf_mid, "price_shock_bps": 0,
-            "max_slippage_bps": LimitsConfig.model_fields["max_slippage_bps"].metadata[-1].le,
-            "cooldown_s": 0, "max_oracle_divergence_bps": LimitsConfig.model_fields["max_oracle_divergence_bps"].metadata[-1].le,
+            **settings.limits.model_dump(), "hf_floor": min_hf_mid, "price_shock_bps": 0, "max_slippage_bps": widest,
+            "cooldown_s": 0, "max_oracle_divergence_bps": _schema_max("max_oracle_divergence_bps"),
+            "max_batch_usd": _schema_max_usd(settings.limits), "max_daily_usd": _schema_max_usd(settings.limits),
         })
         engine = simulated_engine(settings.model_copy(update={"limits": panic}), symbol=symbol, collateral=collateral,
                                   debt=debt, wallet=wallet)
