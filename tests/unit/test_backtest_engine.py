@@ -21,6 +21,8 @@ from bot.backtest.scenario import run_scenario
 from bot.domain.book import floor_price
 from bot.domain.position import Rounding
 from bot.domain.wadray import MAX_UINT256
+from bot.engine.clock import ManualClock
+from bot.engine.journal import MEMORY, Journal
 from bot.settings import PolicyConfig, load_backtest_settings
 
 E18, E6, E8 = 10**18, 10**6, 10**8
@@ -150,3 +152,12 @@ def test_replay_path_lists_the_batches_the_engine_ran():
         ("bt-3", 2_820, 22_058 * 10**14, Decimal("1619.44")),
     ]
     assert all(b.filled * E18 == b.withdrawn_units and b.repaid_units > 0 for b in batches)
+
+
+def test_a_backtest_journal_lives_in_memory_with_reproducible_keys(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    journal = Journal(MEMORY, clock=ManualClock(), tag="bt")
+    assert journal.open_batch(spec={}, start={}) == "bt-1"
+    assert journal.integrity_check() == "ok"
+    journal.close()
+    assert list(tmp_path.iterdir()) == []  # no database, no lock file
