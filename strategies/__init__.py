@@ -8,6 +8,7 @@
 from strategies.base import (
     INTERFACE_VERSION,
     Decision,
+    DrawdownGate,
     Intent,
     LoadedPolicy,
     build_params,
@@ -19,6 +20,6 @@ from strategies.base import (
 from strategies.loader import BUILTINS, load_policy
 
 __all__ = [
-    "BUILTINS", "INTERFACE_VERSION", "Decision", "Intent", "LoadedPolicy", "build_params",
+    "BUILTINS", "INTERFACE_VERSION", "Decision", "DrawdownGate", "Intent", "LoadedPolicy", "build_params",
     "distance_for_hf", "hf_for_distance", "load_policy", "parse_set_pairs", "safe_decide",
 ]

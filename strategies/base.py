@@ -11,11 +11,20 @@ A policy is a module (built-in or a user's ``.py`` file) that defines
 
     def decide(snapshot: Snapshot, params: Params) -> Intent | None: ...
 
+    # Optional, for backtests (they skip the bars where the policy cannot act):
+    def wake_hf(params: Params) -> Decimal | None: ...    # never acts at or above this HF
+    def wake_gate(params: Params) -> DrawdownGate | None: ...   # a price-dependent bound
+
 ``decide`` is a pure function of an observation (``bot.domain.Snapshot``: the Aave position,
 idle balances, the order book, the time, recent prices) and the frozen params. It does no I/O
 and keeps no state between calls, so the same code runs in backtests, dry-runs and live. It
 returns an ``Intent`` (what to achieve) or None (do nothing now); the planner decides *how*
 (batch sizes, the HF floor through the transfer legs, the slippage cap).
+
+``wake_hf`` must be an upper bound: at any HF at or above it ``decide`` returns None whatever
+else the snapshot holds (0: never acts; None or no ``wake_hf``: no bound, every bar is shown).
+``wake_gate`` narrows it for policies that act only after a drawdown (see ``DrawdownGate``).
+A wrong bound makes a backtest skip decisions the policy would have taken, nothing else.
 
 Callers never call ``decide`` directly: ``LoadedPolicy.decide_safely`` contains anything the
 policy raises or returns by mistake and reports it as a ``Decision`` with an ``error``.
@@ -119,6 +128,16 @@ def distance_for_hf(hf: Decimal) -> Decimal:
 
 
 @dataclass(frozen=True, slots=True)
+class DrawdownGate:
+    """When a policy can act at all: only if, for some step (drawdown, hf), the collateral
+    price is at least ``drawdown`` below its highest close over the last ``window_s`` AND the
+    health factor is below ``hf``. A backtest turns it into a per-bar wake price."""
+
+    window_s: int
+    steps: tuple[tuple[Decimal, Decimal], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """The outcome of running a policy once: an intent, nothing, or a contained error."""
 
@@ -140,9 +159,21 @@ class LoadedPolicy:
     decide_fn: Callable[[Snapshot, Any], Intent | None] = field(repr=False)
     interface_version: int = INTERFACE_VERSION
     source: str = ""  # "builtin" or the file path
+    wake_hf_fn: Callable[[Any], Decimal | None] | None = field(default=None, repr=False)
+    wake_gate_fn: Callable[[Any], DrawdownGate | None] | None = field(default=None, repr=False)
 
     def decide_safely(self, snapshot: Snapshot) -> Decision:
         return safe_decide(self, snapshot)
+
+    def wake_hf(self) -> Decimal | None:
+        """The HF at or above which the policy never acts (0: never acts; None: unknown)."""
+        if self.wake_hf_fn is None:
+            return None
+        value = self.wake_hf_fn(self.params)
+        return None if value is None else Decimal(str(value))
+
+    def wake_gate(self) -> DrawdownGate | None:
+        return None if self.wake_gate_fn is None else self.wake_gate_fn(self.params)
 
     def params_dict(self) -> dict[str, Any]:
         return params_to_dict(self.params)

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from bot.domain import Snapshot
-from strategies.base import INTERFACE_VERSION, Intent, check, distance_for_hf, hf_for_distance
+from strategies.base import INTERFACE_VERSION, DrawdownGate, Intent, check, distance_for_hf, hf_for_distance
 from strategies.helpers import collateral_price, drawdown, reference_high
 
 NAME = "ladder"
-__all__ = ["INTERFACE_VERSION", "NAME", "Params", "decide", "required_distance"]
+__all__ = ["INTERFACE_VERSION", "NAME", "Params", "decide", "required_distance", "wake_gate", "wake_hf"]
 
 D = Decimal
 
@@ -79,3 +79,13 @@ def decide(snapshot: Snapshot, params: Params) -> Intent | None:
             f"{dd:.1%} drawdown: restore to {target:.0%}"
         ),
     )
+
+
+def wake_hf(params: Params) -> Decimal:
+    """Quiet at and above the HF of the widest step's distance."""
+    return hf_for_distance(max(dist for _, dist in params.steps))
+
+
+def wake_gate(params: Params) -> DrawdownGate:
+    """Step (dd, dist) can fire only at a drawdown ≥ dd and HF < 1/(1 − dist)."""
+    return DrawdownGate(params.reference_window_s, tuple((dd, hf_for_distance(dist)) for dd, dist in params.steps))

@@ -51,7 +51,13 @@ def bind(module: ModuleType, params: Mapping[str, Any] | None, *, source: str, d
         bound = None
     else:
         bound = build_params(params_type, params, policy=name)
-    return LoadedPolicy(name=name, params=bound, decide_fn=decide, interface_version=version, source=source)
+    hooks = {}
+    for hook in ("wake_hf", "wake_gate"):
+        fn = getattr(module, hook, None)
+        if fn is not None and not callable(fn):
+            raise ConfigError(f"policy {name}: {hook} must be a function of the params")
+        hooks[f"{hook}_fn"] = fn
+    return LoadedPolicy(name=name, params=bound, decide_fn=decide, interface_version=version, source=source, **hooks)
 
 
 def _import_file(path: Path) -> ModuleType:

@@ -24,7 +24,7 @@ from strategies.base import INTERFACE_VERSION, Intent, check
 from strategies.helpers import book_depth_qty, main_collateral, sell_qty_for_target
 
 NAME = "paced"
-__all__ = ["INTERFACE_VERSION", "NAME", "Params", "decide", "first_slice_fraction", "urgency"]
+__all__ = ["INTERFACE_VERSION", "NAME", "Params", "decide", "first_slice_fraction", "urgency", "wake_hf"]
 
 D = Decimal
 
@@ -98,3 +98,8 @@ def decide(snapshot: Snapshot, params: Params) -> Intent | None:
             f"{remainder:.4f} {collateral.symbol} left to reach it{capped}"
         ),
     )
+
+
+def wake_hf(params: Params) -> Decimal:
+    """Quiet at and above the trigger (or the target, without one)."""
+    return params.trigger_hf if params.trigger_hf is not None else params.target_hf

@@ -41,7 +41,7 @@ from bot.domain import Snapshot
 from strategies.base import INTERFACE_VERSION, Intent, check, distance_for_hf, hf_for_distance
 
 NAME = "template"
-__all__ = ["INTERFACE_VERSION", "NAME", "Params", "decide"]
+__all__ = ["INTERFACE_VERSION", "NAME", "Params", "decide", "wake_hf"]
 
 
 @dataclass(frozen=True)
@@ -74,3 +74,9 @@ def decide(snapshot: Snapshot, params: Params) -> Intent | None:
         return Intent.restore_hf(params.target_hf, urgency=Decimal("0.3"), reason=f"HF {hf:.3f} < {params.trigger_hf}")
 
     return None
+
+
+def wake_hf(params: Params) -> Decimal:
+    """Optional, for backtests: the HF at or above which ``decide`` never acts (here the larger
+    of the trigger and the distance's HF). Leave it out and a backtest shows every bar."""
+    return max(params.trigger_hf, hf_for_distance(params.distance))

@@ -10,7 +10,7 @@ from bot.domain import Snapshot
 from strategies.base import INTERFACE_VERSION, Intent, check
 
 NAME = "threshold"
-__all__ = ["INTERFACE_VERSION", "NAME", "Params", "decide"]
+__all__ = ["INTERFACE_VERSION", "NAME", "Params", "decide", "wake_hf"]
 
 
 @dataclass(frozen=True)
@@ -33,3 +33,8 @@ def decide(snapshot: Snapshot, params: Params) -> Intent | None:
         urgency=urgency.quantize(Decimal("0.0001")),
         reason=f"HF {hf:.4f} < trigger {params.trigger_hf}: restore to {params.target_hf}",
     )
+
+
+def wake_hf(params: Params) -> Decimal:
+    """Quiet at and above the trigger."""
+    return params.trigger_hf

@@ -1,66 +1,117 @@
-"""Baselines the policies are measured against, as simple explicit strategies.
+"""Reference strategies the policies are measured against. They are not the engine: each is a
+small explicit rule, run where it can through the same engine as the policies.
 
 - ``do-nothing``: holds the position and takes whatever liquidations come.
-- ``sell-all``: at the first trigger, unwinds the whole debt as fast as the contract allows:
-  withdraw the most Aave accepts (HF ≥ ``min_hf_mid`` after the withdrawal, no shock margin),
-  market-sell it with no slippage cap, repay, repeat.
+- ``sell-all``: at the first trigger, unwinds the whole debt as fast as the contract allows.
+  Its own sizing (the most Aave lets leave with HF ≥ ``min_hf_mid``, no shock margin) is a
+  ``PlanFn`` run by the real controller and executor, with the limits of a panic seller: HF
+  floor ``min_hf_mid``, no shock, slippage up to the schema's maximum, no cooldown, no
+  divergence pause. The transfer legs, the sell, the repay are the executor's.
 - ``one-shot``: a DeFi-Saver-style automation: when HF ≤ trigger, one flash-loan transaction
   swaps collateral on a DEX and repays to the target HF — no transfer legs and no HF dip, but
-  the whole size in one sweep of the book (no refill) and a DEX + service fee.
-
-They run through the same simulated adapters, market model and liquidation rules as the
-policies; they just size their own batches instead of calling the planner.
+  the whole size in one sweep of the book (no refill) and a DEX + service fee. It is atomic,
+  which the executor's saga is not, so it keeps a small direct path on the simulated world.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 
-from bot.backtest.adapters import COLL, DEBT, SimVenue
-from bot.backtest.runner import NEVER, BatchOrder
-from bot.domain.book import walk_bids
+from bot.backtest.adapters import record_fill
+from bot.backtest.engine import EngineActor
+from bot.backtest.runner import NEVER, Sim, Wake
+from bot.compose.configs import simulated_engine
+from bot.domain.book import depth_above, floor_price, walk_bids
 from bot.domain.position import decimal_to_wad, from_units, health_factor_wad, to_units
 from bot.domain.sizing import max_withdraw, repay_for_target
 from bot.domain.snapshot import Snapshot
+from bot.domain.wadray import WAD
+from bot.engine.controller import PlanChoice, PlanContext
+from bot.engine.steps import BatchSpec
+from bot.settings import BacktestSettings
+from bot.settings.sections import LimitsConfig
 
-ALWAYS = Decimal(10**9)  # a wake HF every position is below: look at every quiet bar
+BASELINES = ("do-nothing", "sell-all", "one-shot")
 
 
 class DoNothing:
     name = "do-nothing"
 
-    def wake_health_factor(self) -> Decimal | None:
-        return NEVER
+    def bind(self, sim: Sim) -> None:
+        return None
 
-    def next_batch(self, snapshot: Snapshot, venue: SimVenue) -> BatchOrder | None:
+    def wake(self) -> Wake:
+        return Wake(NEVER)
+
+    def act(self) -> None:
         return None
 
 
 @dataclass
-class SellAll:
+class SellAllRule:
+    """The sell-all sizing, as a ``PlanFn``: withdraw what covers the debt (+3 % for impact),
+    at most what leaves HF ≥ ``min_hf_mid`` and 90 % of what the book takes down to the
+    executor's floor (an IOC sells no deeper; a batch left half-sold fails its verify and
+    the engine turns reduce-only), in whole exchange lots."""
+
+    collateral: str
+    debt: str
+    lot_units: int
+    slippage_bps: int
     trigger_hf: Decimal = Decimal("1.25")
     min_hf_mid: Decimal = Decimal("1.01")
-    name: str = "sell-all"
     triggered: bool = False
 
-    def wake_health_factor(self) -> Decimal | None:
-        return ALWAYS if self.triggered else self.trigger_hf
-
-    def next_batch(self, snapshot: Snapshot, venue: SimVenue) -> BatchOrder | None:
+    def __call__(self, snapshot: Snapshot, context: PlanContext) -> PlanChoice:
         pos = snapshot.position
-        hf = health_factor_wad(pos)
-        if not self.triggered and hf > decimal_to_wad(self.trigger_hf):
-            return None
+        if not self.triggered and health_factor_wad(pos) > decimal_to_wad(self.trigger_hf):
+            return PlanChoice(None, "above the trigger")
         self.triggered = True
-        debt = pos.reserve(DEBT).debt
-        if debt == 0:
-            return None
-        price = from_units(pos.reserve(COLL).price, 8)
-        needed = to_units((from_units(debt, 6) * Decimal("1.03") / price), 18)  # 3 % margin for impact
-        units = min(needed, max_withdraw(pos, COLL, min_hf_wad=decimal_to_wad(self.min_hf_mid)))
-        units -= units % 10**14  # whole exchange lots (0.0001 ETH)
-        return BatchOrder(units, None) if units > 0 else None
+        debt_r, coll_r = pos.reserve(self.debt), pos.reserve(self.collateral)
+        if debt_r.debt == 0:
+            return PlanChoice(None, "no debt")
+        price = Decimal(coll_r.price) / Decimal(debt_r.price)
+        needed = to_units(from_units(debt_r.debt, debt_r.decimals) * Decimal("1.03") / price, coll_r.decimals)
+        units = min(needed, max_withdraw(pos, self.collateral, min_hf_wad=decimal_to_wad(self.min_hf_mid)))
+        book = snapshot.book
+        if book is not None and book.mid is not None:
+            takes = depth_above(book.bids, floor_price(book.mid, self.slippage_bps)) * Decimal("0.9")
+            units = min(units, to_units(takes, coll_r.decimals))
+        units -= units % self.lot_units
+        if units <= 0:
+            return PlanChoice(None, "nothing can leave the pool")
+        return PlanChoice(BatchSpec(collateral=self.collateral, debt=self.debt, withdraw_amount=units, note="sell-all"),
+                          "sell-all")
+
+
+def _schema_max(field: str) -> int:
+    """The largest value the settings schema accepts for a ``[limits]`` key."""
+    return next(int(m.le) for m in LimitsConfig.model_fields[field].metadata if hasattr(m, "le"))
+
+
+def _schema_max_usd(limits: LimitsConfig) -> Decimal:
+    return max(limits.max_daily_usd, Decimal(10) ** 15)  # no cap a panic seller would respect
+
+
+class SellAll(EngineActor):
+    def __init__(self, settings: BacktestSettings, *, symbol: str, collateral: str, debt: str, lot_units: int,
+                 wallet: str, trigger_hf: Decimal = Decimal("1.25"), min_hf_mid: Decimal = Decimal("1.01")) -> None:
+        widest = _schema_max("max_slippage_bps")
+        self.rule = SellAllRule(collateral, debt, lot_units, widest, trigger_hf, min_hf_mid)
+        panic = LimitsConfig.model_validate({
+            **settings.limits.model_dump(), "hf_floor": min_hf_mid, "price_shock_bps": 0, "max_slippage_bps": widest,
+            "cooldown_s": 0, "max_oracle_divergence_bps": _schema_max("max_oracle_divergence_bps"),
+            "max_batch_usd": _schema_max_usd(settings.limits), "max_daily_usd": _schema_max_usd(settings.limits),
+        })
+        engine = simulated_engine(settings.model_copy(update={"limits": panic}), symbol=symbol, collateral=collateral,
+                                  debt=debt, wallet=wallet)
+        super().__init__("sell-all", engine, lambda venue: self.rule, wake_hf=trigger_hf)
+
+    def wake(self) -> Wake:
+        if self.rule.triggered and not self.halted:
+            return Wake(None)
+        return super().wake()
 
 
 @dataclass
@@ -69,44 +120,73 @@ class OneShot:
     target_hf: Decimal = Decimal("1.5")
     fee_bps: int = 35  # DEX pool fee + automation service fee
     name: str = "one-shot"
+    sim: Sim | None = field(default=None, repr=False)
 
-    def wake_health_factor(self) -> Decimal | None:
-        return self.trigger_hf
+    def bind(self, sim: Sim) -> None:
+        self.sim = sim
 
-    def next_batch(self, snapshot: Snapshot, venue: SimVenue) -> BatchOrder | None:
-        pos = snapshot.position
-        if health_factor_wad(pos) > decimal_to_wad(self.trigger_hf) or snapshot.book is None:
-            return None
-        repay = repay_for_target(pos, DEBT, target_hf_wad=decimal_to_wad(self.target_hf))
+    def wake(self) -> Wake:
+        return Wake(self.trigger_hf)
+
+    def act(self) -> None:
+        assert self.sim is not None
+        w = self.sim.world
+        w.sync()
+        pos = w.position
+        p = w.pair
+        if health_factor_wad(pos) > decimal_to_wad(self.trigger_hf):
+            return
+        book = self.sim.venue.order_book(p.symbol)
+        repay = repay_for_target(pos, p.debt, target_hf_wad=decimal_to_wad(self.target_hf))
         if repay is None:
-            repay = pos.reserve(DEBT).debt
+            repay = pos.reserve(p.debt).debt
         if not repay:
-            return None
-        # The quantity whose sweep, net of fees, pays ``repay`` — solved on the book (the DEX quote).
-        need = from_units(repay, 6)
+            return
+        # The quantity whose sweep, net of fees, pays ``repay``: solved on the book (the DEX quote).
+        need = from_units(repay, p.debt_decimals)
         keep = Decimal(1) - Decimal(self.fee_bps) / Decimal(10_000)
-        coll = from_units(pos.reserve(COLL).collateral, 18)
-        lo, hi = Decimal(0), coll
+        coll_r = pos.reserve(p.collateral)
+        lo, hi = Decimal(0), from_units(coll_r.collateral, coll_r.decimals)
         for _ in range(40):
             mid = (lo + hi) / 2
-            if walk_bids(snapshot.book.bids, mid).notional * keep >= need:
+            if walk_bids(book.bids, mid).notional * keep >= need:
                 hi = mid
             else:
                 lo = mid
-        qty = hi.quantize(Decimal("0.0001"), rounding=ROUND_CEILING)
-        return BatchOrder(min(to_units(qty, 18), pos.reserve(COLL).collateral), None, atomic=True,
-                          atomic_fee_bps=self.fee_bps)
+        step = self.sim.venue.rules(p.symbol).step_size
+        qty = min(hi.quantize(step, rounding=ROUND_CEILING), from_units(coll_r.collateral, coll_r.decimals))
+        if qty <= 0:
+            return
+        if not self._improves(qty):  # simulated before sending: a reverting repay spends no gas
+            w.event(w.now, "batch-reverted", f"one-shot swap of {qty} {p.collateral} would lower HF: reverted")
+            return
+        if w.ledger.arrival_price is None:
+            w.ledger.arrival_price = from_units(w.oracle_base, 8)
+        fill, fee = w.market.sweep(w.bar, int(w.now), qty, fee_bps=self.fee_bps)
+        sold_units = to_units(fill.qty, coll_r.decimals)
+        proceeds = to_units(fill.notional - fee, p.debt_decimals)
+        w.position = w.position.with_reserve(p.collateral, collateral=coll_r.collateral - sold_units)
+        paid = min(proceeds, w.debt_now().balance)
+        w.debt = w.debt_now().repaid(paid)
+        w.position = w.position.with_reserve(p.debt, debt=w.debt.balance)
+        w.wallet[p.debt] += proceeds - paid
+        w.ledger.debt_repaid_units += paid
+        w.pay_gas("flashloan_repay")
+        w.ledger.batches.append((int(w.now), sold_units))
+        record_fill(w, fill.qty, fill.notional, fee)
+        w.event(w.now, "batch", f"one-shot swap {fill.qty} {p.collateral}, repay {from_units(paid, p.debt_decimals)} {p.debt}")
+        w.checkpoint()
 
-
-BASELINES = ("do-nothing", "sell-all", "one-shot")
-
-
-def make_baseline(name: str, params: dict[str, str]) -> DoNothing | SellAll | OneShot:
-    trigger = Decimal(params.get("trigger_hf", "1.25"))
-    if name == "do-nothing":
-        return DoNothing()
-    if name == "sell-all":
-        return SellAll(trigger_hf=trigger)
-    if name == "one-shot":
-        return OneShot(trigger_hf=trigger, target_hf=Decimal(params.get("target_hf", "1.5")))
-    raise KeyError(name)
+    def _improves(self, qty: Decimal) -> bool:
+        """Automations revert a repay that leaves HF lower than before (or under 1): quote first."""
+        assert self.sim is not None
+        w = self.sim.world
+        p = w.pair
+        book = self.sim.venue.order_book(p.symbol)
+        fill = walk_bids(book.bids, qty)
+        proceeds = to_units(fill.notional * (1 - Decimal(self.fee_bps) / Decimal(10_000)), p.debt_decimals)
+        pos = w.position
+        coll_r = pos.reserve(p.collateral)
+        after = pos.with_reserve(p.collateral, collateral=coll_r.collateral - to_units(fill.qty, coll_r.decimals))
+        after = after.with_reserve(p.debt, debt=max(0, pos.reserve(p.debt).debt - proceeds))
+        return health_factor_wad(after) >= max(WAD, health_factor_wad(pos))

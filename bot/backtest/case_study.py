@@ -27,6 +27,10 @@ POLICIES = {
     "paced": {},
 }
 BASELINE_PARAMS = {"trigger_hf": "1.5", "target_hf": "1.8"}
+# The fund's limits (a [limits] section of its config): HF floor 1.05, a 50 bps IOC floor, no
+# cooldown, and batch and daily caps far above anything the book can take.
+LIMITS = {"hf_floor": "1.05", "max_slippage_bps": "50", "cooldown_s": "0", "max_batch_usd": "1000000000000",
+          "max_daily_usd": "1000000000000"}
 
 
 def tasks() -> list[Task]:
@@ -34,7 +38,7 @@ def tasks() -> list[Task]:
     out = []
     for depth in DEPTHS.values():
         for policy, params in POLICIES.items():
-            values = {**depth, **params}
+            values = {**LIMITS, **depth, **params}
             baselines = BASELINES if policy == "threshold" else ()
             if policy == "threshold":
                 values = {**values, **BASELINE_PARAMS}

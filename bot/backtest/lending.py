@@ -203,9 +203,10 @@ def weth_usdt_position(
     )
 
 
-def debt_for_health_factor(*, collateral_units: int, price_base: int, lt_bps: int, hf: Decimal) -> int:
-    """USDT units (6 decimals) making HF = ``hf`` for the given WETH collateral (rounded up)."""
-    coll_base_lt = collateral_units * price_base * lt_bps // (10**18 * PERCENTAGE_FACTOR)
+def debt_for_health_factor(*, collateral_units: int, price_base: int, lt_bps: int, hf: Decimal,
+                           collateral_decimals: int = 18, debt_decimals: int = 6) -> int:
+    """Debt units making HF = ``hf`` for the given collateral (rounded up; a $1 debt token)."""
+    coll_base_lt = collateral_units * price_base * lt_bps // (10**collateral_decimals * PERCENTAGE_FACTOR)
     debt_base = Decimal(coll_base_lt) / hf
-    units = (debt_base * Decimal(10**6) / Decimal(10**8)).to_integral_value(rounding="ROUND_CEILING")
+    units = (debt_base * Decimal(10**debt_decimals) / Decimal(10**8)).to_integral_value(rounding="ROUND_CEILING")
     return int(units)

@@ -54,7 +54,10 @@ class MarketParams:
     book_max_bps: float = 3_000.0  # the book ends 30 % below mid
     taker_fee_bps: int = 10
     gas_gwei: float = 30.0
-    sell_price: str = "close"  # which candle price the exchange mid follows: close | low | open
+    gas_eth_price_usd: float = 3_000.0  # the ETH price gas is paid at when the pair is not ETH's
+    # Where the price (oracle and exchange mid) settles in a bar once its low has been visited:
+    # close | low | open.
+    sell_price: str = "close"
 
     def __post_init__(self) -> None:
         if self.depth_usd_1pct <= 0 or not 0 < self.crash_depth_factor <= 1 or self.depth_exponent <= 0:

@@ -16,9 +16,9 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from bot.backtest.adapters import BASE_COIN, COLL, DEBT, QUOTE_COIN
+from bot.backtest.adapters import NATIVE, to_base
 from bot.backtest.data import iso
-from bot.backtest.runner import RunResult, to_base
+from bot.backtest.runner import RunResult
 from bot.domain.position import from_units, health_factor_wad
 
 USD, QTY, PRICE, HF, BPS_PLACES = 2, 6, 2, 4, 2
@@ -36,32 +36,35 @@ def _f(value: float, places: int) -> str:
 
 def summarise(result: RunResult) -> dict[str, Any]:
     w = result.world
+    p = w.pair
+    cd, dd = p.collateral_decimals, p.debt_decimals
     led = w.ledger
     c = result.candles
     end_t = int(c.timestamp[-1])
     p_end = from_units(to_base(float(c.close[-1])), 8)
     debt_end = w.debt.at(end_t).balance
-    coll_units = w.position.reserve(COLL).collateral
-    eth = from_units(coll_units + w.wallet[COLL], 18) + w.exchange[BASE_COIN] + w.stranded
-    usd = from_units(w.wallet[DEBT], 6) + w.exchange[QUOTE_COIN]
+    coll_units = w.position.reserve(p.collateral).collateral
+    coins = from_units(coll_units + w.wallet[p.collateral] + w.wallet[NATIVE], cd) + w.exchange[p.base]
+    usd = from_units(w.wallet[p.debt], dd) + w.exchange[p.quote]
     for tr in w.transfers.values():
         if not tr.done:
-            if tr.coin == BASE_COIN:
-                eth += tr.amount
+            if tr.coin == p.base:
+                coins += tr.amount
             else:
                 usd += tr.amount
-    equity = eth * p_end + usd - from_units(debt_end, 6) - led.gas_usd
+    equity = coins * p_end + usd - from_units(debt_end, dd) - led.gas_usd
     start = result.start_position
-    hold = from_units(start.reserve(COLL).collateral, 18) * p_end - from_units(result.start_debt.at(end_t).balance, 6)
+    hold = (from_units(start.reserve(p.collateral).collateral, cd) * p_end
+            - from_units(result.start_debt.at(end_t).balance, dd))
 
     penalty = Decimal(0)
     for _, liq in led.liquidations:
-        penalty += from_units(liq.penalty_base(liq.position.reserve(COLL), liq.position.reserve(DEBT)), 8)
+        penalty += from_units(liq.penalty_base(liq.position.reserve(p.collateral), liq.position.reserve(p.debt)), 8)
     sold = led.collateral_sold
     avg = led.gross_quote / sold if sold else None
     shortfall = led.shortfall_usd + led.fees_usd if sold else Decimal(0)
     shortfall_bps = (shortfall / (led.arrival_price * sold) * 10_000) if sold and led.arrival_price else Decimal(0)
-    final_pos = w.position.with_prices({COLL: to_base(float(c.close[-1]))}).with_reserve(DEBT, debt=debt_end)
+    final_pos = w.position.with_prices({p.collateral: to_base(float(c.close[-1]))}).with_reserve(p.debt, debt=debt_end)
     final_hf = health_factor_wad(final_pos)
     return {
         "policy": result.name,
@@ -70,7 +73,7 @@ def summarise(result: RunResult) -> dict[str, Any]:
         "liquidation_penalty_usd": q(penalty, USD),
         "min_health_factor": _f(result.min_hf, HF) if result.min_hf != float("inf") else None,
         "collateral_sold": q(sold, QTY),
-        "debt_repaid": q(from_units(led.debt_repaid_units, 6), USD),
+        "debt_repaid": q(from_units(led.debt_repaid_units, dd), USD),
         "avg_fill_price": q(avg, PRICE),
         "arrival_price": q(led.arrival_price, PRICE),
         "shortfall_usd": q(shortfall, USD),
@@ -82,5 +85,5 @@ def summarise(result: RunResult) -> dict[str, Any]:
         "batches": len(led.batches),
         "first_liquidation": iso(led.liquidations[0][0]) if led.liquidations else None,
         "final_health_factor": None if final_hf >= 2**255 else q(Decimal(final_hf) / Decimal(10**18), HF),
-        "final_debt": q(from_units(debt_end, 6), USD),
+        "final_debt": q(from_units(debt_end, dd), USD),
     }

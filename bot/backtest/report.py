@@ -23,18 +23,23 @@ MAX_POINTS = 4_000
 COLOURS = ("#1f77b4", "#7f7f7f", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 
 
-def series(result: RunResult, lt: float = 0.83, rate: float = 0.05) -> dict[str, np.ndarray]:
-    """Per-bar liquidation price, HF (at the close) and equity rebuilt from the checkpoints."""
+def series(result: RunResult, lt: float | None = None, rate: float = 0.05) -> dict[str, np.ndarray]:
+    """Per-bar liquidation price, HF (at the close) and equity rebuilt from the checkpoints
+    (``lt``: the collateral's liquidation threshold; None: the start position's)."""
     c = result.candles
     cps = result.checkpoints
+    p = result.world.pair
+    if lt is None:
+        lt = result.start_position.reserve(p.collateral).liquidation_threshold_bps / 10_000
+    coll_unit, debt_unit = 10.0**p.collateral_decimals, 10.0**p.debt_decimals
     bars = np.array([cp.bar for cp in cps])
     k = np.arange(len(c))
     idx = np.clip(np.searchsorted(bars, k, side="left") - 1, 0, len(cps) - 1)
     idx = np.where(bars[idx] > k, 0, idx)
-    coll = np.array([cp.coll_units / 1e18 for cp in cps])[idx]
-    debt0 = np.array([cp.debt_units / 1e6 for cp in cps])[idx]
+    coll = np.array([cp.coll_units / coll_unit for cp in cps])[idx]
+    debt0 = np.array([cp.debt_units / debt_unit for cp in cps])[idx]
     t0 = np.array([cp.t for cp in cps], dtype=np.float64)[idx]
-    eth = np.array([cp.off_pool_eth for cp in cps])[idx]
+    eth = np.array([cp.off_pool_coll for cp in cps])[idx]
     usd = np.array([cp.off_pool_usd for cp in cps])[idx]
     debt = debt0 * np.exp(rate * np.maximum(0.0, c.timestamp - t0) / (365 * 86_400))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -53,7 +58,7 @@ def _iso(ts: np.ndarray) -> list[str]:
 
 
 def write_report(results: list[RunResult], summaries: list[dict[str, Any]], folder: str | Path, *,
-                 title: str, trigger_hf: float | None, hf_floor: float | None, lt: float, rate: float) -> list[Path]:
+                 title: str, trigger_hf: float | None, hf_floor: float | None, lt: float | None, rate: float) -> list[Path]:
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     built = [(r, series(r, lt, rate)) for r in results]
@@ -73,7 +78,7 @@ def _html(built: list[tuple[RunResult, dict[str, np.ndarray]]], summaries: list[
     s = _stride(len(c))
     x = _iso(c.timestamp[::s])
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.04, row_heights=[0.45, 0.3, 0.25],
-                        subplot_titles=("ETH price and liquidation prices", "Health factor (at the close)", "Equity (USD)"))
+                        subplot_titles=("Collateral price and liquidation prices", "Health factor (at the close)", "Equity (USD)"))
     fig.add_trace(go.Scatter(x=x, y=c.close[::s], name="close", line={"color": "black", "width": 1}), row=1, col=1)
     fig.add_trace(go.Scatter(x=x, y=c.low[::s], name="low", line={"color": "#bbbbbb", "width": 1}), row=1, col=1)
     for n, (r, ser) in enumerate(built):

@@ -1,10 +1,13 @@
-"""One backtest scenario: candles, a starting position, settings routed to their owners, and
-the policy under test run side by side with the baselines.
+"""One backtest scenario: candles, a starting position, the settings routed to their owners,
+and the policy under test run through the daemon's engine beside the reference strategies.
 
-``--set key=value`` keys go to the first owner that knows them: the market model
-(``MarketParams``), the simulation (``SimParams``), the planner (limits, costs, shock), then the
-policy's own ``Params``. The baselines take ``trigger_hf``/``target_hf`` from the same values,
-else from the policy's params, so they fire where the policy does.
+Settings come from the config file's ``[limits]``, ``[policy]``, ``[engine]`` and
+``[exchange]`` sections (``bot.settings.load_backtest_settings``; without a file, the schema's
+defaults). ``--set key=value`` keys then go to the first owner that knows them: the market
+model (``MarketParams``), the simulation (``SimParams``), ``[limits]``, ``[engine]``, the
+planner's cost and market assumptions, then the policy's own ``Params``. The baselines take
+``trigger_hf``/``target_hf`` from the same values, else from the policy's params, so they
+fire where the policy does.
 """
 
 from __future__ import annotations
@@ -17,24 +20,36 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from bot.backtest.baselines import BASELINES, make_baseline
+from pydantic import ValidationError
+
+from bot.backtest.adapters import WALLET_ADDRESS
+from bot.backtest.baselines import BASELINES, DoNothing, OneShot, SellAll
 from bot.backtest.data import Candles
-from bot.backtest.lending import weth_usdt_position
+from bot.backtest.engine import EngineActor
 from bot.backtest.market import MarketParams
 from bot.backtest.metrics import summarise
-from bot.backtest.policies import COST_KEYS, LIMIT_KEYS, PLANNER_MARKET_KEYS, PolicyDecider, planner_inputs
-from bot.backtest.runner import Decider, Runner, RunResult, SimParams
+from bot.backtest.pair import Pair, pair_of_file
+from bot.backtest.pair import pair as pair_named
+from bot.backtest.policies import COST_KEYS, PLANNER_MARKET_KEYS, planner_inputs, wake_of
+from bot.backtest.runner import Actor, Runner, RunResult, SimParams
+from bot.compose.configs import simulated_engine
 from bot.domain.position import Position, Rounding, to_units
+from bot.engine.controller import policy_plan_fn
 from bot.errors import ConfigError, UserInputError
-from strategies import load_policy
+from bot.settings import BacktestSettings, load_backtest_settings
+from bot.settings.sections import EngineConfig, LimitsConfig
+from strategies import LoadedPolicy, load_policy
 
 MARKET_KEYS = {f.name for f in dataclasses.fields(MarketParams)}
 SIM_KEYS = {f.name for f in dataclasses.fields(SimParams)}
-PLANNER_KEYS = LIMIT_KEYS | COST_KEYS | PLANNER_MARKET_KEYS
+LIMIT_KEYS = set(LimitsConfig.model_fields)
+ENGINE_KEYS = set(EngineConfig.model_fields) - {"kill_switch_path"}
+PLANNER_KEYS = COST_KEYS | PLANNER_MARKET_KEYS
 
 
 @dataclass(frozen=True)
-class Settings:
+class ScenarioSettings:
+    config: BacktestSettings  # the file's sections with the --set limits and engine values applied
     market: MarketParams
     sim: SimParams
     planner: dict[str, Any]
@@ -42,13 +57,18 @@ class Settings:
     baseline: dict[str, str]
 
 
-def split_settings(values: dict[str, Any]) -> Settings:
-    market, sim, planner, policy = {}, {}, {}, {}
+def split_settings(values: dict[str, Any], config: BacktestSettings | None = None) -> ScenarioSettings:
+    config = config or load_backtest_settings(None)
+    market, sim, limits, engine, planner, policy = {}, {}, {}, {}, {}, {}
     for key, value in values.items():
         if key in MARKET_KEYS:
             market[key] = value
         elif key in SIM_KEYS:
             sim[key] = value
+        elif key in LIMIT_KEYS:
+            limits[key] = value
+        elif key in ENGINE_KEYS:
+            engine[key] = value
         elif key in PLANNER_KEYS:
             planner[key] = value
         else:
@@ -58,14 +78,35 @@ def split_settings(values: dict[str, Any]) -> Settings:
         sp = dataclasses.replace(SimParams(), **{k: _typed(SimParams, k, v) for k, v in sim.items()})
     except (ValueError, InvalidOperation, TypeError) as exc:
         raise ConfigError(f"--set: {exc}") from None
+    if limits or engine:
+        config = config.model_copy(update={
+            "limits": _section(LimitsConfig, config.limits.model_dump(), limits),
+            "engine": _section(EngineConfig, config.engine.model_dump(), engine),
+        })
     baseline = {k: str(v) for k, v in values.items() if k in ("trigger_hf", "target_hf")}
-    return Settings(mp, sp, planner, policy, baseline)
+    return ScenarioSettings(config, mp, sp, planner, policy, baseline)
+
+
+def _section(model: Any, current: dict[str, Any], updates: dict[str, Any]) -> Any:
+    """A settings section with ``--set`` values, validated by the schema."""
+    try:
+        return model.model_validate({**current, **{k: _plain(v) for k, v in updates.items()}})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(part) for part in err.get("loc", ()))
+        raise ConfigError(f"--set{' ' + key if key else ''}: {err.get('msg', 'invalid')}") from None
+
+
+def _plain(value: Any) -> Any:
+    return None if str(value).lower() in ("none", "null") else value
 
 
 def _typed(cls: type, key: str, value: Any) -> Any:
     current = getattr(cls(), key)
     text = str(value)
     try:
+        if key in ("liquidation_threshold_bps", "liquidation_bonus_bps"):
+            return None if text.lower() in ("none", "null") else int(Decimal(text))
         if isinstance(current, Rounding):
             return Rounding(text)
         if isinstance(current, bool):
@@ -81,11 +122,28 @@ def _typed(cls: type, key: str, value: Any) -> Any:
     return text
 
 
-def make_deciders(policy_name: str, settings: Settings, *, record: bool = False,
-                  baselines: tuple[str, ...] = BASELINES) -> list[Decider]:
-    policy = load_policy(policy_name, settings.policy)
-    limits, costs, market = planner_inputs(settings.planner, settings.sim, settings.market.refill_half_life_s)
-    deciders: list[Decider] = [PolicyDecider(policy, limits, costs, market, record=record)]
+def policy_for(policy_name: str | None, settings: ScenarioSettings) -> LoadedPolicy:
+    """``--policy`` (or the config's ``policy.name``) with the config's params when the names
+    match, then the ``--set`` policy params."""
+    section = settings.config.policy
+    name = policy_name or section.name
+    params = dict(section.params) if name == section.name else {}
+    return load_policy(name, {**params, **settings.policy})
+
+
+def make_actors(policy_name: str | None, settings: ScenarioSettings, pair: Pair, *, record: bool = False,
+                baselines: tuple[str, ...] = BASELINES) -> list[Actor]:
+    policy = policy_for(policy_name, settings)
+    engine = simulated_engine(settings.config, symbol=pair.symbol, collateral=pair.collateral, debt=pair.debt,
+                              wallet=WALLET_ADDRESS)
+    costs, model = planner_inputs(settings.planner, settings.sim, settings.market.refill_half_life_s)
+    wake_hf, gate = wake_of(policy)
+
+    def plan_fn(venue: Any) -> Any:
+        return policy_plan_fn(policy, limits=engine.limits, venue=venue, market=pair.symbol, costs=costs, model=model,
+                              hold_to_target=engine.hold_to_target)
+
+    actors: list[Actor] = [EngineActor(policy.name, engine, plan_fn, wake_hf=wake_hf, gate=gate, record=record)]
     base = dict(settings.baseline)
     params = policy.params_dict()
     for key in ("trigger_hf", "target_hf"):
@@ -94,15 +152,28 @@ def make_deciders(policy_name: str, settings: Settings, *, record: bool = False,
     base.setdefault("trigger_hf", "1.4")
     base.setdefault("target_hf", "1.6")
     for name in baselines:
-        if name == "do-nothing" and policy.name == "none":
-            continue
-        deciders.append(make_baseline(name, base))
-    return deciders
+        if name == "do-nothing" and wake_hf == 0:
+            continue  # the policy under test already never acts
+        actors.append(make_baseline(name, base, settings, pair))
+    return actors
+
+
+def make_baseline(name: str, params: dict[str, str], settings: ScenarioSettings, pair: Pair) -> Actor:
+    trigger = Decimal(params.get("trigger_hf", "1.25"))
+    if name == "do-nothing":
+        return DoNothing()
+    if name == "sell-all":
+        lot = to_units(pair.rules(Decimal(0)).step_size, pair.collateral_decimals)
+        return SellAll(settings.config, symbol=pair.symbol, collateral=pair.collateral, debt=pair.debt, lot_units=lot,
+                       wallet=WALLET_ADDRESS, trigger_hf=trigger)
+    if name == "one-shot":
+        return OneShot(trigger_hf=trigger, target_hf=Decimal(params.get("target_hf", "1.5")))
+    raise KeyError(name)
 
 
 def load_position(path: str) -> dict[str, Any]:
-    """A richer starting position: JSON or TOML with ``collateral`` (WETH) and ``debt`` (USDT),
-    optional ``liquidation_threshold_bps``, ``liquidation_bonus_bps``, ``ltv_bps``."""
+    """A richer starting position: JSON or TOML with ``collateral`` and ``debt`` (whole coins of
+    the pair's reserves), optional ``liquidation_threshold_bps``, ``liquidation_bonus_bps``, ``ltv_bps``."""
     p = Path(path)
     try:
         text = p.read_text()
@@ -110,43 +181,53 @@ def load_position(path: str) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise UserInputError(f"cannot read position file {p}: {exc}") from None
     if not isinstance(data, dict) or "collateral" not in data or "debt" not in data:
-        raise UserInputError(f"position file {p}: needs 'collateral' (WETH) and 'debt' (USDT)")
+        raise UserInputError(f"position file {p}: needs 'collateral' and 'debt'")
     return data
 
 
-def position_from(data: dict[str, Any], sim: SimParams, price_base: int) -> Position:
+def position_from(data: dict[str, Any], sim: SimParams, price_base: int, pair: Pair) -> Position:
+    def opt(key: str, fallback: int | None) -> int | None:
+        return int(data[key]) if key in data else fallback
+
     try:
-        return weth_usdt_position(
-            collateral_units=to_units(Decimal(str(data["collateral"])), 18),
-            debt_units=to_units(Decimal(str(data["debt"])), 6),
-            weth_price_base=price_base,
-            liquidation_threshold_bps=int(data.get("liquidation_threshold_bps", sim.liquidation_threshold_bps)),
-            ltv_bps=int(data.get("ltv_bps", 8_050)),
-            liquidation_bonus_bps=int(data.get("liquidation_bonus_bps", sim.liquidation_bonus_bps)),
-            rounding=sim.rounding,
+        return pair.position(
+            collateral_units=to_units(Decimal(str(data["collateral"])), pair.collateral_decimals),
+            debt_units=to_units(Decimal(str(data["debt"])), pair.debt_decimals),
+            price_base=price_base, rounding=sim.rounding,
+            liquidation_threshold_bps=opt("liquidation_threshold_bps", sim.liquidation_threshold_bps),
+            liquidation_bonus_bps=opt("liquidation_bonus_bps", sim.liquidation_bonus_bps),
+            ltv_bps=opt("ltv_bps", None),
         )
     except (InvalidOperation, ValueError) as exc:
         raise UserInputError(f"position file: {exc}") from None
+
+
+def market_pair(candles: Candles, config: BacktestSettings) -> Pair:
+    """The candles' pair (from their file's name), else the config's ``exchange.symbol``."""
+    return pair_of_file(candles.source) or pair_named(config.exchange.symbol)
 
 
 @dataclass
 class Outcome:
     results: list[RunResult]
     summaries: list[dict[str, Any]] = field(default_factory=list)
-    deciders: list[Decider] = field(default_factory=list)
+    actors: list[Actor] = field(default_factory=list)
+    settings: ScenarioSettings | None = None
 
 
-def run_scenario(candles: Candles, policy_name: str, values: dict[str, Any], *, collateral: Decimal,
+def run_scenario(candles: Candles, policy_name: str | None, values: dict[str, Any], *, collateral: Decimal,
                  start_hf: Decimal, position: dict[str, Any] | None = None, record: bool = False,
-                 baselines: tuple[str, ...] = BASELINES) -> Outcome:
-    settings = split_settings(values)
+                 baselines: tuple[str, ...] = BASELINES, config: BacktestSettings | None = None,
+                 pair: Pair | None = None) -> Outcome:
+    settings = split_settings(values, config)
+    pair = pair or market_pair(candles, settings.config)
     results = []
-    deciders = make_deciders(policy_name, settings, record=record, baselines=baselines)
-    for decider in deciders:
+    actors = make_actors(policy_name, settings, pair, record=record, baselines=baselines)
+    for actor in actors:
         start = None
         if position is not None:
-            start = position_from(position, settings.sim, int(round(float(candles.open[0]) * 1e8)))
-        runner = Runner(candles, decider, collateral=collateral, start_hf=start_hf, market=settings.market,
-                        sim=settings.sim, position=start)
+            start = position_from(position, settings.sim, int(round(float(candles.open[0]) * 1e8)), pair)
+        runner = Runner(candles, actor, collateral=collateral, start_hf=start_hf, market=settings.market,
+                        sim=settings.sim, position=start, pair=pair)
         results.append(runner.run())
-    return Outcome(results, [summarise(r) for r in results], deciders)
+    return Outcome(results, [summarise(r) for r in results], actors, settings)

@@ -19,6 +19,7 @@ from typing import Any
 from bot.backtest.baselines import BASELINES
 from bot.backtest.data import Candles, load_csv
 from bot.errors import ConfigError
+from bot.settings import BacktestSettings, load_backtest_settings
 from strategies import parse_set_pairs
 
 
@@ -36,12 +37,13 @@ class Window:
 @dataclass(frozen=True)
 class Task:
     window: Window
-    policy: str
+    policy: str | None  # None: the config's policy.name
     values: tuple[tuple[str, str], ...]
     collateral: str
     start_hf: str
     baselines: tuple[str, ...]
     position: tuple[tuple[str, str], ...] | None = None
+    config: str | None = None  # the config file (None: the schema's defaults)
 
 
 def parse_sets(pairs: list[str]) -> tuple[dict[str, Any], dict[str, list[str]]]:
@@ -78,24 +80,30 @@ def _candles(window: Window) -> Candles:
     return c
 
 
+@lru_cache(maxsize=4)
+def _settings(path: str | None) -> BacktestSettings:
+    return load_backtest_settings(path)
+
+
 def run_task(task: Task) -> list[dict[str, Any]]:
     from bot.backtest.scenario import run_scenario
 
     position = dict(task.position) if task.position else None
     out = run_scenario(_candles(task.window), task.policy, dict(task.values), collateral=Decimal(task.collateral),
-                       start_hf=Decimal(task.start_hf), position=position, baselines=task.baselines)
+                       start_hf=Decimal(task.start_hf), position=position, baselines=task.baselines,
+                       config=_settings(task.config))
     return out.summaries
 
 
-def tasks_for(windows: list[Window], policy: str, fixed: dict[str, Any], axes: dict[str, list[str]], *,
+def tasks_for(windows: list[Window], policy: str | None, fixed: dict[str, Any], axes: dict[str, list[str]], *,
               collateral: str, start_hf: str, baselines: tuple[str, ...] = BASELINES,
-              position: dict[str, Any] | None = None) -> list[Task]:
+              position: dict[str, Any] | None = None, config: str | None = None) -> list[Task]:
     pos = tuple(sorted((k, str(v)) for k, v in position.items())) if position else None
     tasks = []
     for window in windows:
         for combo in grid(axes):
             values = {**{k: (v if isinstance(v, str) else _json(v)) for k, v in fixed.items()}, **combo}
-            tasks.append(Task(window, policy, tuple(values.items()), collateral, start_hf, baselines, pos))
+            tasks.append(Task(window, policy, tuple(values.items()), collateral, start_hf, baselines, pos, config))
     return tasks
 
 

@@ -18,7 +18,8 @@ def register(app: typer.Typer) -> None:
         pair: str = typer.Option(None, "--pair", help="Pair to load from the data cache, e.g. ETH/USDT."),
         since: str = typer.Option(None, "--since", help="Start date (YYYY-MM-DD) with --pair."),
         until: str = typer.Option(None, "--until", help="End date (YYYY-MM-DD) with --pair."),
-        policy: str = typer.Option("threshold", "--policy", help="Policy name or file path."),
+        config: str = typer.Option(None, "--config", help="Config file: its [limits], [policy], [engine] and [exchange] apply (default: the documented defaults)."),
+        policy: str = typer.Option(None, "--policy", help="Policy name or file path (default: the config's policy.name)."),
         set_: list[str] = typer.Option([], "--set", help="Policy/model parameter key=value (key=a,b,c sweeps)."),
         collateral: str = typer.Option("100", "--collateral", help="Units of collateral."),
         start_hf: str = typer.Option("1.45", "--start-hf", help="Debt is sized so HF starts here."),
@@ -29,7 +30,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Replay policies and baselines over candles, with market impact and Aave liquidations."""
         try:
-            _run(prices, pair, since, until, policy, set_, collateral, start_hf, json_out, report, position, workers)
+            _run(prices, pair, since, until, config, policy, set_, collateral, start_hf, json_out, report, position,
+                 workers)
         except UserInputError as exc:
             fail(str(exc), EXIT_USER)
         except ValueError as exc:  # a dataclass check on a --set value
@@ -46,12 +48,14 @@ def _decimal(text: str, name: str) -> Decimal:
     return value
 
 
-def _run(prices: str | None, pair: str | None, since: str | None, until: str | None, policy: str, sets: list[str],
-         collateral_s: str, start_hf_s: str, json_out: bool, report: str | None, position_file: str | None,
-         workers: int) -> None:
+def _run(prices: str | None, pair: str | None, since: str | None, until: str | None, config_path: str | None,
+         policy: str | None, sets: list[str], collateral_s: str, start_hf_s: str, json_out: bool, report: str | None,
+         position_file: str | None, workers: int) -> None:
     from bot.backtest import data
-    from bot.backtest.scenario import load_position, run_scenario
+    from bot.backtest.pair import pair as pair_named
+    from bot.backtest.scenario import load_position, market_pair, run_scenario
     from bot.backtest.sweep import Window, parse_sets, run_sweep, tasks_for
+    from bot.settings import load_backtest_settings
 
     if bool(prices) == bool(pair):
         raise UserInputError("give either --prices FILE or --pair P --since D --until D")
@@ -72,6 +76,8 @@ def _run(prices: str | None, pair: str | None, since: str | None, until: str | N
         window = Window(str(_source_path(pair, lo, hi)), lo, hi)
     if len(candles) < 2:
         raise UserInputError("need at least two candles")
+    config = load_backtest_settings(config_path)
+    market = pair_named(pair) if pair else market_pair(candles, config)
     fixed, axes = parse_sets(sets)
     position = load_position(position_file) if position_file else None
     head = {"start": data.iso(int(candles.timestamp[0])), "end": data.iso(int(candles.timestamp[-1])),
@@ -79,11 +85,11 @@ def _run(prices: str | None, pair: str | None, since: str | None, until: str | N
 
     if axes:
         tasks = tasks_for([window], policy, fixed, axes, collateral=str(collateral), start_hf=str(start_hf),
-                          position=position)
+                          position=position, config=config_path)
         # Validate once in-process so a bad key is one clean line, not a worker traceback.
-        from bot.backtest.scenario import make_deciders, split_settings
+        from bot.backtest.scenario import make_actors, split_settings
 
-        make_deciders(policy, split_settings({**fixed, **{k: v[0] for k, v in axes.items()}}))
+        make_actors(policy, split_settings({**fixed, **{k: v[0] for k, v in axes.items()}}, config), market)
         rows = run_sweep(tasks, workers=workers or None, progress=not json_out)
         sweep = [{"params": dict(t.values), "policies": r} for t, r in zip(tasks, rows)]
         if json_out:
@@ -92,10 +98,11 @@ def _run(prices: str | None, pair: str | None, since: str | None, until: str | N
             _sweep_table(head, sweep, list(axes))
         return
 
-    outcome = run_scenario(candles, policy, fixed, collateral=collateral, start_hf=start_hf, position=position)
+    outcome = run_scenario(candles, policy, fixed, collateral=collateral, start_hf=start_hf, position=position,
+                           config=config, pair=market)
     payload = {**head, "policies": outcome.summaries}
     if report:
-        _write_report(outcome, fixed, report, candles.source or "candles", policy)
+        _write_report(outcome, report, candles.source or "candles")
     if json_out:
         print_json(payload)
     else:
@@ -109,22 +116,16 @@ def _source_path(pair: str, lo: int, hi: int) -> Any:
     return min(covering, key=lambda s: (s.interval_s, str(s.path))).path
 
 
-def _write_report(outcome: Any, fixed: dict[str, Any], folder: str, source: str, policy: str) -> None:
+def _write_report(outcome: Any, folder: str, source: str) -> None:
     from bot.backtest.report import write_report
-    from bot.backtest.scenario import split_settings
 
-    settings = split_settings(fixed)
-    try:
-        from strategies import load_policy
-
-        trigger = getattr(load_policy(policy, settings.policy).params, "trigger_hf", None)
-        trig = float(trigger) if trigger is not None else None
-    except Exception:  # noqa: BLE001 - only a chart line
-        trig = None
-    floor = float(Decimal(str(settings.planner.get("hf_floor", "1.05"))))
+    settings = outcome.settings
+    policy = outcome.actors[0].name
+    trigger = getattr(outcome.actors[0], "wake_hf", None)  # the HF above which the policy never acts
+    trig = float(trigger) if trigger else None
+    floor = float(settings.config.limits.hf_floor)
     paths = write_report(outcome.results, outcome.summaries, folder, title=f"delever backtest: {policy} on {source}",
-                         trigger_hf=trig, hf_floor=floor, lt=settings.sim.liquidation_threshold_bps / 10_000,
-                         rate=float(settings.sim.borrow_apr))
+                         trigger_hf=trig, hf_floor=floor, lt=None, rate=float(settings.sim.borrow_apr))
     typer.echo(f"report: {', '.join(str(p) for p in paths)}", err=True)
 
 

@@ -7,6 +7,7 @@ here, so a limit means the same thing in every mode.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,8 @@ from bot.engine.controller import ControllerConfig
 from bot.engine.executor_config import ExecutorConfig
 from bot.engine.notify import NotifyConfig as NotifierConfig
 from bot.engine.plan_types import PlanLimits
-from bot.settings import Settings
-from bot.settings.sections import EngineConfig, ExchangeConfig, LimitsConfig, NotifyConfig, PolicyConfig
+from bot.settings import BacktestSettings, Settings
+from bot.settings.sections import ChainConfig, EngineConfig, ExchangeConfig, LimitsConfig, NotifyConfig, PolicyConfig
 from strategies import LoadedPolicy, load_policy
 
 # The schema's default, named for callers that show it (the schema owns the value).
@@ -131,5 +132,36 @@ def notifier_config(notify: NotifyConfig) -> NotifierConfig:
     )
 
 
-__all__ = ["DEFAULT_SHOCK_BPS", "controller_config", "executor_config", "journal_path", "kill_switch_path",
-           "notifier_config", "plan_limits", "policy", "policy_with", "poll_interval_s", "shock_bps"]
+@dataclass(frozen=True, slots=True)
+class SimulatedEngine:
+    """The daemon's configs for a backtest's controller and executor."""
+
+    executor: ExecutorConfig
+    controller: ControllerConfig
+    limits: PlanLimits
+    hold_to_target: bool
+
+
+def simulated_engine(settings: BacktestSettings, *, symbol: str, collateral: str, debt: str,
+                     wallet: str) -> SimulatedEngine:
+    """The engine configs a backtest runs with: the settings' limits, engine and exchange
+    sections, on the candles' market (``symbol``) and the simulated wallet. The executor
+    polls at the schema's chain poll interval unless ``engine.poll_interval_s`` is set; the
+    allowlist is the simulated wallet (a backtest sends nothing anywhere else)."""
+    exchange = settings.exchange.model_copy(update={"symbol": symbol, "withdrawal_allowlist": ()})
+    chain_poll_s = ChainConfig.model_fields["poll_interval_s"].default
+    limits, engine = settings.limits, settings.engine
+    return SimulatedEngine(
+        executor=executor_config(exchange=exchange, limits=limits, engine=engine, wallet=wallet,
+                                 chain_poll_s=chain_poll_s),
+        controller=controller_config(exchange=exchange, limits=limits, engine=engine, collateral=collateral, debt=debt,
+                                     chain_poll_s=chain_poll_s, has_head=False),
+        limits=plan_limits(limits),
+        hold_to_target=engine.hold_to_target,
+    )
+
+
+__all__ = [
+    "DEFAULT_SHOCK_BPS", "SimulatedEngine", "controller_config", "executor_config", "journal_path", "kill_switch_path",
+    "notifier_config", "plan_limits", "policy", "policy_with", "poll_interval_s", "shock_bps", "simulated_engine",
+]

@@ -29,9 +29,9 @@ from bot.engine.guards import KillSwitch
 from bot.engine.journal import Journal, JournalLocked, StepStatus
 from bot.engine.metrics import Metrics
 from bot.engine.notify import Notifier, Observers
-from bot.redact import Redactor, install_log_redaction
 from bot.errors import DeleverError, UserInputError
 from bot.ports import Clock, Lending
+from bot.redact import Redactor, install_log_redaction
 from bot.settings import Settings
 from strategies.helpers import main_collateral, main_debt
 

@@ -38,6 +38,7 @@ from bot.errors import DeleverError
 from bot.ports import Clock
 
 SCHEMA_VERSION = 1
+MEMORY = ":memory:"  # the path of a journal that lives in memory only (backtests)
 
 
 class JournalLocked(DeleverError):
@@ -150,20 +151,27 @@ class Journal:
         clock: Clock,
         lock: bool = True,
         redact: Callable[[str], str] | None = None,
+        tag: str | None = None,
     ) -> None:
         self.path = Path(path)
         self._clock = clock
         # Adapters' error texts land in the journal: mask known secrets on the way in.
         self._redact = redact or (lambda text: text)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._new_tag = tag  # a fixed tag for a new journal (backtests: reproducible keys); None: random
+        # ":memory:" (backtests): nothing on disk, so no lock file, no WAL and no fsync.
+        in_memory = str(path) == MEMORY
+        if not in_memory:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock_fd: int | None = None
-        if lock:
+        if lock and not in_memory:
             self._lock_fd = _acquire_lock(self.path.with_name(self.path.name + ".lock"))
         try:
             # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, one transaction per transition.
-            self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            self._db = sqlite3.connect(str(path) if in_memory else str(self.path), isolation_level=None,
+                                       check_same_thread=False)
+            if not in_memory:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._init_schema()
@@ -210,7 +218,7 @@ class Journal:
                     "INSERT INTO meta(key, value) VALUES (?, ?)",
                     [
                         ("schema_version", str(SCHEMA_VERSION)),
-                        ("journal_tag", secrets.token_hex(3)),
+                        ("journal_tag", self._new_tag or secrets.token_hex(3)),
                         ("next_batch_seq", "1"),
                         ("created_at", repr(now)),
                     ],

@@ -7,6 +7,11 @@
 - A 100-point sweep (trigger_hf × target_hf, 10 × 10) of the threshold policy over all seven
   shipped crash windows (700 backtests), in parallel processes.
 
+Each policy run is the daemon's controller and executor at the events. With the schema's
+default limits ($100,000 a batch, cooldown 300 s, HF floor 1.10) a run takes more, smaller
+batches than with the planner's old defaults (no caps, floor 1.05, 50 bps); the ``prior``
+cases run those limits, to compare like with like.
+
 ``make bench`` prints the timings; ``extra_info`` holds bars/s and runs/s.
 """
 
@@ -19,8 +24,9 @@ import pytest
 
 from bot.backtest import data
 from bot.backtest.baselines import DoNothing
+from bot.backtest.pair import ETH_USDT
 from bot.backtest.runner import Runner
-from bot.backtest.scenario import make_deciders, split_settings
+from bot.backtest.scenario import make_actors, split_settings
 from bot.backtest.sweep import Window, run_sweep, tasks_for
 
 
@@ -29,14 +35,20 @@ def year():
     return data.minute_bars_from_hourly(data.shipped("eth_usd_1h_2025.csv"))
 
 
-@pytest.mark.parametrize(("policy", "start_hf"), [("do-nothing", "3"), ("threshold", "3"), ("threshold", "2.5"),
-                                                  ("ladder", "3")])
-def test_bench_year_of_minute_bars(benchmark, year, policy, start_hf):
-    settings = split_settings({})
+PRIOR_LIMITS = {"hf_floor": "1.05", "max_slippage_bps": "50", "cooldown_s": "0", "max_batch_usd": "1000000000000",
+                "max_daily_usd": "1000000000000"}
+
+
+@pytest.mark.parametrize(("policy", "start_hf", "limits"), [
+    ("do-nothing", "3", "defaults"), ("threshold", "3", "defaults"), ("threshold", "2.5", "defaults"),
+    ("ladder", "3", "defaults"), ("threshold", "3", "prior"), ("threshold", "2.5", "prior"), ("ladder", "3", "prior"),
+])
+def test_bench_year_of_minute_bars(benchmark, year, policy, start_hf, limits):
+    settings = split_settings(PRIOR_LIMITS if limits == "prior" else {})
 
     def run():
-        decider = DoNothing() if policy == "do-nothing" else make_deciders(policy, settings, baselines=())[0]
-        return Runner(year, decider, collateral=Decimal(1_000), start_hf=Decimal(start_hf), market=settings.market,
+        actor = DoNothing() if policy == "do-nothing" else make_actors(policy, settings, ETH_USDT, baselines=())[0]
+        return Runner(year, actor, collateral=Decimal(1_000), start_hf=Decimal(start_hf), market=settings.market,
                       sim=settings.sim).run()
 
     result = benchmark.pedantic(run, rounds=3, iterations=1) if benchmark.enabled else benchmark(run)
@@ -45,6 +57,7 @@ def test_bench_year_of_minute_bars(benchmark, year, policy, start_hf):
         bars_per_s = 525_600 / benchmark.stats.stats.mean
         benchmark.extra_info["bars_per_second"] = round(bars_per_s)
         benchmark.extra_info["batches"] = len(result.world.ledger.batches)
+        benchmark.extra_info["liquidations"] = len(result.world.ledger.liquidations)
         if policy in ("do-nothing", "threshold"):
             assert bars_per_s >= 1_000_000
 

@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from bot.domain import Position, Reserve, Snapshot
 from bot.engine.book_model import synthetic_book
-from bot.engine.plan_types import PlanLimits
 from bot.engine.planner import plan
 from strategies import Intent
 from tests.support.engine_kit import plan_limits

@@ -17,8 +17,8 @@ from itertools import count
 
 import pytest
 
-from bot.ports import Outcome, TransferState
 from bot.compose.adapters import open_lending, open_venue
+from bot.ports import Outcome, TransferState
 from tests.support.live import LiveDevnet, live_devnet
 from tests.support.roundtrip import CYCLE_LEGS, RoundTrip, round_trip
 

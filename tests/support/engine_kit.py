@@ -12,8 +12,8 @@ from bot.domain.position import decimal_to_wad
 from bot.engine.controller import ControllerConfig
 from bot.engine.executor import Executor, Observer
 from bot.engine.executor_config import ExecutorConfig
-from bot.engine.plan_types import PlanLimits
 from bot.engine.journal import BatchStatus, Journal, StepStatus
+from bot.engine.plan_types import PlanLimits
 from bot.engine.steps import BatchSpec
 from tests.support.fakes import E18, FakeLending, FakeVenue, FakeWorld, make_world
 

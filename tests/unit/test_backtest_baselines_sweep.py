@@ -9,7 +9,9 @@ import pytest
 from bot.backtest import data
 from bot.backtest.baselines import OneShot, SellAll
 from bot.backtest.market import MarketParams
+from bot.backtest.pair import ETH_USDT
 from bot.backtest.runner import Runner, SimParams
+from bot.backtest.scenario import make_baseline, split_settings
 from bot.backtest.sweep import Window, grid, parse_sets, run_sweep, tasks_for
 from bot.errors import ConfigError
 
@@ -21,17 +23,26 @@ def run(decider, **kw):
                   market=MarketParams(), sim=SimParams(), **kw).run()
 
 
-def test_sell_all_repays_the_whole_debt_after_its_first_trigger():
-    r = run(SellAll(trigger_hf=Decimal("1.3")))
+def test_sell_all_repays_the_whole_debt_after_its_first_trigger_through_the_executor():
+    actor = make_baseline("sell-all", {"trigger_hf": "1.3"}, split_settings({}), ETH_USDT)
+    assert isinstance(actor, SellAll)
+    r = run(actor)
     assert r.world.debt.balance == 0
     assert r.world.ledger.debt_repaid_units > 0
     assert all(ledger_t >= r.world.ledger.batches[0][0] for ledger_t, _, _ in r.world.ledger.fills)
+    legs = [k for _, k, _ in r.events if k in ("batch", "deposit", "sell", "quote-arrived", "repay", "batch-done")]
+    assert legs[:6] == ["batch", "deposit", "sell", "quote-arrived", "repay", "batch-done"]  # the saga's legs
+    # A panic seller's limits: floor 1.01, no shock margin, the schema's widest slippage, no cooldown.
+    cfg = actor.engine
+    assert (cfg.executor.hf_floor_wad, cfg.executor.shock_bps, cfg.executor.max_slippage_bps) == (101 * 10**16, 0, 2_000)
+    assert cfg.controller.cooldown_s == 0
 
 
 def test_one_shot_repays_atomically_so_hf_never_dips_below_the_trigger_path():
     r = run(OneShot(trigger_hf=Decimal("1.3"), target_hf=Decimal("1.6")))
     assert r.world.ledger.liquidations == []
     assert all(kind != "deposit" for _, kind, _ in r.events)  # no transfer legs
+    assert r.world.ledger.batches
     assert r.min_hf > 1.2
 
 

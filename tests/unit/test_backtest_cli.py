@@ -89,3 +89,32 @@ def test_backtest_rejects_candles_with_ohlc_out_of_order(tmp_path: Path):
     result = CliRunner().invoke(app, ["backtest", "--prices", str(bad)])
     assert result.exit_code == 2
     assert "OHLC out of order" in result.stderr
+
+
+def _config(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "delever.toml"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize(("slippage", "expected"), [  # (ETH sold, average fill, batches)
+    (10, ("43.568100", "1292.53", 14)),  # thin slices, many batches
+    (150, ("46.275100", "1291.05", 5)),
+])
+def test_backtest_config_limits_reach_the_executor(tmp_path: Path, slippage, expected):
+    cfg = _config(tmp_path, f'[limits]\nmax_slippage_bps = {slippage}\n[policy]\nname = "threshold"\n'
+                            'params = { trigger_hf = "1.3", target_hf = "1.6" }\n')
+    result = invoke("--prices", WINDOW, "--config", cfg, "--json", "--set", "depth_usd_1pct=30000")
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)["policies"][0]
+    assert row["policy"] == "threshold"  # the config's policy, without --policy
+    assert (row["collateral_sold"], row["avg_fill_price"], row["batches"]) == expected
+
+
+def test_backtest_takes_a_full_daemon_config_and_refuses_a_bad_one(tmp_path: Path):
+    good = _config(tmp_path, '[chain]\nrpc_url = "http://127.0.0.1:8545"\nchain_id = 31337\n'
+                             '[limits]\nhf_floor = "1.2"\n')
+    assert invoke("--prices", WINDOW, "--config", good, "--json").exit_code == 0
+    bad = _config(tmp_path, "[limits]\nmax_slippage_bps = 0\n")
+    result = invoke("--prices", WINDOW, "--config", bad)
+    assert result.exit_code == 2 and "limits.max_slippage_bps" in result.stderr

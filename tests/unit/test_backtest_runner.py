@@ -14,8 +14,9 @@ from bot.backtest import data
 from bot.backtest.baselines import DoNothing
 from bot.backtest.market import MarketParams
 from bot.backtest.metrics import summarise
+from bot.backtest.pair import ETH_USDT
 from bot.backtest.runner import Runner, SimParams
-from bot.backtest.scenario import make_deciders, run_scenario, split_settings
+from bot.backtest.scenario import make_actors, run_scenario, split_settings
 
 YEAR = 365 * 86_400
 
@@ -62,27 +63,30 @@ REALISTIC = [  # calm 1 % depth $5-10M, crash regime 0.3-0.5x (notes C5)
     {"depth_usd_1pct": "5000000", "crash_depth_factor": "0.3"},
     {"depth_usd_1pct": "10000000", "crash_depth_factor": "0.5"},
 ]
+# A $30M position configures batch and daily caps of its size (the defaults, $100k a batch and
+# $1M a day, cannot unwind it through a crash).
+FUND_LIMITS = {"max_batch_usd": "5000000", "max_daily_usd": "1000000000"}
 
 
 @pytest.mark.parametrize("window", data.CRASH_WINDOWS)
 @pytest.mark.parametrize("depth", REALISTIC, ids=["5M-0.3x", "10M-0.5x"])
 def test_ladder_avoids_liquidation_at_realistic_depth(window, depth):
-    out = run_scenario(data.shipped(window), "ladder", depth, collateral=Decimal(10_000), start_hf=Decimal("1.45"),
-                       baselines=())
+    out = run_scenario(data.shipped(window), "ladder", {**depth, **FUND_LIMITS}, collateral=Decimal(10_000),
+                       start_hf=Decimal("1.45"), baselines=())
     row = out.summaries[0]
     assert row["liquidations"] == 0, row
     assert Decimal(row["min_health_factor"]) > 1
 
 
-THRESHOLD_SAFE = [w for w in data.CRASH_WINDOWS if w != "eth_usd_5m_2020-03-12.csv"]
+# (window, depth) where a batch is in transit when the price falls through: see the next test.
+IN_TRANSIT = [("eth_usd_5m_2020-03-12.csv", 0), ("eth_usd_5m_2020-03-12.csv", 1), ("eth_usd_1m_2021-05-19.csv", 1)]
+THRESHOLD_SAFE = [(w, d) for w in data.CRASH_WINDOWS for d in (0, 1) if (w, d) not in IN_TRANSIT]
 
 
-@pytest.mark.parametrize("window", THRESHOLD_SAFE)
-@pytest.mark.parametrize("depth", REALISTIC, ids=["5M-0.3x", "10M-0.5x"])
+@pytest.mark.parametrize(("window", "depth"), THRESHOLD_SAFE)
 def test_threshold_avoids_liquidation_at_realistic_depth(window, depth):
-    # Trigger 1.5 → target 1.8 from HF 1.6. (2020-03-12 is excluded: 8-15 % five-minute drops
-    # right after a withdrawal liquidate it at any depth — see the next test.)
-    values = {**depth, "trigger_hf": "1.5", "target_hf": "1.8"}
+    # Trigger 1.5 → target 1.8 from HF 1.6.
+    values = {**REALISTIC[depth], **FUND_LIMITS, "trigger_hf": "1.5", "target_hf": "1.8"}
     out = run_scenario(data.shipped(window), "threshold", values, collateral=Decimal(10_000),
                        start_hf=Decimal("1.6"), baselines=("do-nothing",))
     policy, hold = out.summaries
@@ -90,15 +94,18 @@ def test_threshold_avoids_liquidation_at_realistic_depth(window, depth):
     assert Decimal(policy["collateral_sold"]) > 0
 
 
-def test_threshold_in_march_2020_is_liquidated_while_a_batch_is_in_transit():
-    out = run_scenario(data.shipped("eth_usd_5m_2020-03-12.csv"), "threshold", {"trigger_hf": "1.5", "target_hf": "1.8"},
-                       collateral=Decimal(10_000), start_hf=Decimal("1.6"), baselines=())
+@pytest.mark.parametrize(("window", "depth"), IN_TRANSIT)
+def test_threshold_is_liquidated_only_while_a_batch_is_in_transit(window, depth):
+    # March 2020: 8-15 % five-minute drops right after a withdrawal; May 2021: -20 % in an hour.
+    values = {**REALISTIC[depth], **FUND_LIMITS, "trigger_hf": "1.5", "target_hf": "1.8"}
+    out = run_scenario(data.shipped(window), "threshold", values, collateral=Decimal(10_000), start_hf=Decimal("1.6"),
+                       baselines=())
     kinds = [e[1] for e in out.results[0].events]
     first_liq = kinds.index("liquidation")
     last_batch = max(n for n in range(first_liq) if kinds[n] == "batch")
     # Withdrawn, sold, but the USDT had not come back to repay when the price fell through.
-    assert "usdt-arrived" not in kinds[last_batch:first_liq]
-    assert kinds[first_liq + 1:].index("usdt-arrived") == 0
+    assert "quote-arrived" not in kinds[last_batch:first_liq]
+    assert kinds[first_liq + 1:].index("quote-arrived") == 0
 
 
 @pytest.mark.parametrize(("policy", "window"), [
@@ -112,10 +119,10 @@ def test_event_jumping_gives_the_same_result_as_visiting_every_bar(policy, windo
     settings = split_settings({})
     rows = []
     for jump in (True, False):
-        decider = make_deciders(policy, settings, baselines=())[0]
+        actor = make_actors(policy, settings, ETH_USDT, baselines=())[0]
         if policy == "none":
-            decider = DoNothing()
-        r = Runner(c, decider, collateral=Decimal(1_000), start_hf=Decimal("1.45"), market=settings.market,
+            actor = DoNothing()
+        r = Runner(c, actor, collateral=Decimal(1_000), start_hf=Decimal("1.45"), market=settings.market,
                    sim=settings.sim, jump=jump).run()
         rows.append(summarise(r))
     assert rows[0] == rows[1]

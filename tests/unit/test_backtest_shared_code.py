@@ -1,27 +1,32 @@
-"""The backtest runs the daemon's own policy and planner code: a snapshot taken inside a
-backtest gives the same intent and the same plan through a direct call, and the runner
-executes exactly the plan's first batch."""
+"""The backtest runs the daemon's own controller, executor, policy and planner code: a snapshot
+taken inside a backtest gives the same intent and the same plan through a direct call, and the
+executor withdraws exactly the plans' batches."""
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import pytest
 
-import bot.backtest.policies as bt_policies
+import bot.backtest.engine as bt_engine
+import bot.backtest.scenario as bt_scenario
+import bot.engine.controller as controller
+import bot.engine.executor as executor
 import bot.engine.planner as planner
 import strategies.ladder
 import strategies.threshold
 from bot.backtest import data
-from bot.backtest.adapters import SimVenue
+from bot.backtest.pair import ETH_USDT
 from bot.backtest.scenario import run_scenario
 from bot.engine.plan_types import MarketModel, PlanCosts, PlanLimits, TransferTimings
 from strategies import load_policy
-from tests.support.engine_kit import plan_limits
 
 
-def test_backtest_imports_the_planner_and_policies_it_does_not_copy_them():
-    assert bt_policies.plan is planner.plan
+def test_backtest_imports_the_engine_it_does_not_copy_it():
+    assert bt_engine.Controller is controller.Controller
+    assert bt_engine.Executor is executor.Executor
+    assert bt_scenario.policy_plan_fn is controller.policy_plan_fn
     assert load_policy("threshold").decide_fn is strategies.threshold.decide
     assert load_policy("ladder").decide_fn is strategies.ladder.decide
 
@@ -33,42 +38,25 @@ def test_backtest_imports_the_planner_and_policies_it_does_not_copy_them():
 def test_same_snapshot_gives_same_plan_in_backtest_and_direct_call(policy, window):
     out = run_scenario(data.shipped(window), policy, {}, collateral=Decimal(5_000), start_hf=Decimal("1.45"),
                        record=True, baselines=())
-    run = out.results[0]
-    recorded = out.deciders[0].plans
+    recorded = out.actors[0].plans
     assert len(recorded) >= 2
-    # What the daemon would pass, written out by hand: default limits, the simulated transfer
-    # timings (300 s deposit, 600 s withdrawal), refill half-life 600 s, the venue's rules.
+    # What the daemon passes with no config, written out by hand: the schema's limits, the
+    # simulated transfer timings (300 s deposit, 600 s withdrawal), refill half-life 600 s.
+    limits = PlanLimits(hf_floor=Decimal("1.10"), max_slippage_bps=100, price_shock_bps=300,
+                        max_batch_usd=Decimal(100_000), max_daily_usd=Decimal(1_000_000), min_batch_usd=Decimal(100))
     costs = PlanCosts(timings=TransferTimings(deposit_s=300, exchange_withdrawal_s=600))
     market = MarketModel(refill_half_life_s=600)
     direct_policy = load_policy(policy)
-    executed = [units for _, units in run.world.ledger.batches]
-    first_unwinds = []
-    for snapshot, backtest_plan in recorded:
+    planned = []
+    for snapshot, context, choice in recorded:
         intent = direct_policy.decide_safely(snapshot).intent
-        assert intent is not None
-        direct = planner.plan(snapshot, intent, limits=_with_sold_today(plan_limits(), recorded, snapshot),
-                              rules=SimVenue.RULES, costs=costs, market=market)
-        assert direct.to_dict() == backtest_plan.to_dict()
-        unwind = next((b for b in direct.batches if b.kind == "unwind"), None)
-        if unwind is not None:
-            first_unwinds.append(unwind.withdraw_units)
-    assert executed == first_unwinds
-
-
-def _with_sold_today(limits, recorded, snapshot):
-    """Today's sold totals as the controller tracks them: the batches started earlier that UTC day."""
-    import dataclasses
-
-    day = snapshot.timestamp // 86_400
-    usd = qty = Decimal(0)
-    for snap, p in recorded:
-        if snap is snapshot:
-            break
-        if snap.timestamp // 86_400 == day:
-            b = next((b for b in p.batches if b.kind == "unwind"), None)
-            if b is not None:
-                usd += b.gross_quote
-                qty += b.withdraw_amount
-    if usd == 0 and qty == 0:
-        return limits
-    return dataclasses.replace(limits, sold_today_usd=usd, sold_today_qty=qty)
+        if intent is None:  # the wake bounds are upper bounds: the policy may still decline
+            assert choice.spec is None
+            continue
+        direct = planner.plan(snapshot, intent, limits=dataclasses.replace(limits, sold_today_usd=context.sold_today_usd),
+                              rules=ETH_USDT.rules(Decimal("0.001")), costs=costs, market=market)
+        assert direct.to_dict() == choice.detail
+        if choice.spec is not None:
+            planned.append(choice.spec.withdraw_amount)
+    executed = [units for _, units in out.results[0].world.ledger.batches]
+    assert executed == [units for units in planned if units > 0]

@@ -12,13 +12,12 @@ from types import SimpleNamespace
 import pytest
 from pydantic import ValidationError
 
+from bot.clock import ManualClock
 from bot.compose.adapters import AdapterUnavailable, make_real_adapters
 from bot.compose.daemon import apply_gas_urgency, build_runtime, clear_halt, secret_values
-from bot.clock import ManualClock
 from bot.engine.journal import BatchStatus, ControlState, Journal, JournalLocked, StepStatus
 from bot.engine.metrics import Metrics
 from bot.engine.notify import Notifier, NotifyConfig, Observers
-from bot.redact import Redactor
 from bot.errors import UserInputError
 from tests.support.compose_kit import (
     CANARIES,
@@ -26,13 +25,13 @@ from tests.support.compose_kit import (
     CANARY_KEY,
     CANARY_PASSWORD,
     CANARY_TG_TOKEN,
-    PAP,
     WALLET,
     fake_adapters,
     settings,
 )
 from tests.support.fakes import E18, make_world
 from tests.support.settings_support import write_keystore
+
 
 class _Inbox(BaseHTTPRequestHandler):
     received: list[tuple[str, dict]] = []

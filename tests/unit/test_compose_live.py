@@ -7,11 +7,11 @@ from types import SimpleNamespace
 
 import pytest
 
+from bot.compose.adapters import ChainUnavailable, ReadOnlyLending, VenueUnavailable
+from bot.compose.live import acquire_snapshot
 from bot.domain import Level, OrderBook, Position, Reserve, Rounding, Snapshot
 from bot.errors import ConfigError, GuardRefused, Halt, RateLimited, Retryable
 from bot.ports import MarketRules
-from bot.compose.adapters import ChainUnavailable, ReadOnlyLending, VenueUnavailable
-from bot.compose.live import acquire_snapshot
 from bot.settings import Settings
 
 D = Decimal

@@ -12,7 +12,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("bot", "strategies")
 ENGINE_MUST_NOT_IMPORT = ("bot.adapters", "bot.compose", "bot.cli", "bot.devnet", "bot.backtest")

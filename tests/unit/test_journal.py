@@ -138,7 +138,7 @@ def test_journal_lists_ok_outcomes_of_one_step_per_window(journal):
 
 def test_sold_quote_sums_the_gross_quote_of_ok_sells_per_window(journal):
     clock = journal._clock
-    for i, gross in enumerate(["1000.5", "250"]):
+    for gross in ["1000.5", "250"]:
         b = journal.open_batch(spec={}, start={})
         journal.write_intent(b, "sell", key=f"{b}:sell", intent={})
         sold = SellOutcome(Decimal(1), Decimal(1), Decimal(gross), Decimal("0.5"), Decimal(gross) - Decimal("0.5"), (), False)

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+import strategies
 from bot.domain import Level, OrderBook, Position, Reserve, Snapshot
 from bot.errors import ConfigError
-from strategies import Intent, hf_for_distance, load_policy, parse_set_pairs
+from strategies import BUILTINS, Intent, hf_for_distance, load_policy, parse_set_pairs
 from strategies.base import distance_for_hf
 from strategies.helpers import sell_qty_for_target
 from strategies.ladder import Params as LadderParams
@@ -320,3 +321,45 @@ def test_intent_checks_its_ranges() -> None:
     assert Intent.from_dict(Intent.sell("3", target_hf=D("1.8"), reason="r").to_dict()) == Intent.sell(
         "3", target_hf=D("1.8"), reason="r"
     )
+
+
+# --- what a policy declares for backtests --------------------------------------------------
+
+
+def test_builtins_declare_the_hf_at_and_above_which_they_never_act():
+    assert load_policy("threshold", {"trigger_hf": "1.35", "target_hf": "1.7"}).wake_hf() == Decimal("1.35")
+    assert load_policy("paced").wake_hf() == Decimal("1.8")  # no trigger: its target
+    assert load_policy("paced", {"trigger_hf": "1.5"}).wake_hf() == Decimal("1.5")
+    assert load_policy("none").wake_hf() == 0
+    ladder = load_policy("ladder")
+    assert ladder.wake_hf() == Decimal(1) / Decimal("0.60")  # the widest step: 40 % below the market
+    gate = ladder.wake_gate()
+    assert gate.window_s == 7 * 86_400
+    assert gate.steps[0] == (Decimal(0), Decimal(1) / Decimal("0.75"))
+    assert load_policy("threshold").wake_gate() is None
+
+
+def test_a_policy_file_without_wake_hooks_is_shown_every_bar(tmp_path):
+    path = tmp_path / "quiet.py"
+    path.write_text("INTERFACE_VERSION = 1\n\ndef decide(snapshot, params):\n    return None\n")
+    policy = load_policy(str(path))
+    assert policy.wake_hf() is None and policy.wake_gate() is None
+    path.write_text("INTERFACE_VERSION = 1\nwake_hf = 3\n\ndef decide(snapshot, params):\n    return None\n")
+    with pytest.raises(ConfigError, match="wake_hf must be a function"):
+        load_policy(str(path))
+
+
+def test_the_template_declares_a_bound_that_holds():
+    policy = load_policy(str(Path(strategies.__file__).parent / "template.py"))
+    assert policy.wake_hf() == max(Decimal("1.45"), Decimal(1) / Decimal("0.70"))
+
+
+def test_the_backtest_names_no_policy():
+    import bot.backtest
+
+    names = set(BUILTINS) - {"none"} | {"template"}  # ("none" is also how --set spells null)
+    for path in Path(bot.backtest.__file__).parent.glob("*.py"):
+        if path.name == "case_study.py":  # the study lists the policies it runs, as data
+            continue
+        text = path.read_text()
+        assert not [n for n in names if f'"{n}"' in text or f"'{n}'" in text], path.name

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from bot.errors import ConfigError, GuardRefused
 from bot.compose.adapters import ReadOnlyLending, VenueUnavailable, open_lending
 from bot.compose.live import acquire_snapshot
+from bot.errors import ConfigError, GuardRefused
 from tests.support.live import LiveDevnet
 
 pytestmark = pytest.mark.integration

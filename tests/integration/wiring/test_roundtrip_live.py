@@ -13,10 +13,10 @@ import pytest
 from web3 import Web3
 
 from bot.adapters.venue import build_binance_client
+from bot.compose.adapters import open_lending, open_venue
 from bot.domain import to_units
 from bot.domain.book import round_down_to_step
 from bot.domain.wadray import RAY, ray_div, ray_mul
-from bot.compose.adapters import open_lending, open_venue
 from tests.support.live import LiveDevnet
 from tests.support.roundtrip import RoundTrip, round_trip
 
