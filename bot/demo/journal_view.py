@@ -11,22 +11,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from bot.engine.batch_spec import reserve_decimals, start_hf_wad
 from bot.engine.journal import BatchRow, BatchStatus, StepRow, StepStatus, _batch_row, _step_row
+from bot.engine.steps import account_batch, step_label
 
 WAD = Decimal(10) ** 18
-LEGS = ("withdraw", "unwrap", "deposit", "await_deposit", "sell", "withdraw_quote", "await_quote", "repay", "verify")
-LEG_LABELS = {
-    "repay_idle": "repaying idle USDT",
-    "withdraw": "withdrawing WETH from Aave",
-    "unwrap": "unwrapping WETH",
-    "deposit": "depositing ETH to the exchange",
-    "await_deposit": "waiting for the exchange to credit ETH",
-    "sell": "selling ETH (IOC, slippage-capped)",
-    "withdraw_quote": "withdrawing USDT from the exchange",
-    "await_quote": "waiting for USDT on chain",
-    "repay": "repaying USDT on Aave",
-    "verify": "verifying HF rose",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +65,7 @@ class Activity:
             return "watching"
         if self.step is None:
             return f"batch {self.batch_seq}: planning"
-        return f"batch {self.batch_seq}: {LEG_LABELS.get(self.step, self.step)}"
+        return f"batch {self.batch_seq}: {step_label(self.step)}"
 
 
 class JournalReader:
@@ -125,61 +114,22 @@ class JournalReader:
 
 
 def summarize(batch: BatchRow, steps: list[StepRow]) -> BatchSummary:
-    by_step = {s.step: s for s in steps}
-    outcome = batch.outcome or {}
-
-    def out(step: str, key: str) -> str | None:
-        row = by_step.get(step)
-        if row is None or row.status is not StepStatus.OK or not row.outcome:
-            return None
-        value = row.outcome.get(key)
-        return None if value is None else str(value)
-
-    withdrawn = Decimal(outcome.get("withdrawn_units") or _intent_amount(by_step.get("withdraw"))) / WAD
-    sold = Decimal(out("sell", "filled") or "0")
-    gross = Decimal(out("sell", "gross_quote") or "0")
-    repaid_units = sum(
-        (
-            Decimal(str(row.intent.get("amount", 0)))
-            for name, row in by_step.items()
-            if name in ("repay", "repay_idle") and row.status is StepStatus.OK
-        ),
-        Decimal(0),
-    )
-    hf_before = outcome.get("hf_before_wad") or batch.start.get("hf_wad")
-    hf_after = outcome.get("hf_after_wad") or out("verify", "hf_after_wad")
-    legs = {s.step: s.updated_at - s.created_at for s in steps if s.status is StepStatus.OK}
+    acc = account_batch(steps)
+    debt_decimals = reserve_decimals(batch.start, str(batch.spec.get("debt", "USDT")))
+    sold = acc.sold_filled or Decimal(0)
+    gross = acc.gross_quote or Decimal(0)
+    hf_before = acc.hf_before_wad if acc.hf_before_wad is not None else start_hf_wad(batch.start)
     return BatchSummary(
         id=batch.id, seq=batch.seq, status=batch.status, note=str(batch.spec.get("note", "")),
-        withdrawn_eth=withdrawn, sold_eth=sold, gross_usdt=gross,
+        withdrawn_eth=Decimal(acc.withdrawn_units or 0) / WAD, sold_eth=sold, gross_usdt=gross,
         avg_price=(gross / sold).quantize(Decimal("0.01")) if sold else None,
-        repaid_usdt=repaid_units.scaleb(-_decimals(batch, str(batch.spec.get("debt", "USDT")), default=6)),
-        hf_before=_wad(hf_before), hf_after=_wad(hf_after),
-        started_at=batch.created_at, finished_at=batch.updated_at, legs_s=legs,
-        withdraw_skipped=_skip_reason(by_step.get("withdraw")),
-        verified=None if out("verify", "improved") is None else out("verify", "improved") == "True",
+        repaid_usdt=Decimal(sum(acc.repay_requested_units)).scaleb(-(6 if debt_decimals is None else debt_decimals)),
+        hf_before=_wad(hf_before), hf_after=_wad(acc.hf_after_wad),
+        started_at=batch.created_at, finished_at=batch.updated_at,
+        legs_s={s.step: s.updated_at - s.created_at for s in steps if s.status is StepStatus.OK},
+        withdraw_skipped=acc.withdraw_skipped, verified=acc.improved,
     )
 
 
-def _skip_reason(row: StepRow | None) -> str | None:
-    if row is None or row.status is not StepStatus.SKIPPED:
-        return None
-    reason = row.intent.get("skipped")
-    return None if reason is None else str(reason)
-
-
-def _decimals(batch: BatchRow, symbol: str, *, default: int) -> int:
-    for reserve in batch.start.get("reserves", ()):
-        if reserve.get("symbol") == symbol:
-            return int(reserve["decimals"])
-    return default
-
-
-def _intent_amount(row: StepRow | None) -> str:
-    if row is None or row.status is not StepStatus.OK:
-        return "0"
-    return str(row.intent.get("amount", "0"))
-
-
-def _wad(value: object) -> Decimal | None:
-    return None if value is None else Decimal(str(value)) / WAD
+def _wad(value: int | None) -> Decimal | None:
+    return None if value is None else Decimal(value) / WAD

@@ -30,7 +30,7 @@ from bot.domain.snapshot import Snapshot
 from bot.engine import guards
 from bot.engine.executor import BatchResult, Executor, Observer, StopRequested, VerifyFailed
 from bot.engine.journal import ControlState
-from bot.engine.steps import BatchSpec
+from bot.engine.steps import BatchSpec, sold_quote_between
 from bot.errors import DeleverError, Halt
 from bot.ports import Clock, Lending, Venue
 
@@ -231,7 +231,7 @@ class Controller:
             return Tick(TickOutcome.PAUSED, f"cooldown: {wait:.0f} s left")
 
         day_start, day_end = guards.utc_day_bounds(now)
-        sold_today = self.journal.sold_quote_between(day_start, day_end)
+        sold_today = sold_quote_between(self.journal, day_start, day_end)
         remaining = guards.daily_cap_remaining(sold_today_usd=sold_today, max_daily_usd=cfg.max_daily_usd)
         context = PlanContext(sold_today, remaining, state is ControlState.REDUCE_ONLY)
 

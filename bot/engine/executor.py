@@ -20,29 +20,21 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from bot.domain.position import Position
 from bot.domain.snapshot import Snapshot
+from bot.engine.batch_run import BatchRun, StepPorts
+from bot.engine.batch_spec import BatchSpec, position_payload
+from bot.engine.executor_config import ExecutorConfig
 from bot.engine.journal import BatchStatus, ControlState, Journal, StepRow, StepStatus
-from bot.engine.steps import (
-    STEPS,
-    Act,
-    BatchSpec,
-    ExecutorConfig,
-    Kind,
-    Skip,
-    Step,
-    position_from_payload,
-    position_payload,
-    status_of,
-)
+from bot.engine.steps import STEPS, Act, Kind, Refused, Skip, Step, account_batch, status_of
 from bot.errors import DeleverError, GuardRefused, Halt, NeedsReview, OutcomeUnknown, RateLimited, Rejected, Retryable
-from bot.ports import Clock, Lending, Outcome, TransferState, Venue
+from bot.ports import Clock, Lending, Outcome, Venue
 
 log = logging.getLogger("delever.executor")
 
 CRASH_ENV = "DELEVER_CRASH_AT"
+T = TypeVar("T")
 
 
 class StopRequested(Exception):  # noqa: N818 - a request, not an error
@@ -93,49 +85,6 @@ class BatchResult:
     reason: str = ""
 
 
-class BatchRun:
-    """What a step sees: the ports, the config, the batch's spec and its journal so far."""
-
-    def __init__(self, executor: Executor, batch_id: str) -> None:
-        self._executor = executor
-        self.batch_id = batch_id
-        row = executor.journal.batch(batch_id)
-        self.spec = BatchSpec.from_payload(row.spec)
-        self.start_payload = row.start
-        self.start_position: Position = position_from_payload(row.start)
-        self.lending: Lending = executor.lending
-        self.venue: Venue = executor.venue
-        self.config: ExecutorConfig = executor.config
-        self._rows: dict[str, StepRow] = {}
-
-    @property
-    def reduce_only(self) -> bool:
-        return self._executor.journal.control()[0] is not ControlState.NORMAL
-
-    def key(self, step: str) -> str:
-        return f"{self.batch_id}:{step}"
-
-    def snapshot(self) -> Snapshot:
-        return self._executor.read(self.lending.snapshot)
-
-    def alert(self, level: str, message: str) -> None:
-        self._executor.observer.alert(level, f"batch {self.batch_id}: {message}")
-
-    def refresh(self, step: str) -> StepRow | None:
-        row = self._executor.journal.step(self.batch_id, step)
-        if row is not None:
-            self._rows[step] = row
-        return row
-
-    def ok_intent(self, step: str) -> dict[str, Any] | None:
-        row = self._rows.get(step) or self.refresh(step)
-        return row.intent if row is not None and row.status is StepStatus.OK else None
-
-    def ok_outcome(self, step: str) -> dict[str, Any] | None:
-        row = self._rows.get(step) or self.refresh(step)
-        return row.outcome if row is not None and row.status is StepStatus.OK else None
-
-
 class Executor:
     def __init__(
         self,
@@ -182,14 +131,14 @@ class Executor:
 
     def run_batch(self, batch_id: str) -> BatchResult:
         self._refuse_if_halted()
-        run = BatchRun(self, batch_id)
+        run = BatchRun(self._ports(), self.journal, batch_id, alert=self.observer.alert)
         try:
             for step in STEPS:
                 status = self._run_step(run, step)
                 if status is StepStatus.NEEDS_REVIEW:
                     raise NeedsReview(f"{run.key(step.name)} is marked for review in the journal")
                 if status is StepStatus.FAILED:
-                    if step.name == "verify":
+                    if step.failure_means_reduce_only:
                         raise VerifyFailed(f"batch {batch_id}: HF did not rise; reduce-only until reviewed")
                     return self._close(run, BatchStatus.FAILED, f"step {step.name} failed")
             self._crash("before_close")
@@ -207,13 +156,13 @@ class Executor:
 
     # ---- one step --------------------------------------------------------------------------
 
-    def _run_step(self, run: BatchRun, step: Step) -> StepStatus:
+    def _run_step(self, run: BatchRun, step: Step[Any, Any]) -> StepStatus:
         row = run.refresh(step.name)
         if row is None:
             if self._stop_requested():
                 raise StopRequested(f"stopped before {run.batch_id}:{step.name}")
             row = self._write_intent(run, step)
-        elif row.intent.get("skipped") is not None and row.status is StepStatus.PENDING:
+        elif row.status is StepStatus.PENDING and Skip.from_payload(row.intent) is not None:
             self.journal.write_outcome(run.batch_id, step.name, StepStatus.SKIPPED)
             row = run.refresh(step.name)
         assert row is not None
@@ -232,33 +181,33 @@ class Executor:
         self.observer.step_done(batch_id=run.batch_id, step=step.name, status=status, seconds=time.perf_counter() - started)
         return status
 
-    def _write_intent(self, run: BatchRun, step: Step) -> StepRow:
+    def _write_intent(self, run: BatchRun, step: Step[Any, Any]) -> StepRow:
         key = run.key(step.name)
         try:
             prepared = self.read(lambda: step.prepare(run))
         except GuardRefused as e:
-            self.journal.write_intent(run.batch_id, step.name, key=key, intent={"refused": str(e)})
+            self.journal.write_intent(run.batch_id, step.name, key=key, intent=Refused(str(e)).to_payload())
             self.journal.write_outcome(run.batch_id, step.name, StepStatus.FAILED, error=str(e))
             self.observer.alert("warning", f"batch {run.batch_id}: {step.name} refused: {e}")
             return run.refresh(step.name)  # type: ignore[return-value]
         if isinstance(prepared, Skip):
-            self.journal.write_intent(run.batch_id, step.name, key=key, intent={"skipped": prepared.reason})
+            self.journal.write_intent(run.batch_id, step.name, key=key, intent=prepared.to_payload())
             self._crash(f"after_intent:{step.name}")
             self.journal.write_outcome(run.batch_id, step.name, StepStatus.SKIPPED)
             self._crash(f"after_outcome:{step.name}")
             return run.refresh(step.name)  # type: ignore[return-value]
-        self.journal.write_intent(run.batch_id, step.name, key=key, intent=prepared)
+        self.journal.write_intent(run.batch_id, step.name, key=key, intent=prepared.to_payload())
         self._crash(f"after_intent:{step.name}")
         return run.refresh(step.name)  # type: ignore[return-value]
 
-    def _drive_write(self, run: BatchRun, step: Step, row: StepRow) -> StepStatus:
+    def _drive_write(self, run: BatchRun, step: Step[Any, Any], row: StepRow) -> StepStatus:
         cfg = self.config
-        key, intent = row.key, row.intent
+        key, intent = row.key, step.intent_of(row)
         # attempts > 0: an act may have reached the venue (a crash, or an UNKNOWN): look first.
         must_reconcile = row.attempts > 0
         resubmits = retries = unknown_lookups = 0
         while True:
-            act: Act | None = None
+            act: Act[Any] | None = None
             if must_reconcile:
                 try:
                     act = self.read(lambda: step.reconcile(run, key, intent))
@@ -301,13 +250,14 @@ class Executor:
                 self._crash(f"after_act:{step.name}")
             act = self._settle(run, step, key, intent, act, row)
             status = status_of(act)
-            self.journal.write_outcome(run.batch_id, step.name, status, outcome=act.outcome, error=act.outcome.get("error"))
+            payload = act.outcome.to_payload()
+            self.journal.write_outcome(run.batch_id, step.name, status, outcome=payload, error=act.error)
             self._crash(f"after_outcome:{step.name}")
             if status is StepStatus.FAILED:
-                self.observer.alert("warning", f"{key} failed: {act.outcome.get('error') or act.outcome}")
+                self.observer.alert("warning", f"{key} failed: {act.error or payload}")
             return status
 
-    def _settle(self, run: BatchRun, step: Step, key: str, intent: dict[str, Any], act: Act, row: StepRow) -> Act:
+    def _settle(self, run: BatchRun, step: Step[Any, Any], key: str, intent: Any, act: Act[Any], row: StepRow) -> Act[Any]:
         """Wait for an accepted write (a tx under its confirmation depth) to become final."""
         deadline = row.updated_at + self.config.transfer_timeout_s
         while act.status is Outcome.PENDING:
@@ -319,14 +269,16 @@ class Executor:
                 act = found
         return act
 
-    def _drive_poll(self, run: BatchRun, step: Step, row: StepRow) -> StepStatus:
+    def _drive_poll(self, run: BatchRun, step: Step[Any, Any], row: StepRow) -> StepStatus:
         # From the last journal update: the intent, or a review that re-opened the step.
         deadline = row.updated_at + self.config.transfer_timeout_s
+        intent = step.intent_of(row)
         while True:
-            act = self.read(lambda: step.poll(run, row.key, row.intent))
+            act = self.read(lambda: step.poll(run, row.key, intent))
             if act is not None:
                 status = status_of(act)
-                self.journal.write_outcome(run.batch_id, step.name, status, outcome=act.outcome)
+                payload = act.outcome.to_payload()
+                self.journal.write_outcome(run.batch_id, step.name, status, outcome=payload, error=act.error)
                 self._crash(f"after_outcome:{step.name}")
                 return status
             if self.clock.now() > deadline:
@@ -338,7 +290,7 @@ class Executor:
 
     # ---- helpers ---------------------------------------------------------------------------
 
-    def read(self, fn: Callable[[], Any]) -> Any:
+    def read(self, fn: Callable[[], T]) -> T:
         """Run a read, retrying ``Retryable`` with backoff (reads are always safe to repeat)."""
         retries = 0
         while True:
@@ -356,21 +308,15 @@ class Executor:
         self.clock.sleep(delay)
         return retries
 
+    def _ports(self) -> StepPorts:
+        return StepPorts(lending=self.lending, venue=self.venue, config=self.config, read=self.read)
+
     def _probe_foreign(self, batch_id: str) -> None:
+        ports = self._ports()
         for step in STEPS:
-            key = f"{batch_id}:{step.name}"
-            if step.name in ("repay_idle", "withdraw", "unwrap", "deposit", "repay"):
-                found = self.read(lambda k=key: self.lending.lookup(k))
-                if found is not None and found.outcome is not Outcome.UNKNOWN:
-                    self._foreign(f"a transaction under key {key} exists but the journal never wrote it")
-            elif step.name == "sell":
-                sold = self.read(lambda k=key: self.venue.sell_status(key=k, symbol=self.config.market))
-                if sold.client_order_ids or sold.filled > 0:
-                    self._foreign(f"exchange orders under key {key} exist but the journal never wrote them")
-            elif step.name == "withdraw_quote":
-                seen = self.read(lambda k=key: self.venue.withdrawal(key=k, coin=self.config.quote_coin))
-                if seen.state is not TransferState.UNKNOWN:
-                    self._foreign(f"an exchange withdrawal under key {key} exists but the journal never wrote it")
+            found = step.probe(ports, f"{batch_id}:{step.name}")
+            if found is not None:
+                self._foreign(found)
 
     def _foreign(self, message: str) -> None:
         self.journal.set_control(ControlState.HALTED, message)
@@ -383,7 +329,7 @@ class Executor:
             raise Halt(f"the journal is halted for review: {reason}")
 
     def _close(self, run: BatchRun, status: BatchStatus, reason: str) -> BatchResult:
-        accounting = batch_accounting(self.journal.steps(run.batch_id))
+        accounting = account_batch(self.journal.steps(run.batch_id)).to_dict()
         if reason:
             accounting["reason"] = reason
         self.journal.close_batch(run.batch_id, status, accounting)
@@ -393,28 +339,7 @@ class Executor:
 
 def batch_accounting(rows: list[StepRow]) -> dict[str, Any]:
     """What moved, from the journal alone (strings for Decimals, ints for base units)."""
-    by = {r.step: r for r in rows}
-
-    def ok(step: str) -> StepRow | None:
-        r = by.get(step)
-        return r if r is not None and r.status is StepStatus.OK else None
-
-    out: dict[str, Any] = {"steps": {r.step: r.status.value for r in rows}}
-    if (w := ok("withdraw")) is not None:
-        out["withdrawn_units"] = w.intent["amount"]
-    if (d := ok("await_deposit")) is not None:
-        out["credited"] = d.outcome["amount"] if d.outcome else None
-    if (s := ok("sell")) is not None and s.outcome:
-        for k in ("filled", "gross_quote", "fee_quote", "net_quote"):
-            out[f"sold_{k}" if k == "filled" else k] = s.outcome[k]
-    if (q := ok("await_quote")) is not None and q.outcome:
-        out["quote_arrived_units"] = q.outcome["arrived_units"]
-    repaid = [r.intent["amount"] for r in (ok("repay_idle"), ok("repay")) if r is not None]
-    if repaid:
-        out["repay_requested_units"] = repaid
-    if (v := by.get("verify")) is not None and v.outcome:
-        out["hf_before_wad"], out["hf_after_wad"] = v.outcome["hf_before_wad"], v.outcome["hf_after_wad"]
-    return out
+    return account_batch(rows).to_dict()
 
 
 __all__ = [

@@ -392,16 +392,14 @@ class Journal:
             rows = self._db.execute("SELECT * FROM steps WHERE batch_id=? ORDER BY rowid", (batch_id,)).fetchall()
         return [_step_row(r) for r in rows]
 
-    def sold_quote_between(self, start: float, end: float) -> Decimal:
-        """Gross quote (USD stablecoin) sold by OK sell steps recorded in [start, end)."""
-        total = Decimal(0)
-        for (outcome,) in self._db.execute(
-            "SELECT outcome FROM steps WHERE step='sell' AND status=? AND updated_at >= ? AND updated_at < ?",
-            (StepStatus.OK.value, start, end),
-        ):
-            payload = _from_json(outcome) or {}
-            total += Decimal(payload.get("gross_quote", "0"))
-        return total
+    def ok_outcomes_between(self, step: str, start: float, end: float) -> list[dict[str, Any]]:
+        """The outcomes of ``step`` rows that finished OK in [start, end), oldest first."""
+        rows = self._db.execute(
+            "SELECT outcome FROM steps WHERE step=? AND status=? AND updated_at >= ? AND updated_at < ?"
+            " ORDER BY updated_at, rowid",
+            (step, StepStatus.OK.value, start, end),
+        )
+        return [payload for (outcome,) in rows if (payload := _from_json(outcome)) is not None]
 
     def events(self) -> list[tuple[float, str | None, str | None, str, str | None]]:
         return [tuple(r) for r in self._db.execute("SELECT ts, batch_id, step, kind, detail FROM events ORDER BY id")]  # type: ignore[misc]

@@ -9,6 +9,15 @@ from bot.demo.journal_view import JournalReader
 from bot.demo.view import plot_rows
 from bot.engine.clock import ManualClock
 from bot.engine.journal import BatchStatus, Journal, StepStatus
+from bot.engine.steps import (
+    RepayIntent,
+    SellIntent,
+    SellOutcome,
+    TxOutcome,
+    VerifyIntent,
+    VerifyOutcome,
+    WithdrawIntent,
+)
 
 D = Decimal
 WAD = 10**18
@@ -23,20 +32,36 @@ def _start(hf_wad: int) -> dict:
 
 
 def _step(journal, clock, batch_id, step, *, intent, outcome, seconds, status=StepStatus.OK):
-    journal.write_intent(batch_id, step, key=f"{batch_id}:{step}", intent=intent)
+    journal.write_intent(batch_id, step, key=f"{batch_id}:{step}", intent=intent.to_payload() if intent else {})
     clock.advance(seconds)
-    journal.write_outcome(batch_id, step, status, outcome=outcome)
+    journal.write_outcome(batch_id, step, status, outcome=outcome.to_payload() if outcome else None)
+
+
+def _tx(block: int) -> TxOutcome:
+    return TxOutcome(tx_hash="0xab", block=block, nonce=1, gas_used=21_000, gas_cost_wei=10**14)
+
+
+def _sell(filled: str, gross: str) -> tuple[SellIntent, SellOutcome]:
+    p = D("1800")
+    intent = SellIntent("ETH/USDT", D(filled), p, p, p, p, p)
+    return intent, SellOutcome(D(filled), D(filled), D(gross), D(0), D(gross), ("c1",), False)
 
 
 def test_summary_of_a_done_batch_reads_amounts_prices_hf_and_leg_times(tmp_path):
     clock = ManualClock(1000.0)
     with _journal(tmp_path, clock) as journal:
         batch = journal.open_batch(spec={"debt": "USDT", "note": "HF 1.27 < trigger"}, start=_start(127 * WAD // 100))
-        _step(journal, clock, batch, "withdraw", intent={"amount": str(13 * WAD // 2)}, outcome={"block": 11}, seconds=0.5)
-        _step(journal, clock, batch, "sell", intent={}, outcome={"filled": "6.5", "gross_quote": "11700"}, seconds=0.1)
-        _step(journal, clock, batch, "await_quote", intent={}, outcome={}, seconds=3.0)
-        _step(journal, clock, batch, "repay", intent={"amount": "11650000000"}, outcome={}, seconds=1.5)
-        _step(journal, clock, batch, "verify", intent={}, outcome={"hf_after_wad": str(141 * WAD // 100)}, seconds=0.0)
+        hf_before, hf_after = 127 * WAD // 100, 141 * WAD // 100
+        withdraw = WithdrawIntent("WETH", 13 * WAD // 2, hf_before)
+        _step(journal, clock, batch, "withdraw", intent=withdraw, outcome=_tx(11), seconds=0.5)
+        sell_intent, sold = _sell("6.5", "11700")
+        _step(journal, clock, batch, "sell", intent=sell_intent, outcome=sold, seconds=0.1)
+        _step(journal, clock, batch, "await_quote", intent=None, outcome=None, seconds=3.0)
+        repay = RepayIntent("USDT", 11_650_000_000, 11_650_000_000, 20_000_000_000)
+        _step(journal, clock, batch, "repay", intent=repay, outcome=_tx(12), seconds=1.5)
+        verdict = VerifyOutcome(hf_before, hf_after, improved=True)
+        check = VerifyIntent(hf_before, ("withdraw", "sell", "repay"))
+        _step(journal, clock, batch, "verify", intent=check, outcome=verdict, seconds=0.0)
         journal.close_batch(batch, BatchStatus.DONE, {"withdrawn_units": str(13 * WAD // 2)})
 
     (summary,) = JournalReader(tmp_path / "journal.sqlite").summaries()
@@ -50,6 +75,32 @@ def test_summary_of_a_done_batch_reads_amounts_prices_hf_and_leg_times(tmp_path)
     assert {k: round(v, 6) for k, v in summary.legs_s.items()} == {
         "withdraw": 0.5, "sell": 0.1, "await_quote": 3.0, "repay": 1.5, "verify": 0.0,
     }
+    assert summary.verified is True and summary.withdraw_skipped is None
+
+
+def test_summary_reads_a_skipped_withdrawal_a_failed_verify_and_an_open_batch(tmp_path):
+    clock = ManualClock(1000.0)
+    with _journal(tmp_path, clock) as journal:
+        swept = journal.open_batch(spec={"debt": "USDT"}, start=_start(112 * WAD // 100))
+        journal.write_intent(swept, "withdraw", key=f"{swept}:withdraw", intent={"skipped": "HF would fall under 1.10"})
+        journal.write_outcome(swept, "withdraw", StepStatus.SKIPPED)
+        repay = RepayIntent("USDT", 500_000_000, 500_000_000, 20_000_000_000)
+        _step(journal, clock, swept, "repay_idle", intent=repay, outcome=_tx(11), seconds=1.0)
+        verdict = VerifyOutcome(112 * WAD // 100, 111 * WAD // 100, improved=False)
+        check = VerifyIntent(112 * WAD // 100, ("repay_idle",))
+        _step(journal, clock, swept, "verify", intent=check, outcome=verdict, seconds=0.5, status=StepStatus.FAILED)
+        journal.close_batch(swept, BatchStatus.HALTED, {})
+        running = journal.open_batch(spec={"debt": "USDT"}, start=_start(125 * WAD // 100))
+        withdraw = WithdrawIntent("WETH", 2 * WAD, 125 * WAD // 100)
+        _step(journal, clock, running, "withdraw", intent=withdraw, outcome=_tx(12), seconds=1.0)
+
+    halted, open_ = JournalReader(tmp_path / "journal.sqlite").summaries()
+    assert halted.withdraw_skipped == "HF would fall under 1.10" and halted.withdrawn_eth == 0
+    assert halted.repaid_usdt == D(500) and halted.moved
+    assert (halted.verified, halted.hf_before, halted.hf_after) == (False, D("1.12"), D("1.11"))
+    assert halted.legs_s == {"repay_idle": 1.0}  # only steps that finished OK
+    assert open_.status is BatchStatus.OPEN and open_.withdrawn_eth == 2
+    assert (open_.verified, open_.hf_before, open_.hf_after) == (None, D("1.25"), None)
 
 
 def test_activity_names_the_open_batch_and_its_pending_step(tmp_path):
@@ -60,7 +111,7 @@ def test_activity_names_the_open_batch_and_its_pending_step(tmp_path):
         assert reader.activity().describe() == "watching"
         batch = journal.open_batch(spec={}, start=_start(WAD))
         assert reader.activity().describe() == "batch 1: planning"
-        _step(journal, clock, batch, "withdraw", intent={"amount": "1"}, outcome={}, seconds=1)
+        _step(journal, clock, batch, "withdraw", intent=WithdrawIntent("WETH", 1, WAD), outcome=_tx(11), seconds=1)
         journal.write_intent(batch, "unwrap", key=f"{batch}:unwrap", intent={})
         activity = reader.activity()
         assert activity.busy and activity.describe() == "batch 1: unwrapping WETH"

@@ -19,6 +19,7 @@ from bot.engine.journal import (
     JournalLocked,
     StepStatus,
 )
+from bot.engine.steps import SellOutcome, sold_quote_between
 
 
 @pytest.fixture
@@ -117,16 +118,36 @@ def test_journal_unknown_schema_version_is_refused(tmp_path):
     assert SCHEMA_VERSION == 1
 
 
-def test_journal_sums_the_quote_sold_per_window(journal):
+def test_journal_lists_ok_outcomes_of_one_step_per_window(journal):
     clock = journal._clock
     for i, gross in enumerate(["1000.5", "250"]):
         b = journal.open_batch(spec={}, start={})
         journal.write_intent(b, "sell", key=f"{b}:sell", intent={})
         journal.write_outcome(b, "sell", StepStatus.OK, outcome={"gross_quote": gross})
+        journal.write_intent(b, "repay", key=f"{b}:repay", intent={})
+        journal.write_outcome(b, "repay", StepStatus.OK, outcome={"tx_hash": f"0x{i}"})
+        clock.advance(100)
+    b = journal.open_batch(spec={}, start={})
+    journal.write_intent(b, "sell", key=f"{b}:sell", intent={})
+    journal.write_outcome(b, "sell", StepStatus.FAILED, outcome={"gross_quote": "9"})
+    now = clock.now()
+    assert journal.ok_outcomes_between("sell", now - 1000, now) == [{"gross_quote": "1000.5"}, {"gross_quote": "250"}]
+    assert journal.ok_outcomes_between("sell", now - 150, now) == [{"gross_quote": "250"}]
+    assert journal.ok_outcomes_between("repay", now - 150, now) == [{"tx_hash": "0x1"}]
+
+
+def test_sold_quote_sums_the_gross_quote_of_ok_sells_per_window(journal):
+    clock = journal._clock
+    for gross in ["1000.5", "250"]:
+        b = journal.open_batch(spec={}, start={})
+        journal.write_intent(b, "sell", key=f"{b}:sell", intent={})
+        sold = SellOutcome(Decimal(1), Decimal(1), Decimal(gross), Decimal("0.5"), Decimal(gross) - Decimal("0.5"), (), False)
+        journal.write_outcome(b, "sell", StepStatus.OK, outcome=sold.to_payload())
         clock.advance(100)
     now = clock.now()
-    assert journal.sold_quote_between(now - 1000, now) == Decimal("1250.5")
-    assert journal.sold_quote_between(now - 150, now) == Decimal("250")
+    assert sold_quote_between(journal, now - 1000, now) == Decimal("1250.5")
+    assert sold_quote_between(journal, now - 150, now) == Decimal("250")
+    assert sold_quote_between(journal, now, now + 1) == 0
 
 
 def test_journal_open_batches_and_close(journal):
