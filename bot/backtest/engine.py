@@ -23,6 +23,7 @@ from bot.engine import guards
 from bot.engine.controller import Controller, PlanChoice, PlanContext, PlanFn, TickOutcome
 from bot.engine.executor import Executor, Observer, VerifyFailed
 from bot.engine.journal import MEMORY, BatchStatus, ControlState, Journal, StepStatus
+from bot.engine.steps import sold_quote_between
 from bot.errors import Halt
 
 JOURNAL_TAG = "bt"
@@ -100,7 +101,7 @@ class EngineActor:
         if cap is None:
             return 0.0
         day_start, day_end = guards.utc_day_bounds(self.sim.clock.now())
-        left = cap - self.journal.sold_quote_between(day_start, day_end)
+        left = cap - sold_quote_between(self.journal, day_start, day_end)
         smallest = max(self.engine.limits.min_batch_usd, self.sim.venue.rules_.min_notional)
         return day_end if left < smallest else 0.0
 

@@ -1,0 +1,1 @@
+"""Helpers shared by tests (doubles, devnet fixtures, comparisons); no test module is imported."""
