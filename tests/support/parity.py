@@ -6,10 +6,13 @@ What makes the two sides comparable (each input set to what the other side has):
 
 - **Position**: the devnet's exact units (collateral, debt), the WETH reserve's LT, bonus and
   LTV, the USDT borrow rate, the config's v3.0 rounding.
-- **Book**: the emulator's default ETHUSDT profile (linear, $5M within 1 %, 1 bp spread, a
-  level every 2 bps, 10 bps taker fee) and, in the backtest, the same shape with no crash
-  thinning and no square-root impact. The emulator refills at once (half-life 0): each of
-  the backtest's sales meets a book refilled over the ≥ 10 simulated minutes since the last.
+- **Book**: the emulator's ETHUSDT depth ($5M within 1 %, linear, a level every 2 bps, 10 bps
+  taker fee, 1 USDT per withdrawal) with a 4 bps spread, so that its half-spread is one level
+  step: the two generators then put the same quantity at the same prices (the emulator's first
+  level holds the depth within the half-spread, the backtest's one level step). In the
+  backtest: no crash thinning, no square-root impact. Both books refill at once (emulator
+  half-life 0, backtest 1 s): the devnet's batches are seconds apart, the backtest's ≥ 10
+  simulated minutes, and each sale should meet the full profile on both sides.
 - **Transfer timings**: the backtest's deposit and quote withdrawal take 300 s each, the
   daemon planner's own assumption (``TransferTimings`` defaults), so the planners' shock and
   refill inputs are the same; the devnet's take seconds. Each price step is flat, so how
@@ -40,17 +43,18 @@ LOT = D("0.0001")  # the ETHUSDT lot step (emulator and backtest pair)
 STEP_S = 3 * 3_600  # each price step of the backtest's path: long enough for every transfer to land
 BAR_S = 60
 
-# The emulator's default ETHUSDT book (bot/devnet/exchange/config.py: DepthProfile), as the
-# backtest's market model; refill at once on the emulator (see the module docstring).
-EMULATOR_BOOK = {"depth_usd_1pct": 5_000_000, "shape": "linear", "spread_bps": 1, "level_bps": 2, "half_life_s": 0}
+# The emulator's default ETHUSDT depth (bot/devnet/exchange/config.py: DepthProfile) with its
+# half-spread widened to one level step, and the same book in the backtest's market model.
+EMULATOR_BOOK = {"depth_usd_1pct": 5_000_000, "shape": "linear", "spread_bps": 4, "level_bps": 2, "half_life_s": 0}
 BACKTEST_MARKET = {
     "depth_exponent": "1",  # linear: cumulative depth grows with the distance
     "crash_depth_factor": "1",  # no crash thinning
     "impact_coef": "0",  # no square-root (permanent) impact
-    "half_spread_bps": "0.5",
+    "half_spread_bps": "2",
     "level_step_bps": "2",
     "taker_fee_bps": "10",
-    "refill_half_life_s": "300",  # the daemon planner's MarketModel default
+    "quote_withdrawal_fee": "1",  # the emulator's USDT withdrawal fee
+    "refill_half_life_s": "1",  # also the planner's refill assumption: it shapes only a plan's later batches
 }
 TRANSFER_S = 300  # the daemon planner's TransferTimings defaults (deposit, exchange withdrawal)
 
