@@ -14,9 +14,11 @@ What makes the two sides comparable (each input set to what the other side has):
   half-life 0, backtest 1 s): the devnet's batches are seconds apart, the backtest's ≥ 10
   simulated minutes, and each sale should meet the full profile on both sides.
 - **Transfer timings**: the backtest's deposit and quote withdrawal take 300 s each, the
-  daemon planner's own assumption (``TransferTimings`` defaults), so the planners' shock and
-  refill inputs are the same; the devnet's take seconds. Each price step is flat, so how
-  long a transfer takes changes nothing but seconds of interest.
+  daemon planner's own assumption (``TransferTimings`` defaults), so both planners see the
+  same round trip; the devnet's take seconds. Each price step is flat and both books refill
+  at once, so how long a transfer takes changes nothing but seconds of interest. (The
+  backtest hands its 1 s refill to its planner too, against the daemon's 300 s: that shapes
+  only a plan's later batches, never the one the executor runs.)
 - **Volatility**: the devnet keeps no price history (``bot/wiring.py``), so the daemon's
   planner sizes the in-transit shock from ``limits.price_shock_bps`` alone; the backtest's
   planner gets a 1 s volatility window, which holds no point, and does the same.
