@@ -46,6 +46,7 @@ class PendingTransfer:
     arrives_at: int
     to_exchange: bool
     done: bool = False
+    fee: Decimal = Decimal(0)  # kept by the exchange: ``amount - fee`` lands
 
 
 @dataclass
@@ -255,7 +256,7 @@ class SimWorld:
             self.exchange[tr.coin] += tr.amount
             self.event(tr.arrives_at, "deposit", f"{tr.amount} {tr.coin}")
         else:
-            self.wallet[self.pair.debt] += to_units(tr.amount, self.pair.debt_decimals)
+            self.wallet[self.pair.debt] += to_units(tr.amount - tr.fee, self.pair.debt_decimals)
             self.event(tr.arrives_at, "quote-arrived", f"{tr.amount} {tr.coin}")
         self.checkpoint()
 
@@ -288,7 +289,7 @@ class SimWorld:
                 if tr.coin == p.base:
                     coll += float(tr.amount)
                 else:
-                    usd += float(tr.amount)
+                    usd += float(tr.amount - tr.fee)
         cp = Checkpoint(self.bar, int(self.now), self.position.reserve(p.collateral).collateral,
                         self.position.reserve(p.debt).debt,
                         coll, usd)
@@ -505,17 +506,19 @@ class SimVenue:
         w = self.w
         if key in w.transfers:
             return self.withdrawal(key=key, coin=coin)
-        if amount <= 0 or w.exchange.get(coin, Decimal(0)) < amount:
+        fee = w.market.p.quote_withdrawal_fee if coin == w.pair.quote else Decimal(0)
+        if amount <= fee or w.exchange.get(coin, Decimal(0)) < amount:
             return Transfer(key, coin, amount, TransferState.FAILED)
         w.exchange[coin] -= amount
-        w.transfers[key] = PendingTransfer(key, coin, amount, int(w.now) + w.withdrawal_delay_s, to_exchange=False)
-        return Transfer(key, coin, amount, TransferState.PENDING)
+        w.transfers[key] = PendingTransfer(key, coin, amount, int(w.now) + w.withdrawal_delay_s, to_exchange=False,
+                                           fee=fee)
+        return Transfer(key, coin, amount, TransferState.PENDING, fee=fee)
 
     def withdrawal(self, *, key: str, coin: str) -> Transfer:
         tr = self.w.transfers.get(key)
         if tr is None:
             return Transfer(key, coin, Decimal(0), TransferState.UNKNOWN)
-        return Transfer(key, coin, tr.amount, TransferState.OK if tr.done else TransferState.PENDING)
+        return Transfer(key, coin, tr.amount, TransferState.OK if tr.done else TransferState.PENDING, fee=tr.fee)
 
 
 def record_fill(w: SimWorld, qty: Decimal, notional: Decimal, fee: Decimal) -> None:

@@ -53,6 +53,7 @@ class MarketParams:
     level_step_bps: float = 5.0
     book_max_bps: float = 3_000.0  # the book ends 30 % below mid
     taker_fee_bps: int = 10
+    quote_withdrawal_fee: Decimal = Decimal(0)  # quote coins kept per withdrawal to chain (the emulator's USDT: 1)
     gas_gwei: float = 30.0
     gas_eth_price_usd: float = 3_000.0  # the ETH price gas is paid at when the pair is not ETH's
     # Where the price (oracle and exchange mid) settles in a bar once its low has been visited:

@@ -12,9 +12,10 @@ close) lasting until the next one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 
@@ -42,9 +43,11 @@ def path_candles(prices: Sequence[tuple[int, Decimal | float]], *, source: str =
 
 def replay_path(prices: Sequence[tuple[int, Decimal | float]], settings: BacktestSettings, *, depth_usd_1pct: float,
                 deposit_delay_s: int, withdrawal_delay_s: int, collateral: Decimal, start_hf: Decimal,
-                pair: Pair = ETH_USDT, position: dict[str, str] | None = None) -> list[ReplayedBatch]:
-    """The batches the settings' policy runs over ``prices``, in order."""
-    values = {"depth_usd_1pct": str(depth_usd_1pct), "deposit_delay_s": str(deposit_delay_s),
+                pair: Pair = ETH_USDT, position: dict[str, str] | None = None,
+                values: Mapping[str, Any] | None = None) -> list[ReplayedBatch]:
+    """The batches the settings' policy runs over ``prices``, in order. ``values``: further
+    ``--set`` keys (market model, simulation, planner), routed as the CLI routes them."""
+    values = {**(values or {}), "depth_usd_1pct": str(depth_usd_1pct), "deposit_delay_s": str(deposit_delay_s),
               "withdrawal_delay_s": str(withdrawal_delay_s)}
     out = run_scenario(path_candles(prices), None, values, collateral=collateral, start_hf=start_hf,
                        position=position, baselines=(), config=settings, pair=pair)

@@ -18,10 +18,10 @@ from bot.backtest.market import Market, MarketParams
 from bot.backtest.pair import ETH_USDT, pair, pair_of_file
 from bot.backtest.replay import replay_path
 from bot.backtest.scenario import run_scenario
+from bot.clock import ManualClock
 from bot.domain.book import floor_price
 from bot.domain.position import Rounding
 from bot.domain.wadray import MAX_UINT256
-from bot.clock import ManualClock
 from bot.engine.journal import MEMORY, Journal
 from bot.settings import PolicyConfig, load_backtest_settings
 
