@@ -22,7 +22,7 @@ $(NPM_STAMP): $(NPM_DIR)/package.json $(NPM_DIR)/package-lock.json
 	touch $@
 
 # Unit, property and integration tests (real anvil + Aave + exchange emulator on loopback).
-test: install
+test: lint
 	$(PY) -m pytest -q -m "not slow" -n 2 --dist loadscope $(PYTEST_ARGS)
 
 # Pure tests only: no chain, no emulator.

@@ -197,7 +197,6 @@ def mask_url(url: str | None) -> str | None:
     return scrub(masked)
 
 
-
 class Redactor:
     """``scrub`` as an object to hand to the journal and the notifier: constructing one registers
     ``secrets`` (e.g. every ``SecretStr`` of hand-built settings) in the process-wide registry."""

@@ -222,7 +222,9 @@ def build_params(params_type: type, values: Mapping[str, Any] | None, *, policy:
     known = {f.name for f in dataclasses.fields(params_type)}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise ConfigError(f"{prefix}params.{unknown[0]}: unknown parameter (known: {', '.join(sorted(known)) or 'none'})")
+        raise ConfigError(
+            f"{prefix}params.{unknown[0]}: unknown parameter (known: {', '.join(sorted(known)) or 'none'})"
+        )
     try:
         return TypeAdapter(params_type).validate_python(values)
     except ConfigError as exc:

@@ -63,10 +63,16 @@ def sell_value_for_target(position: Position, symbol: str, target_hf: Decimal) -
     ``target_hf``: from HF' = (ΣcL − v·L) / (D − v), v = (T·D − ΣcL) / (T − L). 0 when there."""
     r = position.reserve(symbol)
     unit_usd = Decimal(position.base_unit)
-    weighted = sum(
-        (Decimal(c.collateral * c.price // c.unit) * c.liquidation_threshold_bps / BPS for c in position.collaterals),
-        ZERO,
-    ) / unit_usd
+    weighted = (
+        sum(
+            (
+                Decimal(c.collateral * c.price // c.unit) * c.liquidation_threshold_bps / BPS
+                for c in position.collaterals
+            ),
+            ZERO,
+        )
+        / unit_usd
+    )
     debt = sum((Decimal(d.debt * d.price // d.unit) for d in position.debts), ZERO) / unit_usd
     if debt == 0:
         return ZERO

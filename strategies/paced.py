@@ -81,7 +81,9 @@ def decide(snapshot: Snapshot, params: Params) -> Intent | None:
     if remainder <= 0:
         return None
     u = urgency(params, hf)
-    fraction = first_slice_fraction(kappa_t=params.max_kappa_t * u, tau_over_t=D(params.interval_s) / D(params.horizon_s))
+    fraction = first_slice_fraction(
+        kappa_t=params.max_kappa_t * u, tau_over_t=D(params.interval_s) / D(params.horizon_s)
+    )
     slice_qty = remainder * fraction
     capped = ""
     depth = book_depth_qty(snapshot, band_bps=params.depth_band_bps)

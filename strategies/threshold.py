@@ -20,7 +20,11 @@ class Params:
 
     def __post_init__(self) -> None:
         check(self.trigger_hf > 1, "trigger_hf", f"must be > 1, got {self.trigger_hf}")
-        check(self.target_hf > self.trigger_hf, "target_hf", f"must be > trigger_hf ({self.trigger_hf}), got {self.target_hf}")
+        check(
+            self.target_hf > self.trigger_hf,
+            "target_hf",
+            f"must be > trigger_hf ({self.trigger_hf}), got {self.target_hf}",
+        )
 
 
 def decide(snapshot: Snapshot, params: Params) -> Intent | None:

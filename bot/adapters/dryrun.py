@@ -114,8 +114,13 @@ class DryRunLending:
     def _record(self, key: str, *, ok: bool = True, error: str | None = None) -> TxResult:
         self.ledger.block += 1
         result = TxResult(
-            key=key, outcome=Outcome.OK if ok else Outcome.FAILED, tx_hash=_fake_hash(key),
-            block=self.ledger.block, error=error, gas_used=0, gas_cost_wei=0,
+            key=key,
+            outcome=Outcome.OK if ok else Outcome.FAILED,
+            tx_hash=_fake_hash(key),
+            block=self.ledger.block,
+            error=error,
+            gas_used=0,
+            gas_cost_wei=0,
         )
         self.ledger.txs[key] = result
         return result
@@ -179,8 +184,13 @@ class DryRunVenue:
         self.ledger.add(self.ledger.exchange, rules.base, -fill.qty)
         self.ledger.add(self.ledger.exchange, rules.quote, fill.notional - fee)
         result = SellResult(
-            key=key, requested=qty, filled=fill.qty, gross_quote=fill.notional, fee_quote=fee,
-            client_order_ids=(f"{key}#1",) if fill.qty else (), exhausted=fill.qty < qty,
+            key=key,
+            requested=qty,
+            filled=fill.qty,
+            gross_quote=fill.notional,
+            fee_quote=fee,
+            client_order_ids=(f"{key}#1",) if fill.qty else (),
+            exhausted=fill.qty < qty,
         )
         self.ledger.sells[key] = result
         return result
@@ -189,7 +199,9 @@ class DryRunVenue:
         """What the simulation sold under ``key`` (nothing reaches the real exchange)."""
         done = self.ledger.sells.get(key)
         if done is None:
-            return SellResult(key=key, requested=Decimal(0), filled=Decimal(0), gross_quote=Decimal(0), fee_quote=Decimal(0))
+            return SellResult(
+                key=key, requested=Decimal(0), filled=Decimal(0), gross_quote=Decimal(0), fee_quote=Decimal(0)
+            )
         return replace(done, requested=done.filled, exhausted=False)
 
     def withdraw(self, *, key: str, coin: str, amount: Decimal, address: str, network: str) -> Transfer:
@@ -201,15 +213,28 @@ class DryRunVenue:
             raise Rejected(f"dry-run withdraw of {amount} {coin}: insufficient balance", reason="insufficient")
         fee = min(self.ledger.withdraw_fee, amount)
         self.ledger.add(self.ledger.exchange, coin, -amount)
-        self.ledger.add(self.ledger.wallet, self.ledger.quote_reserve, to_units(amount - fee, self.ledger.quote_decimals))
+        self.ledger.add(
+            self.ledger.wallet, self.ledger.quote_reserve, to_units(amount - fee, self.ledger.quote_decimals)
+        )
         transfer = Transfer(key, coin, amount, TransferState.OK, txid=_fake_hash(key), fee=fee)
         self.ledger.withdrawals[key] = transfer
         return transfer
 
 
-def dry_run_pair(lending: Lending, venue: Venue, *, quote_reserve: str = "USDT", quote_decimals: int = 6,
-                 withdraw_fee: Decimal = Decimal("1"), real_balances: bool = True) -> tuple[DryRunLending, DryRunVenue]:
+def dry_run_pair(
+    lending: Lending,
+    venue: Venue,
+    *,
+    quote_reserve: str = "USDT",
+    quote_decimals: int = 6,
+    withdraw_fee: Decimal = Decimal("1"),
+    real_balances: bool = True,
+) -> tuple[DryRunLending, DryRunVenue]:
     """Wrap real adapters for a dry-run; both sides share one ledger."""
-    ledger = DryRunLedger(quote_reserve=quote_reserve, quote_decimals=quote_decimals, withdraw_fee=withdraw_fee,
-                          real_balances=real_balances)
+    ledger = DryRunLedger(
+        quote_reserve=quote_reserve,
+        quote_decimals=quote_decimals,
+        withdraw_fee=withdraw_fee,
+        real_balances=real_balances,
+    )
     return DryRunLending(lending, ledger), DryRunVenue(venue, ledger)

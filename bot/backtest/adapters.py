@@ -99,8 +99,18 @@ class Move:
 class SimWorld:
     """Shared state of one simulation run."""
 
-    def __init__(self, *, position: Position, debt: DebtBook, market: Market, deposit_delay_s: int,
-                 withdrawal_delay_s: int, gas_gwei: float, protocol_fee_bps: int = 1_000, pair: Pair = ETH_USDT) -> None:
+    def __init__(
+        self,
+        *,
+        position: Position,
+        debt: DebtBook,
+        market: Market,
+        deposit_delay_s: int,
+        withdrawal_delay_s: int,
+        gas_gwei: float,
+        protocol_fee_bps: int = 1_000,
+        pair: Pair = ETH_USDT,
+    ) -> None:
         self.pair = pair
         self.position = position
         self.debt = debt
@@ -209,9 +219,13 @@ class SimWorld:
             done = self.ledger.liquidations[before:]
             cd, dd = self.pair.collateral_decimals, self.pair.debt_decimals
             for t, res in done:
-                self.event(t, "liquidation", f"repaid {from_units(res.debt_repaid, dd)} {self.pair.debt}, seized "
-                                             f"{from_units(res.collateral_seized, cd)} {self.pair.collateral}, "
-                                             f"close factor {res.close_factor_bps}")
+                self.event(
+                    t,
+                    "liquidation",
+                    f"repaid {from_units(res.debt_repaid, dd)} {self.pair.debt}, seized "
+                    f"{from_units(res.collateral_seized, cd)} {self.pair.collateral}, "
+                    f"close factor {res.close_factor_bps}",
+                )
             self.fold_min_hf(min(r.hf_before_wad for _, r in done) / 1e18)
 
     def advance_to(self, target: float, *, stop_at_landing: bool) -> None:
@@ -247,8 +261,10 @@ class SimWorld:
         return min(pending, key=lambda tr: (tr.arrives_at, tr.key)) if pending else None
 
     def due(self, until: int) -> list[PendingTransfer]:
-        return sorted((tr for tr in self.transfers.values() if not tr.done and tr.arrives_at < until),
-                      key=lambda tr: (tr.arrives_at, tr.key))
+        return sorted(
+            (tr for tr in self.transfers.values() if not tr.done and tr.arrives_at < until),
+            key=lambda tr: (tr.arrives_at, tr.key),
+        )
 
     def land(self, tr: PendingTransfer) -> None:
         tr.done = True
@@ -282,7 +298,9 @@ class SimWorld:
 
     def checkpoint(self) -> None:
         p = self.pair
-        coll = (self.wallet[p.collateral] + self.wallet[NATIVE]) / 10**p.collateral_decimals + float(self.exchange[p.base])
+        coll = (self.wallet[p.collateral] + self.wallet[NATIVE]) / 10**p.collateral_decimals + float(
+            self.exchange[p.base]
+        )
         usd = self.wallet[p.debt] / 10**p.debt_decimals + float(self.exchange[p.quote])
         for tr in self.transfers.values():
             if not tr.done:
@@ -290,9 +308,14 @@ class SimWorld:
                     coll += float(tr.amount)
                 else:
                     usd += float(tr.amount - tr.fee)
-        cp = Checkpoint(self.bar, int(self.now), self.position.reserve(p.collateral).collateral,
-                        self.position.reserve(p.debt).debt,
-                        coll, usd)
+        cp = Checkpoint(
+            self.bar,
+            int(self.now),
+            self.position.reserve(p.collateral).collateral,
+            self.position.reserve(p.debt).debt,
+            coll,
+            usd,
+        )
         if self.checkpoints and self.checkpoints[-1].bar == self.bar:
             self.checkpoints[-1] = cp
         else:
@@ -303,8 +326,9 @@ class SimWorld:
         calls = 0
         p = self.pair
         while calls < max_calls and self.position.reserve(p.debt).debt > 0 and health_factor_wad(self.position) < WAD:
-            result = liquidate_max(self.position, collateral=p.collateral, debt=p.debt,
-                                   protocol_fee_bps=self.protocol_fee_bps)
+            result = liquidate_max(
+                self.position, collateral=p.collateral, debt=p.debt, protocol_fee_bps=self.protocol_fee_bps
+            )
             self.position = result.position
             self.debt = self.debt_now().repaid(result.debt_repaid + result.deficit)
             self.position = self.position.with_reserve(p.debt, debt=self.debt.balance)
@@ -374,8 +398,14 @@ class SimLending:
         p = w.pair
         balances = {p.collateral: w.wallet[p.collateral], p.debt: w.wallet[p.debt]}
         return Snapshot(
-            position=w.position, block=w.bar, timestamp=int(w.now), chain_id=0, wallet=WALLET_ADDRESS,
-            wallet_balances=balances, exchange_balances=dict(w.exchange), price_history=w.price_history(),
+            position=w.position,
+            block=w.bar,
+            timestamp=int(w.now),
+            chain_id=0,
+            wallet=WALLET_ADDRESS,
+            wallet_balances=balances,
+            exchange_balances=dict(w.exchange),
+            price_history=w.price_history(),
         )
 
     def _record(self, key: str, outcome: Outcome, error: str | None = None) -> TxResult:
@@ -401,8 +431,11 @@ class SimLending:
         w.moves.append(Move(int(w.now), key, "withdraw", Decimal(amount)))
         if w.ledger.arrival_price is None:
             w.ledger.arrival_price = from_units(w.oracle_base, 8)
-        w.event(w.now, "batch", f"withdraw {from_units(amount, w.pair.collateral_decimals)} {symbol} "
-                                f"at {from_units(w.oracle_base, 8)}")
+        w.event(
+            w.now,
+            "batch",
+            f"withdraw {from_units(amount, w.pair.collateral_decimals)} {symbol} at {from_units(w.oracle_base, 8)}",
+        )
         w.checkpoint()
         return self._record(key, Outcome.OK)
 
@@ -442,8 +475,9 @@ class SimLending:
         to_coin = p.base if slot in (p.collateral, NATIVE) else symbol
         decimals = p.collateral_decimals if to_coin == p.base else p.debt_decimals
         result = self._record(key, Outcome.OK)
-        w.transfers[result.tx_hash] = PendingTransfer(result.tx_hash, to_coin, from_units(amount, decimals),
-                                                      int(w.now) + w.deposit_delay_s, to_exchange=True)
+        w.transfers[result.tx_hash] = PendingTransfer(
+            result.tx_hash, to_coin, from_units(amount, decimals), int(w.now) + w.deposit_delay_s, to_exchange=True
+        )
         w.pay_gas("transfer")
         return result
 
@@ -510,8 +544,9 @@ class SimVenue:
         if amount <= fee or w.exchange.get(coin, Decimal(0)) < amount:
             return Transfer(key, coin, amount, TransferState.FAILED)
         w.exchange[coin] -= amount
-        w.transfers[key] = PendingTransfer(key, coin, amount, int(w.now) + w.withdrawal_delay_s, to_exchange=False,
-                                           fee=fee)
+        w.transfers[key] = PendingTransfer(
+            key, coin, amount, int(w.now) + w.withdrawal_delay_s, to_exchange=False, fee=fee
+        )
         return Transfer(key, coin, amount, TransferState.PENDING, fee=fee)
 
     def withdrawal(self, *, key: str, coin: str) -> Transfer:

@@ -81,8 +81,9 @@ class SellAllRule:
         units -= units % self.lot_units
         if units <= 0:
             return PlanChoice(None, "nothing can leave the pool")
-        return PlanChoice(BatchSpec(collateral=self.collateral, debt=self.debt, withdraw_amount=units, note="sell-all"),
-                          "sell-all")
+        return PlanChoice(
+            BatchSpec(collateral=self.collateral, debt=self.debt, withdraw_amount=units, note="sell-all"), "sell-all"
+        )
 
 
 def _schema_max(field: str) -> int:
@@ -95,17 +96,39 @@ def _schema_max_usd(limits: LimitsConfig) -> Decimal:
 
 
 class SellAll(EngineActor):
-    def __init__(self, settings: BacktestSettings, *, symbol: str, collateral: str, debt: str, lot_units: int,
-                 wallet: str, trigger_hf: Decimal = Decimal("1.25"), min_hf_mid: Decimal = Decimal("1.01")) -> None:
+    def __init__(
+        self,
+        settings: BacktestSettings,
+        *,
+        symbol: str,
+        collateral: str,
+        debt: str,
+        lot_units: int,
+        wallet: str,
+        trigger_hf: Decimal = Decimal("1.25"),
+        min_hf_mid: Decimal = Decimal("1.01"),
+    ) -> None:
         widest = _schema_max("max_slippage_bps")
         self.rule = SellAllRule(collateral, debt, lot_units, widest, trigger_hf, min_hf_mid)
-        panic = LimitsConfig.model_validate({
-            **settings.limits.model_dump(), "hf_floor": min_hf_mid, "price_shock_bps": 0, "max_slippage_bps": widest,
-            "cooldown_s": 0, "max_oracle_divergence_bps": _schema_max("max_oracle_divergence_bps"),
-            "max_batch_usd": _schema_max_usd(settings.limits), "max_daily_usd": _schema_max_usd(settings.limits),
-        })
-        engine = simulated_engine(settings.model_copy(update={"limits": panic}), symbol=symbol, collateral=collateral,
-                                  debt=debt, wallet=wallet)
+        panic = LimitsConfig.model_validate(
+            {
+                **settings.limits.model_dump(),
+                "hf_floor": min_hf_mid,
+                "price_shock_bps": 0,
+                "max_slippage_bps": widest,
+                "cooldown_s": 0,
+                "max_oracle_divergence_bps": _schema_max("max_oracle_divergence_bps"),
+                "max_batch_usd": _schema_max_usd(settings.limits),
+                "max_daily_usd": _schema_max_usd(settings.limits),
+            }
+        )
+        engine = simulated_engine(
+            settings.model_copy(update={"limits": panic}),
+            symbol=symbol,
+            collateral=collateral,
+            debt=debt,
+            wallet=wallet,
+        )
         super().__init__("sell-all", engine, lambda venue: self.rule, wake_hf=trigger_hf)
 
     def wake(self) -> Wake:
@@ -174,7 +197,11 @@ class OneShot:
         w.pay_gas("flashloan_repay")
         w.ledger.batches.append((int(w.now), sold_units))
         record_fill(w, fill.qty, fill.notional, fee)
-        w.event(w.now, "batch", f"one-shot swap {fill.qty} {p.collateral}, repay {from_units(paid, p.debt_decimals)} {p.debt}")
+        w.event(
+            w.now,
+            "batch",
+            f"one-shot swap {fill.qty} {p.collateral}, repay {from_units(paid, p.debt_decimals)} {p.debt}",
+        )
         w.checkpoint()
 
     def _improves(self, qty: Decimal) -> bool:

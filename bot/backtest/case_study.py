@@ -29,8 +29,13 @@ POLICIES = {
 BASELINE_PARAMS = {"trigger_hf": "1.5", "target_hf": "1.8"}
 # The fund's limits (a [limits] section of its config): HF floor 1.05, a 50 bps IOC floor, no
 # cooldown, and batch and daily caps far above anything the book can take.
-LIMITS = {"hf_floor": "1.05", "max_slippage_bps": "50", "cooldown_s": "0", "max_batch_usd": "1000000000000",
-          "max_daily_usd": "1000000000000"}
+LIMITS = {
+    "hf_floor": "1.05",
+    "max_slippage_bps": "50",
+    "cooldown_s": "0",
+    "max_batch_usd": "1000000000000",
+    "max_daily_usd": "1000000000000",
+}
 
 
 def tasks() -> list[Task]:
@@ -47,10 +52,17 @@ def tasks() -> list[Task]:
 
 
 COLUMNS = (
-    ("policy", "policy"), ("liquidated", "liquidated"), ("liquidation_penalty_usd", "liq. penalty $M"),
-    ("min_health_factor", "min HF"), ("collateral_sold", "ETH sold (k)"), ("avg_fill_price", "avg fill"),
-    ("shortfall_bps", "IS bps"), ("fees_usd", "fees $M"), ("final_health_factor", "final HF"),
-    ("final_debt", "debt left $M"), ("equity_vs_hold_usd", "vs hold $M"),
+    ("policy", "policy"),
+    ("liquidated", "liquidated"),
+    ("liquidation_penalty_usd", "liq. penalty $M"),
+    ("min_health_factor", "min HF"),
+    ("collateral_sold", "ETH sold (k)"),
+    ("avg_fill_price", "avg fill"),
+    ("shortfall_bps", "IS bps"),
+    ("fees_usd", "fees $M"),
+    ("final_health_factor", "final HF"),
+    ("final_debt", "debt left $M"),
+    ("equity_vs_hold_usd", "vs hold $M"),
 )
 
 
@@ -73,7 +85,7 @@ def markdown(rows: list[list[dict[str, Any]]], task_list: list[Task]) -> str:
         lines.append(f"\n#### {label}\n")
         lines.append("| " + " | ".join(h for _, h in COLUMNS) + " |")
         lines.append("|" + "---|" * len(COLUMNS))
-        for result in rows[n * per_depth:(n + 1) * per_depth]:
+        for result in rows[n * per_depth : (n + 1) * per_depth]:
             for row in result:
                 lines.append("| " + " | ".join(_cell(k, row[k]) for k, _ in COLUMNS) + " |")
     return "\n".join(lines) + "\n"

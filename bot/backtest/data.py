@@ -51,8 +51,13 @@ class Candles:
 
     def slice(self, start: int, stop: int) -> Candles:
         return Candles(
-            self.timestamp[start:stop], self.open[start:stop], self.high[start:stop],
-            self.low[start:stop], self.close[start:stop], self.volume[start:stop], self.source,
+            self.timestamp[start:stop],
+            self.open[start:stop],
+            self.high[start:stop],
+            self.low[start:stop],
+            self.close[start:stop],
+            self.volume[start:stop],
+            self.source,
         )
 
     def between(self, since_s: int, until_s: int) -> Candles:
@@ -99,8 +104,13 @@ def load_csv(path: str | Path) -> Candles:
     if table.ndim != 2 or table.shape[1] != 6:
         raise UserInputError(f"{p}: every row needs six columns")
     candles = Candles(
-        table[:, 0].astype(np.int64), table[:, 1].copy(), table[:, 2].copy(), table[:, 3].copy(),
-        table[:, 4].copy(), table[:, 5].copy(), source=p.name,
+        table[:, 0].astype(np.int64),
+        table[:, 1].copy(),
+        table[:, 2].copy(),
+        table[:, 3].copy(),
+        table[:, 4].copy(),
+        table[:, 5].copy(),
+        source=p.name,
     )
     validate(candles, name=p.name)
     return candles
@@ -206,8 +216,7 @@ def load_range(pair: str, since_s: int, until_s: int, root: Path | None = None) 
     covering = [s for s in sources(pair, root) if s.first <= since_s and s.last + s.interval_s >= until_s]
     if not covering:
         raise UserInputError(
-            f"no cached candles of {pair} cover {iso(since_s)}..{iso(until_s)}; "
-            "fetch them with `delever download-data`"
+            f"no cached candles of {pair} cover {iso(since_s)}..{iso(until_s)}; fetch them with `delever download-data`"
         )
     best = min(covering, key=lambda s: (s.interval_s, str(s.path)))
     candles = load_csv(best.path).between(since_s, until_s)
@@ -257,6 +266,11 @@ def minute_bars_from_hourly(hourly: Candles) -> Candles:
     ts = (hourly.timestamp[:, None] + 60 * np.arange(60)[None, :]).reshape(-1)
     vol = np.repeat(hourly.volume / 60.0, 60)
     return Candles(
-        ts, m_open.reshape(-1), m_high.reshape(-1), m_low.reshape(-1), m_close.reshape(-1), vol,
+        ts,
+        m_open.reshape(-1),
+        m_high.reshape(-1),
+        m_low.reshape(-1),
+        m_close.reshape(-1),
+        vol,
         source=f"{hourly.source} (1m synthesised, {n} hours)",
     )

@@ -37,11 +37,13 @@ def make_client(exchange_id: str, *, api_url: str | None = None, timeout_ms: int
 
     if exchange_id not in ccxt.exchanges:
         raise UserInputError(f"unknown ccxt exchange {exchange_id!r}")
-    client = getattr(ccxt, exchange_id)({
-        "enableRateLimit": api_url is None,
-        "timeout": timeout_ms,
-        "options": {"fetchMarkets": {"types": ["spot"]}, "fetchMargins": False, "fetchCurrencies": False},
-    })
+    client = getattr(ccxt, exchange_id)(
+        {
+            "enableRateLimit": api_url is None,
+            "timeout": timeout_ms,
+            "options": {"fetchMarkets": {"types": ["spot"]}, "fetchMargins": False, "fetchCurrencies": False},
+        }
+    )
     if api_url:
         client.urls["api"] = _rehost(client.urls.get("api"), api_url)
     if not client.has.get("fetchOHLCV"):
@@ -59,8 +61,18 @@ def _rehost(table: Any, base: str) -> Any:
     return table
 
 
-def download(client: Any, *, exchange_id: str, pair: str, timeframe: str, since_s: int, until_s: int,
-             root: Path | None = None, progress: bool = True, page_limit: int = PAGE_LIMIT) -> DownloadResult:
+def download(
+    client: Any,
+    *,
+    exchange_id: str,
+    pair: str,
+    timeframe: str,
+    since_s: int,
+    until_s: int,
+    root: Path | None = None,
+    progress: bool = True,
+    page_limit: int = PAGE_LIMIT,
+) -> DownloadResult:
     if timeframe not in TIMEFRAME_SECONDS:
         raise UserInputError(f"timeframe {timeframe!r} not supported (use one of {', '.join(TIMEFRAME_SECONDS)})")
     if until_s <= since_s:
@@ -85,8 +97,11 @@ def download(client: Any, *, exchange_id: str, pair: str, timeframe: str, since_
         _load_markets(client)
         while cursor < until_s:
             rows = _fetch(client, pair, timeframe, cursor * 1000, page_limit)
-            page = [[int(r[0]) // 1000, *(float(x) for x in r[1:6])] for r in rows
-                    if r and int(r[0]) // 1000 >= cursor and int(r[0]) // 1000 < until_s]
+            page = [
+                [int(r[0]) // 1000, *(float(x) for x in r[1:6])]
+                for r in rows
+                if r and int(r[0]) // 1000 >= cursor and int(r[0]) // 1000 < until_s
+            ]
             if not page:
                 break
             write_rows(path, page, append=True)
@@ -115,7 +130,9 @@ def _retrying(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
     wrapped = retry(
         retry=retry_if_exception_type((ccxt.NetworkError, ccxt.RateLimitExceeded)),
-        stop=stop_after_attempt(3), wait=wait_exponential(multiplier=0.2, max=2), reraise=True,
+        stop=stop_after_attempt(3),
+        wait=wait_exponential(multiplier=0.2, max=2),
+        reraise=True,
     )(fn)
     try:
         return wrapped(*args, **kwargs)
@@ -129,7 +146,8 @@ def _progress(label: str, total: int) -> tuple[Any, Any]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    progress = Progress(label, BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                        console=Console(stderr=True), transient=True)
+    progress = Progress(
+        label, BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True
+    )
     progress.start()
     return progress, progress.add_task(label, total=total)

@@ -50,8 +50,16 @@ class EngineActor:
     """Runs a ``PlanFn`` (a policy through the planner, or a reference strategy's own sizing)
     through the real controller and executor."""
 
-    def __init__(self, name: str, engine: SimulatedEngine, plan_fn: Any, *, wake_hf: Decimal | None,
-                 gate: GateFn | None = None, record: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        engine: SimulatedEngine,
+        plan_fn: Any,
+        *,
+        wake_hf: Decimal | None,
+        gate: GateFn | None = None,
+        record: bool = False,
+    ) -> None:
         self.name = name
         self.engine = engine
         self._make_plan_fn = plan_fn  # (venue) -> PlanFn: bound once the simulated venue exists
@@ -68,17 +76,33 @@ class EngineActor:
         self.sim = sim
         observer = EventObserver(sim)
         self.journal = Journal(MEMORY, clock=sim.clock, lock=False, tag=JOURNAL_TAG)
-        self.executor = Executor(journal=self.journal, lending=sim.lending, venue=sim.venue, clock=sim.clock,
-                                 config=self.engine.executor, observer=observer, crash=_never)
+        self.executor = Executor(
+            journal=self.journal,
+            lending=sim.lending,
+            venue=sim.venue,
+            clock=sim.clock,
+            config=self.engine.executor,
+            observer=observer,
+            crash=_never,
+        )
         inner: PlanFn = self._make_plan_fn(sim.venue)
         plan_fn = inner
         if self.record:
+
             def plan_fn(snapshot: Snapshot, context: PlanContext) -> PlanChoice:
                 choice = inner(snapshot, context)
                 self.plans.append((snapshot, context, choice))
                 return choice
-        self.controller = Controller(executor=self.executor, lending=sim.lending, venue=sim.venue, clock=sim.clock,
-                                     plan_fn=plan_fn, config=self.engine.controller, observer=observer)
+
+        self.controller = Controller(
+            executor=self.executor,
+            lending=sim.lending,
+            venue=sim.venue,
+            clock=sim.clock,
+            plan_fn=plan_fn,
+            config=self.engine.controller,
+            observer=observer,
+        )
 
     def wake(self) -> Wake:
         if self.halted:
@@ -148,4 +172,3 @@ class EngineActor:
 
 def _never(point: str) -> None:
     return None
-

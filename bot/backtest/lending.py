@@ -155,7 +155,9 @@ def liquidation_call(
     return LiquidationResult(after, actual_debt, seized, fee, close_factor, hf, deficit)
 
 
-def liquidate_max(position: Position, *, collateral: str, debt: str, protocol_fee_bps: int = 1_000) -> LiquidationResult:
+def liquidate_max(
+    position: Position, *, collateral: str, debt: str, protocol_fee_bps: int = 1_000
+) -> LiquidationResult:
     """What a profit-maximising liquidator does: the largest call the contract accepts.
 
     When the maximum trips the dust rule it covers the largest amount that leaves $1,000 of
@@ -172,13 +174,17 @@ def liquidate_max(position: Position, *, collateral: str, debt: str, protocol_fe
     while hi - lo > 1:
         mid = (lo + hi) // 2
         try:
-            liquidation_call(position, collateral=collateral, debt=debt, debt_to_cover=mid, protocol_fee_bps=protocol_fee_bps)
+            liquidation_call(
+                position, collateral=collateral, debt=debt, debt_to_cover=mid, protocol_fee_bps=protocol_fee_bps
+            )
             lo = mid
         except MustNotLeaveDust:
             hi = mid
     if lo == 0:
         raise MustNotLeaveDust("no liquidation amount passes the dust rule")
-    return liquidation_call(position, collateral=collateral, debt=debt, debt_to_cover=lo, protocol_fee_bps=protocol_fee_bps)
+    return liquidation_call(
+        position, collateral=collateral, debt=debt, debt_to_cover=lo, protocol_fee_bps=protocol_fee_bps
+    )
 
 
 def weth_usdt_position(
@@ -195,16 +201,30 @@ def weth_usdt_position(
     """The Ethereum Core WETH/USDT position (eMode 0; parameters from notes B1)."""
     return Position(
         (
-            Reserve("WETH", 18, weth_price_base, ltv_bps, liquidation_threshold_bps, liquidation_bonus_bps,
-                    collateral=collateral_units),
+            Reserve(
+                "WETH",
+                18,
+                weth_price_base,
+                ltv_bps,
+                liquidation_threshold_bps,
+                liquidation_bonus_bps,
+                collateral=collateral_units,
+            ),
             Reserve("USDT", 6, usdt_price_base, 7_500, 7_800, 10_450, collateral=0, debt=debt_units),
         ),
         rounding,
     )
 
 
-def debt_for_health_factor(*, collateral_units: int, price_base: int, lt_bps: int, hf: Decimal,
-                           collateral_decimals: int = 18, debt_decimals: int = 6) -> int:
+def debt_for_health_factor(
+    *,
+    collateral_units: int,
+    price_base: int,
+    lt_bps: int,
+    hf: Decimal,
+    collateral_decimals: int = 18,
+    debt_decimals: int = 6,
+) -> int:
     """Debt units making HF = ``hf`` for the given collateral (rounded up; a $1 debt token)."""
     coll_base_lt = collateral_units * price_base * lt_bps // (10**collateral_decimals * PERCENTAGE_FACTOR)
     debt_base = Decimal(coll_base_lt) / hf

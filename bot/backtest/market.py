@@ -75,8 +75,14 @@ def _level_edges_bps(step: float, end: float) -> np.ndarray:
     return np.concatenate((near, mid, far))
 
 
-GAS_UNITS = {"withdraw": 250_000, "transfer": 65_000, "repay": 200_000, "approve": 50_000, "liquidation": 0,
-             "flashloan_repay": 900_000}
+GAS_UNITS = {
+    "withdraw": 250_000,
+    "transfer": 65_000,
+    "repay": 200_000,
+    "approve": 50_000,
+    "liquidation": 0,
+    "flashloan_repay": 900_000,
+}
 
 
 def gas_usd(kind: str, *, gwei: float, eth_price: float) -> Decimal:
@@ -176,7 +182,7 @@ class Market:
                 continue
             bids.append(Level(Decimal(cent).scaleb(-2), Decimal(lot).scaleb(-4)))
             last = cent
-        ask = (Decimal(repr(mid * (1 + p.half_spread_bps / 10_000.0))).quantize(PRICE_TICK) + PRICE_TICK)
+        ask = Decimal(repr(mid * (1 + p.half_spread_bps / 10_000.0))).quantize(PRICE_TICK) + PRICE_TICK
         return OrderBook(symbol, tuple(bids), (Level(ask, Decimal("1000")),), timestamp_ms=t * 1000)
 
     def sell(self, i: int, t: int, qty: Decimal, floor_price: Decimal | None) -> tuple[SellFill, Decimal]:

@@ -54,8 +54,9 @@ def summarise(result: RunResult) -> dict[str, Any]:
                 usd += tr.amount
     equity = coins * p_end + usd - from_units(debt_end, dd) - led.gas_usd
     start = result.start_position
-    hold = (from_units(start.reserve(p.collateral).collateral, cd) * p_end
-            - from_units(result.start_debt.at(end_t).balance, dd))
+    hold = from_units(start.reserve(p.collateral).collateral, cd) * p_end - from_units(
+        result.start_debt.at(end_t).balance, dd
+    )
 
     penalty = Decimal(0)
     for _, liq in led.liquidations:

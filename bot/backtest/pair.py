@@ -74,18 +74,40 @@ class Pair:
         step = LOT_STEP.get(self.base, DEFAULT_LOT_STEP)
         return MarketRules(self.symbol, self.base, self.quote, TICK, step, step, MIN_NOTIONAL, taker_fee)
 
-    def position(self, *, collateral_units: int, debt_units: int, price_base: int, rounding: Rounding,
-                 liquidation_threshold_bps: int | None = None, liquidation_bonus_bps: int | None = None,
-                 ltv_bps: int | None = None) -> Position:
+    def position(
+        self,
+        *,
+        collateral_units: int,
+        debt_units: int,
+        price_base: int,
+        rounding: Rounding,
+        liquidation_threshold_bps: int | None = None,
+        liquidation_bonus_bps: int | None = None,
+        ltv_bps: int | None = None,
+    ) -> Position:
         """The simulated account: one collateral reserve against one debt reserve (1e8 = $1)."""
         c, d = self.collateral_params, self.debt_params
         return Position(
             (
-                Reserve(self.collateral, c.decimals, price_base, ltv_bps or c.ltv_bps,
-                        liquidation_threshold_bps or c.liquidation_threshold_bps,
-                        liquidation_bonus_bps or c.liquidation_bonus_bps, collateral=collateral_units),
-                Reserve(self.debt, d.decimals, 10**8, d.ltv_bps, d.liquidation_threshold_bps, d.liquidation_bonus_bps,
-                        collateral=0, debt=debt_units),
+                Reserve(
+                    self.collateral,
+                    c.decimals,
+                    price_base,
+                    ltv_bps or c.ltv_bps,
+                    liquidation_threshold_bps or c.liquidation_threshold_bps,
+                    liquidation_bonus_bps or c.liquidation_bonus_bps,
+                    collateral=collateral_units,
+                ),
+                Reserve(
+                    self.debt,
+                    d.decimals,
+                    10**8,
+                    d.ltv_bps,
+                    d.liquidation_threshold_bps,
+                    d.liquidation_bonus_bps,
+                    collateral=0,
+                    debt=debt_units,
+                ),
             ),
             rounding,
         )

@@ -55,8 +55,10 @@ def planner_inputs(values: dict[str, Any], sim: SimParams, refill_half_life_s: f
     """Costs and market assumptions for the planner; transfer timings match the simulation."""
     timings = TransferTimings(deposit_s=sim.deposit_delay_s, exchange_withdrawal_s=sim.withdrawal_delay_s)
     costs = PlanCosts(timings=timings, **{k: Decimal(str(v)) for k, v in values.items() if k in COST_KEYS})
-    market = MarketModel(refill_half_life_s=int(refill_half_life_s),
-                         **{k: _coerce(MarketModel, k, v) for k, v in values.items() if k in PLANNER_MARKET_KEYS})
+    market = MarketModel(
+        refill_half_life_s=int(refill_half_life_s),
+        **{k: _coerce(MarketModel, k, v) for k, v in values.items() if k in PLANNER_MARKET_KEYS},
+    )
     return costs, market
 
 

@@ -41,16 +41,38 @@ def path_candles(prices: Sequence[tuple[int, Decimal | float]], *, source: str =
     return Candles(ts, p, p.copy(), p.copy(), p.copy(), np.full(len(p), 1e9), source=source)
 
 
-def replay_path(prices: Sequence[tuple[int, Decimal | float]], settings: BacktestSettings, *, depth_usd_1pct: float,
-                deposit_delay_s: int, withdrawal_delay_s: int, collateral: Decimal, start_hf: Decimal,
-                pair: Pair = ETH_USDT, position: dict[str, str] | None = None,
-                values: Mapping[str, Any] | None = None) -> list[ReplayedBatch]:
+def replay_path(
+    prices: Sequence[tuple[int, Decimal | float]],
+    settings: BacktestSettings,
+    *,
+    depth_usd_1pct: float,
+    deposit_delay_s: int,
+    withdrawal_delay_s: int,
+    collateral: Decimal,
+    start_hf: Decimal,
+    pair: Pair = ETH_USDT,
+    position: dict[str, str] | None = None,
+    values: Mapping[str, Any] | None = None,
+) -> list[ReplayedBatch]:
     """The batches the settings' policy runs over ``prices``, in order. ``values``: further
     ``--set`` keys (market model, simulation, planner), routed as the CLI routes them."""
-    values = {**(values or {}), "depth_usd_1pct": str(depth_usd_1pct), "deposit_delay_s": str(deposit_delay_s),
-              "withdrawal_delay_s": str(withdrawal_delay_s)}
-    out = run_scenario(path_candles(prices), None, values, collateral=collateral, start_hf=start_hf,
-                       position=position, baselines=(), config=settings, pair=pair)
+    values = {
+        **(values or {}),
+        "depth_usd_1pct": str(depth_usd_1pct),
+        "deposit_delay_s": str(deposit_delay_s),
+        "withdrawal_delay_s": str(withdrawal_delay_s),
+    }
+    out = run_scenario(
+        path_candles(prices),
+        None,
+        values,
+        collateral=collateral,
+        start_hf=start_hf,
+        position=position,
+        baselines=(),
+        config=settings,
+        pair=pair,
+    )
     batches: dict[str, ReplayedBatch] = {}
     for move in out.results[0].world.moves:
         batch_id = move.key.split(":", 1)[0]  # the executor's keys are "<batch id>:<step>"

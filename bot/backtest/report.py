@@ -57,8 +57,17 @@ def _iso(ts: np.ndarray) -> list[str]:
     return [np.datetime_as_string(np.datetime64(int(t), "s"), unit="m") for t in ts]
 
 
-def write_report(results: list[RunResult], summaries: list[dict[str, Any]], folder: str | Path, *,
-                 title: str, trigger_hf: float | None, hf_floor: float | None, lt: float | None, rate: float) -> list[Path]:
+def write_report(
+    results: list[RunResult],
+    summaries: list[dict[str, Any]],
+    folder: str | Path,
+    *,
+    title: str,
+    trigger_hf: float | None,
+    hf_floor: float | None,
+    lt: float | None,
+    rate: float,
+) -> list[Path]:
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     built = [(r, series(r, lt, rate)) for r in results]
@@ -69,41 +78,95 @@ def write_report(results: list[RunResult], summaries: list[dict[str, Any]], fold
     return paths
 
 
-def _html(built: list[tuple[RunResult, dict[str, np.ndarray]]], summaries: list[dict[str, Any]], path: Path, *,
-          title: str, trigger_hf: float | None, hf_floor: float | None) -> Path:
+def _html(
+    built: list[tuple[RunResult, dict[str, np.ndarray]]],
+    summaries: list[dict[str, Any]],
+    path: Path,
+    *,
+    title: str,
+    trigger_hf: float | None,
+    hf_floor: float | None,
+) -> Path:
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     c = built[0][0].candles
     s = _stride(len(c))
     x = _iso(c.timestamp[::s])
-    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.04, row_heights=[0.45, 0.3, 0.25],
-                        subplot_titles=("Collateral price and liquidation prices", "Health factor (at the close)", "Equity (USD)"))
+    fig = make_subplots(
+        rows=3,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.04,
+        row_heights=[0.45, 0.3, 0.25],
+        subplot_titles=("Collateral price and liquidation prices", "Health factor (at the close)", "Equity (USD)"),
+    )
     fig.add_trace(go.Scatter(x=x, y=c.close[::s], name="close", line={"color": "black", "width": 1}), row=1, col=1)
     fig.add_trace(go.Scatter(x=x, y=c.low[::s], name="low", line={"color": "#bbbbbb", "width": 1}), row=1, col=1)
     for n, (r, ser) in enumerate(built):
         colour = COLOURS[n % len(COLOURS)]
-        fig.add_trace(go.Scatter(x=x, y=ser["liq"][::s], name=f"{r.name}: liquidation price", legendgroup=r.name,
-                                 line={"color": colour, "dash": "dot"}), row=1, col=1)
-        fig.add_trace(go.Scatter(x=x, y=ser["hf"][::s], name=f"{r.name}: HF", legendgroup=r.name,
-                                 line={"color": colour}), row=2, col=1)
-        fig.add_trace(go.Scatter(x=x, y=ser["equity"][::s], name=f"{r.name}: equity", legendgroup=r.name,
-                                 line={"color": colour}), row=3, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=ser["liq"][::s],
+                name=f"{r.name}: liquidation price",
+                legendgroup=r.name,
+                line={"color": colour, "dash": "dot"},
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(x=x, y=ser["hf"][::s], name=f"{r.name}: HF", legendgroup=r.name, line={"color": colour}),
+            row=2,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(x=x, y=ser["equity"][::s], name=f"{r.name}: equity", legendgroup=r.name, line={"color": colour}),
+            row=3,
+            col=1,
+        )
         sells = [(t, d) for t, kind, d in r.events if kind in ("sell", "batch")]
         if sells:
             ts = np.array([t for t, _ in sells])
-            fig.add_trace(go.Scatter(x=_iso(ts), y=np.interp(ts, c.timestamp, c.close), mode="markers",
-                                     name=f"{r.name}: batches", legendgroup=r.name, text=[d for _, d in sells],
-                                     marker={"color": colour, "symbol": "triangle-down", "size": 8}), row=1, col=1)
+            fig.add_trace(
+                go.Scatter(
+                    x=_iso(ts),
+                    y=np.interp(ts, c.timestamp, c.close),
+                    mode="markers",
+                    name=f"{r.name}: batches",
+                    legendgroup=r.name,
+                    text=[d for _, d in sells],
+                    marker={"color": colour, "symbol": "triangle-down", "size": 8},
+                ),
+                row=1,
+                col=1,
+            )
         liqs = [(t, d) for t, kind, d in r.events if kind == "liquidation"]
         if liqs:
             ts = np.array([t for t, _ in liqs])
-            fig.add_trace(go.Scatter(x=_iso(ts), y=np.interp(ts, c.timestamp, c.low), mode="markers",
-                                     name=f"{r.name}: liquidations", legendgroup=r.name, text=[d for _, d in liqs],
-                                     marker={"color": colour, "symbol": "x", "size": 11}), row=1, col=1)
-    for level, label, colour in ((trigger_hf, "trigger", "orange"), (hf_floor, "HF floor", "red"), (1.0, "liquidation", "black")):
+            fig.add_trace(
+                go.Scatter(
+                    x=_iso(ts),
+                    y=np.interp(ts, c.timestamp, c.low),
+                    mode="markers",
+                    name=f"{r.name}: liquidations",
+                    legendgroup=r.name,
+                    text=[d for _, d in liqs],
+                    marker={"color": colour, "symbol": "x", "size": 11},
+                ),
+                row=1,
+                col=1,
+            )
+    for level, label, colour in (
+        (trigger_hf, "trigger", "orange"),
+        (hf_floor, "HF floor", "red"),
+        (1.0, "liquidation", "black"),
+    ):
         if level:
-            fig.add_hline(y=level, line={"dash": "dash", "color": colour, "width": 1}, annotation_text=label, row=2, col=1)
+            fig.add_hline(
+                y=level, line={"dash": "dash", "color": colour, "width": 1}, annotation_text=label, row=2, col=1
+            )
     fig.update_layout(title=title, height=950, hovermode="x unified", template="plotly_white")
     table = _table(summaries)
     body = fig.to_html(full_html=False, include_plotlyjs="directory")  # plotly.min.js beside the page
@@ -112,10 +175,12 @@ def _html(built: list[tuple[RunResult, dict[str, np.ndarray]]], summaries: list[
         from plotly.offline import get_plotlyjs
 
         script.write_text(get_plotlyjs())
-    path.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-                    f"<style>body{{font-family:sans-serif;margin:1.5em}}table{{border-collapse:collapse;font-size:13px}}"
-                    f"td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}</style></head><body>"
-                    f"<h1>{html.escape(title)}</h1>{table}{body}</body></html>\n")
+    path.write_text(
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>body{{font-family:sans-serif;margin:1.5em}}table{{border-collapse:collapse;font-size:13px}}"
+        f"td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1>{table}{body}</body></html>\n"
+    )
     return path
 
 
@@ -124,12 +189,20 @@ def _table(summaries: list[dict[str, Any]]) -> str:
         return ""
     keys = list(summaries[0])
     head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
-    rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(s.get(k)))}</td>" for k in keys) + "</tr>" for s in summaries)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(s.get(k)))}</td>" for k in keys) + "</tr>" for s in summaries
+    )
     return f"<table><tr>{head}</tr>{rows}</table>"
 
 
-def _pngs(built: list[tuple[RunResult, dict[str, np.ndarray]]], out: Path, *, title: str,
-          trigger_hf: float | None, hf_floor: float | None) -> list[Path]:
+def _pngs(
+    built: list[tuple[RunResult, dict[str, np.ndarray]]],
+    out: Path,
+    *,
+    title: str,
+    trigger_hf: float | None,
+    hf_floor: float | None,
+) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")

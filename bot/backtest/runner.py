@@ -106,9 +106,19 @@ class RunResult:
 
 
 class Runner:
-    def __init__(self, candles: Candles, actor: Actor, *, collateral: Decimal, start_hf: Decimal,
-                 market: MarketParams, sim: SimParams, position: Position | None = None, jump: bool = True,
-                 pair: Pair = ETH_USDT) -> None:
+    def __init__(
+        self,
+        candles: Candles,
+        actor: Actor,
+        *,
+        collateral: Decimal,
+        start_hf: Decimal,
+        market: MarketParams,
+        sim: SimParams,
+        position: Position | None = None,
+        jump: bool = True,
+        pair: Pair = ETH_USDT,
+    ) -> None:
         if len(candles) == 0:
             raise ValueError("no candles")
         self.c = candles
@@ -121,18 +131,35 @@ class Runner:
         if position is None:
             coll = to_units(collateral, pair.collateral_decimals)
             lt = sim.liquidation_threshold_bps or pair.collateral_params.liquidation_threshold_bps
-            debt = debt_for_health_factor(collateral_units=coll, price_base=p0, lt_bps=lt, hf=start_hf,
-                                          collateral_decimals=pair.collateral_decimals,
-                                          debt_decimals=pair.debt_decimals)
-            position = pair.position(collateral_units=coll, debt_units=debt, price_base=p0, rounding=sim.rounding,
-                                     liquidation_threshold_bps=sim.liquidation_threshold_bps,
-                                     liquidation_bonus_bps=sim.liquidation_bonus_bps)
+            debt = debt_for_health_factor(
+                collateral_units=coll,
+                price_base=p0,
+                lt_bps=lt,
+                hf=start_hf,
+                collateral_decimals=pair.collateral_decimals,
+                debt_decimals=pair.debt_decimals,
+            )
+            position = pair.position(
+                collateral_units=coll,
+                debt_units=debt,
+                price_base=p0,
+                rounding=sim.rounding,
+                liquidation_threshold_bps=sim.liquidation_threshold_bps,
+                liquidation_bonus_bps=sim.liquidation_bonus_bps,
+            )
         else:
             position = position.with_prices({pair.collateral: p0})
         debt_book = DebtBook.opened(position.reserve(pair.debt).debt, rate_ray=apr_to_ray(sim.borrow_apr), at=t0)
-        self.world = SimWorld(position=position, debt=debt_book, market=Market(candles, market),
-                              deposit_delay_s=sim.deposit_delay_s, withdrawal_delay_s=sim.withdrawal_delay_s,
-                              gas_gwei=market.gas_gwei, protocol_fee_bps=sim.protocol_fee_bps, pair=pair)
+        self.world = SimWorld(
+            position=position,
+            debt=debt_book,
+            market=Market(candles, market),
+            deposit_delay_s=sim.deposit_delay_s,
+            withdrawal_delay_s=sim.withdrawal_delay_s,
+            gas_gwei=market.gas_gwei,
+            protocol_fee_bps=sim.protocol_fee_bps,
+            pair=pair,
+        )
         self.world.enter_bar(0)
         self.sim_ports = Sim(self.world, SimLending(self.world), SimVenue(self.world), SimClock(self.world))
         actor.bind(self.sim_ports)
@@ -234,8 +261,9 @@ class Runner:
                 self.actor.act()
             self._finish_bar()
             i = w.bar + 1
-        return RunResult(self.actor.name, self.c, w, self.start_position, self.start_debt, w.min_hf,
-                         w.checkpoints, w.events, n)
+        return RunResult(
+            self.actor.name, self.c, w, self.start_position, self.start_debt, w.min_hf, w.checkpoints, w.events, n
+        )
 
     def _finish_bar(self) -> None:
         """Visit the current bar's low and land what arrives before the next bar opens."""
@@ -273,8 +301,24 @@ class Runner:
         return max(low, min(open_, crossing))
 
 
-def run_backtest(candles: Candles, actor: Actor, *, collateral: Decimal, start_hf: Decimal,
-                 market: MarketParams | None = None, sim: SimParams | None = None,
-                 position: Position | None = None, pair: Pair = ETH_USDT) -> RunResult:
-    return Runner(candles, actor, collateral=collateral, start_hf=start_hf, market=market or MarketParams(),
-                  sim=sim or SimParams(), position=position, pair=pair).run()
+def run_backtest(
+    candles: Candles,
+    actor: Actor,
+    *,
+    collateral: Decimal,
+    start_hf: Decimal,
+    market: MarketParams | None = None,
+    sim: SimParams | None = None,
+    position: Position | None = None,
+    pair: Pair = ETH_USDT,
+) -> RunResult:
+    return Runner(
+        candles,
+        actor,
+        collateral=collateral,
+        start_hf=start_hf,
+        market=market or MarketParams(),
+        sim=sim or SimParams(),
+        position=position,
+        pair=pair,
+    ).run()

@@ -79,10 +79,12 @@ def split_settings(values: dict[str, Any], config: BacktestSettings | None = Non
     except (ValueError, InvalidOperation, TypeError) as exc:
         raise ConfigError(f"--set: {exc}") from None
     if limits or engine:
-        config = config.model_copy(update={
-            "limits": _section(LimitsConfig, config.limits.model_dump(), limits),
-            "engine": _section(EngineConfig, config.engine.model_dump(), engine),
-        })
+        config = config.model_copy(
+            update={
+                "limits": _section(LimitsConfig, config.limits.model_dump(), limits),
+                "engine": _section(EngineConfig, config.engine.model_dump(), engine),
+            }
+        )
     baseline = {k: str(v) for k, v in values.items() if k in ("trigger_hf", "target_hf")}
     return ScenarioSettings(config, mp, sp, planner, policy, baseline)
 
@@ -131,17 +133,31 @@ def policy_for(policy_name: str | None, settings: ScenarioSettings) -> LoadedPol
     return load_policy(name, {**params, **settings.policy})
 
 
-def make_actors(policy_name: str | None, settings: ScenarioSettings, pair: Pair, *, record: bool = False,
-                baselines: tuple[str, ...] = BASELINES) -> list[Actor]:
+def make_actors(
+    policy_name: str | None,
+    settings: ScenarioSettings,
+    pair: Pair,
+    *,
+    record: bool = False,
+    baselines: tuple[str, ...] = BASELINES,
+) -> list[Actor]:
     policy = policy_for(policy_name, settings)
-    engine = simulated_engine(settings.config, symbol=pair.symbol, collateral=pair.collateral, debt=pair.debt,
-                              wallet=WALLET_ADDRESS)
+    engine = simulated_engine(
+        settings.config, symbol=pair.symbol, collateral=pair.collateral, debt=pair.debt, wallet=WALLET_ADDRESS
+    )
     costs, model = planner_inputs(settings.planner, settings.sim, settings.market.refill_half_life_s)
     wake_hf, gate = wake_of(policy)
 
     def plan_fn(venue: Any) -> Any:
-        return policy_plan_fn(policy, limits=engine.limits, venue=venue, market=pair.symbol, costs=costs, model=model,
-                              hold_to_target=engine.hold_to_target)
+        return policy_plan_fn(
+            policy,
+            limits=engine.limits,
+            venue=venue,
+            market=pair.symbol,
+            costs=costs,
+            model=model,
+            hold_to_target=engine.hold_to_target,
+        )
 
     actors: list[Actor] = [EngineActor(policy.name, engine, plan_fn, wake_hf=wake_hf, gate=gate, record=record)]
     base = dict(settings.baseline)
@@ -164,8 +180,15 @@ def make_baseline(name: str, params: dict[str, str], settings: ScenarioSettings,
         return DoNothing()
     if name == "sell-all":
         lot = to_units(pair.rules(Decimal(0)).step_size, pair.collateral_decimals)
-        return SellAll(settings.config, symbol=pair.symbol, collateral=pair.collateral, debt=pair.debt, lot_units=lot,
-                       wallet=WALLET_ADDRESS, trigger_hf=trigger)
+        return SellAll(
+            settings.config,
+            symbol=pair.symbol,
+            collateral=pair.collateral,
+            debt=pair.debt,
+            lot_units=lot,
+            wallet=WALLET_ADDRESS,
+            trigger_hf=trigger,
+        )
     if name == "one-shot":
         return OneShot(trigger_hf=trigger, target_hf=Decimal(params.get("target_hf", "1.5")))
     raise KeyError(name)
@@ -193,7 +216,8 @@ def position_from(data: dict[str, Any], sim: SimParams, price_base: int, pair: P
         return pair.position(
             collateral_units=to_units(Decimal(str(data["collateral"])), pair.collateral_decimals),
             debt_units=to_units(Decimal(str(data["debt"])), pair.debt_decimals),
-            price_base=price_base, rounding=sim.rounding,
+            price_base=price_base,
+            rounding=sim.rounding,
             liquidation_threshold_bps=opt("liquidation_threshold_bps", sim.liquidation_threshold_bps),
             liquidation_bonus_bps=opt("liquidation_bonus_bps", sim.liquidation_bonus_bps),
             ltv_bps=opt("ltv_bps", None),
@@ -215,10 +239,19 @@ class Outcome:
     settings: ScenarioSettings | None = None
 
 
-def run_scenario(candles: Candles, policy_name: str | None, values: dict[str, Any], *, collateral: Decimal,
-                 start_hf: Decimal, position: dict[str, Any] | None = None, record: bool = False,
-                 baselines: tuple[str, ...] = BASELINES, config: BacktestSettings | None = None,
-                 pair: Pair | None = None) -> Outcome:
+def run_scenario(
+    candles: Candles,
+    policy_name: str | None,
+    values: dict[str, Any],
+    *,
+    collateral: Decimal,
+    start_hf: Decimal,
+    position: dict[str, Any] | None = None,
+    record: bool = False,
+    baselines: tuple[str, ...] = BASELINES,
+    config: BacktestSettings | None = None,
+    pair: Pair | None = None,
+) -> Outcome:
     settings = split_settings(values, config)
     pair = pair or market_pair(candles, settings.config)
     results = []
@@ -227,7 +260,15 @@ def run_scenario(candles: Candles, policy_name: str | None, values: dict[str, An
         start = None
         if position is not None:
             start = position_from(position, settings.sim, int(round(float(candles.open[0]) * 1e8)), pair)
-        runner = Runner(candles, actor, collateral=collateral, start_hf=start_hf, market=settings.market,
-                        sim=settings.sim, position=start, pair=pair)
+        runner = Runner(
+            candles,
+            actor,
+            collateral=collateral,
+            start_hf=start_hf,
+            market=settings.market,
+            sim=settings.sim,
+            position=start,
+            pair=pair,
+        )
         results.append(runner.run())
     return Outcome(results, [summarise(r) for r in results], actors, settings)

@@ -89,15 +89,31 @@ def run_task(task: Task) -> list[dict[str, Any]]:
     from bot.backtest.scenario import run_scenario
 
     position = dict(task.position) if task.position else None
-    out = run_scenario(_candles(task.window), task.policy, dict(task.values), collateral=Decimal(task.collateral),
-                       start_hf=Decimal(task.start_hf), position=position, baselines=task.baselines,
-                       config=_settings(task.config))
+    out = run_scenario(
+        _candles(task.window),
+        task.policy,
+        dict(task.values),
+        collateral=Decimal(task.collateral),
+        start_hf=Decimal(task.start_hf),
+        position=position,
+        baselines=task.baselines,
+        config=_settings(task.config),
+    )
     return out.summaries
 
 
-def tasks_for(windows: list[Window], policy: str | None, fixed: dict[str, Any], axes: dict[str, list[str]], *,
-              collateral: str, start_hf: str, baselines: tuple[str, ...] = BASELINES,
-              position: dict[str, Any] | None = None, config: str | None = None) -> list[Task]:
+def tasks_for(
+    windows: list[Window],
+    policy: str | None,
+    fixed: dict[str, Any],
+    axes: dict[str, list[str]],
+    *,
+    collateral: str,
+    start_hf: str,
+    baselines: tuple[str, ...] = BASELINES,
+    position: dict[str, Any] | None = None,
+    config: str | None = None,
+) -> list[Task]:
     pos = tuple(sorted((k, str(v)) for k, v in position.items())) if position else None
     tasks = []
     for window in windows:
@@ -143,7 +159,14 @@ def _progress(total: int) -> tuple[Any, Any]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
-    progress = Progress("sweep", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-                        console=Console(stderr=True), transient=True)
+    progress = Progress(
+        "sweep",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
     progress.start()
     return progress, progress.add_task("sweep", total=total)

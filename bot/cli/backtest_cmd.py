@@ -18,8 +18,14 @@ def register(app: typer.Typer) -> None:
         pair: str = typer.Option(None, "--pair", help="Pair to load from the data cache, e.g. ETH/USDT."),
         since: str = typer.Option(None, "--since", help="Start date (YYYY-MM-DD) with --pair."),
         until: str = typer.Option(None, "--until", help="End date (YYYY-MM-DD) with --pair."),
-        config: str = typer.Option(None, "--config", help="Config file: its [limits], [policy], [engine] and [exchange] apply (default: the documented defaults)."),
-        policy: str = typer.Option(None, "--policy", help="Policy name or file path (default: the config's policy.name)."),
+        config: str = typer.Option(
+            None,
+            "--config",
+            help="Config file: its [limits], [policy], [engine] and [exchange] apply (default: the documented defaults).",
+        ),
+        policy: str = typer.Option(
+            None, "--policy", help="Policy name or file path (default: the config's policy.name)."
+        ),
         set_: list[str] = typer.Option([], "--set", help="Policy/model parameter key=value (key=a,b,c sweeps)."),
         collateral: str = typer.Option("100", "--collateral", help="Units of collateral."),
         start_hf: str = typer.Option("1.45", "--start-hf", help="Debt is sized so HF starts here."),
@@ -30,8 +36,21 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Replay policies and baselines over candles, with market impact and Aave liquidations."""
         try:
-            _run(prices, pair, since, until, config, policy, set_, collateral, start_hf, json_out, report, position,
-                 workers)
+            _run(
+                prices,
+                pair,
+                since,
+                until,
+                config,
+                policy,
+                set_,
+                collateral,
+                start_hf,
+                json_out,
+                report,
+                position,
+                workers,
+            )
         except UserInputError as exc:
             fail(str(exc), EXIT_USER)
         except ValueError as exc:  # a dataclass check on a --set value
@@ -48,9 +67,21 @@ def _decimal(text: str, name: str) -> Decimal:
     return value
 
 
-def _run(prices: str | None, pair: str | None, since: str | None, until: str | None, config_path: str | None,
-         policy: str | None, sets: list[str], collateral_s: str, start_hf_s: str, json_out: bool, report: str | None,
-         position_file: str | None, workers: int) -> None:
+def _run(
+    prices: str | None,
+    pair: str | None,
+    since: str | None,
+    until: str | None,
+    config_path: str | None,
+    policy: str | None,
+    sets: list[str],
+    collateral_s: str,
+    start_hf_s: str,
+    json_out: bool,
+    report: str | None,
+    position_file: str | None,
+    workers: int,
+) -> None:
     from bot.backtest import data
     from bot.backtest.pair import pair as pair_named
     from bot.backtest.scenario import load_position, market_pair, run_scenario
@@ -80,12 +111,23 @@ def _run(prices: str | None, pair: str | None, since: str | None, until: str | N
     market = pair_named(pair) if pair else market_pair(candles, config)
     fixed, axes = parse_sets(sets)
     position = load_position(position_file) if position_file else None
-    head = {"start": data.iso(int(candles.timestamp[0])), "end": data.iso(int(candles.timestamp[-1])),
-            "bars": len(candles)}
+    head = {
+        "start": data.iso(int(candles.timestamp[0])),
+        "end": data.iso(int(candles.timestamp[-1])),
+        "bars": len(candles),
+    }
 
     if axes:
-        tasks = tasks_for([window], policy, fixed, axes, collateral=str(collateral), start_hf=str(start_hf),
-                          position=position, config=config_path)
+        tasks = tasks_for(
+            [window],
+            policy,
+            fixed,
+            axes,
+            collateral=str(collateral),
+            start_hf=str(start_hf),
+            position=position,
+            config=config_path,
+        )
         # Validate once in-process so a bad key is one clean line, not a worker traceback.
         from bot.backtest.scenario import make_actors, split_settings
 
@@ -98,8 +140,9 @@ def _run(prices: str | None, pair: str | None, since: str | None, until: str | N
             _sweep_table(head, sweep, list(axes))
         return
 
-    outcome = run_scenario(candles, policy, fixed, collateral=collateral, start_hf=start_hf, position=position,
-                           config=config, pair=market)
+    outcome = run_scenario(
+        candles, policy, fixed, collateral=collateral, start_hf=start_hf, position=position, config=config, pair=market
+    )
     payload = {**head, "policies": outcome.summaries}
     if report:
         _write_report(outcome, report, candles.source or "candles")
@@ -124,16 +167,34 @@ def _write_report(outcome: Any, folder: str, source: str) -> None:
     trigger = getattr(outcome.actors[0], "wake_hf", None)  # the HF above which the policy never acts
     trig = float(trigger) if trigger else None
     floor = float(settings.config.limits.hf_floor)
-    paths = write_report(outcome.results, outcome.summaries, folder, title=f"delever backtest: {policy} on {source}",
-                         trigger_hf=trig, hf_floor=floor, lt=None, rate=float(settings.sim.borrow_apr))
+    paths = write_report(
+        outcome.results,
+        outcome.summaries,
+        folder,
+        title=f"delever backtest: {policy} on {source}",
+        trigger_hf=trig,
+        hf_floor=floor,
+        lt=None,
+        rate=float(settings.sim.borrow_apr),
+    )
     typer.echo(f"report: {', '.join(str(p) for p in paths)}", err=True)
 
 
 COLUMNS = (
-    ("policy", "policy"), ("liquidated", "liq."), ("liquidations", "#liq"), ("liquidation_penalty_usd", "penalty $"),
-    ("min_health_factor", "min HF"), ("collateral_sold", "sold"), ("debt_repaid", "repaid $"),
-    ("avg_fill_price", "avg fill"), ("arrival_price", "arrival"), ("shortfall_bps", "IS bps"),
-    ("fees_usd", "fees $"), ("gas_usd", "gas $"), ("final_equity_usd", "equity $"), ("equity_vs_hold_usd", "vs hold $"),
+    ("policy", "policy"),
+    ("liquidated", "liq."),
+    ("liquidations", "#liq"),
+    ("liquidation_penalty_usd", "penalty $"),
+    ("min_health_factor", "min HF"),
+    ("collateral_sold", "sold"),
+    ("debt_repaid", "repaid $"),
+    ("avg_fill_price", "avg fill"),
+    ("arrival_price", "arrival"),
+    ("shortfall_bps", "IS bps"),
+    ("fees_usd", "fees $"),
+    ("gas_usd", "gas $"),
+    ("final_equity_usd", "equity $"),
+    ("equity_vs_hold_usd", "vs hold $"),
 )
 
 
@@ -165,6 +226,8 @@ def _sweep_table(head: dict[str, Any], sweep: list[dict[str, Any]], keys: list[s
         table.add_column(label, justify="left" if label == "policy" else "right")
     for point in sweep:
         for row in point["policies"]:
-            table.add_row(*(str(point["params"].get(k)) for k in keys),
-                          *("-" if row[k] is None else str(row[k]) for k, _ in COLUMNS))
+            table.add_row(
+                *(str(point["params"].get(k)) for k in keys),
+                *("-" if row[k] is None else str(row[k]) for k, _ in COLUMNS),
+            )
     Console().print(table)

@@ -24,10 +24,14 @@ class _Terminated(Exception):
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo(
-        speed: float = typer.Option(1.0, "--speed", help="Fast-forward factor while the bot is idle (a batch always runs at round-trip scale)."),
+        speed: float = typer.Option(
+            1.0, "--speed", help="Fast-forward factor while the bot is idle (a batch always runs at round-trip scale)."
+        ),
         window: str = typer.Option("2026-02", "--window", help="Crash to replay: 2026-02 or 2022-06."),
         keep: bool = typer.Option(False, "--keep", help="Leave the devnet running afterwards."),
-        state_dir: Path = typer.Option(Path(".delever/demo"), "--state-dir", help="Where the devnet, journal and outputs go."),
+        state_dir: Path = typer.Option(
+            Path(".delever/demo"), "--state-dir", help="Where the devnet, journal and outputs go."
+        ),
         png: bool = typer.Option(True, "--png/--no-png", help="Also write the HF chart as a PNG."),
     ) -> None:
         """Devnet up, replay a real ETH crash, run the daemon, show what happened."""

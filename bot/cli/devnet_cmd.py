@@ -89,7 +89,9 @@ def register(app: typer.Typer) -> None:
         collateral: str = typer.Option("100", "--collateral", help="WETH the demo wallet supplies."),
         hf: str = typer.Option("1.45", "--hf", help="Health factor the demo wallet borrows USDT down to."),
         port: int = typer.Option(0, "--port", help="anvil port on 127.0.0.1 (0: a free one)."),
-        block_time: int = typer.Option(1, "--block-time", help="Seconds between blocks once deployed (0: mine on every transaction)."),
+        block_time: int = typer.Option(
+            1, "--block-time", help="Seconds between blocks once deployed (0: mine on every transaction)."
+        ),
     ) -> None:
         """Start anvil, deploy Aave v3, start the exchange emulator, open a leveraged position."""
         try:
@@ -107,7 +109,9 @@ def register(app: typer.Typer) -> None:
         from bot.devnet import launcher
 
         typer.echo("starting anvil, deploying Aave v3, opening the demo position…", err=True)
-        state = launcher.bring_up(launcher.UpOptions(collateral=amount, target_hf=target, port=port, block_time=block_time))
+        state = launcher.bring_up(
+            launcher.UpOptions(collateral=amount, target_hf=target, port=port, block_time=block_time)
+        )
         facts = _connection_facts(state)
         if json_out:
             print_json(facts)
@@ -235,4 +239,3 @@ def register(app: typer.Typer) -> None:
             print_json(payload)
         else:
             typer.echo(f"advanced {seconds} s to block {payload['block']}; wallet HF {_hf_text(hf)}")
-

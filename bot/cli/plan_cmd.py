@@ -58,8 +58,11 @@ def _decimal(flag: str, value: str | None) -> Decimal | None:
 
 # The command-line flag that sets each limit (named in a validation error).
 LIMIT_FLAGS = {
-    "hf_floor": "--hf-floor", "max_slippage_bps": "--max-slippage-bps", "price_shock_bps": "--shock-bps",
-    "max_batch_usd": "--max-batch-usd", "max_daily_usd": "--max-daily-usd",
+    "hf_floor": "--hf-floor",
+    "max_slippage_bps": "--max-slippage-bps",
+    "price_shock_bps": "--shock-bps",
+    "max_batch_usd": "--max-batch-usd",
+    "max_daily_usd": "--max-daily-usd",
 }
 
 
@@ -145,25 +148,44 @@ def make_plan(plan_input: PlanInput) -> Plan:
         hf = plan_input.snapshot.health_factor
         shown = "no debt" if hf is None else f"HF {hf:.4f}"
         return no_action_plan(
-            plan_input.snapshot, limits=plan_input.limits,
+            plan_input.snapshot,
+            limits=plan_input.limits,
             reason=f"policy {plan_input.policy_name or '?'} does not act at {shown}",
         )
     return plan(
-        plan_input.snapshot, plan_input.intent, limits=plan_input.limits, rules=plan_input.rules,
-        costs=plan_input.costs, market=plan_input.market,
+        plan_input.snapshot,
+        plan_input.intent,
+        limits=plan_input.limits,
+        rules=plan_input.rules,
+        costs=plan_input.costs,
+        market=plan_input.market,
     )
 
 
 def _gather(
-    ctx: typer.Context, *, snapshot_file: str | None, target_hf: str | None, policy: str | None, sets: list[str],
-    overrides: dict[str, Any], depth_usd: Decimal | None, gas_usd: Decimal | None, no_book: bool = False,
+    ctx: typer.Context,
+    *,
+    snapshot_file: str | None,
+    target_hf: str | None,
+    policy: str | None,
+    sets: list[str],
+    overrides: dict[str, Any],
+    depth_usd: Decimal | None,
+    gas_usd: Decimal | None,
+    no_book: bool = False,
 ) -> PlanInput:
     settings = None if snapshot_file else _load_settings(ctx)
     saved = load_input(snapshot_file) if snapshot_file else None
     return build_input(
-        settings=settings, saved=saved, target_hf=_decimal("--target-hf", target_hf), policy_name=policy,
-        policy_sets=sets, limit_overrides={k: v for k, v in overrides.items() if v is not None},
-        depth_usd=depth_usd, gas_usd=gas_usd, no_book=no_book,
+        settings=settings,
+        saved=saved,
+        target_hf=_decimal("--target-hf", target_hf),
+        policy_name=policy,
+        policy_sets=sets,
+        limit_overrides={k: v for k, v in overrides.items() if v is not None},
+        depth_usd=depth_usd,
+        gas_usd=gas_usd,
+        no_book=no_book,
     )
 
 
@@ -191,7 +213,11 @@ def register(app: typer.Typer) -> None:
         """One row per batch: amounts, expected and worst fill, slippage, HF after each leg."""
         try:
             plan_input = _gather(
-                ctx, snapshot_file=snapshot_file, target_hf=target_hf, policy=policy, sets=list(sets),
+                ctx,
+                snapshot_file=snapshot_file,
+                target_hf=target_hf,
+                policy=policy,
+                sets=list(sets),
                 overrides={
                     "hf_floor": _decimal("--hf-floor", hf_floor),
                     "max_slippage_bps": max_slippage_bps,
@@ -199,7 +225,8 @@ def register(app: typer.Typer) -> None:
                     "max_batch_usd": _decimal("--max-batch-usd", max_batch_usd),
                     "max_daily_usd": _decimal("--max-daily-usd", max_daily_usd),
                 },
-                depth_usd=_decimal("--depth-usd", depth_usd), gas_usd=_decimal("--gas-usd", gas_usd),
+                depth_usd=_decimal("--depth-usd", depth_usd),
+                gas_usd=_decimal("--gas-usd", gas_usd),
                 no_book=no_book,
             )
         except (UserInputError, ValueError) as exc:  # config, flags, a saved file, an out-of-range value

@@ -37,15 +37,41 @@ def render_plan(plan: Plan, *, file: IO[str]) -> None:
         console.print(f"why: {plan.reason}")
     if plan.batches:
         table = Table(show_lines=False, header_style="bold")
-        for col in ("#", "kind", f"withdraw {plan.collateral}", "exp. price", "worst", "floor px", "slip bps",
-                    f"repay {plan.debt}", "HF mid", "HF mid shocked", "HF after", "fees", "gas $", "time", "sized by"):
+        for col in (
+            "#",
+            "kind",
+            f"withdraw {plan.collateral}",
+            "exp. price",
+            "worst",
+            "floor px",
+            "slip bps",
+            f"repay {plan.debt}",
+            "HF mid",
+            "HF mid shocked",
+            "HF after",
+            "fees",
+            "gas $",
+            "time",
+            "sized by",
+        ):
             table.add_column(col, justify="left" if col in ("kind", "sized by") else "right")
         for b in plan.batches:
             table.add_row(
-                str(b.index), b.kind, _num(b.withdraw_amount, 4), _num(b.expected_price), _num(b.worst_price),
-                _num(b.floor_price), _num(b.slippage_bps), _num(b.repay_amount) + (" (all)" if b.repay_all else ""),
-                _hf(b.hf_after_withdraw), _hf(Decimal(b.hf_after_withdraw_shocked_wad) / Decimal(10**18)),
-                _hf(b.hf_after_repay), _num(b.fee_quote), _num(b.gas_usd), _duration(b.duration_s), b.limited_by,
+                str(b.index),
+                b.kind,
+                _num(b.withdraw_amount, 4),
+                _num(b.expected_price),
+                _num(b.worst_price),
+                _num(b.floor_price),
+                _num(b.slippage_bps),
+                _num(b.repay_amount) + (" (all)" if b.repay_all else ""),
+                _hf(b.hf_after_withdraw),
+                _hf(Decimal(b.hf_after_withdraw_shocked_wad) / Decimal(10**18)),
+                _hf(b.hf_after_repay),
+                _num(b.fee_quote),
+                _num(b.gas_usd),
+                _duration(b.duration_s),
+                b.limited_by,
             )
         console.print(table)
         t = plan.totals

@@ -29,9 +29,10 @@ def register(app: typer.Typer) -> None:
     def run(
         ctx: typer.Context,
         once: bool = typer.Option(False, "--once", help="Evaluate once, execute what the plan asks now, exit."),
-        live: bool = typer.Option(False, "--live", help="Required, with mode = \"live\" in the config, to trade live."),
+        live: bool = typer.Option(False, "--live", help='Required, with mode = "live" in the config, to trade live.'),
         clear_halt_flag: bool = typer.Option(
-            False, "--clear-halt",
+            False,
+            "--clear-halt",
             help="After a human review: clear a halt or reduce-only state, mark steps awaiting review to be "
             "reconciled by key on the next start, and exit. Nothing is traded.",
         ),

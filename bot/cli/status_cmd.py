@@ -26,16 +26,18 @@ def status_payload(snapshot: Snapshot) -> dict[str, Any]:
         price = base_to_usd(r.price, position.base_unit)
         liq_base = liquidation_price_base(position, r.symbol)
         liq = base_to_usd(liq_base, position.base_unit) if liq_base is not None else None
-        collateral.append({
-            "symbol": r.symbol,
-            "amount": _plain(from_units(r.collateral, r.decimals)),
-            "price_usd": str(price),
-            "value_usd": str(base_to_usd(collateral_base(r, position.rounding), position.base_unit)),
-            "liquidation_threshold": str(Decimal(r.liquidation_threshold_bps) / PERCENTAGE_FACTOR),
-            "liquidation_price_usd": None if liq is None else str(liq),
-            "distance_to_liquidation_pct": None if liq is None else str(_pct(1 - liq / price)),
-            "collateral_enabled": r.counts_as_collateral,  # supplied but not collateral: no effect on HF
-        })
+        collateral.append(
+            {
+                "symbol": r.symbol,
+                "amount": _plain(from_units(r.collateral, r.decimals)),
+                "price_usd": str(price),
+                "value_usd": str(base_to_usd(collateral_base(r, position.rounding), position.base_unit)),
+                "liquidation_threshold": str(Decimal(r.liquidation_threshold_bps) / PERCENTAGE_FACTOR),
+                "liquidation_price_usd": None if liq is None else str(liq),
+                "distance_to_liquidation_pct": None if liq is None else str(_pct(1 - liq / price)),
+                "collateral_enabled": r.counts_as_collateral,  # supplied but not collateral: no effect on HF
+            }
+        )
     debt = [
         {
             "symbol": r.symbol,
@@ -95,9 +97,15 @@ def _render(payload: dict[str, Any]) -> None:
     for c in payload["collateral"]:
         liq = c["liquidation_price_usd"]
         name = c["symbol"] if c["collateral_enabled"] else f"{c['symbol']} (not collateral)"
-        table.add_row(name, _amount(c["amount"]), f"${_money(c['price_usd'])}", f"${_money(c['value_usd'])}",
-                      f"{Decimal(c['liquidation_threshold']) * 100:.2f}%", "—" if liq is None else f"${_money(liq)}",
-                      "—" if c["distance_to_liquidation_pct"] is None else f"{c['distance_to_liquidation_pct']}%")
+        table.add_row(
+            name,
+            _amount(c["amount"]),
+            f"${_money(c['price_usd'])}",
+            f"${_money(c['value_usd'])}",
+            f"{Decimal(c['liquidation_threshold']) * 100:.2f}%",
+            "—" if liq is None else f"${_money(liq)}",
+            "—" if c["distance_to_liquidation_pct"] is None else f"{c['distance_to_liquidation_pct']}%",
+        )
     console.print(table)
     if payload["debt"]:
         debts = Table(title="Debt")
@@ -136,8 +144,11 @@ def register(app: typer.Typer) -> None:
         payload = status_payload(read.snapshot)
         payload["matches_chain"] = read.matches_chain
         if not read.matches_chain:
-            typer.echo(f"delever: warning: computed account data differ from Pool.getUserAccountData at block "
-                       f"{read.snapshot.block} (is chain.rounding = {settings.chain.rounding!r} right?)", err=True)
+            typer.echo(
+                f"delever: warning: computed account data differ from Pool.getUserAccountData at block "
+                f"{read.snapshot.block} (is chain.rounding = {settings.chain.rounding!r} right?)",
+                err=True,
+            )
         if json_out:
             print_json(payload)
         else:

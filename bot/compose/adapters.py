@@ -39,8 +39,13 @@ from bot.settings import ChainConfig, ExchangeConfig, Settings
 TX_WAIT_TIMEOUT_S = 300.0
 
 _ADDRESSES_PROVIDER_ABI = [
-    {"inputs": [], "name": "ADDRESSES_PROVIDER", "outputs": [{"name": "", "type": "address"}],
-     "stateMutability": "view", "type": "function"},
+    {
+        "inputs": [],
+        "name": "ADDRESSES_PROVIDER",
+        "outputs": [{"name": "", "type": "address"}],
+        "stateMutability": "view",
+        "type": "function",
+    },
 ]
 
 
@@ -134,17 +139,24 @@ def signing_lending(
     store = journal_path(settings)
     store.parent.mkdir(parents=True, exist_ok=True)
     sender = TxSender(
-        link.w3, signer, TxStore(store),
-        SenderConfig(chain_id=link.chain_id, confirmations=max(1, settings.chain.confirmations),
-                     max_fee_cap_wei=MAX_FEE_CAP_WEI, wait_timeout=TX_WAIT_TIMEOUT_S),
+        link.w3,
+        signer,
+        TxStore(store),
+        SenderConfig(
+            chain_id=link.chain_id,
+            confirmations=max(1, settings.chain.confirmations),
+            max_fee_cap_wei=MAX_FEE_CAP_WEI,
+            wait_timeout=TX_WAIT_TIMEOUT_S,
+        ),
         clock=clock,
     )
     config = LendingConfig(hf_floor_wad=decimal_to_wad(settings.limits.hf_floor), wait_timeout=TX_WAIT_TIMEOUT_S)
     return AaveLending(aave_reader(link, settings.chain), sender, config)
 
 
-def open_lending(settings: Settings, *, signer: LocalAccount | None = None, read_only: bool = False,
-                 clock: Clock | None = None) -> AaveLending | ReadOnlyLending:
+def open_lending(
+    settings: Settings, *, signer: LocalAccount | None = None, read_only: bool = False, clock: Clock | None = None
+) -> AaveLending | ReadOnlyLending:
     """The Aave leg for ``settings.wallet``: read-only when asked, or when there is no
     ``signer`` and ``wallet.key_source`` is "none"; otherwise signing with ``signer`` or
     ``settings.signer()``."""
@@ -160,10 +172,14 @@ def open_venue(exchange: ExchangeConfig, *, clock: Clock | None = None, **kwargs
     if exchange.id != "binance":
         raise ConfigError(f"config: exchange.id: {exchange.id!r} is not supported (only 'binance')")
     return CcxtVenue.connect(
-        api_key=_secret(exchange.api_key), api_secret=_secret(exchange.api_secret),
+        api_key=_secret(exchange.api_key),
+        api_secret=_secret(exchange.api_secret),
         api_url=str(exchange.api_url) if exchange.api_url else None,
         withdrawal_allowlist=[str(a) for a in exchange.withdrawal_allowlist],
-        clock=clock, timeout_ms=exchange.timeout_ms, recv_window_ms=exchange.recv_window_ms, **kwargs,
+        clock=clock,
+        timeout_ms=exchange.timeout_ms,
+        recv_window_ms=exchange.recv_window_ms,
+        **kwargs,
     )
 
 

@@ -70,14 +70,24 @@ def executor_config(
 
 
 def controller_config(
-    *, exchange: ExchangeConfig, limits: LimitsConfig, engine: EngineConfig, collateral: str, debt: str,
-    chain_poll_s: float, has_head: bool,
+    *,
+    exchange: ExchangeConfig,
+    limits: LimitsConfig,
+    engine: EngineConfig,
+    collateral: str,
+    debt: str,
+    chain_poll_s: float,
+    has_head: bool,
 ) -> ControllerConfig:
     """When the controller acts: on each new block (the head polled every ``chain_poll_s``),
     or every ``engine.tick_interval_s`` when set; without a head source, every ``chain_poll_s``."""
     interval = engine.tick_interval_s
     return ControllerConfig(
-        collateral=collateral, debt=debt, market=exchange.symbol, base_coin=exchange.base, quote_coin=exchange.quote,
+        collateral=collateral,
+        debt=debt,
+        market=exchange.symbol,
+        base_coin=exchange.base,
+        quote_coin=exchange.quote,
         interval_s=interval if interval is not None else chain_poll_s,
         watch_blocks=interval is None and has_head,
         head_poll_s=chain_poll_s,
@@ -142,8 +152,9 @@ class SimulatedEngine:
     hold_to_target: bool
 
 
-def simulated_engine(settings: BacktestSettings, *, symbol: str, collateral: str, debt: str,
-                     wallet: str) -> SimulatedEngine:
+def simulated_engine(
+    settings: BacktestSettings, *, symbol: str, collateral: str, debt: str, wallet: str
+) -> SimulatedEngine:
     """The engine configs a backtest runs with: the settings' limits, engine and exchange
     sections, on the candles' market (``symbol``) and the simulated wallet. The executor
     polls at the schema's chain poll interval unless ``engine.poll_interval_s`` is set; the
@@ -152,16 +163,35 @@ def simulated_engine(settings: BacktestSettings, *, symbol: str, collateral: str
     chain_poll_s = ChainConfig.model_fields["poll_interval_s"].default
     limits, engine = settings.limits, settings.engine
     return SimulatedEngine(
-        executor=executor_config(exchange=exchange, limits=limits, engine=engine, wallet=wallet,
-                                 chain_poll_s=chain_poll_s),
-        controller=controller_config(exchange=exchange, limits=limits, engine=engine, collateral=collateral, debt=debt,
-                                     chain_poll_s=chain_poll_s, has_head=False),
+        executor=executor_config(
+            exchange=exchange, limits=limits, engine=engine, wallet=wallet, chain_poll_s=chain_poll_s
+        ),
+        controller=controller_config(
+            exchange=exchange,
+            limits=limits,
+            engine=engine,
+            collateral=collateral,
+            debt=debt,
+            chain_poll_s=chain_poll_s,
+            has_head=False,
+        ),
         limits=plan_limits(limits),
         hold_to_target=engine.hold_to_target,
     )
 
 
 __all__ = [
-    "DEFAULT_SHOCK_BPS", "SimulatedEngine", "controller_config", "executor_config", "journal_path", "kill_switch_path",
-    "notifier_config", "plan_limits", "policy", "policy_with", "poll_interval_s", "shock_bps", "simulated_engine",
+    "DEFAULT_SHOCK_BPS",
+    "SimulatedEngine",
+    "controller_config",
+    "executor_config",
+    "journal_path",
+    "kill_switch_path",
+    "notifier_config",
+    "plan_limits",
+    "policy",
+    "policy_with",
+    "poll_interval_s",
+    "shock_bps",
+    "simulated_engine",
 ]

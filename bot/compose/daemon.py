@@ -82,8 +82,12 @@ def build_runtime(
         journal.bind(mode=settings.mode, chain_id=chain.chain_id)
         real = adapters(settings)
         guards.check_mode(
-            mode=settings.mode, live_flag=live_flag, config_chain_id=chain.chain_id, rpc_chain_id=real.rpc_chain_id,
-            config_provider=chain.pool_addresses_provider, rpc_provider=real.pool_addresses_provider,
+            mode=settings.mode,
+            live_flag=live_flag,
+            config_chain_id=chain.chain_id,
+            rpc_chain_id=real.rpc_chain_id,
+            config_provider=chain.pool_addresses_provider,
+            rpc_provider=real.pool_addresses_provider,
         )
         return _assemble(settings, real, journal=journal, clock=clock, redactor=redactor)
     except BaseException:
@@ -101,11 +105,19 @@ def _assemble(settings: Settings, real: RealAdapters, *, journal: Journal, clock
     kill_switch = KillSwitch(configs.kill_switch_path(settings))
     assert settings.wallet.address is not None  # the schema requires it
     exec_cfg = configs.executor_config(
-        exchange=settings.exchange, limits=settings.limits, engine=settings.engine, wallet=settings.wallet.address,
+        exchange=settings.exchange,
+        limits=settings.limits,
+        engine=settings.engine,
+        wallet=settings.wallet.address,
         chain_poll_s=settings.chain.poll_interval_s,
     )
     executor = Executor(
-        journal=journal, lending=lending, venue=venue, clock=clock, config=exec_cfg, observer=observer,
+        journal=journal,
+        lending=lending,
+        venue=venue,
+        clock=clock,
+        config=exec_cfg,
+        observer=observer,
         stop_requested=lambda: kill_switch.tripped,
     )
     first = executor.read(lending.snapshot)
@@ -114,21 +126,41 @@ def _assemble(settings: Settings, real: RealAdapters, *, journal: Journal, clock
         raise DeleverError("the wallet has no Aave collateral or no debt to manage")
     limits = configs.plan_limits(settings.limits)
     controller = Controller(
-        executor=executor, lending=lending, venue=venue, clock=clock,
-        plan_fn=policy_plan_fn(configs.policy(settings.policy), limits=limits, venue=venue, market=exec_cfg.market,
-                               hold_to_target=settings.engine.hold_to_target),
-        config=configs.controller_config(
-            exchange=settings.exchange, limits=settings.limits, engine=settings.engine, collateral=collateral.symbol,
-            debt=debt.symbol, chain_poll_s=settings.chain.poll_interval_s, has_head=real.head is not None,
+        executor=executor,
+        lending=lending,
+        venue=venue,
+        clock=clock,
+        plan_fn=policy_plan_fn(
+            configs.policy(settings.policy),
+            limits=limits,
+            venue=venue,
+            market=exec_cfg.market,
+            hold_to_target=settings.engine.hold_to_target,
         ),
-        observer=observer, stop_requested=lambda: kill_switch.tripped,
+        config=configs.controller_config(
+            exchange=settings.exchange,
+            limits=settings.limits,
+            engine=settings.engine,
+            collateral=collateral.symbol,
+            debt=debt.symbol,
+            chain_poll_s=settings.chain.poll_interval_s,
+            has_head=real.head is not None,
+        ),
+        observer=observer,
+        stop_requested=lambda: kill_switch.tripped,
         on_snapshot=lambda s: _observe(s, metrics=metrics, lending=real.lending, hf_floor=limits.hf_floor),
         head=real.head,
     )
     metrics_on = settings.metrics.enabled
     return Runtime(
-        mode=settings.mode, journal=journal, executor=executor, controller=controller, metrics=metrics,
-        notifier=notifier, kill_switch=kill_switch, metrics_port=settings.metrics.port if metrics_on else 0,
+        mode=settings.mode,
+        journal=journal,
+        executor=executor,
+        controller=controller,
+        metrics=metrics,
+        notifier=notifier,
+        kill_switch=kill_switch,
+        metrics_port=settings.metrics.port if metrics_on else 0,
         metrics_host=settings.metrics.host,
     )
 

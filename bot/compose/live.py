@@ -88,8 +88,9 @@ def read_venue(
     return book, {coin: amount for coin, amount in sorted(balances.items()) if amount != 0}, rules
 
 
-def acquire_snapshot(settings: Settings, *, lending: Lending | None = None, venue: Venue | None = None,
-                     with_venue: bool = True) -> tuple[Snapshot, MarketRules | None]:
+def acquire_snapshot(
+    settings: Settings, *, lending: Lending | None = None, venue: Venue | None = None, with_venue: bool = True
+) -> tuple[Snapshot, MarketRules | None]:
     """The live state: the chain snapshot enriched with the exchange's book, free balances and
     market rules (``rules`` is None with ``with_venue=False``: no exchange is contacted).
 

@@ -55,7 +55,9 @@ class Daemon:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if not self.alive:
-                raise RuntimeError(f"the daemon exited with code {self.returncode()} before its first tick; see {self.log_path}")
+                raise RuntimeError(
+                    f"the daemon exited with code {self.returncode()} before its first tick; see {self.log_path}"
+                )
             if READY_MARK in self.log_tail(20_000):
                 return time.monotonic() - self.started_at
             time.sleep(0.1)

@@ -120,14 +120,22 @@ def summarize(batch: BatchRow, steps: list[StepRow]) -> BatchSummary:
     gross = acc.gross_quote or Decimal(0)
     hf_before = acc.hf_before_wad if acc.hf_before_wad is not None else start_hf_wad(batch.start)
     return BatchSummary(
-        id=batch.id, seq=batch.seq, status=batch.status, note=str(batch.spec.get("note", "")),
-        withdrawn_eth=Decimal(acc.withdrawn_units or 0) / WAD, sold_eth=sold, gross_usdt=gross,
+        id=batch.id,
+        seq=batch.seq,
+        status=batch.status,
+        note=str(batch.spec.get("note", "")),
+        withdrawn_eth=Decimal(acc.withdrawn_units or 0) / WAD,
+        sold_eth=sold,
+        gross_usdt=gross,
         avg_price=(gross / sold).quantize(Decimal("0.01")) if sold else None,
         repaid_usdt=Decimal(sum(acc.repay_requested_units)).scaleb(-(6 if debt_decimals is None else debt_decimals)),
-        hf_before=_wad(hf_before), hf_after=_wad(acc.hf_after_wad),
-        started_at=batch.created_at, finished_at=batch.updated_at,
+        hf_before=_wad(hf_before),
+        hf_after=_wad(acc.hf_after_wad),
+        started_at=batch.created_at,
+        finished_at=batch.updated_at,
         legs_s={s.step: s.updated_at - s.created_at for s in steps if s.status is StepStatus.OK},
-        withdraw_skipped=acc.withdraw_skipped, verified=acc.improved,
+        withdraw_skipped=acc.withdraw_skipped,
+        verified=acc.improved,
     )
 
 

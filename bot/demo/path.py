@@ -65,14 +65,18 @@ WINDOWS: dict[str, Window] = {
     w.name: w
     for w in (
         Window(
-            "2026-02", "ETH 31 Jan – 6 Feb 2026: $2,705 → $1,748 (−35 %)",
+            "2026-02",
+            "ETH 31 Jan – 6 Feb 2026: $2,705 → $1,748 (−35 %)",
             "eth_usd_5m_2026-01-20_2026-02-15.csv",
-            datetime(2026, 1, 31, tzinfo=UTC), datetime(2026, 2, 6, 12, tzinfo=UTC),
+            datetime(2026, 1, 31, tzinfo=UTC),
+            datetime(2026, 2, 6, 12, tzinfo=UTC),
         ),
         Window(
-            "2022-06", "ETH 10 – 15 Jun 2022 (Celsius, 3AC): $1,771 → $1,014 (−43 %)",
+            "2022-06",
+            "ETH 10 – 15 Jun 2022 (Celsius, 3AC): $1,771 → $1,014 (−43 %)",
             "eth_usd_5m_2022-06-13.csv",
-            datetime(2022, 6, 10, 12, tzinfo=UTC), datetime(2022, 6, 15, 18, tzinfo=UTC),
+            datetime(2022, 6, 10, 12, tzinfo=UTC),
+            datetime(2022, 6, 15, 18, tzinfo=UTC),
         ),
     )
 }
@@ -121,8 +125,9 @@ def rescale(prices: Sequence[tuple[int, Decimal]], start_usd: Decimal = START_US
     ]
 
 
-def build_path(candles: Sequence[Candle], window: Window, *, bucket_s: int = BUCKET_S,
-               start_usd: Decimal = START_USD) -> list[PathPoint]:
+def build_path(
+    candles: Sequence[Candle], window: Window, *, bucket_s: int = BUCKET_S, start_usd: Decimal = START_USD
+) -> list[PathPoint]:
     return rescale(resample(in_window(candles, window.start, window.end), bucket_s), start_usd)
 
 
@@ -228,8 +233,10 @@ def _main(argv: Sequence[str] | None = None) -> int:
             points = build_path(read_candles(handle), window)
         write_path(DATA_DIR / window.csv_name, points)
         low = min(points, key=lambda p: p.price_usd)
-        print(f"{window.csv_name}: {len(points)} points, ${points[0].price_usd} → low ${low.price_usd} "
-              f"({utc_text(low.source_timestamp)}) → ${points[-1].price_usd}")
+        print(
+            f"{window.csv_name}: {len(points)} points, ${points[0].price_usd} → low ${low.price_usd} "
+            f"({utc_text(low.source_timestamp)}) → ${points[-1].price_usd}"
+        )
     return 0
 
 

@@ -43,8 +43,16 @@ REACTION_S = 3.0  # wall seconds the clock stays slow for the daemon to open a b
 # the shock margin δ sized to the demo's round trip (≈1 h of market; this crash fell up to 8 %
 # within an hour) instead of the 3 % default.
 DAEMON_OVERRIDES = {"DELEVER_LIMITS__PRICE_SHOCK_BPS": "500"}
-OUTPUT_FILES = ("journal.sqlite", "journal.sqlite-wal", "journal.sqlite-shm", "journal.sqlite.lock", "STOP",
-                "daemon.log", "summary.json", "hf.png")
+OUTPUT_FILES = (
+    "journal.sqlite",
+    "journal.sqlite-wal",
+    "journal.sqlite-shm",
+    "journal.sqlite.lock",
+    "STOP",
+    "daemon.log",
+    "summary.json",
+    "hf.png",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +125,9 @@ class DemoRun:
         nobot_low = self.without_bot_hf(low.price_usd)
         end = self.end_position
         return {
-            "window": self.options.window, "title": self.title, "speed": self.options.speed,
+            "window": self.options.window,
+            "title": self.title,
+            "speed": self.options.speed,
             "policy": {k: str(v) for k, v in self.policy.items()},
             "timings_s": {k: round(v, 2) for k, v in self.timings.items()},
             "price_updates": len(self.samples),
@@ -127,7 +137,8 @@ class DemoRun:
             "hf_min": None if hf_min is None else str(hf_min.health_factor),
             "hf_min_block": None if hf_min is None else hf_min.block,
             "hf_final": _s(end_hf(end)) if end else None,
-            "price_start": str(self.path_points[0].price_usd), "price_low": str(low.price_usd),
+            "price_start": str(self.path_points[0].price_usd),
+            "price_low": str(low.price_usd),
             "price_end": str(self.path_points[-1].price_usd),
             "without_bot_hf_at_low": _s(nobot_low),
             "without_bot_liquidated": nobot_low is not None and nobot_low < 1,
@@ -158,7 +169,9 @@ def run_demo(options: DemoOptions, view: Any) -> DemoRun:
     with _state_dir_env(state_dir):
         try:
             stale = _clean(state_dir, launcher)
-            view.setup(f"demo directory {state_dir}" + (f" (stopped a previous run's {', '.join(stale)})" if stale else ""))
+            view.setup(
+                f"demo directory {state_dir}" + (f" (stopped a previous run's {', '.join(stale)})" if stale else "")
+            )
             view.setup("starting anvil, deploying Aave v3, starting the exchange emulator")
             devnet = launcher.bring_up(launcher.UpOptions(collateral=DEMO_COLLATERAL, target_hf=DEMO_START_HF))
             run.pids.update(devnet.pids)
@@ -176,8 +189,10 @@ def run_demo(options: DemoOptions, view: Any) -> DemoRun:
             run.timings["daemon_ready"] = daemon.wait_ready(options.ready_timeout_s)
             warm = VENUE_IN_FLIGHT_WINDOW_S - (time.monotonic() - daemon.started_at)
             if warm > 0:
-                view.setup(f"daemon watching after {run.timings['daemon_ready']:.1f} s; holding the price {warm:.1f} s "
-                           "more (the exchange adapter's in-flight window after start)")
+                view.setup(
+                    f"daemon watching after {run.timings['daemon_ready']:.1f} s; holding the price {warm:.1f} s "
+                    "more (the exchange adapter's in-flight window after start)"
+                )
                 time.sleep(warm)
             view.setup(f"replaying {window.title}, scaled to start at $2,000")
 
@@ -216,7 +231,9 @@ def run_demo(options: DemoOptions, view: Any) -> DemoRun:
             run.timings["total"] = time.monotonic() - began
 
 
-def _replay(run: DemoRun, chain: DemoChain, journal: JournalReader, daemon: Daemon, clock: Timelapse, view: Any) -> None:
+def _replay(
+    run: DemoRun, chain: DemoChain, journal: JournalReader, daemon: Daemon, clock: Timelapse, view: Any
+) -> None:
     """Move the oracle along the path, at most once per ``UPDATE_S``; sample HF after each move.
 
     The clock runs at round-trip scale while a batch is open, and also from the moment HF is
@@ -243,8 +260,15 @@ def _replay(run: DemoRun, chain: DemoChain, journal: JournalReader, daemon: Daem
                 chain.set_price(point.price_usd)
                 last_price = point.price_usd
             last_update = now
-            sample = Sample(time.time(), clock.market_ts, point, chain.block_number(), chain.health_factor(),
-                            activity.describe(), activity.busy)
+            sample = Sample(
+                time.time(),
+                clock.market_ts,
+                point,
+                chain.block_number(),
+                chain.health_factor(),
+                activity.describe(),
+                activity.busy,
+            )
             run.samples.append(sample)
             if sample.health_factor is not None and sample.health_factor < trigger and not activity.busy:
                 below_since = below_since if below_since is not None else now
@@ -259,7 +283,9 @@ def _replay(run: DemoRun, chain: DemoChain, journal: JournalReader, daemon: Daem
         time.sleep(POLL_S)
 
 
-def _settle(run: DemoRun, chain: DemoChain, journal: JournalReader, daemon: Daemon, view: Any, timeout_s: float) -> None:
+def _settle(
+    run: DemoRun, chain: DemoChain, journal: JournalReader, daemon: Daemon, view: Any, timeout_s: float
+) -> None:
     """Let the daemon see the last price (it may start a batch) and finish what it started."""
     deadline = time.monotonic() + timeout_s
     grace_until = time.monotonic() + 2.0
@@ -355,9 +381,18 @@ def _s(value: Decimal | None) -> str | None:
 
 def _batch_json(b: BatchSummary) -> dict[str, Any]:
     return {
-        "id": b.id, "status": b.status.value, "note": b.note, "withdrawn_weth": str(b.withdrawn_eth),
-        "sold_eth": str(b.sold_eth), "avg_price": _s(b.avg_price), "repaid_usdt": str(b.repaid_usdt),
-        "hf_before": _s(b.hf_before), "hf_after": _s(b.hf_after), "duration_s": round(b.duration_s, 2),
-        "legs_s": {k: round(v, 2) for k, v in b.legs_s.items()}, "moved": b.moved, "verified": b.verified,
+        "id": b.id,
+        "status": b.status.value,
+        "note": b.note,
+        "withdrawn_weth": str(b.withdrawn_eth),
+        "sold_eth": str(b.sold_eth),
+        "avg_price": _s(b.avg_price),
+        "repaid_usdt": str(b.repaid_usdt),
+        "hf_before": _s(b.hf_before),
+        "hf_after": _s(b.hf_after),
+        "duration_s": round(b.duration_s, 2),
+        "legs_s": {k: round(v, 2) for k, v in b.legs_s.items()},
+        "moved": b.moved,
+        "verified": b.verified,
         "withdraw_skipped": b.withdraw_skipped,
     }

@@ -36,8 +36,11 @@ def _skip_text(reason: str | None) -> str:
 
     if not reason:
         return "no step had anything to do"
-    return re.sub(r"withdrawing (\d{10,}) WETH", lambda m: f"withdrawing {Decimal(m.group(1)).scaleb(-18):.4f} WETH",
-                  "price moved before the withdrawal: " + reason)
+    return re.sub(
+        r"withdrawing (\d{10,}) WETH",
+        lambda m: f"withdrawing {Decimal(m.group(1)).scaleb(-18):.4f} WETH",
+        "price moved before the withdrawal: " + reason,
+    )
 
 
 def _hf(value: Decimal | None) -> str:
@@ -146,8 +149,13 @@ def chart_series(run: Any) -> tuple[list[tuple[float, Decimal]], list[tuple[floa
 
 
 def plot_rows(
-    bot: Sequence[tuple[float, Decimal]], nobot: Sequence[tuple[float, Decimal]], *, trigger: Decimal,
-    floor: Decimal, width: int, height: int = 13,
+    bot: Sequence[tuple[float, Decimal]],
+    nobot: Sequence[tuple[float, Decimal]],
+    *,
+    trigger: Decimal,
+    floor: Decimal,
+    width: int,
+    height: int = 13,
 ) -> list[Text]:
     """A text plot: per column the LOWEST HF with the bot (●) and without (·), lines at the
     trigger, the floor and 1.0."""
@@ -211,18 +219,42 @@ def hf_chart(run: Any, *, width: int) -> Text:
 
 def batch_table(batches: Sequence[BatchSummary]) -> Table:
     table = Table(title="Batches (from the journal)", title_justify="left")
-    for name in ("#", "status", "WETH out", "ETH sold", "avg price", "USDT repaid", "HF before→after", "took",
-                 "slowest leg"):
+    for name in (
+        "#",
+        "status",
+        "WETH out",
+        "ETH sold",
+        "avg price",
+        "USDT repaid",
+        "HF before→after",
+        "took",
+        "slowest leg",
+    ):
         table.add_column(name, justify="left" if name in ("status", "slowest leg") else "right", no_wrap=True)
     for b in batches:
         slowest = max(b.legs_s.items(), key=lambda kv: kv[1]) if b.legs_s else None
         if not b.moved:
-            table.add_row(str(b.seq), "no-op", "0", "0", "—", "0", f"{_hf(b.hf_before)}→—", f"{b.duration_s:.1f} s",
-                          "withdraw skipped")
+            table.add_row(
+                str(b.seq),
+                "no-op",
+                "0",
+                "0",
+                "—",
+                "0",
+                f"{_hf(b.hf_before)}→—",
+                f"{b.duration_s:.1f} s",
+                "withdraw skipped",
+            )
             continue
         table.add_row(
-            str(b.seq), b.status.value, f"{b.withdrawn_eth:,.4f}", f"{b.sold_eth:,.4f}", _usd(b.avg_price),
-            f"{b.repaid_usdt:,.2f}", f"{_hf(b.hf_before)}→{_hf(b.hf_after)}", f"{b.duration_s:.1f} s",
+            str(b.seq),
+            b.status.value,
+            f"{b.withdrawn_eth:,.4f}",
+            f"{b.sold_eth:,.4f}",
+            _usd(b.avg_price),
+            f"{b.repaid_usdt:,.2f}",
+            f"{_hf(b.hf_before)}→{_hf(b.hf_after)}",
+            f"{b.duration_s:.1f} s",
             f"{slowest[0]} {slowest[1]:.1f}s" if slowest else "—",
         )
     if not batches:
@@ -234,15 +266,22 @@ def timing_table(run: Any) -> Table:
     table = Table(title="Timings", title_justify="left", show_header=False)
     table.add_column("what")
     table.add_column("seconds", justify="right")
-    labels = {"devnet_up": "devnet up (anvil, Aave v3, exchange emulator, position)",
-              "daemon_ready": "daemon start to its first tick", "path": "price replay",
-              "settle": "last batch settling", "daemon_stop": "daemon stop (SIGTERM)", "total": "total so far"}
+    labels = {
+        "devnet_up": "devnet up (anvil, Aave v3, exchange emulator, position)",
+        "daemon_ready": "daemon start to its first tick",
+        "path": "price replay",
+        "settle": "last batch settling",
+        "daemon_stop": "daemon stop (SIGTERM)",
+        "total": "total so far",
+    }
     for key, label in labels.items():
         if key in run.timings:
             table.add_row(label, f"{run.timings[key]:.1f}")
     done = [b for b in run.batches if b.status.value == "DONE" and b.moved]
     if done:
-        table.add_row(f"per batch (mean of {len(done)} that moved funds)", f"{sum(b.duration_s for b in done) / len(done):.1f}")
+        table.add_row(
+            f"per batch (mean of {len(done)} that moved funds)", f"{sum(b.duration_s for b in done) / len(done):.1f}"
+        )
         legs: dict[str, list[float]] = {}
         for b in done:
             for leg, seconds in b.legs_s.items():
@@ -270,8 +309,12 @@ def end_state(run: Any) -> Text:
     if hf_min is not None:
         ok = hf_min.health_factor >= p["hf_floor"]
         out.append("Lowest HF   ", style="bold")
-        out.append(f"{_hf(hf_min.health_factor)} at block {hf_min.block} over {len(run.blocks)} blocks: ",)
-        out.append("never below the floor" if ok else f"BELOW the floor {p['hf_floor']}", style="green" if ok else "bold red")
+        out.append(
+            f"{_hf(hf_min.health_factor)} at block {hf_min.block} over {len(run.blocks)} blocks: ",
+        )
+        out.append(
+            "never below the floor" if ok else f"BELOW the floor {p['hf_floor']}", style="green" if ok else "bold red"
+        )
         out.append("\n")
     nobot = run.without_bot_hf(low.price_usd)
     out.append("Without bot ", style="bold")
@@ -305,19 +348,45 @@ def write_png(run: Any, path: Path) -> Path:
     bot, nobot = chart_series(run)
     to_dt = lambda ts: datetime.fromtimestamp(ts, UTC)  # noqa: E731
     fig, (ax_price, ax_hf) = plt.subplots(2, 1, figsize=(10, 7), sharex=True, height_ratios=(1, 2))
-    ax_price.plot([to_dt(p.source_timestamp) for p in run.path_points], [float(p.price_usd) for p in run.path_points],
-                  color="0.7", lw=0.8, label="the path (15-min points)")
-    ax_price.step([to_dt(s.market_ts) for s in run.samples], [float(s.point.price_usd) for s in run.samples],
-                  where="post", color="black", lw=1.2, label="set on the devnet oracle")
+    ax_price.plot(
+        [to_dt(p.source_timestamp) for p in run.path_points],
+        [float(p.price_usd) for p in run.path_points],
+        color="0.7",
+        lw=0.8,
+        label="the path (15-min points)",
+    )
+    ax_price.step(
+        [to_dt(s.market_ts) for s in run.samples],
+        [float(s.point.price_usd) for s in run.samples],
+        where="post",
+        color="black",
+        lw=1.2,
+        label="set on the devnet oracle",
+    )
     ax_price.legend(loc="upper right", fontsize=8)
     ax_price.set_ylabel("WETH oracle, $ (scaled)")
     ax_price.set_title(f"{run.title} — scaled to start at $2,000")
-    ax_hf.step([to_dt(x) for x, _ in bot], [float(v) for _, v in bot], where="post", color="tab:green", lw=1.5,
-               label="HF with the bot (every block)")
-    ax_hf.plot([to_dt(x) for x, _ in nobot], [float(v) for _, v in nobot], color="tab:red", lw=1, ls="--",
-               label="HF without the bot")
-    for level, color, name in ((run.policy["trigger_hf"], "orange", "trigger"), (run.policy["hf_floor"], "red", "floor"),
-                               (Decimal(1), "black", "liquidation")):
+    ax_hf.step(
+        [to_dt(x) for x, _ in bot],
+        [float(v) for _, v in bot],
+        where="post",
+        color="tab:green",
+        lw=1.5,
+        label="HF with the bot (every block)",
+    )
+    ax_hf.plot(
+        [to_dt(x) for x, _ in nobot],
+        [float(v) for _, v in nobot],
+        color="tab:red",
+        lw=1,
+        ls="--",
+        label="HF without the bot",
+    )
+    for level, color, name in (
+        (run.policy["trigger_hf"], "orange", "trigger"),
+        (run.policy["hf_floor"], "red", "floor"),
+        (Decimal(1), "black", "liquidation"),
+    ):
         ax_hf.axhline(float(level), color=color, lw=0.8, ls=":", label=f"{name} {level}")
     for b in run.batches:
         start, end = run.market_ts_at_wall(b.started_at), run.market_ts_at_wall(b.finished_at)

@@ -211,7 +211,9 @@ def spawn_detached(options: AnvilOptions, *, log_path: Path, startup_timeout: fl
 _LISTENING = re.compile(rb"Listening on [0-9.]+:(\d+)")
 
 
-def _launch(options: AnvilOptions, *, log_path: Path, timeout: float, **popen: Any) -> tuple[subprocess.Popen[bytes], int]:
+def _launch(
+    options: AnvilOptions, *, log_path: Path, timeout: float, **popen: Any
+) -> tuple[subprocess.Popen[bytes], int]:
     """Start anvil with its output appended to ``log_path``; return (process, port).
 
     Without a requested port anvil binds a free one itself (``--port 0``) and the port is read

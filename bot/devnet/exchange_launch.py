@@ -71,4 +71,6 @@ def spawn_emulator(
                 return facts
         time.sleep(0.05)
     anvil.terminate_pid(process.pid)
-    raise ExchangeStartError(f"exchange emulator did not start within {timeout_s:.0f}s; see {directory / LOG_FILE_NAME}")
+    raise ExchangeStartError(
+        f"exchange emulator did not start within {timeout_s:.0f}s; see {directory / LOG_FILE_NAME}"
+    )

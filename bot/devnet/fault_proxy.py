@@ -89,7 +89,9 @@ class _State:
 class FaultProxy:
     """A threaded HTTP proxy on 127.0.0.1 in front of ``upstream`` (an ``http://`` JSON-RPC URL)."""
 
-    def __init__(self, upstream: str, *, host: str = "127.0.0.1", port: int = 0, upstream_timeout: float = 30.0) -> None:
+    def __init__(
+        self, upstream: str, *, host: str = "127.0.0.1", port: int = 0, upstream_timeout: float = 30.0
+    ) -> None:
         parts = urlsplit(upstream)
         if parts.scheme != "http" or not parts.hostname:
             raise ValueError("the upstream must be an http:// URL")
@@ -99,8 +101,9 @@ class FaultProxy:
         self._state = _State()
         self._server = ThreadingHTTPServer((host, port), _handler(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="rpc-fault-proxy", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="rpc-fault-proxy", daemon=True
+        )
         self._thread.start()
 
     @property
@@ -153,7 +156,9 @@ class FaultProxy:
                 break
             now = time.time()
             for c in calls:
-                self._state.calls.append(RpcCall(now, str(c.get("method")), c.get("params"), chosen.kind if chosen else None))
+                self._state.calls.append(
+                    RpcCall(now, str(c.get("method")), c.get("params"), chosen.kind if chosen else None)
+                )
             return chosen
 
     def _forward(self, body: bytes) -> tuple[int, bytes]:

@@ -68,7 +68,10 @@ def start_exchange(launch: ExchangeLaunch) -> ExchangeEndpoint | None:
     from bot.devnet.exchange_launch import spawn_emulator
 
     facts = spawn_emulator(
-        rpc_url=launch.rpc_url, chain_id=launch.chain_id, tokens=launch.tokens, oracle=launch.oracle,
+        rpc_url=launch.rpc_url,
+        chain_id=launch.chain_id,
+        tokens=launch.tokens,
+        oracle=launch.oracle,
         directory=launch.state_dir,
     )
     return ExchangeEndpoint(
@@ -283,4 +286,3 @@ def with_exchange(devnet: DevnetState, endpoint: ExchangeEndpoint) -> DevnetStat
         exchange_hot_wallet=endpoint.hot_wallet,
         pids=pids,
     )
-

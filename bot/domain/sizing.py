@@ -133,12 +133,12 @@ class BatchEffect:
         return health_factor_wad(self.after_repay)
 
 
-def batch_effect(
-    position: Position, *, collateral: str, amount: int, debt: str, net_price: Decimal
-) -> BatchEffect:
+def batch_effect(position: Position, *, collateral: str, amount: int, debt: str, net_price: Decimal) -> BatchEffect:
     """Withdraw ``amount`` of ``collateral``, sell it at ``net_price`` and repay ``debt``."""
     mid = after_withdraw(position, collateral, amount)
-    proceeds = proceeds_units(amount, sell=position.reserve(collateral), buy=position.reserve(debt), net_price=net_price)
+    proceeds = proceeds_units(
+        amount, sell=position.reserve(collateral), buy=position.reserve(debt), net_price=net_price
+    )
     repaid = min(proceeds, position.reserve(debt).debt)
     end = after_repay(mid, debt, repaid)
     return BatchEffect(mid, end, amount, proceeds, repaid, proceeds - repaid)

@@ -35,8 +35,12 @@ class BatchSpec:
 
         idle = payload.get("repay_idle_amount")
         return cls(
-            collateral=payload["collateral"], debt=payload["debt"], withdraw_amount=int(payload["withdraw_amount"]),
-            expected_price=dec("expected_price"), worst_price=dec("worst_price"), note=payload.get("note", ""),
+            collateral=payload["collateral"],
+            debt=payload["debt"],
+            withdraw_amount=int(payload["withdraw_amount"]),
+            expected_price=dec("expected_price"),
+            worst_price=dec("worst_price"),
+            note=payload.get("note", ""),
             repay_idle_amount=None if idle is None else int(idle),
         )
 

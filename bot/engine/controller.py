@@ -149,7 +149,10 @@ class Controller:
                 return 1
             except Exception as e:  # noqa: BLE001 - fail closed: count it, halt at the limit
                 self.failures += 1
-                self.observer.alert("warning", f"tick failed ({self.failures}/{self.config.max_consecutive_failures}): {type(e).__name__}: {e}")
+                self.observer.alert(
+                    "warning",
+                    f"tick failed ({self.failures}/{self.config.max_consecutive_failures}): {type(e).__name__}: {e}",
+                )
                 if self.failures >= self.config.max_consecutive_failures:
                     reason = f"{self.failures} consecutive failed ticks; last: {type(e).__name__}: {e}"
                     self.journal.set_control(ControlState.HALTED, reason)
@@ -163,7 +166,9 @@ class Controller:
             if self.failures:
                 # A failed tick is retried after a short backoff, not at the next block: a
                 # transient read error must not wait out a quiet chain (counted toward the halt).
-                self._sleep(min(self.config.max_tick_gap_s, max(1.0, self.config.head_poll_s) * 2 ** (self.failures - 1)))
+                self._sleep(
+                    min(self.config.max_tick_gap_s, max(1.0, self.config.head_poll_s) * 2 ** (self.failures - 1))
+                )
             else:
                 self.wait_for_next_tick()
 
@@ -229,7 +234,9 @@ class Controller:
             return Tick(TickOutcome.PAUSED, verdict.reason)
 
         now = self.clock.now()
-        wait = guards.cooldown_remaining(last_finished_at=self.journal.last_batch_finished_at(), now=now, cooldown_s=cfg.cooldown_s)
+        wait = guards.cooldown_remaining(
+            last_finished_at=self.journal.last_batch_finished_at(), now=now, cooldown_s=cfg.cooldown_s
+        )
         if wait > 0:
             return Tick(TickOutcome.PAUSED, f"cooldown: {wait:.0f} s left")
 
@@ -283,13 +290,23 @@ class Controller:
         if not self._has_idle_funds(snapshot, mid, include_wallet=include_wallet):
             return None
         return BatchSpec(
-            collateral=self.config.collateral, debt=self.config.debt, withdraw_amount=0,
-            note="sweep idle funds", repay_idle_amount=None if include_wallet else 0,
+            collateral=self.config.collateral,
+            debt=self.config.debt,
+            withdraw_amount=0,
+            note="sweep idle funds",
+            repay_idle_amount=None if include_wallet else 0,
         )
 
 
 def policy_plan_fn(
-    policy: Any, *, limits: Any, venue: Venue, market: str, costs: Any = None, model: Any = None, hold_to_target: bool = False,
+    policy: Any,
+    *,
+    limits: Any,
+    venue: Venue,
+    market: str,
+    costs: Any = None,
+    model: Any = None,
+    hold_to_target: bool = False,
 ) -> PlanFn:
     """Bind a loaded policy (``strategies.load_policy``) and the planner into a ``PlanFn``.
 
@@ -333,9 +350,11 @@ def policy_plan_fn(
             held[0] = None
             return PlanChoice(None, f"plan {the_plan.status.value}: {the_plan.stop_reason}", the_plan.to_dict())
         spec = BatchSpec(
-            collateral=batch.collateral, debt=batch.debt,
+            collateral=batch.collateral,
+            debt=batch.debt,
             withdraw_amount=batch.withdraw_units if batch.kind == "unwind" else 0,
-            expected_price=batch.expected_price, worst_price=batch.worst_price,
+            expected_price=batch.expected_price,
+            worst_price=batch.worst_price,
             note=f"{intent.reason} [{batch.kind}, limited by {batch.limited_by}]".strip(),
             repay_idle_amount=batch.repay_from_wallet_units,
         )

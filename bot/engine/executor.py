@@ -178,7 +178,9 @@ class Executor:
             self.journal.write_outcome(run.batch_id, step.name, StepStatus.NEEDS_REVIEW, error=str(e))
             raise
         run.refresh(step.name)
-        self.observer.step_done(batch_id=run.batch_id, step=step.name, status=status, seconds=time.perf_counter() - started)
+        self.observer.step_done(
+            batch_id=run.batch_id, step=step.name, status=status, seconds=time.perf_counter() - started
+        )
         return status
 
     def _write_intent(self, run: BatchRun, step: Step[Any, Any]) -> StepRow:
@@ -257,7 +259,9 @@ class Executor:
                 self.observer.alert("warning", f"{key} failed: {act.error or payload}")
             return status
 
-    def _settle(self, run: BatchRun, step: Step[Any, Any], key: str, intent: Any, act: Act[Any], row: StepRow) -> Act[Any]:
+    def _settle(
+        self, run: BatchRun, step: Step[Any, Any], key: str, intent: Any, act: Act[Any], row: StepRow
+    ) -> Act[Any]:
         """Wait for an accepted write (a tx under its confirmation depth) to become final."""
         deadline = row.updated_at + self.config.transfer_timeout_s
         while act.status is Outcome.PENDING:
@@ -302,7 +306,9 @@ class Executor:
     def _backoff(self, what: str, retries: int, retry_after: float | None, error: Exception) -> int:
         retries += 1
         if retries > self.config.max_retries:
-            raise RetriesExhausted(f"{what}: giving up after {retries - 1} retries ({type(error).__name__}: {error})") from None
+            raise RetriesExhausted(
+                f"{what}: giving up after {retries - 1} retries ({type(error).__name__}: {error})"
+            ) from None
         delay = retry_after if retry_after is not None else self.config.backoff_s * 2 ** (retries - 1)
         log.warning("%s: %s, retrying in %.1f s", what, type(error).__name__, delay)
         self.clock.sleep(delay)
@@ -343,6 +349,14 @@ def batch_accounting(rows: list[StepRow]) -> dict[str, Any]:
 
 
 __all__ = [
-    "CRASH_ENV", "BatchResult", "BatchRun", "Executor", "Observer", "RetriesExhausted", "StopRequested", "VerifyFailed",
-    "batch_accounting", "crash_from_env",
+    "CRASH_ENV",
+    "BatchResult",
+    "BatchRun",
+    "Executor",
+    "Observer",
+    "RetriesExhausted",
+    "StopRequested",
+    "VerifyFailed",
+    "batch_accounting",
+    "crash_from_env",
 ]

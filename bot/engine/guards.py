@@ -81,7 +81,9 @@ def check_divergence(*, oracle_price: Decimal, exchange_mid: Decimal | None, max
         return Verdict(False, "the exchange book is empty")
     bps = divergence_bps(oracle_price, exchange_mid)
     if bps > Decimal(max_bps):
-        return Verdict(False, f"oracle {oracle_price:.2f} vs exchange mid {exchange_mid:.2f}: {bps:.0f} bps > {max_bps} bps")
+        return Verdict(
+            False, f"oracle {oracle_price:.2f} vs exchange mid {exchange_mid:.2f}: {bps:.0f} bps > {max_bps} bps"
+        )
     return OK
 
 

@@ -167,8 +167,9 @@ class Journal:
             self._lock_fd = _acquire_lock(self.path.with_name(self.path.name + ".lock"))
         try:
             # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, one transaction per transition.
-            self._db = sqlite3.connect(str(path) if in_memory else str(self.path), isolation_level=None,
-                                       check_same_thread=False)
+            self._db = sqlite3.connect(
+                str(path) if in_memory else str(self.path), isolation_level=None, check_same_thread=False
+            )
             if not in_memory:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")
@@ -253,13 +254,17 @@ class Journal:
             return
         with self._tx() as db:
             db.execute(
-                "UPDATE control SET state=?, reason=?, since=? WHERE id=1", (state.value, self._safe(reason), self._clock.now())
+                "UPDATE control SET state=?, reason=?, since=? WHERE id=1",
+                (state.value, self._safe(reason), self._clock.now()),
             )
             self._event(db, None, None, f"control:{state.value}", reason)
 
     def clear_control(self, *, by: str) -> None:
         with self._tx() as db:
-            db.execute("UPDATE control SET state=?, reason=NULL, since=? WHERE id=1", (ControlState.NORMAL.value, self._clock.now()))
+            db.execute(
+                "UPDATE control SET state=?, reason=NULL, since=? WHERE id=1",
+                (ControlState.NORMAL.value, self._clock.now()),
+            )
             self._event(db, None, None, "control:CLEARED", by)
 
     def bind(self, *, mode: str, chain_id: int) -> None:
@@ -293,7 +298,15 @@ class Journal:
             db.execute(
                 "INSERT INTO batches(id, seq, status, spec, start, outcome, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
-                (batch_id, seq, BatchStatus.OPEN.value, self._safe(to_json(spec)), self._safe(to_json(start)), now, now),
+                (
+                    batch_id,
+                    seq,
+                    BatchStatus.OPEN.value,
+                    self._safe(to_json(spec)),
+                    self._safe(to_json(start)),
+                    now,
+                    now,
+                ),
             )
             self._event(db, batch_id, None, "batch:OPEN", None)
         return batch_id
@@ -326,7 +339,7 @@ class Journal:
         row = self._db.execute(
             "SELECT MAX(updated_at) FROM batches WHERE status != ?", (BatchStatus.OPEN.value,)
         ).fetchone()
-        return row[0]
+        return None if row[0] is None else float(row[0])
 
     # ---- steps -----------------------------------------------------------------------------
 
@@ -348,7 +361,9 @@ class Journal:
                 "UPDATE steps SET attempts = attempts + 1, updated_at=? WHERE batch_id=? AND step=?",
                 (self._clock.now(), batch_id, step),
             )
-            return int(db.execute("SELECT attempts FROM steps WHERE batch_id=? AND step=?", (batch_id, step)).fetchone()[0])
+            return int(
+                db.execute("SELECT attempts FROM steps WHERE batch_id=? AND step=?", (batch_id, step)).fetchone()[0]
+            )
 
     def write_outcome(
         self,
@@ -402,7 +417,7 @@ class Journal:
         return [payload for (outcome,) in rows if (payload := _from_json(outcome)) is not None]
 
     def events(self) -> list[tuple[float, str | None, str | None, str, str | None]]:
-        return [tuple(r) for r in self._db.execute("SELECT ts, batch_id, step, kind, detail FROM events ORDER BY id")]  # type: ignore[misc]
+        return [tuple(r) for r in self._db.execute("SELECT ts, batch_id, step, kind, detail FROM events ORDER BY id")]
 
     def dump_text(self) -> str:
         """Every row of every table as text (for audits and the no-secrets test)."""
@@ -412,7 +427,9 @@ class Journal:
                 lines.append(f"{table}: {row!r}")
         return "\n".join(lines)
 
-    def _event(self, db: sqlite3.Connection, batch_id: str | None, step: str | None, kind: str, detail: str | None) -> None:
+    def _event(
+        self, db: sqlite3.Connection, batch_id: str | None, step: str | None, kind: str, detail: str | None
+    ) -> None:
         db.execute(
             "INSERT INTO events(ts, batch_id, step, kind, detail) VALUES (?, ?, ?, ?, ?)",
             (self._clock.now(), batch_id, step, kind, self._safe(detail)),
@@ -437,11 +454,28 @@ def _acquire_lock(lock_path: Path) -> int:
 def _step_row(row: tuple[Any, ...]) -> StepRow:
     batch_id, step, key, status, attempts, intent, outcome, error, created_at, updated_at = row
     return StepRow(
-        batch_id, step, key, StepStatus(status), attempts, _from_json(intent) or {}, _from_json(outcome), error,
-        created_at, updated_at,
+        batch_id,
+        step,
+        key,
+        StepStatus(status),
+        attempts,
+        _from_json(intent) or {},
+        _from_json(outcome),
+        error,
+        created_at,
+        updated_at,
     )
 
 
 def _batch_row(row: tuple[Any, ...]) -> BatchRow:
     id_, seq, status, spec, start, outcome, created_at, updated_at = row
-    return BatchRow(id_, seq, BatchStatus(status), _from_json(spec) or {}, _from_json(start) or {}, _from_json(outcome), created_at, updated_at)
+    return BatchRow(
+        id_,
+        seq,
+        BatchStatus(status),
+        _from_json(spec) or {},
+        _from_json(start) or {},
+        _from_json(outcome),
+        created_at,
+        updated_at,
+    )

@@ -27,7 +27,10 @@ class Metrics(Observer):
         self.repaid_units = Counter("delever_repay_requested_units", "Debt repay requested (base units)", registry=r)
         self.errors = Counter("delever_errors", "Errors and alerts, by level", ["level"], registry=r)
         self.step_seconds = Histogram(
-            "delever_step_seconds", "Wall time per step", ["step"], registry=r,
+            "delever_step_seconds",
+            "Wall time per step",
+            ["step"],
+            registry=r,
             buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600),
         )
 

@@ -63,7 +63,12 @@ class Notifier(Observer):
             return
         level = "info" if status is BatchStatus.DONE else "warning"
         summary = {k: v for k, v in accounting.items() if k != "steps"}
-        self.send("batch", level, f"batch {batch_id} {status.value}", {"batch_id": batch_id, "status": status.value, **summary})
+        self.send(
+            "batch",
+            level,
+            f"batch {batch_id} {status.value}",
+            {"batch_id": batch_id, "status": status.value, **summary},
+        )
 
     def alert(self, level: str, message: str) -> None:
         if _LEVELS.get(level, 2) >= _LEVELS.get(self.config.min_alert_level, 1):

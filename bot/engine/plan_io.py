@@ -79,7 +79,9 @@ def snapshot_from_dict(data: Mapping[str, Any]) -> Snapshot:
         )
         for r in p["reserves"]
     )
-    position = Position(reserves, rounding=Rounding(p.get("rounding", "v3.0")), base_unit=int(p.get("base_unit", 10**8)))
+    position = Position(
+        reserves, rounding=Rounding(p.get("rounding", "v3.0")), base_unit=int(p.get("base_unit", 10**8))
+    )
     return Snapshot(
         position=position,
         block=int(data.get("block", 0)),
@@ -107,7 +109,9 @@ def book_from_dict(data: Mapping[str, Any]) -> OrderBook:
         return tuple(Level(Decimal(str(p)), Decimal(str(q))) for p, q in rows or ())
 
     ts = data.get("timestamp_ms")
-    return OrderBook(str(data["symbol"]), levels(data.get("bids")), levels(data.get("asks")), None if ts is None else int(ts))
+    return OrderBook(
+        str(data["symbol"]), levels(data.get("bids")), levels(data.get("asks")), None if ts is None else int(ts)
+    )
 
 
 # --- plan inputs ------------------------------------------------------------------------------
@@ -230,7 +234,6 @@ def _decode(tp: Any, value: Any) -> Any:
         return frozenset(value)
     if origin is dict:
         return dict(value)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return dataclass_from_dict(tp, value)
     return value
-

@@ -89,7 +89,9 @@ class MarketModel:
     max_shock_bps: int = 5_000
     refill_half_life_s: int | None = 300
     synthetic_depth_usd_1pct: Decimal = D("5000000")  # used when the snapshot has no book
-    stable_symbols: frozenset[str] = frozenset({"USDT", "USDC", "DAI", "USDS", "GHO", "FDUSD", "PYUSD", "USDE", "LUSD", "FRAX"})
+    stable_symbols: frozenset[str] = frozenset(
+        {"USDT", "USDC", "DAI", "USDS", "GHO", "FDUSD", "PYUSD", "USDE", "LUSD", "FRAX"}
+    )
     collateral_coin: dict[str, str] = field(default_factory=lambda: {"WETH": "ETH", "WBTC": "BTC", "cbBTC": "BTC"})
 
 

@@ -62,8 +62,18 @@ from strategies.base import Intent
 from strategies.helpers import main_collateral, main_debt
 
 __all__ = [
-    "Batch", "MarketModel", "Plan", "PlanCosts", "PlanLimits", "PlanStatus", "PlanTotals",
-    "TransferTimings", "default_rules", "no_action_plan", "plan", "synthetic_book",
+    "Batch",
+    "MarketModel",
+    "Plan",
+    "PlanCosts",
+    "PlanLimits",
+    "PlanStatus",
+    "PlanTotals",
+    "TransferTimings",
+    "default_rules",
+    "no_action_plan",
+    "plan",
+    "synthetic_book",
 ]
 
 D = Decimal
@@ -76,8 +86,14 @@ def default_rules(symbol: str = "ETH/USDT") -> MarketRules:
     """Binance-like ETH/USDT rules when the venue's are not known."""
     base, _, quote = symbol.partition("/")
     return MarketRules(
-        symbol=symbol, base=base, quote=quote or "USDT", tick_size=D("0.01"), step_size=D("0.0001"),
-        min_qty=D("0.0001"), min_notional=D("5"), taker_fee=D("0.001"),
+        symbol=symbol,
+        base=base,
+        quote=quote or "USDT",
+        tick_size=D("0.01"),
+        step_size=D("0.0001"),
+        min_qty=D("0.0001"),
+        min_notional=D("5"),
+        taker_fee=D("0.001"),
     )
 
 
@@ -145,7 +161,11 @@ def _plan(
     book: OrderBook | None,
 ) -> Plan:
     pos = snapshot.position
-    coll_r = next((r for r in pos.collaterals if r.symbol == intent.collateral), None) if intent.collateral else main_collateral(pos)
+    coll_r = (
+        next((r for r in pos.collaterals if r.symbol == intent.collateral), None)
+        if intent.collateral
+        else main_collateral(pos)
+    )
     debt_r = next((r for r in pos.debts if r.symbol == intent.debt), None) if intent.debt else main_debt(pos)
     hf0 = health_factor_wad(pos)
     if coll_r is None or debt_r is None:
@@ -154,8 +174,16 @@ def _plan(
             what = f"no {intent.debt} debt to repay"
         if intent.collateral and coll_r is None:
             what = f"{intent.collateral} is not collateral of this position"
-        return _empty_plan(snapshot, intent, limits, coll_r.symbol if coll_r else "", debt_r.symbol if debt_r else "",
-                           coll_r.decimals if coll_r else 18, debt_r.decimals if debt_r else 6, what)
+        return _empty_plan(
+            snapshot,
+            intent,
+            limits,
+            coll_r.symbol if coll_r else "",
+            debt_r.symbol if debt_r else "",
+            coll_r.decimals if coll_r else 18,
+            debt_r.decimals if debt_r else 6,
+            what,
+        )
 
     oracle = D(coll_r.price) / D(debt_r.price)  # quote (debt token) per collateral coin
     warnings: list[str] = []
@@ -179,20 +207,38 @@ def _plan(
         warnings.append(f"exchange price {reference} is {divergence:.0f} bps from the oracle's {oracle:.2f}")
 
     shock = shock_bps(
-        _recent(snapshot, market), horizon_s=costs.timings.round_trip_s, z=market.shock_z,
-        floor_bps=limits.price_shock_bps, max_bps=market.max_shock_bps,
+        _recent(snapshot, market),
+        horizon_s=costs.timings.round_trip_s,
+        z=market.shock_z,
+        floor_bps=limits.price_shock_bps,
+        max_bps=market.max_shock_bps,
     )
     setup = _Setup(
-        snapshot=snapshot, intent=intent, limits=limits, costs=costs, market=market, rules=rules,
-        collateral=coll_r.symbol, debt=debt_r.symbol,
+        snapshot=snapshot,
+        intent=intent,
+        limits=limits,
+        costs=costs,
+        market=market,
+        rules=rules,
+        collateral=coll_r.symbol,
+        debt=debt_r.symbol,
         target_wad=decimal_to_wad(intent.target_hf) if intent.target_hf is not None else None,
-        floor_wad=decimal_to_wad(limits.hf_floor), shock=shock,
+        floor_wad=decimal_to_wad(limits.hf_floor),
+        shock=shock,
         shock_symbols=frozenset(r.symbol for r in pos.collaterals if r.symbol not in market.stable_symbols),
-        reference=reference, cap_price=floor_price(reference, limits.max_slippage_bps, tick=rules.tick_size),
+        reference=reference,
+        cap_price=floor_price(reference, limits.max_slippage_bps, tick=rules.tick_size),
         taker_fee=costs.taker_fee if costs.taker_fee is not None else rules.taker_fee,
     )
-    run = _Run(pos=pos, book=BookState.of(book), day=snapshot.timestamp // 86_400,
-               day_usd=limits.sold_today_usd, day_qty=limits.sold_today_qty, notes=notes, warnings=warnings)
+    run = _Run(
+        pos=pos,
+        book=BookState.of(book),
+        day=snapshot.timestamp // 86_400,
+        day_usd=limits.sold_today_usd,
+        day_qty=limits.sold_today_qty,
+        notes=notes,
+        warnings=warnings,
+    )
     if hf0 < 10**18:
         warnings.append(f"HF {wad_to_decimal(hf0):.4f} is below 1: the position can be liquidated now")
 
@@ -232,8 +278,8 @@ def _repay_idle(s: _Setup, run: _Run) -> None:
     debt_r = pos.reserve(s.debt)
     needed = debt_r.debt
     if s.target_wad is not None:
-        needed = repay_for_target(pos, s.debt, target_hf_wad=s.target_wad)
-        needed = debt_r.debt if needed is None else needed
+        for_target = repay_for_target(pos, s.debt, target_hf_wad=s.target_wad)
+        needed = debt_r.debt if for_target is None else for_target
     wallet = max(0, s.snapshot.wallet_balances.get(s.debt, 0))
     on_exchange = s.snapshot.exchange_balances.get(s.rules.quote, D(0)) - s.costs.exchange_withdrawal_fee
     exchange_units = to_units(on_exchange, debt_r.decimals) if on_exchange > 0 else 0
@@ -248,17 +294,32 @@ def _repay_idle(s: _Setup, run: _Run) -> None:
     hf_before = health_factor_wad(pos)
     run.batches.append(
         Batch(
-            index=len(run.batches), kind="repay_idle", collateral=s.collateral, debt=s.debt,
-            collateral_decimals=pos.reserve(s.collateral).decimals, debt_decimals=debt_r.decimals,
-            withdraw_units=0, repay_units=repay, repay_all=repay >= debt_r.debt,
-            repay_from_wallet_units=from_wallet, repay_from_exchange_units=from_exchange,
-            reference_price=None, floor_price=None, expected_price=None, worst_price=None,
-            slippage_bps=D(0), gross_quote=D(0),
+            index=len(run.batches),
+            kind="repay_idle",
+            collateral=s.collateral,
+            debt=s.debt,
+            collateral_decimals=pos.reserve(s.collateral).decimals,
+            debt_decimals=debt_r.decimals,
+            withdraw_units=0,
+            repay_units=repay,
+            repay_all=repay >= debt_r.debt,
+            repay_from_wallet_units=from_wallet,
+            repay_from_exchange_units=from_exchange,
+            reference_price=None,
+            floor_price=None,
+            expected_price=None,
+            worst_price=None,
+            slippage_bps=D(0),
+            gross_quote=D(0),
             fee_quote=s.costs.exchange_withdrawal_fee if from_exchange else D(0),
-            gas_usd=s.costs.gas_usd_per_repay, shock_bps=s.shock, hf_before_wad=hf_before,
+            gas_usd=s.costs.gas_usd_per_repay,
+            shock_bps=s.shock,
+            hf_before_wad=hf_before,
             hf_after_withdraw_wad=hf_before,
             hf_after_withdraw_shocked_wad=health_factor_wad(_shock(s, pos)),
-            hf_after_repay_wad=health_factor_wad(end), start_s=run.t, duration_s=duration,
+            hf_after_repay_wad=health_factor_wad(end),
+            start_s=run.t,
+            duration_s=duration,
             limited_by="idle_balance" if repay < needed else "target",
         )
     )
@@ -385,9 +446,7 @@ def _leaves_dust(s: _Setup, sim: _Sim) -> bool:
     return 0 < left < dust * 2
 
 
-def _smallest_reaching(
-    s: _Setup, run: _Run, bound: Decimal, min_qty: Decimal, reaches: Callable[[_Sim], bool]
-) -> _Sim:
+def _smallest_reaching(s: _Setup, run: _Run, bound: Decimal, min_qty: Decimal, reaches: Callable[[_Sim], bool]) -> _Sim:
     """The least lot-step multiple in [min_qty, bound] whose batch ``reaches`` (HF after
     repay and the repaid amount grow with the sale while fills beat LT × liquidation price)."""
     step = s.rules.step_size
@@ -417,17 +476,32 @@ def _commit(s: _Setup, run: _Run, sim: _Sim, limited_by: str, hf_before: int) ->
         raise AssertionError("planned batch breaks the HF floor at the shocked price")
     run.batches.append(
         Batch(
-            index=len(run.batches), kind="unwind", collateral=s.collateral, debt=s.debt,
-            collateral_decimals=coll.decimals, debt_decimals=debt.decimals,
-            withdraw_units=sim.units, repay_units=sim.repay, repay_all=sim.repay >= debt.debt,
-            repay_from_wallet_units=0, repay_from_exchange_units=0,
-            reference_price=s.reference, floor_price=s.cap_price, expected_price=_q(avg),
+            index=len(run.batches),
+            kind="unwind",
+            collateral=s.collateral,
+            debt=s.debt,
+            collateral_decimals=coll.decimals,
+            debt_decimals=debt.decimals,
+            withdraw_units=sim.units,
+            repay_units=sim.repay,
+            repay_all=sim.repay >= debt.debt,
+            repay_from_wallet_units=0,
+            repay_from_exchange_units=0,
+            reference_price=s.reference,
+            floor_price=s.cap_price,
+            expected_price=_q(avg),
             worst_price=sim.worst,
-            slippage_bps=_q((1 - avg / s.reference) * BPS, "0.01") if avg else D(0),
-            gross_quote=_q(sim.gross), fee_quote=_q(sim.fees), gas_usd=s.costs.gas_usd_per_batch,
-            shock_bps=s.shock, hf_before_wad=hf_before,
-            hf_after_withdraw_wad=health_factor_wad(sim.mid), hf_after_withdraw_shocked_wad=shocked_mid,
-            hf_after_repay_wad=health_factor_wad(sim.end), start_s=run.t, duration_s=duration,
+            slippage_bps=_q_exact((1 - avg / s.reference) * BPS, "0.01") if avg else D(0),
+            gross_quote=_q_exact(sim.gross),
+            fee_quote=_q_exact(sim.fees),
+            gas_usd=s.costs.gas_usd_per_batch,
+            shock_bps=s.shock,
+            hf_before_wad=hf_before,
+            hf_after_withdraw_wad=health_factor_wad(sim.mid),
+            hf_after_withdraw_shocked_wad=shocked_mid,
+            hf_after_repay_wad=health_factor_wad(sim.end),
+            start_s=run.t,
+            duration_s=duration,
             limited_by=limited_by,
         )
     )
@@ -451,8 +525,14 @@ def _explain_blocked(s: _Setup, run: _Run) -> None:
     hf_shocked = wad_to_decimal(health_factor_wad(_shock(s, run.pos)))
     debt = run.pos.reserve(s.debt)
     need = repay_for_target(_shock(s, run.pos), s.debt, target_hf_wad=s.floor_wad + 10**14)
-    outside = f"repay ≥ {from_units(need, debt.decimals):,.2f} {s.debt} from outside funds" if need else "repay from outside funds"
-    if run.pos.reserve(s.collateral).collateral and max_withdraw(_shock(s, run.pos), s.collateral, min_hf_wad=s.floor_wad):
+    outside = (
+        f"repay ≥ {from_units(need, debt.decimals):,.2f} {s.debt} from outside funds"
+        if need
+        else "repay from outside funds"
+    )
+    if run.pos.reserve(s.collateral).collateral and max_withdraw(
+        _shock(s, run.pos), s.collateral, min_hf_wad=s.floor_wad
+    ):
         run.notes.append("the floor leaves room only for a sale below the exchange or batch minimum")
     run.notes.append(
         f"withdraw is unsafe: HF at a {s.shock / 100:.2f} % price shock is {hf_shocked:.4f}, at or below the "
@@ -479,13 +559,28 @@ def _finish(s: _Setup, run: _Run, hf0: int, status: PlanStatus, stop: str, book_
     pos = s.snapshot.position
     coll, debt = pos.reserve(s.collateral), pos.reserve(s.debt)
     return Plan(
-        status=status, collateral=s.collateral, debt=s.debt, collateral_decimals=coll.decimals,
-        debt_decimals=debt.decimals, health_factor_wad=hf0, target_hf=s.intent.target_hf,
-        hf_floor=s.limits.hf_floor, final_health_factor_wad=health_factor_wad(run.pos), batches=batches,
-        totals=totals, shock_bps=s.shock, volatility_daily=_q(daily_volatility(_recent(s.snapshot, s.market)), "0.000001"),
-        oracle_price=_q(D(coll.price) / D(debt.price)), reference_price=s.reference, book_source=book_source,
-        stop_reason=stop, notes=tuple(run.notes), warnings=tuple(run.warnings), reason=s.intent.reason,
-        urgency=s.intent.urgency, market=s.rules.symbol,
+        status=status,
+        collateral=s.collateral,
+        debt=s.debt,
+        collateral_decimals=coll.decimals,
+        debt_decimals=debt.decimals,
+        health_factor_wad=hf0,
+        target_hf=s.intent.target_hf,
+        hf_floor=s.limits.hf_floor,
+        final_health_factor_wad=health_factor_wad(run.pos),
+        batches=batches,
+        totals=totals,
+        shock_bps=s.shock,
+        volatility_daily=_q(daily_volatility(_recent(s.snapshot, s.market)), "0.000001"),
+        oracle_price=_q(D(coll.price) / D(debt.price)),
+        reference_price=s.reference,
+        book_source=book_source,
+        stop_reason=stop,
+        notes=tuple(run.notes),
+        warnings=tuple(run.warnings),
+        reason=s.intent.reason,
+        urgency=s.intent.urgency,
+        market=s.rules.symbol,
     )
 
 
@@ -494,23 +589,48 @@ def no_action_plan(snapshot: Snapshot, *, limits: PlanLimits, reason: str = "no 
     pos = snapshot.position
     coll, debt = main_collateral(pos), main_debt(pos)
     return _empty_plan(
-        snapshot, Intent(target_hf=None, reason=reason), limits,
-        coll.symbol if coll else "", debt.symbol if debt else "",
-        coll.decimals if coll else 18, debt.decimals if debt else 6, reason,
+        snapshot,
+        Intent(target_hf=None, reason=reason),
+        limits,
+        coll.symbol if coll else "",
+        debt.symbol if debt else "",
+        coll.decimals if coll else 18,
+        debt.decimals if debt else 6,
+        reason,
     )
 
 
-def _empty_plan(snapshot: Snapshot, intent: Intent, limits: PlanLimits, coll: str, debt: str,
-                coll_dec: int, debt_dec: int, why: str) -> Plan:
+def _empty_plan(
+    snapshot: Snapshot, intent: Intent, limits: PlanLimits, coll: str, debt: str, coll_dec: int, debt_dec: int, why: str
+) -> Plan:
     hf = health_factor_wad(snapshot.position)
     return Plan(
-        status=PlanStatus.NO_ACTION, collateral=coll, debt=debt, collateral_decimals=coll_dec,
-        debt_decimals=debt_dec, health_factor_wad=hf, target_hf=intent.target_hf, hf_floor=limits.hf_floor,
-        final_health_factor_wad=hf, batches=(), totals=PlanTotals(), shock_bps=limits.price_shock_bps,
-        volatility_daily=None, oracle_price=None, reference_price=None, book_source="none", stop_reason=why,
-        reason=intent.reason, urgency=intent.urgency, notes=(f"nothing to plan: {why}",),
+        status=PlanStatus.NO_ACTION,
+        collateral=coll,
+        debt=debt,
+        collateral_decimals=coll_dec,
+        debt_decimals=debt_dec,
+        health_factor_wad=hf,
+        target_hf=intent.target_hf,
+        hf_floor=limits.hf_floor,
+        final_health_factor_wad=hf,
+        batches=(),
+        totals=PlanTotals(),
+        shock_bps=limits.price_shock_bps,
+        volatility_daily=None,
+        oracle_price=None,
+        reference_price=None,
+        book_source="none",
+        stop_reason=why,
+        reason=intent.reason,
+        urgency=intent.urgency,
+        notes=(f"nothing to plan: {why}",),
     )
 
 
 def _q(value: Decimal | None, places: str = "0.00000001") -> Decimal | None:
     return None if value is None else value.quantize(D(places))
+
+
+def _q_exact(value: Decimal, places: str = "0.00000001") -> Decimal:
+    return value.quantize(D(places))

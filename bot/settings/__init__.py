@@ -55,9 +55,22 @@ if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
 __all__ = [
-    "ChainConfig", "EngineConfig", "ExchangeConfig", "JournalConfig", "LimitsConfig", "MetricsConfig", "Mode",
-    "BacktestSettings", "NotifyConfig", "PolicyConfig", "Settings", "WalletConfig", "load_backtest_settings",
-    "load_settings", "load_settings_or_devnet", "override_limits",
+    "ChainConfig",
+    "EngineConfig",
+    "ExchangeConfig",
+    "JournalConfig",
+    "LimitsConfig",
+    "MetricsConfig",
+    "Mode",
+    "BacktestSettings",
+    "NotifyConfig",
+    "PolicyConfig",
+    "Settings",
+    "WalletConfig",
+    "load_backtest_settings",
+    "load_settings",
+    "load_settings_or_devnet",
+    "override_limits",
 ]
 
 Mode = Literal["dry-run", "testnet", "live"]
@@ -148,9 +161,7 @@ class Settings(BaseSettings):
         if wallet.key_source == "env" and wallet.private_key is not None:
             return signer_from_key(wallet.private_key, expected_address=wallet.address)
         if wallet.key_source == "keystore" and wallet.keystore_path and wallet.keystore_password:
-            return signer_from_keystore(
-                wallet.keystore_path, wallet.keystore_password, expected_address=wallet.address
-            )
+            return signer_from_keystore(wallet.keystore_path, wallet.keystore_password, expected_address=wallet.address)
         raise ConfigError('config: wallet.key_source: "none" is read-only: no signer')
 
 
@@ -257,9 +268,7 @@ def _register_secrets(settings: Settings) -> None:
 # The chain, the wallet, the journal, metrics and notifications are the daemon's; a backtest
 # accepts a full daemon config and ignores those sections (it touches no chain).
 BACKTEST_SECTIONS = ("exchange", "policy", "limits", "engine")
-_DAEMON_ONLY_KEYS = frozenset(
-    {"mode", "devnet_state", "chain", "wallet", "journal", "metrics", "notify"}
-)
+_DAEMON_ONLY_KEYS = frozenset({"mode", "devnet_state", "chain", "wallet", "journal", "metrics", "notify"})
 
 
 class BacktestSettings(BaseModel):

@@ -195,7 +195,12 @@ def fill_from_devnet(data: dict[str, Any], state: Mapping[str, Any]) -> dict[str
         data = {**data, "wallet": wallet}
     if isinstance(exchange, dict):
         _fill(exchange, "api_url", state.get("exchange_url"))
-        if state.get("api_key") and state.get("api_secret") and "api_key" not in exchange and "api_secret" not in exchange:
+        if (
+            state.get("api_key")
+            and state.get("api_secret")
+            and "api_key" not in exchange
+            and "api_secret" not in exchange
+        ):
             exchange["api_key"], exchange["api_secret"] = state["api_key"], state["api_secret"]
         # The wallet the run will use (an env key may replace the demo wallet) may receive withdrawals.
         payee = _wallet_address(wallet) if isinstance(wallet, dict) else state_wallet

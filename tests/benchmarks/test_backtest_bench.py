@@ -35,21 +35,35 @@ def year():
     return data.minute_bars_from_hourly(data.shipped("eth_usd_1h_2025.csv"))
 
 
-PRIOR_LIMITS = {"hf_floor": "1.05", "max_slippage_bps": "50", "cooldown_s": "0", "max_batch_usd": "1000000000000",
-                "max_daily_usd": "1000000000000"}
+PRIOR_LIMITS = {
+    "hf_floor": "1.05",
+    "max_slippage_bps": "50",
+    "cooldown_s": "0",
+    "max_batch_usd": "1000000000000",
+    "max_daily_usd": "1000000000000",
+}
 
 
-@pytest.mark.parametrize(("policy", "start_hf", "limits"), [
-    ("do-nothing", "3", "defaults"), ("threshold", "3", "defaults"), ("threshold", "2.5", "defaults"),
-    ("ladder", "3", "defaults"), ("threshold", "3", "prior"), ("threshold", "2.5", "prior"), ("ladder", "3", "prior"),
-])
+@pytest.mark.parametrize(
+    ("policy", "start_hf", "limits"),
+    [
+        ("do-nothing", "3", "defaults"),
+        ("threshold", "3", "defaults"),
+        ("threshold", "2.5", "defaults"),
+        ("ladder", "3", "defaults"),
+        ("threshold", "3", "prior"),
+        ("threshold", "2.5", "prior"),
+        ("ladder", "3", "prior"),
+    ],
+)
 def test_bench_year_of_minute_bars(benchmark, year, policy, start_hf, limits):
     settings = split_settings(PRIOR_LIMITS if limits == "prior" else {})
 
     def run():
         actor = DoNothing() if policy == "do-nothing" else make_actors(policy, settings, ETH_USDT, baselines=())[0]
-        return Runner(year, actor, collateral=Decimal(1_000), start_hf=Decimal(start_hf), market=settings.market,
-                      sim=settings.sim).run()
+        return Runner(
+            year, actor, collateral=Decimal(1_000), start_hf=Decimal(start_hf), market=settings.market, sim=settings.sim
+        ).run()
 
     result = benchmark.pedantic(run, rounds=3, iterations=1) if benchmark.enabled else benchmark(run)
     assert result.bars_simulated == 525_600
@@ -65,8 +79,10 @@ def test_bench_year_of_minute_bars(benchmark, year, policy, start_hf, limits):
 @pytest.mark.slow
 def test_bench_sweep_100_points_over_all_crash_windows(benchmark):
     windows = [Window(str(data.SHIPPED_DIR / name)) for name in data.CRASH_WINDOWS]
-    axes = {"trigger_hf": [f"{1.2 + 0.05 * k:.2f}" for k in range(10)],
-            "target_hf": [f"{1.7 + 0.05 * k:.2f}" for k in range(10)]}
+    axes = {
+        "trigger_hf": [f"{1.2 + 0.05 * k:.2f}" for k in range(10)],
+        "target_hf": [f"{1.7 + 0.05 * k:.2f}" for k in range(10)],
+    }
     tasks = tasks_for(windows, "threshold", {}, axes, collateral="1000", start_hf="1.45", baselines=())
     assert len(tasks) == 700
 

@@ -23,8 +23,9 @@ def chain() -> Iterator[Devnet]:
 
 @pytest.fixture(scope="module")
 def reader(chain: Devnet) -> AaveReader:
-    r = AaveReader(chain.w3, pool_addresses_provider=chain.market.pool_addresses_provider,
-                   multicall3=chain.market.multicall3)
+    r = AaveReader(
+        chain.w3, pool_addresses_provider=chain.market.pool_addresses_provider, multicall3=chain.market.multicall3
+    )
     r.market()  # discovery is a one-off: not part of a read
     return r
 

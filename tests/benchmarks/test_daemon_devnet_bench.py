@@ -62,11 +62,15 @@ def test_bench_blocks_from_trigger_crossing_to_first_transaction(benchmark, runn
     crossing = min(b for b, hf in net.sampler.hf.items() if hf < TRIGGER_WAD)
     batch, _ = _first_batch(net)
     seen = net.sampler.seen_at
-    benchmark.extra_info.update({
-        "crossing_block": crossing, "first_tx_block": first_tx, "blocks": first_tx - crossing,
-        "s_crossing_seen_to_batch_open": round(batch.created_at - seen[crossing], 2),
-        "s_crossing_seen_to_first_tx_seen": round(seen[first_tx] - seen[crossing], 2),
-    })
+    benchmark.extra_info.update(
+        {
+            "crossing_block": crossing,
+            "first_tx_block": first_tx,
+            "blocks": first_tx - crossing,
+            "s_crossing_seen_to_batch_open": round(batch.created_at - seen[crossing], 2),
+            "s_crossing_seen_to_first_tx_seen": round(seen[first_tx] - seen[crossing], 2),
+        }
+    )
     print("\nBENCH " + json.dumps(benchmark.extra_info))
     assert 1 <= first_tx - crossing <= 4  # the block after the crossing, plus the tx's own block or two
 
@@ -76,8 +80,9 @@ def test_bench_full_batch_wall_time_with_step_split(benchmark, running):
 
     def crash_and_run_one_batch() -> None:
         net.crash_to(START_HF)
-        net.wait_for(lambda: (b := _first_batch(net)[0]) is not None and b.status is not BatchStatus.OPEN, 120,
-                     "the first batch")
+        net.wait_for(
+            lambda: (b := _first_batch(net)[0]) is not None and b.status is not BatchStatus.OPEN, 120, "the first batch"
+        )
 
     benchmark.pedantic(crash_and_run_one_batch, rounds=1, iterations=1)
     batch, steps = _first_batch(net)
@@ -85,9 +90,15 @@ def test_bench_full_batch_wall_time_with_step_split(benchmark, running):
     (row,) = batch_report([batch], {batch.id: steps})
     ordered = sorted((s for s in steps if s.intent.get("skipped") is None), key=lambda s: s.created_at)
     gaps = round(sum(b.created_at - a.updated_at for a, b in zip(ordered, ordered[1:])), 2)
-    benchmark.extra_info.update({
-        "batch_wall_s": row["wall_s"], "steps_s": row["steps_s"], "between_steps_s": gaps,
-        "withdraw_weth": row["withdraw_weth"], "hf_before": row["hf_before"], "hf_after": row["hf_after"],
-    })
+    benchmark.extra_info.update(
+        {
+            "batch_wall_s": row["wall_s"],
+            "steps_s": row["steps_s"],
+            "between_steps_s": gaps,
+            "withdraw_weth": row["withdraw_weth"],
+            "hf_before": row["hf_before"],
+            "hf_after": row["hf_after"],
+        }
+    )
     print("\nBENCH " + json.dumps(benchmark.extra_info))
     assert row["wall_s"] < 60

@@ -27,7 +27,9 @@ def test_emulator_bench_ioc_order_round_trip(benchmark, bench_client) -> None:
     ids = itertools.count()
 
     def sell():
-        return bench_client.create_order("ETH/USDT", "limit", "sell", 1, 2990, {"timeInForce": "IOC", "clientOrderId": f"b{next(ids)}"})
+        return bench_client.create_order(
+            "ETH/USDT", "limit", "sell", 1, 2990, {"timeInForce": "IOC", "clientOrderId": f"b{next(ids)}"}
+        )
 
     order = benchmark(sell)
     assert order["status"] == "closed"

@@ -21,8 +21,13 @@ def test_engine_full_batch_on_fakes(benchmark, tmp_path):
         world.confirm_delay_s = world.credit_delay_s = world.withdraw_delay_s = 0  # measure the engine, not the waits
         lending, venue = FakeLending(world), FakeVenue(world)
         with Journal(tmp_path / f"j{n}.sqlite", clock=world.clock) as journal:
-            executor = Executor(journal=journal, lending=lending, venue=venue, clock=world.clock,
-                                config=default_config(world, unwrap_native=True))
+            executor = Executor(
+                journal=journal,
+                lending=lending,
+                venue=venue,
+                clock=world.clock,
+                config=default_config(world, unwrap_native=True),
+            )
             result = executor.execute(BatchSpec("WETH", "USDT", 10 * E18), lending.snapshot())
         assert result.status is BatchStatus.DONE
 

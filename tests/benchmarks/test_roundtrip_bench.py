@@ -47,11 +47,19 @@ def test_roundtrip_bench_legs_on_the_devnet(benchmark, live: LiveDevnet) -> None
     trips: list[RoundTrip] = []
 
     def one_round() -> None:
-        trips.append(round_trip(
-            lending=lending, venue=venue, rules=rules, key=f"bench/{next(numbers)}", amount_units=AMOUNT,
-            wallet=str(settings.wallet.address), network=settings.exchange.deposit_network,
-            max_slippage_bps=settings.limits.max_slippage_bps, head=lambda: live.w3.eth.block_number,
-        ))
+        trips.append(
+            round_trip(
+                lending=lending,
+                venue=venue,
+                rules=rules,
+                key=f"bench/{next(numbers)}",
+                amount_units=AMOUNT,
+                wallet=str(settings.wallet.address),
+                network=settings.exchange.deposit_network,
+                max_slippage_bps=settings.limits.max_slippage_bps,
+                head=lambda: live.w3.eth.block_number,
+            )
+        )
 
     benchmark.pedantic(one_round, rounds=ROUNDS, iterations=1, warmup_rounds=0)
 

@@ -22,8 +22,13 @@ pytestmark = pytest.mark.integration
 def bench_venue():
     handle = start_emulator(EmulatorConfig(balances={"ETH": Decimal(1_000_000)}))
     handle.set_depth("ETHUSDT", half_life_s=0)  # instant refill: every round sees the same book
-    venue = CcxtVenue.connect(api_key=handle.api_key, api_secret=handle.api_secret, api_url=handle.url,
-                              enable_rate_limit=False, in_flight_window_s=0.0)
+    venue = CcxtVenue.connect(
+        api_key=handle.api_key,
+        api_secret=handle.api_secret,
+        api_url=handle.url,
+        enable_rate_limit=False,
+        in_flight_window_s=0.0,
+    )
     venue.rules("ETH/USDT")
     try:
         yield venue

@@ -25,7 +25,11 @@ def test_demo_deleverages_through_the_crash_and_cleans_up(tmp_path):
     began = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "demo", "--speed", "2", "--state-dir", str(state_dir)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     wall = time.monotonic() - began
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]

@@ -26,22 +26,31 @@ FAULTS = [
     pytest.param({"route": ORDER, "kind": "lost", "how": "504"}, [(200, "lost")], id="order-response-lost-504"),
     pytest.param({"route": ORDER, "kind": "lost", "how": "drop"}, [(200, "lost")], id="order-connection-dropped"),
     # Not executed: not found once the in-flight window has passed, re-sent once under the SAME id.
-    pytest.param({"route": ORDER, "kind": "status", "status": 503}, [(503, "status"), (200, None)],
-                 id="order-503-not-executed"),
-    pytest.param({"route": ORDER, "kind": "rate_limit", "times": 1, "ban_times": 1, "retry_after": 2},
-                 [(429, "rate_limit"), (418, "ban"), (200, None)], id="order-429-then-418"),
+    pytest.param(
+        {"route": ORDER, "kind": "status", "status": 503}, [(503, "status"), (200, None)], id="order-503-not-executed"
+    ),
+    pytest.param(
+        {"route": ORDER, "kind": "rate_limit", "times": 1, "ban_times": 1, "retry_after": 2},
+        [(429, "rate_limit"), (418, "ban"), (200, None)],
+        id="order-429-then-418",
+    ),
     # The rest of a partial IOC goes out under the next client id.
-    pytest.param({"route": ORDER, "kind": "partial", "fraction": "0.4"}, [(200, "partial"), (200, None)],
-                 id="order-partial-fill"),
+    pytest.param(
+        {"route": ORDER, "kind": "partial", "fraction": "0.4"}, [(200, "partial"), (200, None)], id="order-partial-fill"
+    ),
     pytest.param({"route": WITHDRAW, "kind": "lost", "how": "504"}, [(200, "lost")], id="withdraw-response-lost"),
-    pytest.param({"route": WITHDRAW, "kind": "status", "status": 500}, [(500, "status"), (200, None)],
-                 id="withdraw-500-not-executed"),
+    pytest.param(
+        {"route": WITHDRAW, "kind": "status", "status": 500},
+        [(500, "status"), (200, None)],
+        id="withdraw-500-not-executed",
+    ),
     # A read: retried.
     pytest.param({"route": DEPTH, "kind": "delay", "seconds": 6}, None, id="depth-delay-past-timeout"),
     # The client gives up after 2 s; the emulator executes the order at 3 s, inside recvWindow:
     # the first lookup misses it, the in-flight window makes the adapter look again, not re-send.
-    pytest.param({"route": ORDER, "kind": "delay", "seconds": 3}, [(200, "delay")],
-                 id="order-delay-past-timeout-executes-late"),
+    pytest.param(
+        {"route": ORDER, "kind": "delay", "seconds": 3}, [(200, "delay")], id="order-delay-past-timeout-executes-late"
+    ),
 ]
 
 
@@ -107,7 +116,10 @@ def test_withdraw_response_lost_and_history_stale_is_not_sent_twice(rig):
     posts = rig.requests(apply_path, "POST")
     assert len(posts) == 1, [(p["status"], p["fault"], p["params"].get("withdrawOrderId")) for p in posts]
     applied_at = posts[0]["time"]
-    stale = [r for r in rig.requests("/sapi/v1/capital/withdraw/history", "GET")
-             if r["fault"] == "status" and r["time"] > applied_at]
+    stale = [
+        r
+        for r in rig.requests("/sapi/v1/capital/withdraw/history", "GET")
+        if r["fault"] == "status" and r["time"] > applied_at
+    ]
     assert len(stale) >= 3, stale  # the adapter's own lookups AND the executor's reconcile saw the stale history
     assert_invariants(rig)

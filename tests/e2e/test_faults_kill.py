@@ -24,14 +24,20 @@ ORDER = "POST /api/v3/order"
 WITHDRAW = "POST /sapi/v1/capital/withdraw/apply"
 
 
-@pytest.mark.parametrize(("point", "fault"), [
-    pytest.param("after_act:withdraw", None, id="after-withdraw-tx"),
-    pytest.param("after_act:sell", None, id="after-sell"),
-    pytest.param("after_act:withdraw_quote", None, id="after-withdraw-quote"),
-    # The exchange refused with a 500 and the history does not show it (yet): UNKNOWN, then killed.
-    pytest.param("after_unknown:withdraw_quote", {"route": WITHDRAW, "kind": "status", "status": 500},
-                 id="withdraw-500-unknown-then-killed"),
-])
+@pytest.mark.parametrize(
+    ("point", "fault"),
+    [
+        pytest.param("after_act:withdraw", None, id="after-withdraw-tx"),
+        pytest.param("after_act:sell", None, id="after-sell"),
+        pytest.param("after_act:withdraw_quote", None, id="after-withdraw-quote"),
+        # The exchange refused with a 500 and the history does not show it (yet): UNKNOWN, then killed.
+        pytest.param(
+            "after_unknown:withdraw_quote",
+            {"route": WITHDRAW, "kind": "status", "status": 500},
+            id="withdraw-500-unknown-then-killed",
+        ),
+    ],
+)
 def test_killed_between_act_and_journal_restart_completes_once(rig, point, fault):
     if fault:
         rig.add_fault(**fault)
@@ -97,8 +103,12 @@ def test_sigkill_while_the_repay_broadcast_is_in_flight_restart_repays_once(rig)
         proxy.add("eth_sendRawTransaction", "lost", contains=SELECTORS["repay"], seconds=60)
         daemon = rig.spawn("--once")
         try:
-            rig.wait_for(lambda: any(bytes(tx["input"]).hex().startswith(SELECTORS["repay"]) for tx in wallet_txs(rig)),
-                         timeout=120, what="the repay mined", proc=daemon)
+            rig.wait_for(
+                lambda: any(bytes(tx["input"]).hex().startswith(SELECTORS["repay"]) for tx in wallet_txs(rig)),
+                timeout=120,
+                what="the repay mined",
+                proc=daemon,
+            )
             daemon.send_signal(signal.SIGKILL)  # the real kill -9, mid-call
             assert daemon.wait(timeout=10) == -signal.SIGKILL
         finally:

@@ -36,11 +36,14 @@ def _raw_sends(proxy: FaultProxy, selector: str) -> list[str]:
     return [c.params[0] for c in proxy.calls("eth_sendRawTransaction") if selector in c.params[0].lower()]
 
 
-@pytest.mark.parametrize(("step", "kind"), [
-    pytest.param("withdraw", "lost", id="withdraw-send-response-lost"),
-    pytest.param("repay", "lost", id="repay-send-response-lost"),
-    pytest.param("withdraw", "status", id="withdraw-send-503-not-forwarded"),
-])
+@pytest.mark.parametrize(
+    ("step", "kind"),
+    [
+        pytest.param("withdraw", "lost", id="withdraw-send-response-lost"),
+        pytest.param("repay", "lost", id="repay-send-response-lost"),
+        pytest.param("withdraw", "status", id="withdraw-send-503-not-forwarded"),
+    ],
+)
 def test_broadcast_without_an_answer_is_reconciled_to_exactly_one_tx(proxied, step, kind):
     rig, proxy = proxied
     selector = SELECTORS[step]
@@ -114,8 +117,11 @@ class _Miner:
                 if self.reorged:
                     continue
                 block = anvil.rpc_call(url, "eth_getBlockByNumber", ["latest", True])
-                repay = [tx for tx in block["transactions"]
-                         if tx["from"].lower() == wallet and tx["input"][2:].startswith(SELECTORS["repay"])]
+                repay = [
+                    tx
+                    for tx in block["transactions"]
+                    if tx["from"].lower() == wallet and tx["input"][2:].startswith(SELECTORS["repay"])
+                ]
                 if repay:
                     # 1 confirmation of the 2 required: let the daemon see it, then rewind that block.
                     time.sleep(self.observe_s)
@@ -140,12 +146,17 @@ def test_reorg_below_the_confirmation_depth_does_not_repay_twice(proxied):
     assert len(set(_raw_sends(proxy, SELECTORS["repay"]))) == 1  # the same signed bytes, never a new nonce
 
 
-@pytest.mark.parametrize(("garbage", "reaction"), [
-    # Not JSON at all: web3 cannot parse the answer; the tick fails and is counted.
-    pytest.param({"kind": "garbage"}, "tick failed (1/3)", id="html-instead-of-json"),
-    # Valid JSON-RPC, bytes that do not decode as the Multicall3 answer: a retried read.
-    pytest.param({"kind": "result", "result": "0xdeadbeef"}, "read: ChainDataError, retrying", id="undecodable-result"),
-])
+@pytest.mark.parametrize(
+    ("garbage", "reaction"),
+    [
+        # Not JSON at all: web3 cannot parse the answer; the tick fails and is counted.
+        pytest.param({"kind": "garbage"}, "tick failed (1/3)", id="html-instead-of-json"),
+        # Valid JSON-RPC, bytes that do not decode as the Multicall3 answer: a retried read.
+        pytest.param(
+            {"kind": "result", "result": "0xdeadbeef"}, "read: ChainDataError, retrying", id="undecodable-result"
+        ),
+    ],
+)
 def test_garbage_from_the_rpc_on_a_read_trades_nothing_then_recovers(proxied, garbage, reaction):
     """The position read (one Multicall3 eth_call carrying getUserAccountData) answers garbage
     twice in a row: nothing is signed or sent on it, a clear error is logged, and once the RPC

@@ -65,7 +65,9 @@ def both_sides(tmp_path_factory):
     return {
         "devnet": journal_batches(batches, steps),
         "backtest": backtest_batches(position, STEPS, settings),
-        "position": position, "book": book, "devnet_wall_s": devnet_wall_s,
+        "position": position,
+        "book": book,
+        "devnet_wall_s": devnet_wall_s,
     }
 
 
@@ -75,20 +77,29 @@ def test_the_daemon_and_the_backtest_run_the_same_batches_over_one_price_path(bo
     withdrawal_gaps = [withdrawal_gap(a, b) for a, b in zip(devnet, backtest)]
     floor_gaps = [floor_gap_bps(a, b) for a, b in zip(devnet, backtest)]
     position = both_sides["position"]
-    print("\nPARITY " + json.dumps({
-        "steps_usd": [str(p) for p in STEPS],
-        "start": {"collateral_units": position.collateral_units, "debt_units": position.debt_units,
-                  "weth_price_base": position.weth_price_base, "usdt_borrow_apr": str(position.borrow_apr)},
-        "emulator_book": both_sides["book"],
-        "batches": {"devnet": len(devnet), "backtest": len(backtest)},
-        "side_by_side": [{"devnet": a.as_json(), "backtest": b.as_json()} for a, b in zip(devnet, backtest)],
-        "extra_devnet": [a.as_json() for a in devnet[len(backtest):]],
-        "extra_backtest": [b.as_json() for b in backtest[len(devnet):]],
-        "withdrawal_rel_diff": [f"{rel:.6f}" for rel, _ in withdrawal_gaps],
-        "floor_diff_bps": [None if g is None else f"{g:.4f}" for g in floor_gaps],
-        "repaid_diff_usdt": [str(a.repaid - b.repaid) for a, b in zip(devnet, backtest)],
-        "devnet_wall_s": round(both_sides["devnet_wall_s"], 1),
-    }))
+    print(
+        "\nPARITY "
+        + json.dumps(
+            {
+                "steps_usd": [str(p) for p in STEPS],
+                "start": {
+                    "collateral_units": position.collateral_units,
+                    "debt_units": position.debt_units,
+                    "weth_price_base": position.weth_price_base,
+                    "usdt_borrow_apr": str(position.borrow_apr),
+                },
+                "emulator_book": both_sides["book"],
+                "batches": {"devnet": len(devnet), "backtest": len(backtest)},
+                "side_by_side": [{"devnet": a.as_json(), "backtest": b.as_json()} for a, b in zip(devnet, backtest)],
+                "extra_devnet": [a.as_json() for a in devnet[len(backtest) :]],
+                "extra_backtest": [b.as_json() for b in backtest[len(devnet) :]],
+                "withdrawal_rel_diff": [f"{rel:.6f}" for rel, _ in withdrawal_gaps],
+                "floor_diff_bps": [None if g is None else f"{g:.4f}" for g in floor_gaps],
+                "repaid_diff_usdt": [str(a.repaid - b.repaid) for a, b in zip(devnet, backtest)],
+                "devnet_wall_s": round(both_sides["devnet_wall_s"], 1),
+            }
+        )
+    )
     assert len(devnet) == len(backtest)
     for i, (rel, ok) in enumerate(withdrawal_gaps):
         assert ok, (i, devnet[i].withdrawn, backtest[i].withdrawn, rel)

@@ -32,8 +32,14 @@ def _delever(e2e, *args: str, crash: str | None = None, dry_run: bool = False) -
     env.update({k: v for k, v in e2e.env().items() if not (dry_run and "PRIVATE_KEY" in k)})
     if crash:
         env["DELEVER_CRASH_AT"] = crash
-    return subprocess.run([sys.executable, "-m", "bot.cli", "--config", str(config), "run", *args],
-                          cwd=e2e.tmp, env=env, capture_output=True, text=True, timeout=240)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--config", str(config), "run", *args],
+        cwd=e2e.tmp,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
 
 
 def _hf(e2e) -> int:
@@ -53,7 +59,17 @@ def _assert_one_done_batch(e2e) -> str:
         assert batch.status is BatchStatus.DONE, journal.steps(batch.id)
         steps = {r.step: r.status for r in journal.steps(batch.id)}
         assert all(s in (StepStatus.OK, StepStatus.SKIPPED) for s in steps.values()), steps
-        for step in ("withdraw", "unwrap", "deposit", "await_deposit", "sell", "withdraw_quote", "await_quote", "repay", "verify"):
+        for step in (
+            "withdraw",
+            "unwrap",
+            "deposit",
+            "await_deposit",
+            "sell",
+            "withdraw_quote",
+            "await_quote",
+            "repay",
+            "verify",
+        ):
             assert steps[step] is StepStatus.OK, (step, steps)
         assert journal.integrity_check() == "ok"
         return batch.id
@@ -90,7 +106,9 @@ def _assert_books_balance(e2e, batch_id: str) -> None:
         withdrawn = Decimal(int(journal.step(batch_id, "withdraw").intent["amount"])).scaleb(-18)
         credited = Decimal(journal.step(batch_id, "await_deposit").outcome["amount"])
         filled = Decimal(journal.step(batch_id, "sell").outcome["filled"])
-    venue = CcxtVenue.connect(api_key=e2e.exchange.api_key, api_secret=e2e.exchange.api_secret, api_url=e2e.exchange.url)
+    venue = CcxtVenue.connect(
+        api_key=e2e.exchange.api_key, api_secret=e2e.exchange.api_secret, api_url=e2e.exchange.url
+    )
     left = venue.balances().get("ETH", Decimal(0))
     assert credited == withdrawn  # no deposit fee on the emulator
     assert withdrawn == filled + left  # collateral withdrawn = sold + still on the exchange

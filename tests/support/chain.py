@@ -33,14 +33,14 @@ def local_account(index: int) -> LocalAccount:
     return Account.from_key(key)
 
 
-def make_sender(w3: Web3, store_path: Path, *, index: int = SIGNER_INDEX, clock: Any = None,
-                **config: Any) -> TxSender:
+def make_sender(w3: Web3, store_path: Path, *, index: int = SIGNER_INDEX, clock: Any = None, **config: Any) -> TxSender:
     settings = {"chain_id": 31337, "poll_interval": 0.01, "wait_timeout": 10.0, **config}
     return TxSender(w3, local_account(index), TxStore(store_path), SenderConfig(**settings), clock=clock)
 
 
-def deploy_token(devnet: Devnet, *, symbol: str = "TKN", decimals: int = 6, mint_to: str | None = None,
-                 amount: int = 0) -> Any:
+def deploy_token(
+    devnet: Devnet, *, symbol: str = "TKN", decimals: int = 6, mint_to: str | None = None, amount: int = 0
+) -> Any:
     token = devnet.token(devnet.deploy(MINTABLE_ERC20, symbol, symbol, decimals))
     if mint_to:
         devnet.w3.eth.wait_for_transaction_receipt(
@@ -49,9 +49,11 @@ def deploy_token(devnet: Devnet, *, symbol: str = "TKN", decimals: int = 6, mint
     return token
 
 
-def make_lending(chain: Devnet, store_path: Path, *, hf_floor: str = "1.1", clock: Any = None,
-                 **sender_config: Any) -> AaveLending:
-    reader = AaveReader(chain.w3, pool_addresses_provider=chain.market.pool_addresses_provider,
-                        multicall3=chain.market.multicall3)
+def make_lending(
+    chain: Devnet, store_path: Path, *, hf_floor: str = "1.1", clock: Any = None, **sender_config: Any
+) -> AaveLending:
+    reader = AaveReader(
+        chain.w3, pool_addresses_provider=chain.market.pool_addresses_provider, multicall3=chain.market.multicall3
+    )
     sender = make_sender(chain.w3, store_path, index=scenario.DEMO_WALLET_INDEX, clock=clock, **sender_config)
     return AaveLending(reader, sender, LendingConfig(hf_floor_wad=decimal_to_wad(hf_floor)))

@@ -45,8 +45,13 @@ def main(state: Path, journal_path: Path, action: str) -> int:
     lending = Persisting(FakeLending(world), world, state)
     venue = Persisting(FakeVenue(world), world, state)
     with Journal(journal_path, clock=world.clock) as journal:
-        executor = Executor(journal=journal, lending=lending, venue=venue, clock=world.clock,
-                            config=default_config(world, unwrap_native=True))  # crash hook from the environment
+        executor = Executor(
+            journal=journal,
+            lending=lending,
+            venue=venue,
+            clock=world.clock,
+            config=default_config(world, unwrap_native=True),
+        )  # crash hook from the environment
         if action == "start":
             spec = BatchSpec(collateral="WETH", debt="USDT", withdraw_amount=10 * E18)
             results = [executor.execute(spec, lending.snapshot())]

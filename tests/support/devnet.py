@@ -138,12 +138,18 @@ def cli_env(state_dir: Path) -> dict[str, str]:
     return env
 
 
-def run_cli(state_dir: Path, *args: str, extra_env: dict[str, str] | None = None, cwd: Path = ROOT,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    state_dir: Path, *args: str, extra_env: dict[str, str] | None = None, cwd: Path = ROOT, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """``delever ARGS`` in a subprocess with ``cli_env(state_dir)``."""
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=cwd,
-                          env={**cli_env(state_dir), **(extra_env or {})}, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=cwd,
+        env={**cli_env(state_dir), **(extra_env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def devnet_up(state_dir: Path, *args: str, cwd: Path = ROOT) -> dict[str, Any]:

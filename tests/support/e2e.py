@@ -60,7 +60,7 @@ min_batch_usd = 100
 cooldown_s = 0
 max_oracle_divergence_bps = 300
 [journal]
-path = "{self.tmp / 'journal.sqlite'}"
+path = "{self.tmp / "journal.sqlite"}"
 '''
 
     def env(self) -> dict[str, str]:
@@ -79,10 +79,17 @@ def e2e(tmp_path: Path) -> Iterator[E2E]:
             "ETH": CoinConfig("ETH", None, 18, D("0.0008"), D("0.0016")),
             "USDT": CoinConfig("USDT", devnet.market.tokens["USDT"], 6, D(1), D(10), withdraw_multiple=D("0.000001")),
         }
-        handle = start_emulator(EmulatorConfig(
-            rpc_url=devnet.node.rpc_url, hot_wallet_key=hot_key, coins=coins, prices={"ETHUSDT": D(2000)},
-            deposit_confirmations=1, withdrawal_delay_s=0.2, poll_interval_s=0.1,
-        ))
+        handle = start_emulator(
+            EmulatorConfig(
+                rpc_url=devnet.node.rpc_url,
+                hot_wallet_key=hot_key,
+                coins=coins,
+                prices={"ETHUSDT": D(2000)},
+                deposit_confirmations=1,
+                withdrawal_delay_s=0.2,
+                poll_interval_s=0.1,
+            )
+        )
         spend_the_borrowed_usdt(devnet)
         try:
             yield E2E(devnet, handle, tmp_path)
@@ -127,6 +134,18 @@ def shared_devnet() -> Iterator[SharedDevnet]:
 
 
 _ERC20 = [
-    {"inputs": [{"type": "address"}], "name": "balanceOf", "outputs": [{"type": "uint256"}], "stateMutability": "view", "type": "function"},
-    {"inputs": [{"type": "address"}, {"type": "uint256"}], "name": "transfer", "outputs": [{"type": "bool"}], "stateMutability": "nonpayable", "type": "function"},
+    {
+        "inputs": [{"type": "address"}],
+        "name": "balanceOf",
+        "outputs": [{"type": "uint256"}],
+        "stateMutability": "view",
+        "type": "function",
+    },
+    {
+        "inputs": [{"type": "address"}, {"type": "uint256"}],
+        "name": "transfer",
+        "outputs": [{"type": "bool"}],
+        "stateMutability": "nonpayable",
+        "type": "function",
+    },
 ]

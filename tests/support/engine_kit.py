@@ -36,10 +36,23 @@ class RecordingObserver(Observer):
 
 def default_config(world: FakeWorld, **overrides) -> ExecutorConfig:
     cfg = ExecutorConfig(
-        market="ETH/USDT", base_coin="ETH", quote_coin="USDT", network="ETH", wallet=world.wallet_address,
-        withdrawal_allowlist=(world.wallet_address,), max_slippage_bps=100, hf_floor_wad=decimal_to_wad("1.10"),
-        shock_bps=500, max_oracle_divergence_bps=300, poll_interval_s=5, transfer_timeout_s=3600,
-        reconcile_grace_s=2, unwrap_native=False, repay_idle=True, max_retries=8, backoff_s=1.0,
+        market="ETH/USDT",
+        base_coin="ETH",
+        quote_coin="USDT",
+        network="ETH",
+        wallet=world.wallet_address,
+        withdrawal_allowlist=(world.wallet_address,),
+        max_slippage_bps=100,
+        hf_floor_wad=decimal_to_wad("1.10"),
+        shock_bps=500,
+        max_oracle_divergence_bps=300,
+        poll_interval_s=5,
+        transfer_timeout_s=3600,
+        reconcile_grace_s=2,
+        unwrap_native=False,
+        repay_idle=True,
+        max_retries=8,
+        backoff_s=1.0,
     )
     return replace(cfg, **overrides)
 
@@ -47,9 +60,20 @@ def default_config(world: FakeWorld, **overrides) -> ExecutorConfig:
 def controller_config(**overrides: Any) -> ControllerConfig:
     """A controller config with explicit test values (the daemon builds its own from the settings)."""
     values: dict[str, Any] = dict(
-        collateral="WETH", debt="USDT", market="ETH/USDT", base_coin="ETH", quote_coin="USDT", interval_s=12.0,
-        watch_blocks=False, head_poll_s=1.0, max_tick_gap_s=60.0, cooldown_s=0.0, max_consecutive_failures=3,
-        max_daily_usd=None, max_oracle_divergence_bps=300, sweep_min_usd=Decimal("10"),
+        collateral="WETH",
+        debt="USDT",
+        market="ETH/USDT",
+        base_coin="ETH",
+        quote_coin="USDT",
+        interval_s=12.0,
+        watch_blocks=False,
+        head_poll_s=1.0,
+        max_tick_gap_s=60.0,
+        cooldown_s=0.0,
+        max_consecutive_failures=3,
+        max_daily_usd=None,
+        max_oracle_divergence_bps=300,
+        sweep_min_usd=Decimal("10"),
     )
     return ControllerConfig(**{**values, **overrides})
 
@@ -57,7 +81,11 @@ def controller_config(**overrides: Any) -> ControllerConfig:
 def plan_limits(**overrides: Any) -> PlanLimits:
     """Planner limits with explicit test values: floor 1.05, a 50 bps cap, a 3 % shock, no USD caps."""
     values: dict[str, Any] = dict(
-        hf_floor=Decimal("1.05"), max_slippage_bps=50, price_shock_bps=300, max_batch_usd=None, max_daily_usd=None,
+        hf_floor=Decimal("1.05"),
+        max_slippage_bps=50,
+        price_shock_bps=300,
+        max_batch_usd=None,
+        max_daily_usd=None,
         min_batch_usd=Decimal(0),
     )
     return PlanLimits(**{**values, **overrides})
@@ -92,8 +120,13 @@ class Rig:
 
     def executor(self, *, crash=None, stop_requested=lambda: False, **cfg) -> Executor:
         return Executor(
-            journal=self.journal, lending=self.lending, venue=self.venue, clock=self.clock,
-            config=default_config(self.world, **cfg), observer=self.observer, crash=crash or (lambda p: None),
+            journal=self.journal,
+            lending=self.lending,
+            venue=self.venue,
+            clock=self.clock,
+            config=default_config(self.world, **cfg),
+            observer=self.observer,
+            crash=crash or (lambda p: None),
             stop_requested=stop_requested,
         )
 

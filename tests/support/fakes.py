@@ -225,8 +225,11 @@ def make_world(
         asks=(Level(Decimal(price + 1), Decimal(50)),),
     )
     world = FakeWorld(
-        clock=clock, position=position, wallet={"WETH": 0, "USDT": idle_wallet_usdt * E6, "ETH": E18},
-        exchange={"ETH": Decimal(0), "USDT": idle_exchange_usdt}, book=book,
+        clock=clock,
+        position=position,
+        wallet={"WETH": 0, "USDT": idle_wallet_usdt * E6, "ETH": E18},
+        exchange={"ETH": Decimal(0), "USDT": idle_exchange_usdt},
+        book=book,
     )
     clock.on_sleep.append(lambda _now: world.settle())
     return world
@@ -257,9 +260,14 @@ class FakeLending:
         if fault:
             _raise_fault(fault, "snapshot")
         return Snapshot(
-            position=self.w.position, block=self.w.block, timestamp=int(self.w.clock.now()), chain_id=31337,
-            wallet=self.w.wallet_address, wallet_balances=dict(self.w.wallet),
-            exchange_balances=dict(self.w.exchange), book=self.w.book,
+            position=self.w.position,
+            block=self.w.block,
+            timestamp=int(self.w.clock.now()),
+            chain_id=31337,
+            wallet=self.w.wallet_address,
+            wallet_balances=dict(self.w.wallet),
+            exchange_balances=dict(self.w.exchange),
+            book=self.w.book,
         )
 
     def lookup(self, key: str) -> TxResult | None:
@@ -332,7 +340,17 @@ class FakeLending:
             _raise_fault(fault, method)
         return self._result(effect())
 
-    def _tx(self, key: str, kind: str, symbol: str, amount: int, to: str | None, *, ok: bool = True, error: str | None = None) -> FakeTx:
+    def _tx(
+        self,
+        key: str,
+        kind: str,
+        symbol: str,
+        amount: int,
+        to: str | None,
+        *,
+        ok: bool = True,
+        error: str | None = None,
+    ) -> FakeTx:
         self.w.block += 1
         tx = FakeTx(key, self.w.tx_hash(), kind, symbol, amount, to, self.w.block, self.w.clock.now(), ok, error)
         self.w.txs.append(tx)
@@ -353,7 +371,16 @@ class FakeVenue:
         self.w = world
 
     def rules(self, symbol: str) -> MarketRules:
-        return MarketRules(symbol, "ETH", "USDT", Decimal("0.01"), Decimal("0.0001"), Decimal("0.0001"), Decimal("10"), self.w.taker_fee)
+        return MarketRules(
+            symbol,
+            "ETH",
+            "USDT",
+            Decimal("0.01"),
+            Decimal("0.0001"),
+            Decimal("0.0001"),
+            Decimal("10"),
+            self.w.taker_fee,
+        )
 
     def order_book(self, symbol: str, depth: int = 100) -> OrderBook:
         self.w.calls.append(("order_book", ""))
@@ -439,8 +466,13 @@ class FakeVenue:
     def _result(self, key: str, qty: Decimal, orders: list[FakeOrder]) -> SellResult:
         filled = sum((o.filled for o in orders), Decimal(0))
         return SellResult(
-            key, qty, filled, sum((o.gross for o in orders), Decimal(0)), sum((o.fee for o in orders), Decimal(0)),
-            tuple(o.client_id for o in orders), exhausted=filled < qty,
+            key,
+            qty,
+            filled,
+            sum((o.gross for o in orders), Decimal(0)),
+            sum((o.fee for o in orders), Decimal(0)),
+            tuple(o.client_id for o in orders),
+            exhausted=filled < qty,
         )
 
     def _consume(self, qty: Decimal) -> None:

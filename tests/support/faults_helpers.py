@@ -42,7 +42,17 @@ SELECTORS = {  # 4-byte selectors, to find our calls inside raw transactions
     "approve": "095ea7b3",
     "unwrap": "2e1a7d4d",  # WETH9.withdraw(uint256)
 }
-FULL_BATCH = ("withdraw", "unwrap", "deposit", "await_deposit", "sell", "withdraw_quote", "await_quote", "repay", "verify")
+FULL_BATCH = (
+    "withdraw",
+    "unwrap",
+    "deposit",
+    "await_deposit",
+    "sell",
+    "withdraw_quote",
+    "await_quote",
+    "repay",
+    "verify",
+)
 
 
 @dataclass
@@ -80,8 +90,9 @@ class Rig(E2E):
         env.update(self.extra_env or {})
         return [sys.executable, "-m", "bot.cli", "--config", str(config), "run", *args], env
 
-    def run(self, *args: str, crash: str | None = None, env: dict[str, str] | None = None,
-            timeout: float = 240) -> subprocess.CompletedProcess:
+    def run(
+        self, *args: str, crash: str | None = None, env: dict[str, str] | None = None, timeout: float = 240
+    ) -> subprocess.CompletedProcess:
         cmd, full_env = self.daemon_command(*args)
         full_env.update(env or {})
         if crash:
@@ -113,8 +124,9 @@ class Rig(E2E):
     # -- the emulator's admin API (HTTP, as an operator or another process would use it) ---------
     def admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.exchange.url}/_admin{path}", data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.exchange.url}/_admin{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
             return json.loads(response.read())
 
@@ -154,13 +166,21 @@ def rig(shared_devnet: SharedDevnet, tmp_path: Path) -> Iterator[Rig]:
     _, hot_key = scenario.account_key(HOT_WALLET_INDEX)
     coins = {
         "ETH": CoinConfig("ETH", None, 18, D("0.0008"), D("0.0016")),
-        "USDT": CoinConfig("USDT", devnet.market.tokens["USDT"], 6, WITHDRAW_FEE_USDT, D(10),
-                           withdraw_multiple=D("0.000001")),
+        "USDT": CoinConfig(
+            "USDT", devnet.market.tokens["USDT"], 6, WITHDRAW_FEE_USDT, D(10), withdraw_multiple=D("0.000001")
+        ),
     }
-    handle = start_emulator(EmulatorConfig(
-        rpc_url=devnet.node.rpc_url, hot_wallet_key=hot_key, coins=coins, prices={"ETHUSDT": DROP_PRICE, "BTCUSDT": D(60000)},
-        deposit_confirmations=1, withdrawal_delay_s=0.2, poll_interval_s=0.1,
-    ))
+    handle = start_emulator(
+        EmulatorConfig(
+            rpc_url=devnet.node.rpc_url,
+            hot_wallet_key=hot_key,
+            coins=coins,
+            prices={"ETHUSDT": DROP_PRICE, "BTCUSDT": D(60000)},
+            deposit_confirmations=1,
+            withdrawal_delay_s=0.2,
+            poll_interval_s=0.1,
+        )
+    )
     rig = Rig(devnet, handle, tmp_path)
     rig.start_block = quick.block_number(rig.url)
     rig.hf_start = hf(rig)
@@ -261,7 +281,9 @@ def assert_books_balance(rig: Rig, batch_ids: list[str]) -> None:
             w = j.step(batch_id, "withdraw")
             if w.status is StepStatus.OK:
                 withdrawn += Decimal(int(w.intent["amount"])).scaleb(-18)
-                assert D(j.step(batch_id, "await_deposit").outcome["amount"]) == Decimal(int(w.intent["amount"])).scaleb(-18)
+                assert D(j.step(batch_id, "await_deposit").outcome["amount"]) == Decimal(
+                    int(w.intent["amount"])
+                ).scaleb(-18)
             sell = j.step(batch_id, "sell")
             if sell.status is StepStatus.OK:
                 filled += D(sell.outcome["filled"])
@@ -288,8 +310,11 @@ def assert_books_balance(rig: Rig, batch_ids: list[str]) -> None:
 def assert_no_sale_below_floor(rig: Rig, batch_ids: list[str]) -> None:
     """Every order is an IOC sell limited at its batch's floor; every trade at or above it."""
     with rig.journal() as j:
-        floors = {batch_id: D(j.step(batch_id, "sell").intent["floor_price"]) for batch_id in batch_ids
-                  if j.step(batch_id, "sell").status is StepStatus.OK}
+        floors = {
+            batch_id: D(j.step(batch_id, "sell").intent["floor_price"])
+            for batch_id in batch_ids
+            if j.step(batch_id, "sell").status is StepStatus.OK
+        }
     batch_of = {client_order_id(f"{b}:sell", n): b for b in floors for n in range(20)}
     with rig.exchange.lock:
         account = rig.exchange.account()
@@ -316,6 +341,11 @@ def events_text(rig: Rig) -> str:
 
 
 _ERC20_BALANCE = [
-    {"inputs": [{"type": "address"}], "name": "balanceOf", "outputs": [{"type": "uint256"}],
-     "stateMutability": "view", "type": "function"},
+    {
+        "inputs": [{"type": "address"}],
+        "name": "balanceOf",
+        "outputs": [{"type": "uint256"}],
+        "stateMutability": "view",
+        "type": "function",
+    },
 ]

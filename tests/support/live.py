@@ -17,26 +17,58 @@ from bot.settings import Settings, load_settings
 from tests.support.devnet import CONFIG, cli_devnet, cli_env, run_cli
 
 _VIEW_ABI = [
-    {"name": "balanceOf", "type": "function", "stateMutability": "view",
-     "inputs": [{"name": "a", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]},
-    {"name": "scaledBalanceOf", "type": "function", "stateMutability": "view",
-     "inputs": [{"name": "a", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]},
-    {"name": "transfer", "type": "function", "stateMutability": "nonpayable",
-     "inputs": [{"name": "to", "type": "address"}, {"name": "v", "type": "uint256"}],
-     "outputs": [{"name": "", "type": "bool"}]},
+    {
+        "name": "balanceOf",
+        "type": "function",
+        "stateMutability": "view",
+        "inputs": [{"name": "a", "type": "address"}],
+        "outputs": [{"name": "", "type": "uint256"}],
+    },
+    {
+        "name": "scaledBalanceOf",
+        "type": "function",
+        "stateMutability": "view",
+        "inputs": [{"name": "a", "type": "address"}],
+        "outputs": [{"name": "", "type": "uint256"}],
+    },
+    {
+        "name": "transfer",
+        "type": "function",
+        "stateMutability": "nonpayable",
+        "inputs": [{"name": "to", "type": "address"}, {"name": "v", "type": "uint256"}],
+        "outputs": [{"name": "", "type": "bool"}],
+    },
 ]
 _RESERVE_INDEX_ABI = [
-    {"name": "getReserveData", "type": "function", "stateMutability": "view",
-     "inputs": [{"name": "asset", "type": "address"}],
-     "outputs": [{"name": "", "type": "tuple", "components": [
-         {"name": "configuration", "type": "uint256"}, {"name": "liquidityIndex", "type": "uint128"},
-         {"name": "currentLiquidityRate", "type": "uint128"}, {"name": "variableBorrowIndex", "type": "uint128"},
-         {"name": "currentVariableBorrowRate", "type": "uint128"}, {"name": "currentStableBorrowRate", "type": "uint128"},
-         {"name": "lastUpdateTimestamp", "type": "uint40"}, {"name": "id", "type": "uint16"},
-         {"name": "aTokenAddress", "type": "address"}, {"name": "stableDebtTokenAddress", "type": "address"},
-         {"name": "variableDebtTokenAddress", "type": "address"},
-         {"name": "interestRateStrategyAddress", "type": "address"}, {"name": "accruedToTreasury", "type": "uint128"},
-         {"name": "unbacked", "type": "uint128"}, {"name": "isolationModeTotalDebt", "type": "uint128"}]}]},
+    {
+        "name": "getReserveData",
+        "type": "function",
+        "stateMutability": "view",
+        "inputs": [{"name": "asset", "type": "address"}],
+        "outputs": [
+            {
+                "name": "",
+                "type": "tuple",
+                "components": [
+                    {"name": "configuration", "type": "uint256"},
+                    {"name": "liquidityIndex", "type": "uint128"},
+                    {"name": "currentLiquidityRate", "type": "uint128"},
+                    {"name": "variableBorrowIndex", "type": "uint128"},
+                    {"name": "currentVariableBorrowRate", "type": "uint128"},
+                    {"name": "currentStableBorrowRate", "type": "uint128"},
+                    {"name": "lastUpdateTimestamp", "type": "uint40"},
+                    {"name": "id", "type": "uint16"},
+                    {"name": "aTokenAddress", "type": "address"},
+                    {"name": "stableDebtTokenAddress", "type": "address"},
+                    {"name": "variableDebtTokenAddress", "type": "address"},
+                    {"name": "interestRateStrategyAddress", "type": "address"},
+                    {"name": "accruedToTreasury", "type": "uint128"},
+                    {"name": "unbacked", "type": "uint128"},
+                    {"name": "isolationModeTotalDebt", "type": "uint128"},
+                ],
+            }
+        ],
+    },
 ]
 
 

@@ -71,8 +71,12 @@ class SideBatch:
     repaid: Decimal  # USDT
 
     def as_json(self) -> dict[str, str | None]:
-        return {"withdrawn": _plain(self.withdrawn), "floor": None if self.floor is None else _plain(self.floor),
-                "filled": _plain(self.filled), "repaid": _plain(self.repaid)}
+        return {
+            "withdrawn": _plain(self.withdrawn),
+            "floor": None if self.floor is None else _plain(self.floor),
+            "filled": _plain(self.filled),
+            "repaid": _plain(self.repaid),
+        }
 
 
 def _plain(value: Decimal) -> str:
@@ -91,9 +95,13 @@ class DevnetPosition:
     borrow_apr: Decimal  # USDT variable borrow rate
 
     def backtest_position(self) -> dict[str, Any]:
-        return {"collateral": str(D(self.collateral_units).scaleb(-18)), "debt": str(D(self.debt_units).scaleb(-6)),
-                "liquidation_threshold_bps": self.liquidation_threshold_bps,
-                "liquidation_bonus_bps": self.liquidation_bonus_bps, "ltv_bps": self.ltv_bps}
+        return {
+            "collateral": str(D(self.collateral_units).scaleb(-18)),
+            "debt": str(D(self.debt_units).scaleb(-6)),
+            "liquidation_threshold_bps": self.liquidation_threshold_bps,
+            "liquidation_bonus_bps": self.liquidation_bonus_bps,
+            "ltv_bps": self.ltv_bps,
+        }
 
 
 def read_position(state: dict[str, Any]) -> DevnetPosition:
@@ -108,10 +116,13 @@ def read_position(state: dict[str, Any]) -> DevnetPosition:
     debt = provider.functions.getUserReserveData(usdt, wallet).call(block_identifier=block)[2]
     rate = provider.functions.getReserveData(usdt).call(block_identifier=block)[6]  # variableBorrowRate, ray
     return DevnetPosition(
-        collateral_units=int(collateral), debt_units=int(debt),
+        collateral_units=int(collateral),
+        debt_units=int(debt),
         weth_price_base=int(oracle.functions.getAssetPrice(weth).call(block_identifier=block)),
         usdt_price_base=int(oracle.functions.getAssetPrice(usdt).call(block_identifier=block)),
-        liquidation_threshold_bps=int(config[2]), liquidation_bonus_bps=int(config[3]), ltv_bps=int(config[1]),
+        liquidation_threshold_bps=int(config[2]),
+        liquidation_bonus_bps=int(config[3]),
+        ltv_bps=int(config[1]),
         borrow_apr=D(int(rate)) / D(RAY),
     )
 
@@ -119,8 +130,12 @@ def read_position(state: dict[str, Any]) -> DevnetPosition:
 def set_emulator_book(exchange_url: str, symbol: str = "ETHUSDT", **profile: Any) -> dict[str, Any]:
     """POST the emulator's admin ``/depth`` (loopback only) and clear what takers ate."""
     body = json.dumps({"symbol": symbol, "reset": True, **profile}).encode()
-    request = urllib.request.Request(exchange_url.rstrip("/") + "/_admin/depth", data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        exchange_url.rstrip("/") + "/_admin/depth",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -132,17 +147,21 @@ def journal_batches(batches: list[BatchRow], steps: dict[str, list[StepRow]]) ->
         done = {s.step: s for s in steps[b.id] if s.status is StepStatus.OK}
         withdraw, sell = done.get("withdraw"), done.get("sell")
         repaid = sum((int(done[s].intent["amount"]) for s in ("repay_idle", "repay") if s in done), 0)
-        out.append(SideBatch(
-            withdrawn=D(int(withdraw.intent["amount"])).scaleb(-18) if withdraw else D(0),
-            floor=D(sell.intent["floor_price"]) if sell else None,
-            filled=D(sell.outcome["filled"]) if sell and sell.outcome else D(0),
-            repaid=D(repaid).scaleb(-6),
-        ))
+        out.append(
+            SideBatch(
+                withdrawn=D(int(withdraw.intent["amount"])).scaleb(-18) if withdraw else D(0),
+                floor=D(sell.intent["floor_price"]) if sell else None,
+                filled=D(sell.outcome["filled"]) if sell and sell.outcome else D(0),
+                repaid=D(repaid).scaleb(-6),
+            )
+        )
     return out
 
 
 # ---- the backtest's side --------------------------------------------------------------------------------
-def staircase(start_price: Decimal, steps: tuple[Decimal, ...], *, t0: int = 1_760_000_000) -> list[tuple[int, Decimal]]:
+def staircase(
+    start_price: Decimal, steps: tuple[Decimal, ...], *, t0: int = 1_760_000_000
+) -> list[tuple[int, Decimal]]:
     """One flat bar at the start price, then each step held for ``STEP_S`` in 1-minute bars."""
     path = [(t0, start_price)]
     t = t0 + BAR_S
@@ -153,15 +172,26 @@ def staircase(start_price: Decimal, steps: tuple[Decimal, ...], *, t0: int = 1_7
     return path
 
 
-def backtest_batches(position: DevnetPosition, steps: tuple[Decimal, ...], settings: BacktestSettings) -> list[SideBatch]:
+def backtest_batches(
+    position: DevnetPosition, steps: tuple[Decimal, ...], settings: BacktestSettings
+) -> list[SideBatch]:
     start = D(position.weth_price_base).scaleb(-8)
-    values = {**BACKTEST_MARKET, "rounding": "v3.0", "borrow_apr": str(position.borrow_apr),
-              "vol_window_s": "1"}  # no price history on the devnet: the shock is price_shock_bps
+    values = {
+        **BACKTEST_MARKET,
+        "rounding": "v3.0",
+        "borrow_apr": str(position.borrow_apr),
+        "vol_window_s": "1",
+    }  # no price history on the devnet: the shock is price_shock_bps
     replayed = replay_path(
-        staircase(start, steps), settings, depth_usd_1pct=EMULATOR_BOOK["depth_usd_1pct"],
-        deposit_delay_s=TRANSFER_S, withdrawal_delay_s=TRANSFER_S,
-        collateral=D(position.collateral_units).scaleb(-18), start_hf=D(0),  # unused: the position is given
-        position=position.backtest_position(), values=values,
+        staircase(start, steps),
+        settings,
+        depth_usd_1pct=EMULATOR_BOOK["depth_usd_1pct"],
+        deposit_delay_s=TRANSFER_S,
+        withdrawal_delay_s=TRANSFER_S,
+        collateral=D(position.collateral_units).scaleb(-18),
+        start_hf=D(0),  # unused: the position is given
+        position=position.backtest_position(),
+        values=values,
     )
     return [_side(b) for b in replayed]
 

@@ -77,22 +77,38 @@ def _until_paid(venue: CcxtVenue, key: str, coin: str) -> Transfer:
         time.sleep(POLL_S)
 
 
-def round_trip(*, lending: AaveLending, venue: CcxtVenue, rules: MarketRules, key: str, amount_units: int,
-               wallet: str, network: str, max_slippage_bps: int, head: Callable[[], int]) -> RoundTrip:
+def round_trip(
+    *,
+    lending: AaveLending,
+    venue: CcxtVenue,
+    rules: MarketRules,
+    key: str,
+    amount_units: int,
+    wallet: str,
+    network: str,
+    max_slippage_bps: int,
+    head: Callable[[], int],
+) -> RoundTrip:
     """Run every leg once under step keys ``{key}/<leg>``; the wallet is the withdrawal payee."""
     timer = _Timer()
     base, quote = rules.base, rules.quote
     exchange: dict[str, dict[str, Decimal]] = {"start": venue.balances()}
     deposit_address = venue.deposit_address(base, network)
 
-    withdraw = _ok(timer.run("withdraw", lambda: lending.withdraw(key=f"{key}/withdraw", symbol="WETH",
-                                                                  amount=amount_units)))
+    withdraw = _ok(
+        timer.run("withdraw", lambda: lending.withdraw(key=f"{key}/withdraw", symbol="WETH", amount=amount_units))
+    )
     unwrap = _ok(timer.run("unwrap", lambda: lending.unwrap(key=f"{key}/unwrap", amount=amount_units)))
-    send = _ok(timer.run("send", lambda: lending.transfer(key=f"{key}/send", symbol="ETH", to=deposit_address,
-                                                          amount=amount_units)))
+    send = _ok(
+        timer.run(
+            "send", lambda: lending.transfer(key=f"{key}/send", symbol="ETH", to=deposit_address, amount=amount_units)
+        )
+    )
     assert send.tx_hash
-    deposit = timer.run("deposit_credit", lambda: venue.wait_for_deposit(
-        coin=base, txid=send.tx_hash, timeout_s=TRANSFER_TIMEOUT_S, poll_s=POLL_S))
+    deposit = timer.run(
+        "deposit_credit",
+        lambda: venue.wait_for_deposit(coin=base, txid=send.tx_hash, timeout_s=TRANSFER_TIMEOUT_S, poll_s=POLL_S),
+    )
     head_at_credit = head()
     assert deposit.state is TransferState.OK, deposit
     exchange["credited"] = venue.balances()
@@ -120,9 +136,21 @@ def round_trip(*, lending: AaveLending, venue: CcxtVenue, rules: MarketRules, ke
 
     repay = _ok(timer.run("repay", lambda: lending.repay(key=f"{key}/repay", symbol=quote, amount=arrived_units)))
     return RoundTrip(
-        withdrawn_units=amount_units, withdraw=withdraw, unwrap=unwrap, send=send, deposit_address=deposit_address,
-        deposit=deposit, head_at_credit=head_at_credit, book=book, floor=floor, sell=sold, withdrawal=withdrawal,
-        withdrawal_requested=requested, arrived_units=arrived_units, repay=repay, exchange=exchange,
+        withdrawn_units=amount_units,
+        withdraw=withdraw,
+        unwrap=unwrap,
+        send=send,
+        deposit_address=deposit_address,
+        deposit=deposit,
+        head_at_credit=head_at_credit,
+        book=book,
+        floor=floor,
+        sell=sold,
+        withdrawal=withdrawal,
+        withdrawal_requested=requested,
+        arrived_units=arrived_units,
+        repay=repay,
+        exchange=exchange,
         legs=timer.legs,
     )
 

@@ -126,13 +126,19 @@ class Devnet:
         return (now * target / (D(self.hf_wad()) / D(WAD))).quantize(D("0.01"))
 
     # ---- the daemon -----------------------------------------------------------------------
-    def start_daemon(self, *, wait_for_tick: bool = True, timeout: float = 90, env: dict[str, str] | None = None) -> None:
+    def start_daemon(
+        self, *, wait_for_tick: bool = True, timeout: float = 90, env: dict[str, str] | None = None
+    ) -> None:
         self.log_path = self.tmp / "daemon.log"
         log = open(self.log_path, "w")  # noqa: SIM115 - owned by the child until it exits
         self.marks["daemon_start"] = time.monotonic()
         self.daemon = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "--config", str(CONFIG), "run"], cwd=self.tmp,
-            env={**cli_env(self.state_dir), **(env or {})}, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", "bot.cli", "--config", str(CONFIG), "run"],
+            cwd=self.tmp,
+            env={**cli_env(self.state_dir), **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         log.close()
         if wait_for_tick:
@@ -173,7 +179,9 @@ class Devnet:
             if condition():
                 return
             if self.daemon is not None and self.daemon.poll() is not None:
-                raise AssertionError(f"the daemon exited ({self.daemon.returncode}) waiting for {what}:\n{self.log()[-4000:]}")
+                raise AssertionError(
+                    f"the daemon exited ({self.daemon.returncode}) waiting for {what}:\n{self.log()[-4000:]}"
+                )
             time.sleep(poll)
         raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}:\n{self.log()[-4000:]}")
 
@@ -203,8 +211,12 @@ class Devnet:
     def venue_client(self):
         from bot.adapters.venue.client import build_binance_client
 
-        return build_binance_client(api_key=self.state["api_key"], api_secret=self.state["api_secret"],
-                                    api_url=self.state["exchange_url"], enable_rate_limit=False)
+        return build_binance_client(
+            api_key=self.state["api_key"],
+            api_secret=self.state["api_secret"],
+            api_url=self.state["exchange_url"],
+            enable_rate_limit=False,
+        )
 
 
 def batch_report(batches: list[BatchRow], steps: dict[str, list[StepRow]]) -> list[dict[str, Any]]:
@@ -216,20 +228,29 @@ def batch_report(batches: list[BatchRow], steps: dict[str, list[StepRow]]) -> li
         sell = by.get("sell")
         verify = by.get("verify")
         size = D(int(withdraw.intent["amount"])).scaleb(-18) if withdraw and "amount" in withdraw.intent else D(0)
-        rows.append({
-            "batch": b.id,
-            "status": b.status.value,
-            "withdraw_weth": str(size.quantize(D("0.0001"))),
-            "sold_eth": sell.outcome["filled"] if sell and sell.outcome else "0",
-            "avg_price": (str((D(sell.outcome["gross_quote"]) / D(sell.outcome["filled"])).quantize(D("0.01")))
-                          if sell and sell.outcome and D(sell.outcome["filled"]) else None),
-            "floor_price": sell.intent.get("floor_price") if sell else None,
-            "hf_before": _hf(verify.outcome["hf_before_wad"]) if verify and verify.outcome else None,
-            "hf_after": _hf(verify.outcome["hf_after_wad"]) if verify and verify.outcome else None,
-            "withdraw_block": withdraw.outcome.get("block") if withdraw and withdraw.outcome else None,
-            "wall_s": round(b.updated_at - b.created_at, 2),
-            "steps_s": {s.step: round(s.updated_at - s.created_at, 2) for s in steps[b.id] if s.intent.get("skipped") is None},
-        })
+        rows.append(
+            {
+                "batch": b.id,
+                "status": b.status.value,
+                "withdraw_weth": str(size.quantize(D("0.0001"))),
+                "sold_eth": sell.outcome["filled"] if sell and sell.outcome else "0",
+                "avg_price": (
+                    str((D(sell.outcome["gross_quote"]) / D(sell.outcome["filled"])).quantize(D("0.01")))
+                    if sell and sell.outcome and D(sell.outcome["filled"])
+                    else None
+                ),
+                "floor_price": sell.intent.get("floor_price") if sell else None,
+                "hf_before": _hf(verify.outcome["hf_before_wad"]) if verify and verify.outcome else None,
+                "hf_after": _hf(verify.outcome["hf_after_wad"]) if verify and verify.outcome else None,
+                "withdraw_block": withdraw.outcome.get("block") if withdraw and withdraw.outcome else None,
+                "wall_s": round(b.updated_at - b.created_at, 2),
+                "steps_s": {
+                    s.step: round(s.updated_at - s.created_at, 2)
+                    for s in steps[b.id]
+                    if s.intent.get("skipped") is None
+                },
+            }
+        )
     return rows
 
 
@@ -261,6 +282,18 @@ def assert_no_fill_below_the_floor(devnet: Devnet, batches: list[BatchRow], step
 
 
 _ERC20 = [
-    {"inputs": [{"type": "address"}], "name": "balanceOf", "outputs": [{"type": "uint256"}], "stateMutability": "view", "type": "function"},
-    {"inputs": [{"type": "address"}, {"type": "uint256"}], "name": "transfer", "outputs": [{"type": "bool"}], "stateMutability": "nonpayable", "type": "function"},
+    {
+        "inputs": [{"type": "address"}],
+        "name": "balanceOf",
+        "outputs": [{"type": "uint256"}],
+        "stateMutability": "view",
+        "type": "function",
+    },
+    {
+        "inputs": [{"type": "address"}, {"type": "uint256"}],
+        "name": "transfer",
+        "outputs": [{"type": "bool"}],
+        "stateMutability": "nonpayable",
+        "type": "function",
+    },
 ]

@@ -63,12 +63,26 @@ class FakeBinance:
         self.deposits: list[dict[str, Any]] = []
         self.balances = {"ETH": Decimal("100"), "USDT": Decimal("0"), "BNB": Decimal("1")}
         self.currencies: dict[str, Any] = {
-            "USDT": {"info": {"coin": "USDT", "networkList": [
-                {"network": "ETH", "withdrawIntegerMultiple": "0.000001", "withdrawMin": "10",
-                 "withdrawEnable": True, "withdrawFee": "1"}]}},
+            "USDT": {
+                "info": {
+                    "coin": "USDT",
+                    "networkList": [
+                        {
+                            "network": "ETH",
+                            "withdrawIntegerMultiple": "0.000001",
+                            "withdrawMin": "10",
+                            "withdrawEnable": True,
+                            "withdrawFee": "1",
+                        }
+                    ],
+                }
+            },
         }
         self.market_info = {
-            "symbol": "ETHUSDT", "status": "TRADING", "baseAsset": "ETH", "quoteAsset": "USDT",
+            "symbol": "ETHUSDT",
+            "status": "TRADING",
+            "baseAsset": "ETH",
+            "quoteAsset": "USDT",
             "filters": [
                 {"filterType": "PRICE_FILTER", "tickSize": "0.01000000", "minPrice": "0.01", "maxPrice": "1000000"},
                 {"filterType": "LOT_SIZE", "stepSize": "0.00010000", "minQty": "0.00010000", "maxQty": "9000"},
@@ -105,8 +119,16 @@ class FakeBinance:
     def market(self, symbol: str) -> dict[str, Any]:
         if symbol != "ETH/USDT":
             raise ccxt.BadSymbol(f"binance does not have market symbol {symbol}")
-        return {"symbol": symbol, "id": "ETHUSDT", "base": "ETH", "quote": "USDT", "active": True,
-                "taker": 0.001, "precision": {"price": 0.01, "amount": 0.0001}, "info": self.market_info}
+        return {
+            "symbol": symbol,
+            "id": "ETHUSDT",
+            "base": "ETH",
+            "quote": "USDT",
+            "active": True,
+            "taker": 0.001,
+            "precision": {"price": 0.01, "amount": 0.0001},
+            "info": self.market_info,
+        }
 
     def network_code_to_id(self, code: str, currency: str | None = None) -> str:
         return {"ERC20": "ETH"}.get(code, code)
@@ -116,8 +138,11 @@ class FakeBinance:
         if fault == "empty":
             return {"bids": [], "asks": [], "nonce": None}
         self.book_nonce += 1
-        return {"bids": [[float(p), float(q)] for p, q in self.bids if q > 0],
-                "asks": [[float(p), float(q)] for p, q in self.asks], "nonce": self.book_nonce}
+        return {
+            "bids": [[float(p), float(q)] for p, q in self.bids if q > 0],
+            "asks": [[float(p), float(q)] for p, q in self.asks],
+            "nonce": self.book_nonce,
+        }
 
     def fetch_ticker(self, symbol: str) -> dict[str, Any]:
         self._enter("fetch_ticker", symbol)
@@ -130,8 +155,9 @@ class FakeBinance:
         return {"info": {"balances": raw}, "free": {a: float(v) for a, v in self.balances.items()}}
 
     # -- orders ---------------------------------------------------------------------------
-    def create_order(self, symbol: str, type: str, side: str, amount: Any, price: Any = None,
-                     params: dict[str, Any] | None = None) -> dict[str, Any]:
+    def create_order(
+        self, symbol: str, type: str, side: str, amount: Any, price: Any = None, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         params = params or {}
         fault = self._enter("create_order", symbol, type, side, amount, price, dict(params))
         cid = params["clientOrderId"]
@@ -165,12 +191,19 @@ class FakeBinance:
                 remaining -= take
                 size -= take
                 commission = take * price * self.fee_rate if self.fee_asset == "USDT" else take * self.fee_rate
-                fill = {"price": str(price), "qty": str(take), "commission": str(commission),
-                        "commissionAsset": self.fee_asset, "tradeId": next(self._trade_ids)}
+                fill = {
+                    "price": str(price),
+                    "qty": str(take),
+                    "commission": str(commission),
+                    "commissionAsset": self.fee_asset,
+                    "tradeId": next(self._trade_ids),
+                }
                 order.fills.append(fill)
                 order.executed += take
                 order.quote += take * price
-                self.trades.append({"orderId": order.order_id, "id": fill["tradeId"], **fill, "quoteQty": str(take * price)})
+                self.trades.append(
+                    {"orderId": order.order_id, "id": fill["tradeId"], **fill, "quoteQty": str(take * price)}
+                )
             new_bids.append((price, size))
         self.bids = new_bids
         self.balances["ETH"] -= order.executed
@@ -181,16 +214,29 @@ class FakeBinance:
 
     def _order_dict(self, order: FakeOrder, *, with_fills: bool) -> dict[str, Any]:
         info: dict[str, Any] = {
-            "symbol": "ETHUSDT", "orderId": order.order_id, "clientOrderId": order.cid,
-            "price": str(order.price), "origQty": str(order.qty), "executedQty": str(order.executed),
-            "cummulativeQuoteQty": str(order.quote), "status": order.status, "timeInForce": "IOC",
-            "type": "LIMIT", "side": "SELL",
+            "symbol": "ETHUSDT",
+            "orderId": order.order_id,
+            "clientOrderId": order.cid,
+            "price": str(order.price),
+            "origQty": str(order.qty),
+            "executedQty": str(order.executed),
+            "cummulativeQuoteQty": str(order.quote),
+            "status": order.status,
+            "timeInForce": "IOC",
+            "type": "LIMIT",
+            "side": "SELL",
         }
         if with_fills:
             info["fills"] = list(order.fills)
         unified = {"FILLED": "closed", "EXPIRED": "expired", "CANCELED": "canceled", "NEW": "open"}[order.status]
-        return {"id": str(order.order_id), "clientOrderId": order.cid, "status": unified,
-                "filled": float(order.executed), "cost": float(order.quote), "info": info}
+        return {
+            "id": str(order.order_id),
+            "clientOrderId": order.cid,
+            "status": unified,
+            "filled": float(order.executed),
+            "cost": float(order.quote),
+            "info": info,
+        }
 
     def fetch_order(self, id: str | None, symbol: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         params = params or {}
@@ -210,27 +256,44 @@ class FakeBinance:
                 return self._order_dict(order, with_fills=False)
         raise ccxt.OrderNotFound('binance {"code":-2011,"msg":"Unknown order sent."}')
 
-    def fetch_my_trades(self, symbol: str, since: int | None = None, limit: int | None = None,
-                        params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    def fetch_my_trades(
+        self, symbol: str, since: int | None = None, limit: int | None = None, params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         params = params or {}
         fault = self._enter("fetch_my_trades", symbol, since, limit, dict(params))
         if fault == "lagging":
             return []
         wanted = params.get("orderId")
-        return [{"order": str(t["orderId"]), "info": {k: str(v) for k, v in t.items()}}
-                for t in self.trades if wanted is None or str(t["orderId"]) == str(wanted)]
+        return [
+            {"order": str(t["orderId"]), "info": {k: str(v) for k, v in t.items()}}
+            for t in self.trades
+            if wanted is None or str(t["orderId"]) == str(wanted)
+        ]
 
     # -- transfers ------------------------------------------------------------------------
     def fetch_deposit_address(self, code: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         self._enter("fetch_deposit_address", code, dict(params or {}))
         return {"currency": code, "address": "0x00000000000000000000000000000000000000aa"}
 
-    def fetch_deposits(self, code: str | None = None, since: int | None = None, limit: int | None = None,
-                       params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    def fetch_deposits(
+        self,
+        code: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
         self._enter("fetch_deposits", code, since, limit, dict(params or {}))
         status_words = {"0": "pending", "1": "ok", "6": "ok"}
-        return [{"txid": d["txId"], "amount": float(d["amount"]), "status": status_words.get(d["status"], d["status"]),
-                 "info": dict(d)} for d in self.deposits if d["coin"] == code]
+        return [
+            {
+                "txid": d["txId"],
+                "amount": float(d["amount"]),
+                "status": status_words.get(d["status"], d["status"]),
+                "info": dict(d),
+            }
+            for d in self.deposits
+            if d["coin"] == code
+        ]
 
     def withdraw(self, code: str, amount: Any, address: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         params = params or {}
@@ -239,17 +302,41 @@ class FakeBinance:
             raise ccxt.InsufficientFunds("binance Account has insufficient balance for requested action.")
         wid = f"w{len(self.withdrawals) + 1}"
         # Binance's history reports the amount net of the fee
-        self.withdrawals.append({"id": wid, "amount": str(Decimal(str(amount)) - 1), "transactionFee": "1", "coin": code, "status": 4,
-                                 "address": address, "txId": "", "withdrawOrderId": params.get("withdrawOrderId"),
-                                 "network": params.get("network")})
+        self.withdrawals.append(
+            {
+                "id": wid,
+                "amount": str(Decimal(str(amount)) - 1),
+                "transactionFee": "1",
+                "coin": code,
+                "status": 4,
+                "address": address,
+                "txId": "",
+                "withdrawOrderId": params.get("withdrawOrderId"),
+                "network": params.get("network"),
+            }
+        )
         self.balances[code] -= Decimal(str(amount))
         if fault == "lost":
             raise ccxt.ExchangeNotAvailable("binance 503 Service Unavailable")
         return {"id": wid, "info": {"id": wid}}
 
-    def fetch_withdrawals(self, code: str | None = None, since: int | None = None, limit: int | None = None,
-                          params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    def fetch_withdrawals(
+        self,
+        code: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
         self._enter("fetch_withdrawals", code, since, limit, dict(params or {}))
         words = {0: "pending", 1: "canceled", 2: "pending", 3: "failed", 4: "pending", 5: "failed", 6: "ok"}
-        return [{"id": w["id"], "txid": w["txId"] or None, "amount": float(w["amount"]), "status": words[w["status"]],
-                 "info": dict(w)} for w in self.withdrawals if w["coin"] == code]
+        return [
+            {
+                "id": w["id"],
+                "txid": w["txId"] or None,
+                "amount": float(w["amount"]),
+                "status": words[w["status"]],
+                "info": dict(w),
+            }
+            for w in self.withdrawals
+            if w["coin"] == code
+        ]

@@ -23,8 +23,14 @@ def world() -> SimWorld:
     p = np.full(n, 2_000.0)
     candles = Candles(ts, p, p * 1.001, p * 0.999, p.copy(), np.full(n, 1_000.0))
     pos = weth_usdt_position(collateral_units=10 * E18, debt_units=10_000 * E6, weth_price_base=2_000 * E8)
-    return SimWorld(position=pos, debt=DebtBook.opened(10_000 * E6, rate_ray=0, at=0),
-                    market=Market(candles, MarketParams()), deposit_delay_s=300, withdrawal_delay_s=600, gas_gwei=10)
+    return SimWorld(
+        position=pos,
+        debt=DebtBook.opened(10_000 * E6, rate_ray=0, at=0),
+        market=Market(candles, MarketParams()),
+        deposit_delay_s=300,
+        withdrawal_delay_s=600,
+        gas_gwei=10,
+    )
 
 
 def test_sim_adapters_implement_the_ports():

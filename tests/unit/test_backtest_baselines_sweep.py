@@ -19,8 +19,15 @@ WINDOW = "eth_usd_5m_2022-06-13.csv"
 
 
 def run(decider, **kw):
-    return Runner(data.shipped(WINDOW), decider, collateral=Decimal(1_000), start_hf=Decimal("1.45"),
-                  market=MarketParams(), sim=SimParams(), **kw).run()
+    return Runner(
+        data.shipped(WINDOW),
+        decider,
+        collateral=Decimal(1_000),
+        start_hf=Decimal("1.45"),
+        market=MarketParams(),
+        sim=SimParams(),
+        **kw,
+    ).run()
 
 
 def test_sell_all_repays_the_whole_debt_after_its_first_trigger_through_the_executor():
@@ -34,7 +41,11 @@ def test_sell_all_repays_the_whole_debt_after_its_first_trigger_through_the_exec
     assert legs[:6] == ["batch", "deposit", "sell", "quote-arrived", "repay", "batch-done"]  # the saga's legs
     # A panic seller's limits: floor 1.01, no shock margin, the schema's widest slippage, no cooldown.
     cfg = actor.engine
-    assert (cfg.executor.hf_floor_wad, cfg.executor.shock_bps, cfg.executor.max_slippage_bps) == (101 * 10**16, 0, 2_000)
+    assert (cfg.executor.hf_floor_wad, cfg.executor.shock_bps, cfg.executor.max_slippage_bps) == (
+        101 * 10**16,
+        0,
+        2_000,
+    )
     assert cfg.controller.cooldown_s == 0
 
 
@@ -50,15 +61,20 @@ def test_parse_sets_splits_sweep_axes_from_values():
     fixed, axes = parse_sets(["trigger_hf=1.3,1.4", "steps=[[0,0.25],[0.1,0.3]]", "target_hf=1.8"])
     assert axes == {"trigger_hf": ["1.3", "1.4"]}
     assert fixed == {"steps": [["0", "0.25"], ["0.1", "0.3"]], "target_hf": "1.8"}
-    assert grid({"a": ["1", "2"], "b": ["x", "y"]}) == [{"a": "1", "b": "x"}, {"a": "1", "b": "y"},
-                                                        {"a": "2", "b": "x"}, {"a": "2", "b": "y"}]
+    assert grid({"a": ["1", "2"], "b": ["x", "y"]}) == [
+        {"a": "1", "b": "x"},
+        {"a": "1", "b": "y"},
+        {"a": "2", "b": "x"},
+        {"a": "2", "b": "y"},
+    ]
     with pytest.raises(ConfigError):
         parse_sets(["trigger_hf=1.3,,1.5"])
 
 
 def test_sweep_results_are_in_task_order_whatever_the_worker_count():
     windows = [Window(str(data.SHIPPED_DIR / WINDOW)), Window(str(data.SHIPPED_DIR / "eth_usd_5m_2022-11-08.csv"))]
-    tasks = tasks_for(windows, "threshold", {}, {"trigger_hf": ["1.3", "1.5"]}, collateral="1000", start_hf="1.45",
-                      baselines=())
+    tasks = tasks_for(
+        windows, "threshold", {}, {"trigger_hf": ["1.3", "1.5"]}, collateral="1000", start_hf="1.45", baselines=()
+    )
     assert len(tasks) == 4
     assert run_sweep(tasks, workers=1, progress=False) == run_sweep(tasks, workers=2, progress=False)

@@ -13,9 +13,23 @@ from bot.backtest.data import SHIPPED_DIR
 from bot.cli import app
 
 WINDOW = str(SHIPPED_DIR / "eth_usd_5m_2022-11-08.csv")
-KEYS = ["policy", "liquidated", "liquidations", "liquidation_penalty_usd", "min_health_factor", "collateral_sold",
-        "debt_repaid", "avg_fill_price", "arrival_price", "shortfall_usd", "shortfall_bps", "fees_usd", "gas_usd",
-        "final_equity_usd", "equity_vs_hold_usd"]
+KEYS = [
+    "policy",
+    "liquidated",
+    "liquidations",
+    "liquidation_penalty_usd",
+    "min_health_factor",
+    "collateral_sold",
+    "debt_repaid",
+    "avg_fill_price",
+    "arrival_price",
+    "shortfall_usd",
+    "shortfall_bps",
+    "fees_usd",
+    "gas_usd",
+    "final_equity_usd",
+    "equity_vs_hold_usd",
+]
 
 
 def invoke(*args: str):
@@ -38,18 +52,32 @@ def test_backtest_json_lists_the_policy_beside_the_baselines():
 
 
 def test_backtest_rerun_gives_byte_identical_json():
-    args = ("--prices", WINDOW, "--policy", "ladder", "--collateral", "2500", "--start-hf", "1.5", "--json",
-            "--set", "depth_usd_1pct=5000000")
+    args = (
+        "--prices",
+        WINDOW,
+        "--policy",
+        "ladder",
+        "--collateral",
+        "2500",
+        "--start-hf",
+        "1.5",
+        "--json",
+        "--set",
+        "depth_usd_1pct=5000000",
+    )
     assert invoke(*args).stdout == invoke(*args).stdout
 
 
 def test_backtest_sweep_runs_every_grid_point():
-    result = invoke("--prices", WINDOW, "--json", "--workers", "1", "--set", "trigger_hf=1.3,1.5",
-                    "--set", "target_hf=1.7")
+    result = invoke(
+        "--prices", WINDOW, "--json", "--workers", "1", "--set", "trigger_hf=1.3,1.5", "--set", "target_hf=1.7"
+    )
     assert result.exit_code == 0, result.output
     sweep = json.loads(result.stdout)["sweep"]
-    assert [p["params"] for p in sweep] == [{"target_hf": "1.7", "trigger_hf": "1.3"},
-                                             {"target_hf": "1.7", "trigger_hf": "1.5"}]
+    assert [p["params"] for p in sweep] == [
+        {"target_hf": "1.7", "trigger_hf": "1.3"},
+        {"target_hf": "1.7", "trigger_hf": "1.5"},
+    ]
     assert all(len(p["policies"]) == 4 for p in sweep)
 
 
@@ -63,19 +91,22 @@ def test_backtest_report_writes_html_and_png(tmp_path: Path):
     assert "threshold" in result.stdout  # the table still prints
 
 
-@pytest.mark.parametrize("args", [
-    ("--pair", "ETH/USDT", "--prices", WINDOW),
-    (),
-    ("--prices", WINDOW, "--start-hf", "0.9"),
-    ("--prices", WINDOW, "--collateral", "abc"),
-    ("--prices", WINDOW, "--policy", "nosuch"),
-    ("--prices", WINDOW, "--set", "trigger_hf=0.5"),
-    ("--prices", WINDOW, "--set", "depth_usd_1pct=-1"),
-    ("--prices", WINDOW, "--set", "novalue"),
-    ("--prices", "/no/such/file.csv"),
-    ("--pair", "ETH/USDT", "--since", "2010-01-01", "--until", "2010-02-01"),
-    ("--pair", "ETH/USDT", "--since", "yesterday", "--until", "2010-02-01"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--pair", "ETH/USDT", "--prices", WINDOW),
+        (),
+        ("--prices", WINDOW, "--start-hf", "0.9"),
+        ("--prices", WINDOW, "--collateral", "abc"),
+        ("--prices", WINDOW, "--policy", "nosuch"),
+        ("--prices", WINDOW, "--set", "trigger_hf=0.5"),
+        ("--prices", WINDOW, "--set", "depth_usd_1pct=-1"),
+        ("--prices", WINDOW, "--set", "novalue"),
+        ("--prices", "/no/such/file.csv"),
+        ("--pair", "ETH/USDT", "--since", "2010-01-01", "--until", "2010-02-01"),
+        ("--pair", "ETH/USDT", "--since", "yesterday", "--until", "2010-02-01"),
+    ],
+)
 def test_backtest_bad_input_is_one_line_and_exit_2(args):
     result = CliRunner().invoke(app, ["backtest", *args])
     assert result.exit_code == 2, result.output
@@ -97,13 +128,19 @@ def _config(tmp_path: Path, text: str) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize(("slippage", "expected"), [  # (ETH sold, average fill, batches)
-    (10, ("43.568100", "1292.53", 14)),  # thin slices, many batches
-    (150, ("46.275100", "1291.05", 5)),
-])
+@pytest.mark.parametrize(
+    ("slippage", "expected"),
+    [  # (ETH sold, average fill, batches)
+        (10, ("43.568100", "1292.53", 14)),  # thin slices, many batches
+        (150, ("46.275100", "1291.05", 5)),
+    ],
+)
 def test_backtest_config_limits_reach_the_executor(tmp_path: Path, slippage, expected):
-    cfg = _config(tmp_path, f'[limits]\nmax_slippage_bps = {slippage}\n[policy]\nname = "threshold"\n'
-                            'params = { trigger_hf = "1.3", target_hf = "1.6" }\n')
+    cfg = _config(
+        tmp_path,
+        f'[limits]\nmax_slippage_bps = {slippage}\n[policy]\nname = "threshold"\n'
+        'params = { trigger_hf = "1.3", target_hf = "1.6" }\n',
+    )
     result = invoke("--prices", WINDOW, "--config", cfg, "--json", "--set", "depth_usd_1pct=30000")
     assert result.exit_code == 0, result.output
     row = json.loads(result.stdout)["policies"][0]
@@ -112,8 +149,9 @@ def test_backtest_config_limits_reach_the_executor(tmp_path: Path, slippage, exp
 
 
 def test_backtest_takes_a_full_daemon_config_and_refuses_a_bad_one(tmp_path: Path):
-    good = _config(tmp_path, '[chain]\nrpc_url = "http://127.0.0.1:8545"\nchain_id = 31337\n'
-                             '[limits]\nhf_floor = "1.2"\n')
+    good = _config(
+        tmp_path, '[chain]\nrpc_url = "http://127.0.0.1:8545"\nchain_id = 31337\n[limits]\nhf_floor = "1.2"\n'
+    )
     assert invoke("--prices", WINDOW, "--config", good, "--json").exit_code == 0
     bad = _config(tmp_path, "[limits]\nmax_slippage_bps = 0\n")
     result = invoke("--prices", WINDOW, "--config", bad)

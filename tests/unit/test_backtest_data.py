@@ -28,16 +28,19 @@ def test_load_csv_reads_columns_and_ignores_a_cut_off_last_line(tmp_path):
     assert c.interval_s == 60
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ("60,1,1,1,1,1\n0,1,1,1,1,1\n", "strictly increasing"),
-    ("0,1,1,1,1,1\n0,1,1,1,1,1\n", "strictly increasing"),
-    ("0,1,1,1,nan,1\n", "NaN"),
-    ("0,0,1,0,1,1\n", "non-positive"),
-    ("0,1,1,1,1,-1\n", "negative volume"),
-    ("0,1,2,1.5,1,1\n", "OHLC out of order"),
-    ("0,1,1,1\n", "six"),
-    ("", "no candles"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("60,1,1,1,1,1\n0,1,1,1,1,1\n", "strictly increasing"),
+        ("0,1,1,1,1,1\n0,1,1,1,1,1\n", "strictly increasing"),
+        ("0,1,1,1,nan,1\n", "NaN"),
+        ("0,0,1,0,1,1\n", "non-positive"),
+        ("0,1,1,1,1,-1\n", "negative volume"),
+        ("0,1,2,1.5,1,1\n", "OHLC out of order"),
+        ("0,1,1,1\n", "six"),
+        ("", "no candles"),
+    ],
+)
 def test_load_csv_rejects_bad_candles(tmp_path, body, message):
     with pytest.raises(UserInputError, match=message):
         data.load_csv(write(tmp_path, body))

@@ -39,10 +39,17 @@ def candles(lows: list[float], price: float = 2_000.0) -> Candles:
 
 
 def world(c: Candles, *, weth: int, usdt: int, withdrawal_delay_s: int) -> SimWorld:
-    pos = ETH_USDT.position(collateral_units=weth * E18, debt_units=usdt * E6, price_base=2_000 * E8,
-                            rounding=Rounding.V3_5)
-    w = SimWorld(position=pos, debt=DebtBook.opened(usdt * E6, rate_ray=0, at=0), market=Market(c, MarketParams()),
-                 deposit_delay_s=300, withdrawal_delay_s=withdrawal_delay_s, gas_gwei=10)
+    pos = ETH_USDT.position(
+        collateral_units=weth * E18, debt_units=usdt * E6, price_base=2_000 * E8, rounding=Rounding.V3_5
+    )
+    w = SimWorld(
+        position=pos,
+        debt=DebtBook.opened(usdt * E6, rate_ray=0, at=0),
+        market=Market(c, MarketParams()),
+        deposit_delay_s=300,
+        withdrawal_delay_s=withdrawal_delay_s,
+        gas_gwei=10,
+    )
     w.enter_bar(0)
     return w
 
@@ -69,9 +76,14 @@ def test_a_repay_landing_at_a_bars_open_acts_before_that_bars_low(delay, liquida
 
 
 def test_a_backtest_runs_the_executors_saga_with_its_sell_floor_from_the_mid():
-    out = run_scenario(data.shipped("eth_usd_5m_2022-06-13.csv"), "threshold",
-                       {"max_batch_usd": "10000000", "max_daily_usd": "100000000"},
-                       collateral=Decimal(1_000), start_hf=Decimal("1.45"), baselines=())
+    out = run_scenario(
+        data.shipped("eth_usd_5m_2022-06-13.csv"),
+        "threshold",
+        {"max_batch_usd": "10000000", "max_daily_usd": "100000000"},
+        collateral=Decimal(1_000),
+        start_hf=Decimal("1.45"),
+        baselines=(),
+    )
     w = out.results[0].world
     kinds = [k for _, k, _ in out.results[0].events]
     assert kinds[:6] == ["batch", "deposit", "sell", "quote-arrived", "repay", "batch-done"]
@@ -84,9 +96,15 @@ def test_a_backtest_runs_the_executors_saga_with_its_sell_floor_from_the_mid():
 def _fills(tmp_path: Path, slippage: int) -> tuple[str, str, int]:
     cfg = tmp_path / f"slip{slippage}.toml"
     cfg.write_text(f"[limits]\nmax_slippage_bps = {slippage}\nmax_batch_usd = 5000000\nmax_daily_usd = 100000000\n")
-    out = run_scenario(data.shipped("eth_usd_5m_2022-06-13.csv"), None, {"depth_usd_1pct": "3000000"},
-                       collateral=Decimal(5_000), start_hf=Decimal("1.45"), baselines=(),
-                       config=load_backtest_settings(cfg))
+    out = run_scenario(
+        data.shipped("eth_usd_5m_2022-06-13.csv"),
+        None,
+        {"depth_usd_1pct": "3000000"},
+        collateral=Decimal(5_000),
+        start_hf=Decimal("1.45"),
+        baselines=(),
+        config=load_backtest_settings(cfg),
+    )
     row, w = out.summaries[0], out.results[0].world
     floors = {o.floor_price / o.mid for o in w.orders}
     assert all(f >= 1 - Decimal(slippage) / 10_000 - Decimal("0.0001") for f in floors)
@@ -103,8 +121,14 @@ def test_config_max_slippage_10_gives_other_fills_than_150(tmp_path: Path):
 
 
 def test_without_a_config_the_documented_defaults_run():
-    out = run_scenario(data.shipped("eth_usd_5m_2022-06-13.csv"), None, {}, collateral=Decimal(1_000),
-                       start_hf=Decimal("1.45"), baselines=())
+    out = run_scenario(
+        data.shipped("eth_usd_5m_2022-06-13.csv"),
+        None,
+        {},
+        collateral=Decimal(1_000),
+        start_hf=Decimal("1.45"),
+        baselines=(),
+    )
     actor = out.actors[0]
     assert actor.name == "threshold"  # policy.name's default
     assert actor.engine.executor.max_slippage_bps == 100
@@ -126,11 +150,18 @@ def test_the_pair_comes_from_the_candles_file(tmp_path: Path):
     assert pair("BTC/USDC").collateral == "WBTC" and pair("BTC/USDC").collateral_decimals == 8
     src = data.shipped("eth_usd_5m_2022-06-13.csv")
     path = tmp_path / "BTC_USDT-5m.csv"
-    rows = [[int(src.timestamp[k]), *(float(getattr(src, f)[k]) * 20 for f in ("open", "high", "low", "close")),
-             float(src.volume[k]) / 20] for k in range(len(src))]
+    rows = [
+        [
+            int(src.timestamp[k]),
+            *(float(getattr(src, f)[k]) * 20 for f in ("open", "high", "low", "close")),
+            float(src.volume[k]) / 20,
+        ]
+        for k in range(len(src))
+    ]
     data.write_rows(path, rows, append=False)
-    out = run_scenario(data.load_csv(path), None, {}, collateral=Decimal(50), start_hf=Decimal("1.45"),
-                       baselines=("do-nothing",))
+    out = run_scenario(
+        data.load_csv(path), None, {}, collateral=Decimal(50), start_hf=Decimal("1.45"), baselines=("do-nothing",)
+    )
     policy, hold = out.results
     assert policy.world.pair.symbol == "BTC/USDT" and policy.start_position.reserve("WBTC").decimals == 8
     assert policy.world.ledger.collateral_sold > 0 and not policy.world.ledger.liquidations
@@ -140,10 +171,20 @@ def test_the_pair_comes_from_the_candles_file(tmp_path: Path):
 def test_replay_path_lists_the_batches_the_engine_ran():
     # $2,000 falling 1 % a minute for 20 minutes, then flat: a threshold policy at 1.4 acts.
     prices = [(60 * k, Decimal(2_000) * Decimal("0.99") ** min(k, 20)) for k in range(120)]
-    settings = load_backtest_settings(None).model_copy(update={"policy": PolicyConfig(
-        name="threshold", params={"trigger_hf": Decimal("1.4"), "target_hf": Decimal("1.6")})})
-    batches = replay_path(prices, settings, depth_usd_1pct=5e6, deposit_delay_s=300, withdrawal_delay_s=600,
-                          collateral=Decimal(20), start_hf=Decimal("1.5"))
+    settings = load_backtest_settings(None).model_copy(
+        update={
+            "policy": PolicyConfig(name="threshold", params={"trigger_hf": Decimal("1.4"), "target_hf": Decimal("1.6")})
+        }
+    )
+    batches = replay_path(
+        prices,
+        settings,
+        depth_usd_1pct=5e6,
+        deposit_delay_s=300,
+        withdrawal_delay_s=600,
+        collateral=Decimal(20),
+        start_hf=Decimal("1.5"),
+    )
     # Three batches, each bounded by the HF floor (1.10 under a 3 % shock), 20 minutes apart
     # (batch + cooldown); every withdrawal is sold in full at the executor's floor.
     assert [(b.batch_id, b.started_at, b.withdrawn_units, b.sell_floor) for b in batches] == [

@@ -28,8 +28,12 @@ E18, E6, E8 = 10**18, 10**6, 10**8
 
 
 def position(weth: str, usdt: str, price: int = 2_000, rounding: Rounding = Rounding.V3_5):
-    return weth_usdt_position(collateral_units=int(Decimal(weth) * E18), debt_units=int(Decimal(usdt) * E6),
-                              weth_price_base=price * E8, rounding=rounding)
+    return weth_usdt_position(
+        collateral_units=int(Decimal(weth) * E18),
+        debt_units=int(Decimal(usdt) * E6),
+        weth_price_base=price * E8,
+        rounding=rounding,
+    )
 
 
 def test_liquidation_at_hf_above_095_repays_half_the_debt_with_5pct_bonus():

@@ -21,7 +21,9 @@ from bot.backtest.scenario import make_actors, run_scenario, split_settings
 YEAR = 365 * 86_400
 
 
-def first_liquidation_bar(c: data.Candles, *, q: float, start_hf: float, lt: float = 0.83, apr: float = 0.05) -> int | None:
+def first_liquidation_bar(
+    c: data.Candles, *, q: float, start_hf: float, lt: float = 0.83, apr: float = 0.05
+) -> int | None:
     """Independent: D0 = q·P0·LT/HF0; P_liq(t) = D0·e^{r t}/(q·LT); first bar whose low ≤ P_liq."""
     p0 = float(c.open[0])
     d0 = q * p0 * lt / start_hf
@@ -46,8 +48,9 @@ CASES = [
 def test_do_nothing_is_liquidated_exactly_when_the_low_first_crosses_the_liquidation_price(window, start_hf):
     c = data.shipped(window)
     expected = first_liquidation_bar(c, q=1_000.0, start_hf=float(start_hf))
-    result = Runner(c, DoNothing(), collateral=Decimal(1_000), start_hf=Decimal(start_hf), market=MarketParams(),
-                    sim=SimParams()).run()
+    result = Runner(
+        c, DoNothing(), collateral=Decimal(1_000), start_hf=Decimal(start_hf), market=MarketParams(), sim=SimParams()
+    ).run()
     liquidations = result.world.ledger.liquidations
     if expected is None:
         assert liquidations == []
@@ -71,8 +74,14 @@ FUND_LIMITS = {"max_batch_usd": "5000000", "max_daily_usd": "1000000000"}
 @pytest.mark.parametrize("window", data.CRASH_WINDOWS)
 @pytest.mark.parametrize("depth", REALISTIC, ids=["5M-0.3x", "10M-0.5x"])
 def test_ladder_avoids_liquidation_at_realistic_depth(window, depth):
-    out = run_scenario(data.shipped(window), "ladder", {**depth, **FUND_LIMITS}, collateral=Decimal(10_000),
-                       start_hf=Decimal("1.45"), baselines=())
+    out = run_scenario(
+        data.shipped(window),
+        "ladder",
+        {**depth, **FUND_LIMITS},
+        collateral=Decimal(10_000),
+        start_hf=Decimal("1.45"),
+        baselines=(),
+    )
     row = out.summaries[0]
     assert row["liquidations"] == 0, row
     assert Decimal(row["min_health_factor"]) > 1
@@ -87,8 +96,14 @@ THRESHOLD_SAFE = [(w, d) for w in data.CRASH_WINDOWS for d in (0, 1) if (w, d) n
 def test_threshold_avoids_liquidation_at_realistic_depth(window, depth):
     # Trigger 1.5 → target 1.8 from HF 1.6.
     values = {**REALISTIC[depth], **FUND_LIMITS, "trigger_hf": "1.5", "target_hf": "1.8"}
-    out = run_scenario(data.shipped(window), "threshold", values, collateral=Decimal(10_000),
-                       start_hf=Decimal("1.6"), baselines=("do-nothing",))
+    out = run_scenario(
+        data.shipped(window),
+        "threshold",
+        values,
+        collateral=Decimal(10_000),
+        start_hf=Decimal("1.6"),
+        baselines=("do-nothing",),
+    )
     policy, hold = out.summaries
     assert policy["liquidations"] == 0, policy
     assert Decimal(policy["collateral_sold"]) > 0
@@ -98,22 +113,26 @@ def test_threshold_avoids_liquidation_at_realistic_depth(window, depth):
 def test_threshold_is_liquidated_only_while_a_batch_is_in_transit(window, depth):
     # March 2020: 8-15 % five-minute drops right after a withdrawal; May 2021: -20 % in an hour.
     values = {**REALISTIC[depth], **FUND_LIMITS, "trigger_hf": "1.5", "target_hf": "1.8"}
-    out = run_scenario(data.shipped(window), "threshold", values, collateral=Decimal(10_000), start_hf=Decimal("1.6"),
-                       baselines=())
+    out = run_scenario(
+        data.shipped(window), "threshold", values, collateral=Decimal(10_000), start_hf=Decimal("1.6"), baselines=()
+    )
     kinds = [e[1] for e in out.results[0].events]
     first_liq = kinds.index("liquidation")
     last_batch = max(n for n in range(first_liq) if kinds[n] == "batch")
     # Withdrawn, sold, but the USDT had not come back to repay when the price fell through.
     assert "quote-arrived" not in kinds[last_batch:first_liq]
-    assert kinds[first_liq + 1:].index("quote-arrived") == 0
+    assert kinds[first_liq + 1 :].index("quote-arrived") == 0
 
 
-@pytest.mark.parametrize(("policy", "window"), [
-    ("none", "eth_usd_5m_2022-06-13.csv"),
-    ("threshold", "eth_usd_5m_2022-06-13.csv"),
-    ("threshold", "eth_usd_5m_2025-10-10.csv"),
-    ("ladder", "eth_usd_5m_2022-06-13.csv"),
-])
+@pytest.mark.parametrize(
+    ("policy", "window"),
+    [
+        ("none", "eth_usd_5m_2022-06-13.csv"),
+        ("threshold", "eth_usd_5m_2022-06-13.csv"),
+        ("threshold", "eth_usd_5m_2025-10-10.csv"),
+        ("ladder", "eth_usd_5m_2022-06-13.csv"),
+    ],
+)
 def test_event_jumping_gives_the_same_result_as_visiting_every_bar(policy, window):
     c = data.shipped(window)
     settings = split_settings({})
@@ -122,8 +141,15 @@ def test_event_jumping_gives_the_same_result_as_visiting_every_bar(policy, windo
         actor = make_actors(policy, settings, ETH_USDT, baselines=())[0]
         if policy == "none":
             actor = DoNothing()
-        r = Runner(c, actor, collateral=Decimal(1_000), start_hf=Decimal("1.45"), market=settings.market,
-                   sim=settings.sim, jump=jump).run()
+        r = Runner(
+            c,
+            actor,
+            collateral=Decimal(1_000),
+            start_hf=Decimal("1.45"),
+            market=settings.market,
+            sim=settings.sim,
+            jump=jump,
+        ).run()
         rows.append(summarise(r))
     assert rows[0] == rows[1]
 
@@ -140,8 +166,14 @@ def test_interest_moves_the_liquidation_bar_earlier_at_a_high_rate():
     c = data.shipped("eth_usd_5m_2026-01-20_2026-02-15.csv")
     bars = []
     for apr in ("0", "0.5"):
-        r = Runner(c, DoNothing(), collateral=Decimal(1_000), start_hf=Decimal("1.45"), market=MarketParams(),
-                   sim=SimParams(borrow_apr=Decimal(apr))).run()
+        r = Runner(
+            c,
+            DoNothing(),
+            collateral=Decimal(1_000),
+            start_hf=Decimal("1.45"),
+            market=MarketParams(),
+            sim=SimParams(borrow_apr=Decimal(apr)),
+        ).run()
         bars.append(r.world.ledger.liquidations[0][0])
         assert bars[-1] == int(c.timestamp[first_liquidation_bar(c, q=1_000.0, start_hf=1.45, apr=float(apr))])
     assert bars[1] <= bars[0]
@@ -149,8 +181,9 @@ def test_interest_moves_the_liquidation_bar_earlier_at_a_high_rate():
 
 def test_min_health_factor_matches_the_path_minimum_before_the_first_action():
     c = data.shipped("eth_usd_5m_2025-10-10.csv")
-    r = Runner(c, DoNothing(), collateral=Decimal(1_000), start_hf=Decimal("1.45"), market=MarketParams(),
-               sim=SimParams()).run()
+    r = Runner(
+        c, DoNothing(), collateral=Decimal(1_000), start_hf=Decimal("1.45"), market=MarketParams(), sim=SimParams()
+    ).run()
     d0 = 1_000 * float(c.open[0]) * 0.83 / 1.45
     debt = d0 * np.exp(0.05 * (c.timestamp - c.timestamp[0]) / YEAR)
     expected = float(np.min(1_000 * 0.83 * c.low / debt))

@@ -31,19 +31,29 @@ def test_backtest_imports_the_engine_it_does_not_copy_it():
     assert load_policy("ladder").decide_fn is strategies.ladder.decide
 
 
-@pytest.mark.parametrize(("policy", "window"), [
-    ("threshold", "eth_usd_5m_2022-06-13.csv"),
-    ("ladder", "eth_usd_5m_2026-01-20_2026-02-15.csv"),
-])
+@pytest.mark.parametrize(
+    ("policy", "window"),
+    [
+        ("threshold", "eth_usd_5m_2022-06-13.csv"),
+        ("ladder", "eth_usd_5m_2026-01-20_2026-02-15.csv"),
+    ],
+)
 def test_same_snapshot_gives_same_plan_in_backtest_and_direct_call(policy, window):
-    out = run_scenario(data.shipped(window), policy, {}, collateral=Decimal(5_000), start_hf=Decimal("1.45"),
-                       record=True, baselines=())
+    out = run_scenario(
+        data.shipped(window), policy, {}, collateral=Decimal(5_000), start_hf=Decimal("1.45"), record=True, baselines=()
+    )
     recorded = out.actors[0].plans
     assert len(recorded) >= 2
     # What the daemon passes with no config, written out by hand: the schema's limits, the
     # simulated transfer timings (300 s deposit, 600 s withdrawal), refill half-life 600 s.
-    limits = PlanLimits(hf_floor=Decimal("1.10"), max_slippage_bps=100, price_shock_bps=300,
-                        max_batch_usd=Decimal(100_000), max_daily_usd=Decimal(1_000_000), min_batch_usd=Decimal(100))
+    limits = PlanLimits(
+        hf_floor=Decimal("1.10"),
+        max_slippage_bps=100,
+        price_shock_bps=300,
+        max_batch_usd=Decimal(100_000),
+        max_daily_usd=Decimal(1_000_000),
+        min_batch_usd=Decimal(100),
+    )
     costs = PlanCosts(timings=TransferTimings(deposit_s=300, exchange_withdrawal_s=600))
     market = MarketModel(refill_half_life_s=600)
     direct_policy = load_policy(policy)
@@ -53,8 +63,14 @@ def test_same_snapshot_gives_same_plan_in_backtest_and_direct_call(policy, windo
         if intent is None:  # the wake bounds are upper bounds: the policy may still decline
             assert choice.spec is None
             continue
-        direct = planner.plan(snapshot, intent, limits=dataclasses.replace(limits, sold_today_usd=context.sold_today_usd),
-                              rules=ETH_USDT.rules(Decimal("0.001")), costs=costs, market=market)
+        direct = planner.plan(
+            snapshot,
+            intent,
+            limits=dataclasses.replace(limits, sold_today_usd=context.sold_today_usd),
+            rules=ETH_USDT.rules(Decimal("0.001")),
+            costs=costs,
+            market=market,
+        )
         assert direct.to_dict() == choice.detail
         if choice.spec is not None:
             planned.append(choice.spec.withdraw_amount)

@@ -133,7 +133,9 @@ def test_canaries_stay_out_of_logs_and_reprs(configs, capsys, as_json):
         keystore_settings = load_settings(keystore_config, env=keystore_env)
         account = keystore_settings.signer()
         for shown in (settings, keystore_settings):
-            assert_no_canary(repr(shown) + str(shown) + shown.model_dump_json() + json.dumps(masked_view(shown), default=str))
+            assert_no_canary(
+                repr(shown) + str(shown) + shown.model_dump_json() + json.dumps(masked_view(shown), default=str)
+            )
 
         configure_logging(json=as_json, level="debug")
         log = get_logger("delever.canary")

@@ -19,8 +19,10 @@ from bot.adapters.chain.aave_errors import (
     parse_errors_sol,
 )
 
-ERRORS_SOL = (Path(__file__).resolve().parents[2]
-              / "devnet-deps/node_modules/@aave/core-v3/contracts/protocol/libraries/helpers/Errors.sol")
+ERRORS_SOL = (
+    Path(__file__).resolve().parents[2]
+    / "devnet-deps/node_modules/@aave/core-v3/contracts/protocol/libraries/helpers/Errors.sol"
+)
 
 
 @pytest.mark.skipif(not ERRORS_SOL.exists(), reason="run `make install` for the Aave package")
@@ -48,7 +50,8 @@ def test_decode_revert_data_error_string_with_aave_code() -> None:
 
 def test_decode_revert_data_plain_message_and_panic() -> None:
     assert str(decode_revert_data(error_string("ERC20: transfer amount exceeds balance"))) == (
-        "ERC20: transfer amount exceeds balance")
+        "ERC20: transfer amount exceeds balance"
+    )
     assert decode_revert_data(PANIC_SELECTOR + (0x11).to_bytes(32, "big")).message == "panic 0x11"
 
 

@@ -131,8 +131,9 @@ def test_uint_words_decode_requires_exact_length() -> None:
 def test_rpc_http_refusal_halts_without_the_url() -> None:
     response = requests.Response()
     response.status_code = 401
-    error = requests.HTTPError("401 Client Error: Unauthorized for url: https://rpc.example/v3/SECRETKEY",
-                               response=response)
+    error = requests.HTTPError(
+        "401 Client Error: Unauthorized for url: https://rpc.example/v3/SECRETKEY", response=response
+    )
     with pytest.raises(Halt) as raised:
         retrying_read(lambda: (_ for _ in ()).throw(error), what="block number")
     assert "SECRETKEY" not in str(raised.value) and "HTTP 401" in str(raised.value)

@@ -17,24 +17,46 @@ WALLET = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 
 
 def snapshot(debt: int = 100_000 * 10**6) -> Snapshot:
-    position = Position((
-        Reserve("WETH", 18, 2000 * E8, 8050, 8300, 10500, collateral=100 * 10**18),
-        Reserve("USDT", 6, E8, 7500, 7800, 10450, debt=debt),
-    ), Rounding.V3_0)
-    return Snapshot(position, block=12, timestamp=1_700_000_000, chain_id=31337, wallet=WALLET,
-                    wallet_balances={"ETH": 10**18, "USDT": 0, "WETH": 5 * 10**17})
+    position = Position(
+        (
+            Reserve("WETH", 18, 2000 * E8, 8050, 8300, 10500, collateral=100 * 10**18),
+            Reserve("USDT", 6, E8, 7500, 7800, 10450, debt=debt),
+        ),
+        Rounding.V3_0,
+    )
+    return Snapshot(
+        position,
+        block=12,
+        timestamp=1_700_000_000,
+        chain_id=31337,
+        wallet=WALLET,
+        wallet_balances={"ETH": 10**18, "USDT": 0, "WETH": 5 * 10**17},
+    )
 
 
 def test_status_payload_keys_values_and_liquidation_price() -> None:
     p = status_payload(snapshot())
-    assert {"block", "chain_id", "wallet", "health_factor", "total_collateral_usd", "total_debt_usd", "collateral",
-            "debt"} <= set(p)
+    assert {
+        "block",
+        "chain_id",
+        "wallet",
+        "health_factor",
+        "total_collateral_usd",
+        "total_debt_usd",
+        "collateral",
+        "debt",
+    } <= set(p)
     assert p["health_factor"] == "1.66"  # 200,000 · 0.83 / 100,000
     assert (p["total_collateral_usd"], p["total_debt_usd"]) == ("200000", "100000")
     (weth,) = p["collateral"]
     assert weth == {
-        "symbol": "WETH", "amount": "100.000000000000000000", "price_usd": "2000", "value_usd": "200000",
-        "liquidation_threshold": "0.83", "liquidation_price_usd": "1204.81927711", "distance_to_liquidation_pct": "39.76",
+        "symbol": "WETH",
+        "amount": "100.000000000000000000",
+        "price_usd": "2000",
+        "value_usd": "200000",
+        "liquidation_threshold": "0.83",
+        "liquidation_price_usd": "1204.81927711",
+        "distance_to_liquidation_pct": "39.76",
         "collateral_enabled": True,
     }
     assert p["debt"] == [{"symbol": "USDT", "amount": "100000.000000", "price_usd": "1", "value_usd": "100000"}]
@@ -50,9 +72,14 @@ def test_status_payload_without_debt_health_factor_null() -> None:
 
 
 def write_state(tmp_path: Path, **overrides: object) -> Path:
-    data = {"rpc_url": "http://127.0.0.1:8545", "chain_id": 31337,
-            "pool_addresses_provider": "0x5fbdb2315678afecb367f032d93f642f64180aa3", "wallet": WALLET.lower(),
-            "wallet_private_key": "0x" + "ab" * 32, **overrides}
+    data = {
+        "rpc_url": "http://127.0.0.1:8545",
+        "chain_id": 31337,
+        "pool_addresses_provider": "0x5fbdb2315678afecb367f032d93f642f64180aa3",
+        "wallet": WALLET.lower(),
+        "wallet_private_key": "0x" + "ab" * 32,
+        **overrides,
+    }
     path = tmp_path / "devnet.json"
     path.write_text(json.dumps(data))
     return path
@@ -94,7 +121,11 @@ def test_status_settings_from_the_config_when_one_is_given(tmp_path: Path) -> No
     for given, env in ((str(config), {}), (None, {"DELEVER_CONFIG": str(config)})):
         s = load_settings_or_devnet(given, env={"DELEVER_STATE_DIR": str(tmp_path), **env})
         assert (s.chain.chain_id, s.chain.confirmations, s.chain.rounding, s.wallet.address) == (
-            11155111, 3, "v3.5", WALLET)
+            11155111,
+            3,
+            "v3.5",
+            WALLET,
+        )
 
 
 def test_status_payload_lists_supplied_but_disabled_collateral_without_liq_price() -> None:

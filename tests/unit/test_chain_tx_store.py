@@ -13,13 +13,31 @@ SENDER = "0x" + "11" * 20
 
 
 def record(key: str, nonce: int, status: TxStatus = TxStatus.SIGNED) -> TxRecord:
-    return TxRecord(key=key, sender=SENDER, chain_id=31337, nonce=nonce, to="0x" + "22" * 20, data="0x",
-                    value=1, gas=21_000, status=status, description="test")
+    return TxRecord(
+        key=key,
+        sender=SENDER,
+        chain_id=31337,
+        nonce=nonce,
+        to="0x" + "22" * 20,
+        data="0x",
+        value=1,
+        gas=21_000,
+        status=status,
+        description="test",
+    )
 
 
 def attempt(key: str, tx_hash: str, index: int = 0) -> Attempt:
-    return Attempt(tx_hash=tx_hash, key=key, index=index, raw_tx="0x02ab", max_fee_per_gas=10**20,
-                   max_priority_fee_per_gas=10**9, sent_block=7, sent_at=1.5)
+    return Attempt(
+        tx_hash=tx_hash,
+        key=key,
+        index=index,
+        raw_tx="0x02ab",
+        max_fee_per_gas=10**20,
+        max_priority_fee_per_gas=10**9,
+        sent_block=7,
+        sent_at=1.5,
+    )
 
 
 def test_tx_store_signed_record_survives_reopen(tmp_path: Path) -> None:

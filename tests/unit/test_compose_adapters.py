@@ -20,8 +20,9 @@ def test_open_venue_honours_the_timeout_and_the_recv_window() -> None:
 
 
 def test_open_venue_reads_the_secret_keys_and_points_at_api_url() -> None:
-    venue = open_venue(ExchangeConfig(api_url="http://127.0.0.1:9", api_key="key-1", api_secret="secret-1",
-                                      timeout_ms=2500))
+    venue = open_venue(
+        ExchangeConfig(api_url="http://127.0.0.1:9", api_key="key-1", api_secret="secret-1", timeout_ms=2500)
+    )
     client = venue._client
     assert client.apiKey == "key-1" and client.secret == "secret-1" and client.timeout == 2500
     assert client.urls["api"]["private"] == "http://127.0.0.1:9/api/v3"
@@ -61,8 +62,14 @@ def test_every_lending_checks_the_chain_id_first(tmp_path: Path, monkeypatch: py
 def test_without_a_signer_the_lending_is_read_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(adapters, "make_web3", lambda url: _W3(31337))
     watched = "0x" + "22" * 20
-    lending = open_lending(settings(tmp_path, mode="dry-run", wallet={"key_source": "none", "address": watched},
-                                    exchange={"withdrawal_allowlist": [watched]}))
+    lending = open_lending(
+        settings(
+            tmp_path,
+            mode="dry-run",
+            wallet={"key_source": "none", "address": watched},
+            exchange={"withdrawal_allowlist": [watched]},
+        )
+    )
     assert isinstance(lending, ReadOnlyLending) and lending.chain_id == 31337
     assert connect_chain(settings(tmp_path).chain).head() == 7
 

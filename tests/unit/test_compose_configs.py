@@ -29,13 +29,38 @@ def test_plan_limits_from_the_schema_defaults() -> None:
 
 def test_engine_configs_take_no_default_for_a_schema_key() -> None:
     schema_owned = {
-        PlanLimits: {"hf_floor", "max_slippage_bps", "price_shock_bps", "max_batch_usd", "max_daily_usd",
-                     "min_batch_usd"},
-        ExecutorConfig: {"max_slippage_bps", "hf_floor_wad", "shock_bps", "max_oracle_divergence_bps", "unwrap_native",
-                         "repay_idle", "poll_interval_s", "transfer_timeout_s", "reconcile_grace_s", "max_retries",
-                         "backoff_s"},
-        ControllerConfig: {"interval_s", "watch_blocks", "head_poll_s", "max_tick_gap_s", "cooldown_s",
-                           "max_consecutive_failures", "max_daily_usd", "max_oracle_divergence_bps", "sweep_min_usd"},
+        PlanLimits: {
+            "hf_floor",
+            "max_slippage_bps",
+            "price_shock_bps",
+            "max_batch_usd",
+            "max_daily_usd",
+            "min_batch_usd",
+        },
+        ExecutorConfig: {
+            "max_slippage_bps",
+            "hf_floor_wad",
+            "shock_bps",
+            "max_oracle_divergence_bps",
+            "unwrap_native",
+            "repay_idle",
+            "poll_interval_s",
+            "transfer_timeout_s",
+            "reconcile_grace_s",
+            "max_retries",
+            "backoff_s",
+        },
+        ControllerConfig: {
+            "interval_s",
+            "watch_blocks",
+            "head_poll_s",
+            "max_tick_gap_s",
+            "cooldown_s",
+            "max_consecutive_failures",
+            "max_daily_usd",
+            "max_oracle_divergence_bps",
+            "sweep_min_usd",
+        },
     }
     for cls, names in schema_owned.items():
         defaulted = {f.name for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
@@ -43,8 +68,9 @@ def test_engine_configs_take_no_default_for_a_schema_key() -> None:
 
 
 def test_executor_config_from_the_schema_defaults() -> None:
-    cfg = configs.executor_config(exchange=ExchangeConfig(), limits=LimitsConfig(), engine=EngineConfig(),
-                                  wallet=WALLET, chain_poll_s=2.0)
+    cfg = configs.executor_config(
+        exchange=ExchangeConfig(), limits=LimitsConfig(), engine=EngineConfig(), wallet=WALLET, chain_poll_s=2.0
+    )
     assert (cfg.market, cfg.base_coin, cfg.quote_coin, cfg.network) == ("ETH/USDT", "ETH", "USDT", "ERC20")
     assert cfg.withdrawal_allowlist == (WALLET,)  # an empty allowlist (dry-run) pays only the wallet
     assert (cfg.max_slippage_bps, cfg.hf_floor_wad, cfg.shock_bps) == (100, decimal_to_wad("1.10"), 300)
@@ -83,8 +109,15 @@ def test_kill_switch_next_to_the_journal_unless_configured(tmp_path: Path) -> No
 
 
 def test_notifier_config_unwraps_the_secrets_it_needs(tmp_path: Path) -> None:
-    notify = settings(tmp_path, notify={"webhook_url": "https://hooks.example/abc", "telegram_token": CANARY_TG_TOKEN,
-                                        "telegram_chat_id": 42, "min_alert_level": "critical"}).notify
+    notify = settings(
+        tmp_path,
+        notify={
+            "webhook_url": "https://hooks.example/abc",
+            "telegram_token": CANARY_TG_TOKEN,
+            "telegram_chat_id": 42,
+            "min_alert_level": "critical",
+        },
+    ).notify
     cfg = configs.notifier_config(notify)
     assert cfg.webhook_urls == ("https://hooks.example/abc",) and cfg.telegram_token == CANARY_TG_TOKEN
     assert (cfg.telegram_chat_id, cfg.min_alert_level, cfg.on_batches) == ("42", "critical", True)

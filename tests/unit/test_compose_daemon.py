@@ -68,7 +68,12 @@ def _settings(tmp_path, *, mode="testnet", chain_id=31337, webhook=None, tg_api=
     wallet = None
     if keystore:  # the key stays in the file; the password is the secret the settings hold
         path = write_keystore(tmp_path / "keystore.json", CANARY_KEY, CANARY_PASSWORD)
-        wallet = {"key_source": "keystore", "address": WALLET, "keystore_path": path, "keystore_password": CANARY_PASSWORD}
+        wallet = {
+            "key_source": "keystore",
+            "address": WALLET,
+            "keystore_path": path,
+            "keystore_password": CANARY_PASSWORD,
+        }
     return settings(tmp_path, mode=mode, chain_id=chain_id, wallet=wallet, notify=notify)
 
 
@@ -94,14 +99,20 @@ def test_runtime_refuses_a_mode_violation_before_building_adapters(tmp_path):
 def test_runtime_testnet_refuses_an_rpc_on_mainnet(tmp_path):
     world = make_world()
     with pytest.raises(UserInputError, match="RPC serves chain id 1"):
-        build_runtime(_settings(tmp_path), live_flag=False, clock=world.clock, adapters=fake_adapters(world, chain_id=1))
+        build_runtime(
+            _settings(tmp_path), live_flag=False, clock=world.clock, adapters=fake_adapters(world, chain_id=1)
+        )
 
 
 def test_runtime_live_refuses_without_the_flag_and_without_the_config(tmp_path):
     world = make_world()
     with pytest.raises(UserInputError, match="--live"):
-        build_runtime(_settings(tmp_path, mode="live", chain_id=1), live_flag=False, clock=world.clock,
-                      adapters=fake_adapters(world, chain_id=1))
+        build_runtime(
+            _settings(tmp_path, mode="live", chain_id=1),
+            live_flag=False,
+            clock=world.clock,
+            adapters=fake_adapters(world, chain_id=1),
+        )
     with pytest.raises(UserInputError, match='mode = "live"'):
         build_runtime(_settings(tmp_path), live_flag=True, clock=world.clock, adapters=fake_adapters(world))
 
@@ -109,8 +120,12 @@ def test_runtime_live_refuses_without_the_flag_and_without_the_config(tmp_path):
 def test_runtime_live_refuses_another_pool_addresses_provider(tmp_path):
     world = make_world()
     with pytest.raises(UserInputError, match="PoolAddressesProvider"):
-        build_runtime(_settings(tmp_path, mode="live", chain_id=1), live_flag=True, clock=world.clock,
-                      adapters=fake_adapters(world, chain_id=1, provider="0x" + "9" * 40))
+        build_runtime(
+            _settings(tmp_path, mode="live", chain_id=1),
+            live_flag=True,
+            clock=world.clock,
+            adapters=fake_adapters(world, chain_id=1, provider="0x" + "9" * 40),
+        )
 
 
 def test_runtime_second_daemon_on_the_same_journal_is_refused(tmp_path):
@@ -137,16 +152,21 @@ def test_runtime_second_daemon_is_refused_before_its_adapters_are_built(tmp_path
 
 def test_runtime_dry_run_keeps_its_own_journal(tmp_path):
     world = make_world()
-    runtime = build_runtime(_settings(tmp_path, mode="dry-run"), live_flag=False, clock=world.clock,
-                            adapters=fake_adapters(world))
+    runtime = build_runtime(
+        _settings(tmp_path, mode="dry-run"), live_flag=False, clock=world.clock, adapters=fake_adapters(world)
+    )
     assert runtime.journal.path.name == "journal.dry-run.sqlite"
     runtime.journal.close()
 
 
 def test_runtime_dry_run_once_simulates_and_signs_nothing(tmp_path):
     world = make_world(debt_usdt=130_000)  # HF ≈ 1.277 < trigger 1.4
-    runtime = build_runtime(_settings(tmp_path, mode="dry-run", chain_id=1), live_flag=False, clock=world.clock,
-                            adapters=fake_adapters(world, chain_id=1))
+    runtime = build_runtime(
+        _settings(tmp_path, mode="dry-run", chain_id=1),
+        live_flag=False,
+        clock=world.clock,
+        adapters=fake_adapters(world, chain_id=1),
+    )
     journal_path = runtime.journal.path
     assert runtime.run(once=True) == 0
     assert world.txs == [] and world.orders == [] and world.withdrawals == []
@@ -165,8 +185,11 @@ def test_runtime_testnet_once_deleverages_on_the_fakes(tmp_path):
 
 def test_notify_webhook_and_telegram_receive_batches_and_alerts(inbox):
     url, server = inbox
-    notifier = Notifier(NotifyConfig(webhook_urls=(f"{url}/hook",), telegram_api_url=url, telegram_token=CANARY_TG_TOKEN,
-                                     telegram_chat_id="42"))
+    notifier = Notifier(
+        NotifyConfig(
+            webhook_urls=(f"{url}/hook",), telegram_api_url=url, telegram_token=CANARY_TG_TOKEN, telegram_chat_id="42"
+        )
+    )
     notifier.batch_done(batch_id="t-1", status=BatchStatus.DONE, accounting={"sold_filled": "1.5", "steps": {}})
     notifier.alert("critical", "halted: review")
     notifier.flush()
@@ -199,7 +222,11 @@ def test_metrics_count_batches_steps_and_hf():
     m = Metrics()
     m.observe_hf(Decimal("1.25"))
     m.step_done(batch_id="b", step="sell", status=StepStatus.OK, seconds=0.2)
-    m.batch_done(batch_id="b", status=BatchStatus.DONE, accounting={"sold_filled": "2", "gross_quote": "4000", "repay_requested_units": ["3990000000"]})
+    m.batch_done(
+        batch_id="b",
+        status=BatchStatus.DONE,
+        accounting={"sold_filled": "2", "gross_quote": "4000", "repay_requested_units": ["3990000000"]},
+    )
     m.alert("warning", "x")
     text = m.text()
     assert "delever_health_factor 1.25" in text
@@ -240,8 +267,11 @@ def test_runtime_builds_from_the_real_settings_and_masks_their_secrets(tmp_path,
     url, server = inbox
     caplog.set_level(logging.DEBUG)
     world = make_world(debt_usdt=130_000)
-    config = settings(tmp_path, notify={"webhook_url": f"{url}/hook"},
-                      limits={"hf_floor": "1.10", "max_slippage_bps": 100, "cooldown_s": 0, "min_batch_usd": 100})
+    config = settings(
+        tmp_path,
+        notify={"webhook_url": f"{url}/hook"},
+        limits={"hf_floor": "1.10", "max_slippage_bps": 100, "cooldown_s": 0, "min_batch_usd": 100},
+    )
     runtime = build_runtime(config, live_flag=False, clock=world.clock, adapters=fake_adapters(world))
     assert runtime.kill_switch.path == tmp_path / "STOP"
     runtime.controller.observer.alert("warning", f"leak {CANARY_KEY} {CANARY_API_SECRET}")
@@ -302,10 +332,13 @@ def test_clear_halt_opens_the_configured_journal_of_a_signing_config(tmp_path):
         assert journal.control() == (ControlState.NORMAL, None)
 
 
-@pytest.mark.parametrize(("mode", "chain_id", "refusal"), [
-    ("live", 31337, "belongs to mode live, not testnet"),
-    ("testnet", 11155111, "belongs to chain_id 11155111, not 31337"),
-])
+@pytest.mark.parametrize(
+    ("mode", "chain_id", "refusal"),
+    [
+        ("live", 31337, "belongs to mode live, not testnet"),
+        ("testnet", 11155111, "belongs to chain_id 11155111, not 31337"),
+    ],
+)
 def test_clear_halt_refuses_a_journal_of_another_mode_or_chain(tmp_path, mode, chain_id, refusal):
     _halt(tmp_path / "journal.sqlite", mode=mode, chain_id=chain_id)
     with pytest.raises(UserInputError, match=refusal):

@@ -32,8 +32,9 @@ def snapshot(chain_id: int = 31337) -> Snapshot:
         Reserve("WETH", 18, 2000 * 10**8, 8000, 8250, 10500, collateral=10**19, debt=0),
         Reserve("USDT", 6, 10**8, 7500, 8000, 10500, collateral=0, debt=10_000 * 10**6),
     )
-    return Snapshot(Position(reserves, Rounding.V3_0), block=7, timestamp=1_700_000_000, chain_id=chain_id,
-                    wallet="0x" + "22" * 20)
+    return Snapshot(
+        Position(reserves, Rounding.V3_0), block=7, timestamp=1_700_000_000, chain_id=chain_id, wallet="0x" + "22" * 20
+    )
 
 
 class FakeLending:
@@ -95,8 +96,11 @@ def test_acquire_snapshot_when_the_venue_fails_raises_venue_unavailable(error: E
 
 def test_acquire_snapshot_unknown_market_stays_a_config_error() -> None:
     with pytest.raises(ConfigError, match="no market"):
-        acquire_snapshot(settings(), lending=FakeLending(snapshot()),
-                         venue=FakeVenue(error=ConfigError("the exchange lists no market ETH/USDT")))
+        acquire_snapshot(
+            settings(),
+            lending=FakeLending(snapshot()),
+            venue=FakeVenue(error=ConfigError("the exchange lists no market ETH/USDT")),
+        )
 
 
 def test_acquire_snapshot_on_another_chain_raises_config_error() -> None:
@@ -121,10 +125,12 @@ def test_read_only_lending_refuses_every_write_and_halts_on_a_chain_switch() -> 
     wallet = "0x" + "22" * 20
     lending = ReadOnlyLending(FakeReader(31337), wallet=wallet, chain_id=31337)  # type: ignore[arg-type]
     assert lending.snapshot().chain_id == 31337 and lending.lookup("k") is None
-    for write in (lambda: lending.withdraw(key="k", symbol="WETH", amount=1),
-                  lambda: lending.repay(key="k", symbol="USDT", amount=1),
-                  lambda: lending.unwrap(key="k", amount=1),
-                  lambda: lending.transfer(key="k", symbol="ETH", to=wallet, amount=1)):
+    for write in (
+        lambda: lending.withdraw(key="k", symbol="WETH", amount=1),
+        lambda: lending.repay(key="k", symbol="USDT", amount=1),
+        lambda: lending.unwrap(key="k", amount=1),
+        lambda: lending.transfer(key="k", symbol="ETH", to=wallet, amount=1),
+    ):
         with pytest.raises(GuardRefused):
             write()
     with pytest.raises(Halt, match="chain id 1"):
@@ -160,7 +166,8 @@ def test_read_position_without_a_market_at_the_provider_is_a_config_error(monkey
     from bot.compose import live
 
     monkeypatch.setattr(live, "connect_chain", lambda chain: "link")
-    monkeypatch.setattr(live, "aave_reader",
-                        lambda link, chain: FakeMarketReader(31337, market_error=ChainDataError("no code")))
+    monkeypatch.setattr(
+        live, "aave_reader", lambda link, chain: FakeMarketReader(31337, market_error=ChainDataError("no code"))
+    )
     with pytest.raises(ConfigError, match="no Aave v3 market at chain.pool_addresses_provider"):
         live.read_position(settings())

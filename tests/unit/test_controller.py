@@ -40,8 +40,13 @@ def _controller(rig: Rig, plan_fn, *, kill: KillSwitch | None = None, executor_k
     kill = kill or KillSwitch()
     executor = rig.executor(stop_requested=lambda: kill.tripped, **(executor_kw or {}))
     return Controller(
-        executor=executor, lending=rig.lending, venue=rig.venue, clock=rig.clock, plan_fn=plan_fn,
-        config=_config(**cfg), stop_requested=lambda: kill.tripped,
+        executor=executor,
+        lending=rig.lending,
+        venue=rig.venue,
+        clock=rig.clock,
+        plan_fn=plan_fn,
+        config=_config(**cfg),
+        stop_requested=lambda: kill.tripped,
     )
 
 
@@ -127,7 +132,10 @@ def test_controller_policy_error_counts_as_a_failure(tmp_path):
         raise ZeroDivisionError("oops")
 
     from dataclasses import replace
-    plan_fn = policy_plan_fn(replace(policy, decide_fn=broken), limits=plan_limits(), venue=rig.venue, market="ETH/USDT")
+
+    plan_fn = policy_plan_fn(
+        replace(policy, decide_fn=broken), limits=plan_limits(), venue=rig.venue, market="ETH/USDT"
+    )
     controller = _controller(rig, plan_fn, max_consecutive_failures=2)
     assert controller.run() == 1
     assert "ZeroDivisionError" in rig.journal.control()[1]
@@ -212,6 +220,7 @@ def test_controller_with_the_threshold_policy_and_the_planner_deleverages(tmp_pa
     controller = _controller(rig, plan_fn, executor_kw={})
     assert controller.run(max_ticks=6) == 0
     from bot.domain.position import health_factor_wad
+
     assert health_factor_wad(world.position) > health_factor_wad(hf0)
     assert all(b.status is BatchStatus.DONE for b in rig.journal.batches())
     assert len(rig.journal.batches()) >= 1

@@ -42,12 +42,27 @@ class Record:
 
 def _controller(rig: Rig, plan, head, *, kill: KillSwitch | None = None, **cfg) -> Controller:
     kill = kill or KillSwitch()
-    base = dict(collateral="WETH", debt="USDT", market="ETH/USDT", base_coin="ETH", quote_coin="USDT",
-                interval_s=30, watch_blocks=True, head_poll_s=1.0, max_tick_gap_s=60.0)
+    base = dict(
+        collateral="WETH",
+        debt="USDT",
+        market="ETH/USDT",
+        base_coin="ETH",
+        quote_coin="USDT",
+        interval_s=30,
+        watch_blocks=True,
+        head_poll_s=1.0,
+        max_tick_gap_s=60.0,
+    )
     base.update(cfg)
     return Controller(
-        executor=rig.executor(stop_requested=lambda: kill.tripped), lending=rig.lending, venue=rig.venue,
-        clock=rig.clock, plan_fn=plan, config=controller_config(**base), stop_requested=lambda: kill.tripped, head=head,
+        executor=rig.executor(stop_requested=lambda: kill.tripped),
+        lending=rig.lending,
+        venue=rig.venue,
+        clock=rig.clock,
+        plan_fn=plan,
+        config=controller_config(**base),
+        stop_requested=lambda: kill.tripped,
+        head=head,
     )
 
 

@@ -15,8 +15,14 @@ def _run(tmp_path: Path, toml: str, *args: str) -> subprocess.CompletedProcess:
     config = tmp_path / "c.toml"
     config.write_text(toml)
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
-    return subprocess.run([sys.executable, "-m", "bot.cli", "--config", str(config), "run", *args],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--config", str(config), "run", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _toml(mode: str, chain_id: int, tmp_path: Path) -> str:
@@ -28,7 +34,7 @@ pool_addresses_provider = "{PAP}"
 [wallet]
 address = "{WALLET}"
 [journal]
-path = "{tmp_path / 'j.sqlite'}"
+path = "{tmp_path / "j.sqlite"}"
 '''
 
 
@@ -88,6 +94,7 @@ def test_run_cli_clear_halt_refuses_a_journal_of_another_chain_in_one_line(tmp_p
     done = _run(tmp_path, _toml("dry-run", 1, tmp_path), "--clear-halt")
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.strip().splitlines() == [
-        f"delever: error: journal {tmp_path / 'j.dry-run.sqlite'} belongs to chain_id 10, not 1: use another journal.path"]
+        f"delever: error: journal {tmp_path / 'j.dry-run.sqlite'} belongs to chain_id 10, not 1: use another journal.path"
+    ]
     with Journal(tmp_path / "j.dry-run.sqlite", clock=ManualClock()) as journal:
         assert journal.control()[0] is ControlState.HALTED

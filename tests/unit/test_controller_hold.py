@@ -18,14 +18,24 @@ def _run(tmp_path, *, hold: bool, ticks: int = 12) -> tuple[Rig, list[int]]:
     world = make_world(debt_usdt=120_000)  # HF 1.383 < trigger 1.4
     rig = Rig(tmp_path, clock=world.clock, world=world)
     policy = load_policy("threshold", {"trigger_hf": "1.4", "target_hf": str(TARGET)})
-    limits = plan_limits(hf_floor=Decimal("1.10"), max_slippage_bps=100, price_shock_bps=500,
-                        max_batch_usd=Decimal(10_000), min_batch_usd=Decimal(100))
+    limits = plan_limits(
+        hf_floor=Decimal("1.10"),
+        max_slippage_bps=100,
+        price_shock_bps=500,
+        max_batch_usd=Decimal(10_000),
+        min_batch_usd=Decimal(100),
+    )
     plan_fn = policy_plan_fn(policy, limits=limits, venue=rig.venue, market="ETH/USDT", hold_to_target=hold)
     hfs: list[int] = []
     controller = Controller(
-        executor=rig.executor(), lending=rig.lending, venue=rig.venue, clock=rig.clock, plan_fn=plan_fn,
-        config=controller_config(collateral="WETH", debt="USDT", market="ETH/USDT", base_coin="ETH", quote_coin="USDT",
-                                interval_s=12),
+        executor=rig.executor(),
+        lending=rig.lending,
+        venue=rig.venue,
+        clock=rig.clock,
+        plan_fn=plan_fn,
+        config=controller_config(
+            collateral="WETH", debt="USDT", market="ETH/USDT", base_coin="ETH", quote_coin="USDT", interval_s=12
+        ),
         on_snapshot=lambda s: hfs.append(health_factor_wad(s.position)),
     )
     assert controller.run(max_ticks=ticks) == 0

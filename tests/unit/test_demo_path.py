@@ -123,7 +123,9 @@ def _points(prices: list[str], spacing: int = 900) -> list[PathPoint]:
 
 
 def test_timelapse_runs_fast_when_idle_and_slow_when_busy():
-    clock = Timelapse(_points(["2000", "1990", "1980", "1970", "1960"]), Pace(idle_market_s_per_s=900, busy_market_s_per_s=90))
+    clock = Timelapse(
+        _points(["2000", "1990", "1980", "1970", "1960"]), Pace(idle_market_s_per_s=900, busy_market_s_per_s=90)
+    )
     assert clock.advance(1.0, busy=False).step == 1
     assert clock.advance(5.0, busy=True).step == 1  # 450 s of market: not yet the next point
     assert clock.advance(5.0, busy=True).step == 2
@@ -133,7 +135,9 @@ def test_timelapse_runs_fast_when_idle_and_slow_when_busy():
 
 
 def test_timelapse_stops_on_the_bottom_instead_of_stepping_over_it():
-    clock = Timelapse(_points(["2000", "1990", "1500", "1900", "1950"]), Pace(idle_market_s_per_s=3000, busy_market_s_per_s=90))
+    clock = Timelapse(
+        _points(["2000", "1990", "1500", "1900", "1950"]), Pace(idle_market_s_per_s=3000, busy_market_s_per_s=90)
+    )
     assert clock.advance(1.0, busy=False).price_usd == D(1500)  # would have landed on step 3
     assert clock.at_bottom
     assert clock.advance(1.0, busy=False).step == 4

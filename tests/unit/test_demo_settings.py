@@ -11,8 +11,11 @@ from bot.demo.runner import DAEMON_OVERRIDES, _policy
 
 def test_demo_policy_is_the_daemons_config_with_the_demo_overrides(tmp_path: Path) -> None:
     policy = _policy(tmp_path)
-    assert (policy["trigger_hf"], policy["target_hf"], policy["hf_floor"]) == (Decimal("1.3"), Decimal("1.6"),
-                                                                               Decimal("1.05"))
+    assert (policy["trigger_hf"], policy["target_hf"], policy["hf_floor"]) == (
+        Decimal("1.3"),
+        Decimal("1.6"),
+        Decimal("1.05"),
+    )
     assert (policy["price_shock_bps"], policy["max_slippage_bps"]) == (Decimal(500), Decimal(150))
 
 

@@ -73,7 +73,11 @@ def test_summary_of_a_done_batch_reads_amounts_prices_hf_and_leg_times(tmp_path)
     assert (summary.hf_before, summary.hf_after) == (D("1.27"), D("1.41"))
     assert round(summary.duration_s, 6) == 5.1
     assert {k: round(v, 6) for k, v in summary.legs_s.items()} == {
-        "withdraw": 0.5, "sell": 0.1, "await_quote": 3.0, "repay": 1.5, "verify": 0.0,
+        "withdraw": 0.5,
+        "sell": 0.1,
+        "await_quote": 3.0,
+        "repay": 1.5,
+        "verify": 0.0,
     }
     assert summary.verified is True and summary.withdraw_skipped is None
 

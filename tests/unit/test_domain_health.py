@@ -22,7 +22,9 @@ from bot.domain.wadray import MAX_UINT256, wad_div
 E8 = 10**8
 
 
-def weth_usdc(weth: str = "10", price: int = 2000, debt_usdc: str = "10000", rounding: Rounding = Rounding.V3_0) -> Position:
+def weth_usdc(
+    weth: str = "10", price: int = 2000, debt_usdc: str = "10000", rounding: Rounding = Rounding.V3_0
+) -> Position:
     return Position(
         (
             Reserve("WETH", 18, price * E8, 8000, 8250, 10500, collateral=int(Decimal(weth) * 10**18)),
@@ -62,8 +64,12 @@ def test_v35_and_v30_agree_on_round_numbers() -> None:
 def test_v35_ceils_debt_value_where_v30_floors_it() -> None:
     # 1 wei of a 6-decimal token at $1 is worth 100 base units: no rounding. A 18-decimal debt
     # of 1 wei is worth < 1 base unit: floored to 0 in v3.0, ceiled to 1 in v3.5.
-    pos = Position((Reserve("WETH", 18, 2000 * E8, 8000, 8250, 10500, collateral=10**18),
-                    Reserve("DAI", 18, E8, 7500, 7800, 10450, debt=1)))
+    pos = Position(
+        (
+            Reserve("WETH", 18, 2000 * E8, 8000, 8250, 10500, collateral=10**18),
+            Reserve("DAI", 18, E8, 7500, 7800, 10450, debt=1),
+        )
+    )
     assert account_data(pos).total_debt_base == 0
     assert account_data(replace(pos, rounding=Rounding.V3_5)).total_debt_base == 1
 
@@ -81,11 +87,13 @@ def test_liquidation_price_of_single_collateral_is_debt_over_q_lt() -> None:
 
 
 def test_liquidation_price_is_zero_when_other_collateral_covers_the_debt() -> None:
-    pos = Position((
-        Reserve("WETH", 18, 2000 * E8, 8050, 8300, 10500, collateral=10**18),
-        Reserve("WBTC", 8, 60000 * E8, 7300, 7800, 10500, collateral=10**8),
-        Reserve("USDT", 6, E8, 7500, 7800, 10450, debt=1000 * 10**6),
-    ))
+    pos = Position(
+        (
+            Reserve("WETH", 18, 2000 * E8, 8050, 8300, 10500, collateral=10**18),
+            Reserve("WBTC", 8, 60000 * E8, 7300, 7800, 10500, collateral=10**8),
+            Reserve("USDT", 6, E8, 7500, 7800, 10450, debt=1000 * 10**6),
+        )
+    )
     assert liquidation_price_base(pos, "WETH") == 0
 
 
@@ -114,12 +122,18 @@ def positions(draw: st.DrawFn, min_reserves: int = 1, max_reserves: int = 4) -> 
     reserves = []
     for i, (dec, price, lt, coll, debt) in enumerate(specs):
         unit = 10**dec
-        reserves.append(Reserve(
-            f"R{i}", dec, price, ltv_bps=max(0, lt - 250), liquidation_threshold_bps=lt,
-            liquidation_bonus_bps=10500,
-            collateral=draw(st.integers(0, coll)) * unit // 1000,
-            debt=draw(st.integers(0, debt)) * unit // 1000,
-        ))
+        reserves.append(
+            Reserve(
+                f"R{i}",
+                dec,
+                price,
+                ltv_bps=max(0, lt - 250),
+                liquidation_threshold_bps=lt,
+                liquidation_bonus_bps=10500,
+                collateral=draw(st.integers(0, coll)) * unit // 1000,
+                debt=draw(st.integers(0, debt)) * unit // 1000,
+            )
+        )
     return Position(tuple(reserves), rounding=draw(st.sampled_from(list(Rounding))))
 
 
@@ -151,11 +165,14 @@ def test_hf_never_rises_when_a_collateral_price_falls(pos: Position, drop_bps: i
 def test_v30_hf_can_tick_up_when_a_collateral_price_falls() -> None:
     # Found by hypothesis: the contract's avgLT floor makes v3.0 non-monotone by a hair.
     def pos(price_a: int, rounding: Rounding = Rounding.V3_0) -> Position:
-        return Position((
-            Reserve("A", 8, price_a, 0, 91, 10500, collateral=198_979),
-            Reserve("B", 8, 10**8, 0, 8861, 10500, collateral=313_896),
-            Reserve("C", 8, 10**8, 0, 0, 10500, debt=125_876),
-        ), rounding=rounding)
+        return Position(
+            (
+                Reserve("A", 8, price_a, 0, 91, 10500, collateral=198_979),
+                Reserve("B", 8, 10**8, 0, 8861, 10500, collateral=313_896),
+                Reserve("C", 8, 10**8, 0, 0, 10500, debt=125_876),
+            ),
+            rounding=rounding,
+        )
 
     assert health_factor_wad(pos(668_412)) > health_factor_wad(pos(671_300))
     assert health_factor_wad(pos(668_412, Rounding.V3_5)) <= health_factor_wad(pos(671_300, Rounding.V3_5))

@@ -69,10 +69,12 @@ def test_shock_lowers_the_safe_withdrawal() -> None:
 
 def test_repay_for_target_worked_example() -> None:
     # HF 1.2375 → 1.6 with 10 WETH at $1,500, LT 82.5 %: debt must fall to 7,734.375 USDC.
-    pos = Position((
-        Reserve("WETH", 18, 1500 * E8, 8000, 8250, 10500, collateral=10 * WAD),
-        Reserve("USDC", 6, E8, 7700, 8000, 10450, debt=10_000 * 10**6),
-    ))
+    pos = Position(
+        (
+            Reserve("WETH", 18, 1500 * E8, 8000, 8250, 10500, collateral=10 * WAD),
+            Reserve("USDC", 6, E8, 7700, 8000, 10450, debt=10_000 * 10**6),
+        )
+    )
     assert repay_for_target(pos, "USDC", target_hf_wad=decimal_to_wad("1.6")) == 2_265_625_000
     assert repay_for_target(pos, "USDC", target_hf_wad=decimal_to_wad("1.1")) == 0
 
@@ -122,7 +124,11 @@ def test_repay_for_target_is_exactly_the_smallest_sufficient_amount(pos: Positio
         assert health_factor_wad(after_repay(pos, "USDT", r - 1)) < target_wad
 
 
-@given(single, st.integers(min_value=1, max_value=10_000), st.decimals(min_value=Decimal("1.001"), max_value=Decimal("3"), places=3))
+@given(
+    single,
+    st.integers(min_value=1, max_value=10_000),
+    st.decimals(min_value=Decimal("1.001"), max_value=Decimal("3"), places=3),
+)
 @settings(max_examples=400)
 def test_batch_raises_hf_whenever_net_price_beats_lt_times_liquidation_price(
     pos: Position, fraction_bps: int, premium: Decimal
@@ -141,7 +147,9 @@ def test_batch_raises_hf_whenever_net_price_beats_lt_times_liquidation_price(
 
 bids_strategy = st.lists(
     st.tuples(st.integers(min_value=1, max_value=500_000), st.integers(min_value=0, max_value=10**6)),
-    min_size=0, max_size=40, unique_by=lambda t: t[0],
+    min_size=0,
+    max_size=40,
+    unique_by=lambda t: t[0],
 ).map(lambda xs: tuple(Level(Decimal(p) / 100, Decimal(q) / 1000) for p, q in sorted(xs, reverse=True)))
 
 

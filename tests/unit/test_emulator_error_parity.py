@@ -32,12 +32,18 @@ BODIES = [
     (418, -1003, "Way too many requests.", ccxt.DDoSProtection),
     (500, -1000, "An unknown error occurred while processing the request.", ccxt.OperationFailed),
 ]
-URLS = ["http://127.0.0.1:9/api/v3/order", "https://api.binance.com/api/v3/order",
-        "http://127.0.0.1:9/sapi/v1/capital/withdraw/apply", "https://api.binance.com/sapi/v1/capital/withdraw/apply"]
+URLS = [
+    "http://127.0.0.1:9/api/v3/order",
+    "https://api.binance.com/api/v3/order",
+    "http://127.0.0.1:9/sapi/v1/capital/withdraw/apply",
+    "https://api.binance.com/sapi/v1/capital/withdraw/apply",
+]
 
 
 @pytest.mark.parametrize(("status", "code", "msg", "expected"), BODIES)
-def test_emulator_error_maps_identically_locally_and_in_production(status: int, code: int, msg: str, expected: type) -> None:
+def test_emulator_error_maps_identically_locally_and_in_production(
+    status: int, code: int, msg: str, expected: type
+) -> None:
     client = ccxt.binance()
     body = json.dumps({"code": code, "msg": msg})
     raised = []

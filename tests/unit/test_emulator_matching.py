@@ -18,10 +18,17 @@ KEY = "k" * 64
 
 
 def _exchange(price: Decimal = Decimal(3000), balances: dict | None = None, **profile) -> Exchange:
-    config = EmulatorConfig(api_key=KEY, api_secret="s" * 64, clock=ManualClock(), prices={"ETHUSDT": price, "BTCUSDT": Decimal(100_000)},
-                            depth={"ETHUSDT": DepthProfile(**profile)} if profile else EmulatorConfig().depth)
+    config = EmulatorConfig(
+        api_key=KEY,
+        api_secret="s" * 64,
+        clock=ManualClock(),
+        prices={"ETHUSDT": price, "BTCUSDT": Decimal(100_000)},
+        depth={"ETHUSDT": DepthProfile(**profile)} if profile else EmulatorConfig().depth,
+    )
     exchange = Exchange(config, PriceBoard({m.symbol: m for m in config.markets}, config.prices))
-    exchange.add_account(KEY, "s" * 64, balances if balances is not None else {"ETH": Decimal(10_000), "USDT": Decimal(10_000_000)})
+    exchange.add_account(
+        KEY, "s" * 64, balances if balances is not None else {"ETH": Decimal(10_000), "USDT": Decimal(10_000_000)}
+    )
     return exchange
 
 
@@ -41,9 +48,17 @@ def _order(exchange: Exchange, **params) -> dict:
     qty=st.decimals(min_value=Decimal("0.01"), max_value=3000, places=4),
     pre_eaten=st.decimals(min_value=0, max_value=500, places=4),
 )
-def test_matching_ioc_sell_never_fills_below_its_limit(price, depth, shape, spread, level_bps, cap_bps, qty, pre_eaten) -> None:
-    exchange = _exchange(price, depth_usd_1pct=Decimal(depth), shape=shape, spread_bps=Decimal(spread),
-                         level_bps=Decimal(level_bps), levels=200)
+def test_matching_ioc_sell_never_fills_below_its_limit(
+    price, depth, shape, spread, level_bps, cap_bps, qty, pre_eaten
+) -> None:
+    exchange = _exchange(
+        price,
+        depth_usd_1pct=Decimal(depth),
+        shape=shape,
+        spread_bps=Decimal(spread),
+        level_bps=Decimal(level_bps),
+        levels=200,
+    )
     if pre_eaten * price >= 5:
         _order(exchange, type="MARKET", quantity=pre_eaten, timeInForce="")  # an earlier sweep thins the top
     limit = (price * (10_000 - cap_bps) / 10_000).quantize(Decimal("0.01"))
@@ -134,6 +149,8 @@ def test_matching_sell_fee_in_quote_and_buy_fee_in_base() -> None:
     exchange = _exchange()
     sell = _order(exchange, quantity=1, price=2990)
     assert [f["commissionAsset"] for f in sell["fills"]] == ["USDT"]
-    assert Decimal(sell["fills"][0]["commission"]) == (Decimal(sell["fills"][0]["price"]) * Decimal("0.001")).quantize(Decimal("1e-8"))
+    assert Decimal(sell["fills"][0]["commission"]) == (Decimal(sell["fills"][0]["price"]) * Decimal("0.001")).quantize(
+        Decimal("1e-8")
+    )
     buy = _order(exchange, side="BUY", quantity=1, price=3010)
     assert [f["commissionAsset"] for f in buy["fills"]] == ["ETH"] and buy["fills"][0]["commission"] == "0.00100000"

@@ -19,8 +19,14 @@ def _snapshot(rig: Rig):
     return rig.lending.snapshot()
 
 
-def _assert_books_balance(rig: Rig, *, start_collateral: int, start_debt: int, start_wallet_usdt: int,
-                          start_exchange_usdt: Decimal = Decimal(0)) -> None:
+def _assert_books_balance(
+    rig: Rig,
+    *,
+    start_collateral: int,
+    start_debt: int,
+    start_wallet_usdt: int,
+    start_exchange_usdt: Decimal = Decimal(0),
+) -> None:
     w = rig.world
     withdrawn = start_collateral - w.reserve("WETH").collateral
     sold = sum((o.filled for o in w.orders), Decimal(0))
@@ -72,8 +78,13 @@ def test_executor_idle_funds_are_repaid_and_swept(tmp_path):
     steps = {r.step: r.status for r in rig.journal.steps(result.batch_id)}
     assert all(s is StepStatus.OK for s in steps.values()), steps
     assert [t.kind for t in world.txs] == ["repay", "withdraw", "unwrap", "transfer", "repay"]
-    _assert_books_balance(rig, start_collateral=100 * E18, start_debt=120_000 * E6, start_wallet_usdt=1000 * E6,
-                          start_exchange_usdt=Decimal(500))
+    _assert_books_balance(
+        rig,
+        start_collateral=100 * E18,
+        start_debt=120_000 * E6,
+        start_wallet_usdt=1000 * E6,
+        start_exchange_usdt=Decimal(500),
+    )
     _every_effect_once(rig)
 
 
@@ -216,7 +227,8 @@ def test_executor_withdraw_that_would_breach_the_shocked_floor_is_skipped(tmp_pa
 def test_executor_withdrawal_address_off_the_allowlist_is_refused_before_any_call(tmp_path):
     rig = Rig(tmp_path)
     result = rig.executor(withdrawal_allowlist=("0x0000000000000000000000000000000000000bad",)).execute(
-        rig.spec(10), _snapshot(rig))
+        rig.spec(10), _snapshot(rig)
+    )
     assert result.status is BatchStatus.FAILED
     assert rig.journal.step(result.batch_id, "withdraw_quote").status is StepStatus.FAILED
     assert not any(c[0] == "venue_withdraw" for c in rig.world.calls)

@@ -70,10 +70,14 @@ def test_executor_crash_at_each_point_then_restart_completes_exactly_once(tmp_pa
 def test_executor_crash_points_cover_every_step_boundary():
     steps = {p.split(":", 1)[1] for p in POINTS if ":" in p}
     assert len(steps) == 10
-    assert {"after_act:sell", "after_act:withdraw_quote", "before_act:deposit", "after_intent:await_quote"} <= set(POINTS)
+    assert {"after_act:sell", "after_act:withdraw_quote", "before_act:deposit", "after_intent:await_quote"} <= set(
+        POINTS
+    )
 
 
-_PAIRS = sorted(random.Random(7).sample([(a, b) for a in POINTS for b in POINTS if POINTS.index(b) >= POINTS.index(a)], 40))
+_PAIRS = sorted(
+    random.Random(7).sample([(a, b) for a in POINTS for b in POINTS if POINTS.index(b) >= POINTS.index(a)], 40)
+)
 
 
 @pytest.mark.parametrize(("first", "second"), _PAIRS)

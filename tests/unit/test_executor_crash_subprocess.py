@@ -20,8 +20,14 @@ from bot.engine.steps import crash_points
 from tests.support.fakes import E18, FakeWorld
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST = ("after_intent:withdraw", "after_act:deposit", "after_act:sell", "after_act:withdraw_quote",
-        "after_intent:await_quote", "before_act:repay")
+FAST = (
+    "after_intent:withdraw",
+    "after_act:deposit",
+    "after_act:sell",
+    "after_act:withdraw_quote",
+    "after_intent:await_quote",
+    "before_act:repay",
+)
 
 
 def _drive(tmp: Path, action: str, crash: str | None) -> subprocess.CompletedProcess:
@@ -29,8 +35,19 @@ def _drive(tmp: Path, action: str, crash: str | None) -> subprocess.CompletedPro
     if crash:
         env[CRASH_ENV] = crash
     return subprocess.run(
-        [sys.executable, "-m", "tests.support.crash_driver", str(tmp / "world.pickle"), str(tmp / "journal.sqlite"), action],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "tests.support.crash_driver",
+            str(tmp / "world.pickle"),
+            str(tmp / "journal.sqlite"),
+            action,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

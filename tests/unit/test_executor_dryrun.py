@@ -23,12 +23,20 @@ def setup(tmp_path):
 
 
 def _executor(world, lending, venue, journal, **kw):
-    return Executor(journal=journal, lending=lending, venue=venue, clock=world.clock, config=default_config(world),
-                    observer=RecordingObserver(), **kw)
+    return Executor(
+        journal=journal,
+        lending=lending,
+        venue=venue,
+        clock=world.clock,
+        config=default_config(world),
+        observer=RecordingObserver(),
+        **kw,
+    )
 
 
 def _spec(eth=10):
     from bot.engine.steps import BatchSpec
+
     return BatchSpec(collateral="WETH", debt="USDT", withdraw_amount=eth * E18)
 
 

@@ -116,4 +116,5 @@ def test_executor_random_faults_and_crashes_never_duplicate_an_effect(tmp_path, 
             net = sum((o.gross - o.fee for o in world.orders), Decimal(0))
             repaid = 120_000 * E6 - world.reserve("USDT").debt
             from bot.domain.position import to_units
+
             assert repaid == 1000 * E6 + to_units(net + Decimal(200) - world.withdraw_fee, 6) - world.wallet["USDT"]

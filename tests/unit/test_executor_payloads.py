@@ -51,7 +51,9 @@ PAYLOADS = {
     TransferOutcome: transfers,
     DepositCreditOutcome: st.builds(DepositCreditOutcome, transfers, maybe_units),
     SellIntent: st.builds(SellIntent, words, amounts, amounts, amounts, amounts, amounts, amounts),
-    SellOutcome: st.builds(SellOutcome, amounts, amounts, amounts, amounts, amounts, st.tuples(words, words), st.booleans()),
+    SellOutcome: st.builds(
+        SellOutcome, amounts, amounts, amounts, amounts, amounts, st.tuples(words, words), st.booleans()
+    ),
     WithdrawQuoteIntent: st.builds(WithdrawQuoteIntent, words, amounts, words, words, units, st.none() | amounts),
     AwaitQuoteIntent: st.builds(AwaitQuoteIntent, words, words, units),
     QuoteArrivalOutcome: st.builds(QuoteArrivalOutcome, transfers, maybe_units, maybe_units),
@@ -81,11 +83,23 @@ def test_a_tx_outcome_journals_an_error_only_when_it_failed(tx):
 
 
 def test_amounts_are_journalled_as_strings_and_keep_their_digits():
-    sold = SellOutcome(Decimal("10.0000"), Decimal("10.0000"), Decimal("19995"), Decimal("19.99500000"),
-                       Decimal("19975.00500000"), ("k:sell#1",), False)
+    sold = SellOutcome(
+        Decimal("10.0000"),
+        Decimal("10.0000"),
+        Decimal("19995"),
+        Decimal("19.99500000"),
+        Decimal("19975.00500000"),
+        ("k:sell#1",),
+        False,
+    )
     assert sold.to_payload() == {
-        "requested": "10.0000", "filled": "10.0000", "gross_quote": "19995", "fee_quote": "19.99500000",
-        "net_quote": "19975.00500000", "client_order_ids": ["k:sell#1"], "exhausted": False,
+        "requested": "10.0000",
+        "filled": "10.0000",
+        "gross_quote": "19995",
+        "fee_quote": "19.99500000",
+        "net_quote": "19975.00500000",
+        "client_order_ids": ["k:sell#1"],
+        "exhausted": False,
     }
     assert WithdrawIntent("WETH", 10**19, 2**256 - 1).to_payload()["hf_before_wad"] == str(2**256 - 1)
 
@@ -96,37 +110,107 @@ def test_amounts_are_journalled_as_strings_and_keep_their_digits():
 
 TX = "0x" + "0" * 63
 GOLDEN = [
-    ("repay_idle", {"amount": "1000000000", "debt_before": "120000000000", "symbol": "USDT", "wallet_balance": "1000000000"},
-     {"block": 1001, "gas_cost_wei": 50000000000000, "gas_used": 50000, "nonce": None, "tx_hash": TX + "1"}),
-    ("withdraw", {"amount": "10000000000000000000", "hf_before_wad": "1394957983193277311", "symbol": "WETH"},
-     {"block": 1002, "gas_cost_wei": 50000000000000, "gas_used": 50000, "nonce": None, "tx_hash": TX + "2"}),
-    ("unwrap", {"amount": "10000000000000000000"},
-     {"block": 1003, "gas_cost_wei": 50000000000000, "gas_used": 50000, "nonce": None, "tx_hash": TX + "3"}),
-    ("deposit", {"amount": "10000000000000000000", "coin": "ETH", "symbol": "ETH", "to": "0x" + "0" * 38 + "d1"},
-     {"block": 1004, "gas_cost_wei": 50000000000000, "gas_used": 50000, "nonce": None, "tx_hash": TX + "4"}),
-    ("await_deposit", {"coin": "ETH", "deposit_key": "B:deposit", "expected": "10.000000000000000000", "txid": TX + "4"},
-     {"amount": "10.000000000000000000", "coin": "ETH", "confirmed_block": 1004, "fee": "0", "state": "ok", "txid": TX + "4"}),
-    ("sell", {"best_bid": "2000", "floor_price": "1980.50", "mid": "2000.5", "oracle": "2000", "qty": "10.0000",
-              "reference": "2000.5", "symbol": "ETH/USDT"},
-     {"client_order_ids": ["B:sell#1"], "exhausted": False, "fee_quote": "19.99500000", "filled": "10.0000",
-      "gross_quote": "19995", "net_quote": "19975.00500000", "requested": "10.0000"}),
-    ("withdraw_quote", {"address": "0x" + "0" * 38 + "a1", "amount": "19975.005000", "coin": "USDT",
-                        "exchange_free_before": "19975.00500000", "network": "ETH", "wallet_balance_before": "0"},
-     {"amount": "19975.005000", "coin": "USDT", "fee": "1", "state": "pending", "txid": None}),
-    ("await_quote", {"coin": "USDT", "wallet_balance_before": "0", "withdraw_key": "B:withdraw_quote"},
-     {"amount": "19975.005000", "arrived_units": "19974005000", "coin": "USDT", "fee": "1", "state": "ok",
-      "txid": TX + "5", "wallet_balance": "19974005000"}),
-    ("repay", {"amount": "19974005000", "debt_before": "119000000000", "symbol": "USDT", "wallet_balance": "19974005000"},
-     {"block": 1005, "gas_cost_wei": 50000000000000, "gas_used": 50000, "nonce": None, "tx_hash": TX + "6"}),
-    ("verify", {"hf_before_wad": "1383333333333333333", "moved": ["repay_idle", "withdraw", "sell", "repay"]},
-     {"hf_after_wad": "1508694762420715894", "hf_before_wad": "1383333333333333333", "improved": True}),
+    (
+        "repay_idle",
+        {"amount": "1000000000", "debt_before": "120000000000", "symbol": "USDT", "wallet_balance": "1000000000"},
+        {"block": 1001, "gas_cost_wei": 50000000000000, "gas_used": 50000, "nonce": None, "tx_hash": TX + "1"},
+    ),
+    (
+        "withdraw",
+        {"amount": "10000000000000000000", "hf_before_wad": "1394957983193277311", "symbol": "WETH"},
+        {"block": 1002, "gas_cost_wei": 50000000000000, "gas_used": 50000, "nonce": None, "tx_hash": TX + "2"},
+    ),
+    (
+        "unwrap",
+        {"amount": "10000000000000000000"},
+        {"block": 1003, "gas_cost_wei": 50000000000000, "gas_used": 50000, "nonce": None, "tx_hash": TX + "3"},
+    ),
+    (
+        "deposit",
+        {"amount": "10000000000000000000", "coin": "ETH", "symbol": "ETH", "to": "0x" + "0" * 38 + "d1"},
+        {"block": 1004, "gas_cost_wei": 50000000000000, "gas_used": 50000, "nonce": None, "tx_hash": TX + "4"},
+    ),
+    (
+        "await_deposit",
+        {"coin": "ETH", "deposit_key": "B:deposit", "expected": "10.000000000000000000", "txid": TX + "4"},
+        {
+            "amount": "10.000000000000000000",
+            "coin": "ETH",
+            "confirmed_block": 1004,
+            "fee": "0",
+            "state": "ok",
+            "txid": TX + "4",
+        },
+    ),
+    (
+        "sell",
+        {
+            "best_bid": "2000",
+            "floor_price": "1980.50",
+            "mid": "2000.5",
+            "oracle": "2000",
+            "qty": "10.0000",
+            "reference": "2000.5",
+            "symbol": "ETH/USDT",
+        },
+        {
+            "client_order_ids": ["B:sell#1"],
+            "exhausted": False,
+            "fee_quote": "19.99500000",
+            "filled": "10.0000",
+            "gross_quote": "19995",
+            "net_quote": "19975.00500000",
+            "requested": "10.0000",
+        },
+    ),
+    (
+        "withdraw_quote",
+        {
+            "address": "0x" + "0" * 38 + "a1",
+            "amount": "19975.005000",
+            "coin": "USDT",
+            "exchange_free_before": "19975.00500000",
+            "network": "ETH",
+            "wallet_balance_before": "0",
+        },
+        {"amount": "19975.005000", "coin": "USDT", "fee": "1", "state": "pending", "txid": None},
+    ),
+    (
+        "await_quote",
+        {"coin": "USDT", "wallet_balance_before": "0", "withdraw_key": "B:withdraw_quote"},
+        {
+            "amount": "19975.005000",
+            "arrived_units": "19974005000",
+            "coin": "USDT",
+            "fee": "1",
+            "state": "ok",
+            "txid": TX + "5",
+            "wallet_balance": "19974005000",
+        },
+    ),
+    (
+        "repay",
+        {"amount": "19974005000", "debt_before": "119000000000", "symbol": "USDT", "wallet_balance": "19974005000"},
+        {"block": 1005, "gas_cost_wei": 50000000000000, "gas_used": 50000, "nonce": None, "tx_hash": TX + "6"},
+    ),
+    (
+        "verify",
+        {"hf_before_wad": "1383333333333333333", "moved": ["repay_idle", "withdraw", "sell", "repay"]},
+        {"hf_after_wad": "1508694762420715894", "hf_before_wad": "1383333333333333333", "improved": True},
+    ),
 ]
 GOLDEN_ACCOUNTING = {
     "steps": {name: "OK" for name, _, _ in GOLDEN},
-    "withdrawn_units": "10000000000000000000", "credited": "10.000000000000000000", "sold_filled": "10.0000",
-    "gross_quote": "19995", "fee_quote": "19.99500000", "net_quote": "19975.00500000",
-    "quote_arrived_units": "19974005000", "repay_requested_units": ["1000000000", "19974005000"],
-    "hf_before_wad": "1383333333333333333", "hf_after_wad": "1508694762420715894",
+    "withdrawn_units": "10000000000000000000",
+    "credited": "10.000000000000000000",
+    "sold_filled": "10.0000",
+    "gross_quote": "19995",
+    "fee_quote": "19.99500000",
+    "net_quote": "19975.00500000",
+    "quote_arrived_units": "19974005000",
+    "repay_requested_units": ["1000000000", "19974005000"],
+    "hf_before_wad": "1383333333333333333",
+    "hf_after_wad": "1508694762420715894",
 }
 
 
@@ -166,8 +250,12 @@ def test_a_batch_journalled_in_the_first_version_shape_resumes(tmp_path):
         outcome = None if name == "withdraw_quote" else outcome  # still PENDING, attempts 0
         db.execute(
             "UPDATE steps SET intent=?, outcome=? WHERE batch_id=? AND step=?",
-            (json.dumps(_golden(batch.id, intent)), None if outcome is None else json.dumps(_golden(batch.id, outcome)),
-             batch.id, name),
+            (
+                json.dumps(_golden(batch.id, intent)),
+                None if outcome is None else json.dumps(_golden(batch.id, outcome)),
+                batch.id,
+                name,
+            ),
         )
     rig.restart()
     (result,) = rig.executor(unwrap_native=True).resume()

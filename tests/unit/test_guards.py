@@ -22,6 +22,7 @@ PAP = "0x2f39d218133AFaB8F2B819B1066c7E434Ad94E9e"
 
 # ---- prices ---------------------------------------------------------------------------------
 
+
 def test_guards_oracle_price_in_quote_divides_by_the_debt_price():
     world = make_world()
     world.set_reserve("USDT", price=99_900_000)  # USDT at $0.999
@@ -45,21 +46,29 @@ def test_guards_empty_book_refuses():
 
 # ---- health factor --------------------------------------------------------------------------
 
+
 def test_guards_withdraw_above_the_shocked_floor_is_allowed():
     world = make_world()  # HF 1.3833
-    assert guards.check_withdraw(world.position, symbol="WETH", amount=10 * E18, hf_floor_wad=decimal_to_wad("1.1"), shock_bps=500).ok
+    assert guards.check_withdraw(
+        world.position, symbol="WETH", amount=10 * E18, hf_floor_wad=decimal_to_wad("1.1"), shock_bps=500
+    ).ok
 
 
 def test_guards_hf_at_the_floor_is_the_kill_switch_repay_only():
     world = make_world()
     from bot.domain.position import health_factor_wad
-    verdict = guards.check_withdraw(world.position, symbol="WETH", amount=1, hf_floor_wad=health_factor_wad(world.position), shock_bps=0)
+
+    verdict = guards.check_withdraw(
+        world.position, symbol="WETH", amount=1, hf_floor_wad=health_factor_wad(world.position), shock_bps=0
+    )
     assert not verdict.ok and "repay only" in verdict.reason
 
 
 def test_guards_withdraw_that_breaks_the_floor_under_the_shock_is_refused():
     world = make_world()
-    verdict = guards.check_withdraw(world.position, symbol="WETH", amount=20 * E18, hf_floor_wad=decimal_to_wad("1.1"), shock_bps=500)
+    verdict = guards.check_withdraw(
+        world.position, symbol="WETH", amount=20 * E18, hf_floor_wad=decimal_to_wad("1.1"), shock_bps=500
+    )
     assert not verdict.ok and "500 bps shock" in verdict.reason
 
 
@@ -73,6 +82,7 @@ def test_guards_hf_improved_ignores_a_price_fall_during_the_batch():
 
 
 # ---- pacing and caps ------------------------------------------------------------------------
+
 
 def test_guards_cooldown_counts_down_from_the_last_batch():
     assert guards.cooldown_remaining(last_finished_at=None, now=100, cooldown_s=60) == 0
@@ -111,6 +121,7 @@ def test_guards_kill_switch_file_and_trip(tmp_path):
 
 # ---- modes ----------------------------------------------------------------------------------
 
+
 def test_mode_testnet_refuses_mainnet_chain_id_one():
     with pytest.raises(UserInputError, match="refuses production chain id 1"):
         guards.check_mode(mode="testnet", live_flag=False, config_chain_id=1)
@@ -133,7 +144,9 @@ def test_mode_testnet_on_the_devnet_passes():
 
 def test_mode_live_refuses_without_the_flag():
     with pytest.raises(UserInputError, match="--live"):
-        guards.check_mode(mode="live", live_flag=False, config_chain_id=1, rpc_chain_id=1, config_provider=PAP, rpc_provider=PAP)
+        guards.check_mode(
+            mode="live", live_flag=False, config_chain_id=1, rpc_chain_id=1, config_provider=PAP, rpc_provider=PAP
+        )
 
 
 def test_mode_live_flag_refuses_without_live_in_the_config():
@@ -143,7 +156,14 @@ def test_mode_live_flag_refuses_without_live_in_the_config():
 
 def test_mode_live_refuses_a_different_pool_addresses_provider():
     with pytest.raises(UserInputError, match="PoolAddressesProvider"):
-        guards.check_mode(mode="live", live_flag=True, config_chain_id=1, rpc_chain_id=1, config_provider=PAP, rpc_provider="0x" + "1" * 40)
+        guards.check_mode(
+            mode="live",
+            live_flag=True,
+            config_chain_id=1,
+            rpc_chain_id=1,
+            config_provider=PAP,
+            rpc_provider="0x" + "1" * 40,
+        )
 
 
 def test_mode_live_refuses_an_unchecked_rpc():
@@ -152,7 +172,9 @@ def test_mode_live_refuses_an_unchecked_rpc():
 
 
 def test_mode_live_with_config_flag_chain_and_provider_passes():
-    guards.check_mode(mode="live", live_flag=True, config_chain_id=1, rpc_chain_id=1, config_provider=PAP, rpc_provider=PAP.lower())
+    guards.check_mode(
+        mode="live", live_flag=True, config_chain_id=1, rpc_chain_id=1, config_provider=PAP, rpc_provider=PAP.lower()
+    )
 
 
 def test_mode_dry_run_allows_mainnet_reads():
@@ -166,6 +188,7 @@ def test_mode_unknown_is_refused():
 
 # ---- gas policy -----------------------------------------------------------------------------
 
+
 def test_gas_urgency_is_base_when_comfortable_and_max_at_the_floor():
     p = GasPolicy()
     assert urgency_multiplier(hf=D("2.0"), hf_floor=D("1.1"), policy=p) == p.base_multiplier
@@ -174,7 +197,10 @@ def test_gas_urgency_is_base_when_comfortable_and_max_at_the_floor():
     assert urgency_multiplier(hf=None, hf_floor=D("1.1"), policy=p) == p.base_multiplier
 
 
-@given(st.decimals(min_value=D("1.0"), max_value=D("3"), places=4), st.decimals(min_value=D("1.0"), max_value=D("3"), places=4))
+@given(
+    st.decimals(min_value=D("1.0"), max_value=D("3"), places=4),
+    st.decimals(min_value=D("1.0"), max_value=D("3"), places=4),
+)
 def test_gas_urgency_never_falls_as_hf_nears_the_floor(a, b):
     lo, hi = sorted((a, b))
     p = GasPolicy()

@@ -117,7 +117,11 @@ def later():
     import bot.adapters.dryrun
 """
     assert set(_imported("bot.engine.example", source)) == {
-        "typing", "bot.engine.guards", "bot.engine.journal", "bot.domain.position", "bot.engine.executor",
+        "typing",
+        "bot.engine.guards",
+        "bot.engine.journal",
+        "bot.domain.position",
+        "bot.engine.executor",
         "bot.adapters.dryrun",
     }
     assert "bot.engine.steps.base" in GRAPH["bot.engine.steps.outbound"]

@@ -95,6 +95,7 @@ def test_journal_committed_intent_survives_an_abrupt_close(tmp_path):
     j.write_intent(b, "sell", key=f"{b}:sell", intent={"qty": "1"})
     j._db = None  # the process dies: no close, no checkpoint
     import os
+
     os.close(j._lock_fd)
     with Journal(tmp_path / "j.sqlite", clock=clock) as again:
         assert again.step(b, "sell").intent == {"qty": "1"}
@@ -141,7 +142,9 @@ def test_sold_quote_sums_the_gross_quote_of_ok_sells_per_window(journal):
     for gross in ["1000.5", "250"]:
         b = journal.open_batch(spec={}, start={})
         journal.write_intent(b, "sell", key=f"{b}:sell", intent={})
-        sold = SellOutcome(Decimal(1), Decimal(1), Decimal(gross), Decimal("0.5"), Decimal(gross) - Decimal("0.5"), (), False)
+        sold = SellOutcome(
+            Decimal(1), Decimal(1), Decimal(gross), Decimal("0.5"), Decimal(gross) - Decimal("0.5"), (), False
+        )
         journal.write_outcome(b, "sell", StepStatus.OK, outcome=sold.to_payload())
         clock.advance(100)
     now = clock.now()

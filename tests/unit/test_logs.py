@@ -121,14 +121,31 @@ def test_secret_keys_and_registered_values_are_masked_everywhere(capsys, as_json
     except ValueError:
         logging.getLogger("ccxt").exception("stdlib boom")
     err = capsys.readouterr().err
-    for leaked in (SECRET, HEX_KEY, HEX_KEY[2:], HEX_KEY[2:].upper(), "plain-but-secret-key-name", "t0k3n-abc", "pw-123456"):
+    for leaked in (
+        SECRET,
+        HEX_KEY,
+        HEX_KEY[2:],
+        HEX_KEY[2:].upper(),
+        "plain-but-secret-key-name",
+        "t0k3n-abc",
+        "pw-123456",
+    ):
         assert leaked not in err
     assert MASK in err and "boom" in err and "Traceback" in err and "RuntimeError" in err
 
 
 def test_is_secret_key_matches_secret_names_only():
-    for key in ("private_key", "wallet_private_key", "api_secret", "API_KEY", "X-MBX-APIKEY", "keystore_password",
-                "telegram_token", "signature", "authorization"):
+    for key in (
+        "private_key",
+        "wallet_private_key",
+        "api_secret",
+        "API_KEY",
+        "X-MBX-APIKEY",
+        "keystore_password",
+        "telegram_token",
+        "signature",
+        "authorization",
+    ):
         assert is_secret_key(key), key
     for key in ("tokens", "token_address", "address", "keystore_path", "event", "api_url", 3):
         assert not is_secret_key(key), key

@@ -48,8 +48,10 @@ def test_worked_example_100_weth_hf_125_to_16_in_two_batches() -> None:
     result = plan(snap(), Intent.restore_hf("1.6"), limits=LIMITS)
     print()
     for b in result.batches:
-        print(f"batch {b.index}: withdraw {b.withdraw_amount} WETH at {b.expected_price}, repay {b.repay_amount} USDT, "
-              f"HF {b.hf_after_withdraw:.4f} (shocked {b.hf_after_withdraw_shocked_wad / WAD:.4f}) → {b.hf_after_repay:.4f}")
+        print(
+            f"batch {b.index}: withdraw {b.withdraw_amount} WETH at {b.expected_price}, repay {b.repay_amount} USDT, "
+            f"HF {b.hf_after_withdraw:.4f} (shocked {b.hf_after_withdraw_shocked_wad / WAD:.4f}) → {b.hf_after_repay:.4f}"
+        )
     assert result.status is PlanStatus.REACHES_TARGET
     assert result.health_factor == D("1.25")
     assert [b.withdraw_amount for b in result.batches] == [D("13.4020"), D("16.8479")]
@@ -97,7 +99,9 @@ def test_plan_below_one_warns_of_liquidation() -> None:
 
 
 def test_idle_wallet_and_exchange_stablecoins_repay_first() -> None:
-    s = replace(snap(position(hf="1.08")), wallet_balances={"USDT": 5_000 * 10**6}, exchange_balances={"USDT": D("3001")})
+    s = replace(
+        snap(position(hf="1.08")), wallet_balances={"USDT": 5_000 * 10**6}, exchange_balances={"USDT": D("3001")}
+    )
     result = plan(s, Intent.restore_hf("1.6"), limits=LIMITS)
     idle = result.batches[0]
     assert idle.kind == "repay_idle" and idle.withdraw_units == 0
@@ -140,7 +144,11 @@ def test_intent_max_sell_caps_the_total_sold() -> None:
 
 
 def test_thin_book_bounds_the_sale_to_the_depth_above_the_cap() -> None:
-    book = OrderBook("ETH/USDT", (Level(D(2000), D("2")), Level(D(1995), D("3")), Level(D(1980), D(100))), (Level(D("2000.5"), D(1)),))
+    book = OrderBook(
+        "ETH/USDT",
+        (Level(D(2000), D("2")), Level(D(1995), D("3")), Level(D(1980), D(100))),
+        (Level(D("2000.5"), D(1)),),
+    )
     s = replace(snap(position(hf="1.3")), book=book)
     limits = replace(LIMITS, max_slippage_bps=40)  # cap 2000.25 × 0.996 = 1992.249 → 1992.25
     result = plan(s, Intent.restore_hf("1.6"), limits=replace(limits), market=MarketModel(refill_half_life_s=None))
@@ -226,10 +234,27 @@ def test_every_batch_holds_the_floor_at_the_shocked_price_recomputed() -> None:
 
 def test_plan_json_has_the_contract_keys_as_strings() -> None:
     data = json.loads(json.dumps(plan(snap(), Intent.restore_hf("1.6"), limits=LIMITS).to_dict()))
-    for key in ("health_factor", "target_health_factor", "final_health_factor", "batches", "fees", "gas_usd", "duration_s", "totals"):
+    for key in (
+        "health_factor",
+        "target_health_factor",
+        "final_health_factor",
+        "batches",
+        "fees",
+        "gas_usd",
+        "duration_s",
+        "totals",
+    ):
         assert key in data
     batch = data["batches"][0]
-    for key in ("withdraw_amount", "expected_price", "worst_price", "slippage_bps", "repay_amount", "hf_after_withdraw", "hf_after_repay"):
+    for key in (
+        "withdraw_amount",
+        "expected_price",
+        "worst_price",
+        "slippage_bps",
+        "repay_amount",
+        "hf_after_withdraw",
+        "hf_after_repay",
+    ):
         assert isinstance(batch[key], str)
     assert data["health_factor"] == "1.25" and data["target_health_factor"] == "1.6"
 
@@ -277,9 +302,9 @@ def test_an_intent_naming_a_reserve_that_is_not_collateral_plans_nothing() -> No
 
 
 def test_plan_shock_uses_only_the_recent_volatility_window() -> None:
-    wild_then_calm = tuple((T0 - 3 * 86_400 + 3600 * i, D(2000) * (1 + D("0.05") * (-1) ** i)) for i in range(24)) + tuple(
-        (T0 - 3600 * (10 - i), D(2000)) for i in range(10)
-    )
+    wild_then_calm = tuple(
+        (T0 - 3 * 86_400 + 3600 * i, D(2000) * (1 + D("0.05") * (-1) ** i)) for i in range(24)
+    ) + tuple((T0 - 3600 * (10 - i), D(2000)) for i in range(10))
     s = replace(snap(), price_history=wild_then_calm)
     assert plan(s, Intent.restore_hf("1.6"), limits=LIMITS).shock_bps == 300
     wide = plan(s, Intent.restore_hf("1.6"), limits=LIMITS, market=MarketModel(vol_window_s=4 * 86_400))

@@ -27,7 +27,9 @@ WAD = 10**18
 def rich_snapshot() -> Snapshot:
     pos = Position(
         (
-            Reserve("WETH", 18, 2_012_345_678_90, 8050, 8300, 10500, collateral=123_456_789_012_345_678_901, asset="0xC02a"),
+            Reserve(
+                "WETH", 18, 2_012_345_678_90, 8050, 8300, 10500, collateral=123_456_789_012_345_678_901, asset="0xC02a"
+            ),
             Reserve("USDC", 6, 99_990_000, 7500, 7800, 10450, collateral=5_000 * 10**6, collateral_enabled=False),
             Reserve("USDT", 6, 100_020_000, 7500, 7800, 10450, debt=171_234_567_891),
         ),
@@ -37,8 +39,15 @@ def rich_snapshot() -> Snapshot:
     book = OrderBook("ETH/USDT", bids, (Level(D("2011.60"), D("2.5")),), timestamp_ms=1_770_000_000_123)
     history = tuple((1_769_990_000 + 600 * i, D("2000") + D(i % 7) * D("3.3")) for i in range(20))
     return Snapshot(
-        pos, 21_000_000, 1_770_000_000, chain_id=1, wallet="0xabc", wallet_balances={"USDT": 1_234_567, "ETH": 10**17},
-        exchange_balances={"USDT": D("12.5"), "ETH": D("0.001")}, book=book, price_history=history,
+        pos,
+        21_000_000,
+        1_770_000_000,
+        chain_id=1,
+        wallet="0xabc",
+        wallet_balances={"USDT": 1_234_567, "ETH": 10**17},
+        exchange_balances={"USDT": D("12.5"), "ETH": D("0.001")},
+        book=book,
+        price_history=history,
     )
 
 
@@ -95,8 +104,15 @@ def test_plan_json_prints_one_object_with_the_contract_keys(tmp_path: Path) -> N
     for key in ("health_factor", "final_health_factor", "fees", "gas_usd", "duration_s", "totals"):
         assert key in data
     for batch in data["batches"]:
-        assert {"withdraw_amount", "expected_price", "worst_price", "slippage_bps", "repay_amount",
-                "hf_after_withdraw", "hf_after_repay"} <= set(batch)
+        assert {
+            "withdraw_amount",
+            "expected_price",
+            "worst_price",
+            "slippage_bps",
+            "repay_amount",
+            "hf_after_withdraw",
+            "hf_after_repay",
+        } <= set(batch)
 
 
 def test_plan_table_on_a_terminal_shows_the_batches(tmp_path: Path) -> None:
@@ -124,7 +140,9 @@ def test_plan_flags_override_the_limits(tmp_path: Path) -> None:
     assert code == 0
     data = json.loads(out)
     assert data["hf_floor"] == "1.3"
-    assert all(D(b["withdraw_amount"]) * D(b["reference_price"]) <= 1000 for b in data["batches"] if b["kind"] == "unwind")
+    assert all(
+        D(b["withdraw_amount"]) * D(b["reference_price"]) <= 1000 for b in data["batches"] if b["kind"] == "unwind"
+    )
 
 
 def test_plan_bad_input_exits_2(tmp_path: Path) -> None:
@@ -142,7 +160,9 @@ def test_plan_without_a_snapshot_or_config_exits_2_naming_the_config() -> None:
     code, out, err = invoke("plan", "--json")
     assert code == 2
     assert out == ""
-    assert err.strip().splitlines() == ["delever: error: config: no config file: pass --config FILE or set DELEVER_CONFIG"]
+    assert err.strip().splitlines() == [
+        "delever: error: config: no config file: pass --config FILE or set DELEVER_CONFIG"
+    ]
 
 
 def test_load_input_rejects_another_format(tmp_path: Path) -> None:
@@ -180,15 +200,27 @@ def test_plan_limit_flags_are_refused_where_the_config_would_be(tmp_path: Path) 
     code, _, err = invoke("plan", "--snapshot", str(saved), "--json", "--max-slippage-bps", "5000")
     assert code == 2 and err.strip().splitlines() == [toml_err.strip() + " (from --max-slippage-bps)"]
     code, _, err = invoke("plan", "--snapshot", str(saved), "--json", "--hf-floor", "0.9")
-    assert code == 2 and err.strip() == "delever: error: config: limits.hf_floor: must be greater than 1 (from --hf-floor)"
+    assert (
+        code == 2 and err.strip() == "delever: error: config: limits.hf_floor: must be greater than 1 (from --hf-floor)"
+    )
 
 
 def test_plan_limit_flags_within_the_schema_bounds_are_used(tmp_path: Path) -> None:
     saved = tmp_path / "in.json"
     save_input(saved, rich_input())
     again = tmp_path / "again.json"
-    code, _, _ = invoke("plan", "--snapshot", str(saved), "--json", "--max-slippage-bps", "2000", "--shock-bps", "0",
-                        "--save", str(again))
+    code, _, _ = invoke(
+        "plan",
+        "--snapshot",
+        str(saved),
+        "--json",
+        "--max-slippage-bps",
+        "2000",
+        "--shock-bps",
+        "0",
+        "--save",
+        str(again),
+    )
     assert code == 0
     limits = load_input(again).limits
     assert (limits.max_slippage_bps, limits.price_shock_bps, limits.hf_floor) == (2000, 0, D("1.08"))

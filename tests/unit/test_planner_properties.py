@@ -90,7 +90,11 @@ def cases(draw: st.DrawFn) -> tuple[Snapshot, Intent, PlanLimits, MarketModel, o
         sold_today_usd=D(draw(st.integers(0, 1000))),
         max_batches=30,
     )
-    rules = replace(default_rules(), min_notional=D(draw(st.integers(1, 100))), step_size=draw(st.sampled_from([D("0.0001"), D("0.001"), D("0.01")])))
+    rules = replace(
+        default_rules(),
+        min_notional=D(draw(st.integers(1, 100))),
+        step_size=draw(st.sampled_from([D("0.0001"), D("0.001"), D("0.01")])),
+    )
     target = draw(st.none() | st.integers(1050, 3000).map(lambda x: D(x) / 1000))
     max_sell = draw(st.none() | st.integers(1, 10**5).map(D))
     intent = Intent(target_hf=target, max_sell=max_sell)
@@ -176,7 +180,9 @@ def reachable_cases(draw: st.DrawFn) -> tuple[Snapshot, Intent, PlanLimits]:
     value = D(q) / WAD * price
     book = synthetic_book(D(price), max(value * 50, D(10**6)))
     target = draw(st.none() | st.integers(1, 1500).map(lambda x: hf + D(x) / 1000))
-    limits = plan_limits(hf_floor=floor, max_slippage_bps=draw(st.integers(20, 200)), price_shock_bps=shock, max_batches=200)
+    limits = plan_limits(
+        hf_floor=floor, max_slippage_bps=draw(st.integers(20, 200)), price_shock_bps=shock, max_batches=200
+    )
     return Snapshot(pos, 1, T0, book=book), Intent(target_hf=target), limits
 
 
@@ -197,4 +203,6 @@ def test_plan_reaches_the_target_when_depth_and_limits_allow(case) -> None:  # t
 def test_fast_max_withdraw_equals_the_domain_search(pos: Position, floor_milli: int, shock: int) -> None:
     shocked_pos = shocked(pos, shock_bps=shock, symbols={"WETH"})
     floor = decimal_to_wad(D(floor_milli) / 1000)
-    assert max_withdraw_fast(shocked_pos, "WETH", min_hf_wad=floor) == max_withdraw(shocked_pos, "WETH", min_hf_wad=floor)
+    assert max_withdraw_fast(shocked_pos, "WETH", min_hf_wad=floor) == max_withdraw(
+        shocked_pos, "WETH", min_hf_wad=floor
+    )

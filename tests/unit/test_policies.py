@@ -26,7 +26,9 @@ WAD = 10**18
 T0 = 1_770_000_000
 
 
-def snapshot(hf: str, *, price: int = 2000, q: int = 100, history: tuple = (), book: OrderBook | None = None) -> Snapshot:
+def snapshot(
+    hf: str, *, price: int = 2000, q: int = 100, history: tuple = (), book: OrderBook | None = None
+) -> Snapshot:
     """q WETH at ``price`` (LT 83 %) with the USDT debt that gives HF ``hf``."""
     debt = int(D(q) * price * D("0.83") / D(hf) * 10**6)
     pos = Position(

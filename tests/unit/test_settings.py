@@ -168,7 +168,12 @@ def test_env_policy_params_are_read_as_toml_scalars(tmp_path):
         DELEVER_POLICY__PARAMS__HORIZON_S="3600",
         DELEVER_POLICY__PARAMS__LABEL="calm",
     )
-    assert s.policy.params == {"trigger_hf": Decimal("1.3"), "target_hf": Decimal("1.6"), "horizon_s": 3600, "label": "calm"}
+    assert s.policy.params == {
+        "trigger_hf": Decimal("1.3"),
+        "target_hf": Decimal("1.6"),
+        "horizon_s": 3600,
+        "label": "calm",
+    }
 
 
 def test_env_list_that_is_not_json_is_one_line_error(tmp_path):
@@ -202,9 +207,7 @@ def test_secret_in_the_file_is_refused_without_echoing_it(tmp_path, section, key
     else:
         text = DRY_RUN_TOML + f"\n[{section}]\n" + line
     message = error_of(tmp_path, text)
-    assert message == (
-        f"config: {section}.{key}: secrets come from the environment, not the config file (set {var})"
-    )
+    assert message == (f"config: {section}.{key}: secrets come from the environment, not the config file (set {var})")
     assert "leaked-value-xyz" not in message
 
 
@@ -240,7 +243,9 @@ def test_malformed_private_key_is_refused_without_echoing_it(tmp_path):
 
 def test_private_key_with_read_only_key_source_is_refused(tmp_path):
     message = error_of(tmp_path, DRY_RUN_TOML, DELEVER_WALLET__PRIVATE_KEY=KEY_A)
-    assert message.startswith('config: wallet.private_key: is set (DELEVER_WALLET__PRIVATE_KEY) but key_source is "none"')
+    assert message.startswith(
+        'config: wallet.private_key: is set (DELEVER_WALLET__PRIVATE_KEY) but key_source is "none"'
+    )
 
 
 def test_keystore_key_source_needs_path_and_password(tmp_path):
@@ -248,7 +253,7 @@ def test_keystore_key_source_needs_path_and_password(tmp_path):
     assert error_of(tmp_path, text) == 'config: wallet.keystore_path: required for key_source "keystore"'
     message = error_of(tmp_path, text + 'keystore_path = "k.json"\n')
     assert message == (
-        "config: wallet.keystore_password: required secret missing for key_source \"keystore\" "
+        'config: wallet.keystore_password: required secret missing for key_source "keystore" '
         "(set DELEVER_WALLET__KEYSTORE_PASSWORD)"
     )
 
@@ -269,11 +274,22 @@ def test_telegram_token_needs_a_chat_id(tmp_path):
 
 def test_repr_masks_every_secret_and_the_rpc_url(tmp_path):
     text = TESTNET_TOML.replace("http://127.0.0.1:8545", "https://eth.example/v2/AlchemyKey0123456789abc")
-    s = load(tmp_path, text + '[notify]\nwebhook_url = "https://hooks.example/T0/B0/WebhookToken0123456789"\n'
-             'telegram_chat_id = "1"\n', **SIGNING_ENV, DELEVER_NOTIFY__TELEGRAM_TOKEN="tg-token-0123456789")
+    s = load(
+        tmp_path,
+        text + '[notify]\nwebhook_url = "https://hooks.example/T0/B0/WebhookToken0123456789"\ntelegram_chat_id = "1"\n',
+        **SIGNING_ENV,
+        DELEVER_NOTIFY__TELEGRAM_TOKEN="tg-token-0123456789",
+    )
     shown = repr(s) + str(s) + s.model_dump_json()
-    for secret in (KEY_A, KEY_A[2:], "test-api-secret-0001", "test-api-key-0001", "tg-token-0123456789",
-                   "AlchemyKey0123456789abc", "WebhookToken0123456789"):
+    for secret in (
+        KEY_A,
+        KEY_A[2:],
+        "test-api-secret-0001",
+        "test-api-key-0001",
+        "tg-token-0123456789",
+        "AlchemyKey0123456789abc",
+        "WebhookToken0123456789",
+    ):
         assert secret not in shown
 
 
@@ -297,7 +313,10 @@ def test_testnet_mode_accepts_testnet_chain_ids(tmp_path, chain_id):
 
 def test_live_mode_refuses_a_testnet_chain_id(tmp_path):
     message = error_of(tmp_path, TESTNET_TOML.replace('mode = "testnet"', 'mode = "live"'), **SIGNING_ENV)
-    assert message == 'config: chain.chain_id: mode "live" on testnet chain 31337 (anvil / hardhat devnet): use mode = "testnet"'
+    assert (
+        message
+        == 'config: chain.chain_id: mode "live" on testnet chain 31337 (anvil / hardhat devnet): use mode = "testnet"'
+    )
 
 
 def live_toml() -> str:
@@ -318,9 +337,13 @@ def test_live_mode_needs_a_signing_key_source(tmp_path):
 
 @pytest.mark.parametrize("missing", ["DELEVER_EXCHANGE__API_KEY", "DELEVER_EXCHANGE__API_SECRET"])
 def test_live_mode_needs_both_exchange_keys(tmp_path, missing):
-    env = {k: v for k, v in SIGNING_ENV.items() if k not in ("DELEVER_EXCHANGE__API_KEY", "DELEVER_EXCHANGE__API_SECRET")}
+    env = {
+        k: v for k, v in SIGNING_ENV.items() if k not in ("DELEVER_EXCHANGE__API_KEY", "DELEVER_EXCHANGE__API_SECRET")
+    }
     message = error_of(tmp_path, live_toml(), **env)
-    assert message == 'config: exchange.api_key: required secret missing for mode "live" (set DELEVER_EXCHANGE__API_KEY)'
+    assert (
+        message == 'config: exchange.api_key: required secret missing for mode "live" (set DELEVER_EXCHANGE__API_KEY)'
+    )
 
 
 @pytest.mark.parametrize("mode", ["testnet", "live"])
@@ -352,8 +375,14 @@ def test_wallet_address_is_required(tmp_path):
         ("price_shock_bps = -1", "config: limits.price_shock_bps: must be at least 0"),
         ("max_oracle_divergence_bps = 0", "config: limits.max_oracle_divergence_bps: must be greater than 0"),
         ("cooldown_s = -1", "config: limits.cooldown_s: must be at least 0.0"),
-        ("min_batch_usd = 2000\nmax_batch_usd = 1000", "config: limits.min_batch_usd: must not exceed max_batch_usd (1000)"),
-        ("max_batch_usd = 2000\nmax_daily_usd = 1000", "config: limits.max_batch_usd: must not exceed max_daily_usd (1000)"),
+        (
+            "min_batch_usd = 2000\nmax_batch_usd = 1000",
+            "config: limits.min_batch_usd: must not exceed max_batch_usd (1000)",
+        ),
+        (
+            "max_batch_usd = 2000\nmax_daily_usd = 1000",
+            "config: limits.max_batch_usd: must not exceed max_daily_usd (1000)",
+        ),
         ("max_batch_usd = 0", "config: limits.max_batch_usd: must be greater than 0"),
     ],
 )
@@ -440,8 +469,13 @@ def test_devnet_state_yields_to_file_and_environment(tmp_path):
 
     write_state(tmp_path / ".delever")
     text = DEVNET_TOML.replace("[chain]\n", '[chain]\nrpc_url = "http://127.0.0.1:9"\n')
-    s = load(tmp_path, text, DELEVER_WALLET__PRIVATE_KEY=KEY_A, DELEVER_EXCHANGE__API_KEY="env-k",
-             DELEVER_EXCHANGE__API_SECRET="env-s")
+    s = load(
+        tmp_path,
+        text,
+        DELEVER_WALLET__PRIVATE_KEY=KEY_A,
+        DELEVER_EXCHANGE__API_KEY="env-k",
+        DELEVER_EXCHANGE__API_SECRET="env-s",
+    )
     assert s.chain.rpc_url == "http://127.0.0.1:9"
     assert s.wallet.private_key.get_secret_value() == KEY_A
     assert s.wallet.address == ADDRESS_A  # derived from the env key, not the state's wallet

@@ -62,18 +62,21 @@ def test_engine_settings_relative_kill_switch_is_absolute(tmp_path):
     assert s.engine.kill_switch_path == tmp_path / "run" / "STOP"
 
 
-@pytest.mark.parametrize(("snippet", "path"), [
-    ("[engine]\nmax_consecutive_failures = 0\n", "engine.max_consecutive_failures"),
-    ("[engine]\ntransfer_timeout_s = 1\n", "engine.transfer_timeout_s"),
-    ("[engine]\npoll_interval_s = 0\n", "engine.poll_interval_s"),
-    ("[engine]\ntick_interval_s = -1\n", "engine.tick_interval_s"),
-    ("[engine]\nmax_retries = 51\n", "engine.max_retries"),
-    ("[engine]\nsweep_min_usd = 0\n", "engine.sweep_min_usd"),
-    ("[engine]\npoll_interval = 1\n", "engine.poll_interval"),  # unknown key
-    ('[notify]\ntelegram_api_url = "ftp://x"\n', "notify.telegram_api_url"),
-    ('[notify]\nmin_alert_level = "debug"\n', "notify.min_alert_level"),
-    ("[exchange]\nrecv_window_ms = 60001\n", "exchange.recv_window_ms"),
-])
+@pytest.mark.parametrize(
+    ("snippet", "path"),
+    [
+        ("[engine]\nmax_consecutive_failures = 0\n", "engine.max_consecutive_failures"),
+        ("[engine]\ntransfer_timeout_s = 1\n", "engine.transfer_timeout_s"),
+        ("[engine]\npoll_interval_s = 0\n", "engine.poll_interval_s"),
+        ("[engine]\ntick_interval_s = -1\n", "engine.tick_interval_s"),
+        ("[engine]\nmax_retries = 51\n", "engine.max_retries"),
+        ("[engine]\nsweep_min_usd = 0\n", "engine.sweep_min_usd"),
+        ("[engine]\npoll_interval = 1\n", "engine.poll_interval"),  # unknown key
+        ('[notify]\ntelegram_api_url = "ftp://x"\n', "notify.telegram_api_url"),
+        ('[notify]\nmin_alert_level = "debug"\n', "notify.min_alert_level"),
+        ("[exchange]\nrecv_window_ms = 60001\n", "exchange.recv_window_ms"),
+    ],
+)
 def test_engine_settings_out_of_range_names_the_key(tmp_path, snippet, path):
     assert path in error_of(tmp_path, DRY_RUN_TOML + snippet)
 
@@ -99,8 +102,13 @@ def _build(tmp_path: Path, *, head=None, **engine):
     from tests.support.fakes import make_world
 
     config = settings(
-        tmp_path, chain={"rpc_url": "http://127.0.0.1:8545", "chain_id": 31337,
-                         "pool_addresses_provider": "0x2f39d218133AFaB8F2B819B1066c7E434Ad94E9e", "poll_interval_s": 0.25},
+        tmp_path,
+        chain={
+            "rpc_url": "http://127.0.0.1:8545",
+            "chain_id": 31337,
+            "pool_addresses_provider": "0x2f39d218133AFaB8F2B819B1066c7E434Ad94E9e",
+            "poll_interval_s": 0.25,
+        },
         notify={"telegram_api_url": "http://127.0.0.1:9/tg", "min_alert_level": "critical", "on_batches": False},
         engine=engine,
     )
@@ -110,9 +118,19 @@ def _build(tmp_path: Path, *, head=None, **engine):
 
 def test_build_runtime_wires_the_engine_settings(tmp_path):
     runtime = _build(
-        tmp_path, head=lambda: 7, poll_interval_s=0.5, transfer_timeout_s=600, max_consecutive_failures=4,
-        kill_switch_path=str(tmp_path / "K"), unwrap_native=True, repay_idle=False, sweep_min_usd=25,
-        reconcile_grace_s=0.5, max_retries=3, backoff_s=0.1, max_tick_gap_s=30,
+        tmp_path,
+        head=lambda: 7,
+        poll_interval_s=0.5,
+        transfer_timeout_s=600,
+        max_consecutive_failures=4,
+        kill_switch_path=str(tmp_path / "K"),
+        unwrap_native=True,
+        repay_idle=False,
+        sweep_min_usd=25,
+        reconcile_grace_s=0.5,
+        max_retries=3,
+        backoff_s=0.1,
+        max_tick_gap_s=30,
     )
     try:
         ex, ctl = runtime.executor.config, runtime.controller.config

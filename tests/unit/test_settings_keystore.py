@@ -85,7 +85,9 @@ def test_keystore_of_another_wallet_is_refused_before_decrypting(tmp_path):
 
 
 def test_keystore_missing_file_is_named(tmp_path):
-    with pytest.raises(ConfigError, match=r"config: wallet.keystore_path: keystore file .*wallet.keystore.json not found"):
+    with pytest.raises(
+        ConfigError, match=r"config: wallet.keystore_path: keystore file .*wallet.keystore.json not found"
+    ):
         load(tmp_path, keystore_toml())
 
 

@@ -37,7 +37,8 @@ def test_tests_import_shared_code_only_from_tests_support():
 def test_the_root_conftest_loads_the_shared_fixtures_from_tests_support():
     tree = ast.parse((TESTS / "conftest.py").read_text())
     plugins = next(
-        node.value for node in tree.body
+        node.value
+        for node in tree.body
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "pytest_plugins" for t in node.targets)
     )
     names = ast.literal_eval(plugins)

@@ -54,7 +54,10 @@ def test_translate_read_transient_is_retryable_else_final(exc: Exception, expect
 
 
 def test_translate_rejection_reason_names_the_filter() -> None:
-    assert translate(ccxt.BadRequest('{"code":-1013,"msg":"Filter failure: NOTIONAL"}'), write=True).reason == "min_notional"
+    assert (
+        translate(ccxt.BadRequest('{"code":-1013,"msg":"Filter failure: NOTIONAL"}'), write=True).reason
+        == "min_notional"
+    )
     assert translate(ccxt.InsufficientFunds("x"), write=True).reason == "insufficient_funds"
     assert translate(ccxt.InvalidOrder("Filter failure: LOT_SIZE"), write=True).reason == "lot_size"
 
@@ -83,11 +86,18 @@ def test_safe_message_blanks_signature_and_keys() -> None:
 
 
 def test_rebased_api_urls_keeps_paths_moves_every_host() -> None:
-    urls = {"public": "https://api.binance.com/api/v3", "sapi": "https://api.binance.com/sapi/v1",
-            "fapiPublic": "https://fapi.binance.com/fapi/v1", "nested": {"x": "https://x.binance.com/y"}}
+    urls = {
+        "public": "https://api.binance.com/api/v3",
+        "sapi": "https://api.binance.com/sapi/v1",
+        "fapiPublic": "https://fapi.binance.com/fapi/v1",
+        "nested": {"x": "https://x.binance.com/y"},
+    }
     assert rebased_api_urls(urls, "http://127.0.0.1:8080/") == {
-        "public": "http://127.0.0.1:8080/api/v3", "sapi": "http://127.0.0.1:8080/sapi/v1",
-        "fapiPublic": "http://127.0.0.1:8080/fapi/v1", "nested": {"x": "http://127.0.0.1:8080/y"}}
+        "public": "http://127.0.0.1:8080/api/v3",
+        "sapi": "http://127.0.0.1:8080/sapi/v1",
+        "fapiPublic": "http://127.0.0.1:8080/fapi/v1",
+        "nested": {"x": "http://127.0.0.1:8080/y"},
+    }
 
 
 def test_build_binance_client_points_everything_at_base_url_without_retries() -> None:

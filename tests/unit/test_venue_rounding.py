@@ -42,18 +42,30 @@ def test_round_up_is_a_tick_multiple_at_least_price_within_one_tick(price: Decim
     assert rounded - tick < price <= rounded
 
 
-@pytest.mark.parametrize(("value", "text"), [(D("1E+1"), "10"), (D("3.50000000"), "3.5"), (D("0.0001"), "0.0001"),
-                                             (D("2950.00"), "2950"), (D("0"), "0"), (D("1E-8"), "0.00000001")])
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (D("1E+1"), "10"),
+        (D("3.50000000"), "3.5"),
+        (D("0.0001"), "0.0001"),
+        (D("2950.00"), "2950"),
+        (D("0"), "0"),
+        (D("1E-8"), "0.00000001"),
+    ],
+)
 def test_plain_never_uses_exponents_or_trailing_zeros(value: Decimal, text: str) -> None:
     assert plain(value) == text
 
 
-@pytest.mark.parametrize(("qty", "price", "ok"), [
-    (D("0.0017"), D("3000"), True),  # 5.1 USDT
-    (D("0.0016"), D("3000"), False),  # 4.8 USDT: below min notional
-    (D("0.00015"), D("100000"), False),  # not a lot-step multiple
-    (D("0"), D("3000"), False),
-])
+@pytest.mark.parametrize(
+    ("qty", "price", "ok"),
+    [
+        (D("0.0017"), D("3000"), True),  # 5.1 USDT
+        (D("0.0016"), D("3000"), False),  # 4.8 USDT: below min notional
+        (D("0.00015"), D("100000"), False),  # not a lot-step multiple
+        (D("0"), D("3000"), False),
+    ],
+)
 def test_tradable_checks_lot_step_min_qty_and_min_notional(qty: Decimal, price: Decimal, ok: bool) -> None:
     assert tradable(qty, price, RULES) is ok
 
@@ -77,14 +89,22 @@ def test_order_state_without_id_is_malformed() -> None:
 
 def test_order_state_for_another_client_id_is_malformed() -> None:
     with pytest.raises(MalformedResponse):
-        order_state({"id": "1", "info": {"orderId": 1, "clientOrderId": "x", "status": "FILLED", "executedQty": "1"}},
-                    expected_client_order_id="y")
+        order_state(
+            {"id": "1", "info": {"orderId": 1, "clientOrderId": "x", "status": "FILLED", "executedQty": "1"}},
+            expected_client_order_id="y",
+        )
 
 
 def test_book_order_requires_fills_covering_executed_quantity() -> None:
     state = OrderState("1", "c", "EXPIRED", D("2"), D("6000"))
     with pytest.raises(MalformedResponse):
-        book_order(state, [TradeFill(D("3000"), D("1"), D("3"), "USDT")], base="ETH", quote="USDT", price_in_quote=lambda a: D(0))
+        book_order(
+            state,
+            [TradeFill(D("3000"), D("1"), D("3"), "USDT")],
+            base="ETH",
+            quote="USDT",
+            price_in_quote=lambda a: D(0),
+        )
 
 
 def test_book_order_partial_fill_sums_fees_in_quote_exactly() -> None:
@@ -95,6 +115,16 @@ def test_book_order_partial_fill_sums_fees_in_quote_exactly() -> None:
 
 
 def test_fills_in_trades_keeps_only_the_order_and_reads_raw_strings() -> None:
-    trades = [{"info": {"orderId": "7", "price": "3000.01", "qty": "0.1", "commission": "0.300001", "commissionAsset": "USDT"}},
-              {"info": {"orderId": "8", "price": "1", "qty": "1", "commission": "0", "commissionAsset": "USDT"}}]
+    trades = [
+        {
+            "info": {
+                "orderId": "7",
+                "price": "3000.01",
+                "qty": "0.1",
+                "commission": "0.300001",
+                "commissionAsset": "USDT",
+            }
+        },
+        {"info": {"orderId": "8", "price": "1", "qty": "1", "commission": "0", "commissionAsset": "USDT"}},
+    ]
     assert fills_in_trades(trades, "7") == [TradeFill(D("3000.01"), D("0.1"), D("0.300001"), "USDT")]

@@ -38,7 +38,7 @@ def test_sell_deep_book_one_ioc_order_fills_everything() -> None:
     assert result.fee_quote == D("6.000")
     assert result.client_order_ids == (client_order_id(KEY, 0),)
     assert result.exhausted is False
-    (_, args), = [c for c in fake.calls if c[0] == "create_order"]
+    ((_, args),) = [c for c in fake.calls if c[0] == "create_order"]
     assert args[:3] == ("ETH/USDT", "limit", "sell")
     assert args[5] == {"timeInForce": "IOC", "clientOrderId": client_order_id(KEY, 0)}
 
@@ -46,7 +46,7 @@ def test_sell_deep_book_one_ioc_order_fills_everything() -> None:
 def test_sell_rounds_quantity_down_to_step_and_floor_up_to_tick() -> None:
     venue, fake, _ = make([("3000", "5")])
     venue.sell(key=KEY, symbol="ETH/USDT", qty=D("1.23456789"), floor_price=D("2950.001"))
-    (_, args), = [c for c in fake.calls if c[0] == "create_order"]
+    ((_, args),) = [c for c in fake.calls if c[0] == "create_order"]
     assert D(args[3]) == D("1.2345")
     assert D(args[4]) == D("2950.01")
 
@@ -218,7 +218,12 @@ def test_rules_read_exchange_filters_exactly() -> None:
     venue, _, _ = make()
     rules = venue.rules("ETH/USDT")
     assert (rules.tick_size, rules.step_size, rules.min_qty, rules.min_notional, rules.taker_fee) == (
-        D("0.01"), D("0.0001"), D("0.0001"), D("5"), D("0.001"))
+        D("0.01"),
+        D("0.0001"),
+        D("0.0001"),
+        D("5"),
+        D("0.001"),
+    )
 
 
 def test_balances_are_exact_decimals() -> None:
@@ -244,8 +249,20 @@ def test_order_book_older_than_one_seen_is_refused() -> None:
         venue.order_book("ETH/USDT")
 
 
-CREATE_FAULTS = st.sampled_from([None, None, "lost", "timeout", "empty", "no_fills", "steal", "open_lost",
-                                 ccxt.DDoSProtection("429"), ccxt.ExchangeNotAvailable("503")])
+CREATE_FAULTS = st.sampled_from(
+    [
+        None,
+        None,
+        "lost",
+        "timeout",
+        "empty",
+        "no_fills",
+        "steal",
+        "open_lost",
+        ccxt.DDoSProtection("429"),
+        ccxt.ExchangeNotAvailable("503"),
+    ]
+)
 LOOKUP_FAULTS = st.sampled_from([None, None, None, ccxt.RequestTimeout("t"), ccxt.NetworkError("reset")])
 
 
@@ -253,10 +270,14 @@ LOOKUP_FAULTS = st.sampled_from([None, None, None, ccxt.RequestTimeout("t"), ccx
 @given(
     create_faults=st.lists(CREATE_FAULTS, max_size=6),
     lookup_faults=st.lists(LOOKUP_FAULTS, max_size=8),
-    levels=st.lists(st.tuples(st.integers(2900, 3010), st.integers(1, 40)), min_size=1, max_size=6, unique_by=lambda t: t[0]),
+    levels=st.lists(
+        st.tuples(st.integers(2900, 3010), st.integers(1, 40)), min_size=1, max_size=6, unique_by=lambda t: t[0]
+    ),
     qty=st.integers(1, 120),
 )
-def test_sell_under_any_fault_sequence_never_double_sells_and_resumes_exactly(create_faults, lookup_faults, levels, qty) -> None:
+def test_sell_under_any_fault_sequence_never_double_sells_and_resumes_exactly(
+    create_faults, lookup_faults, levels, qty
+) -> None:
     bids = [(str(p), str(D(q) / 10)) for p, q in sorted(levels, reverse=True)] + [("1000", "1000")]
     venue, fake, clock = make(bids, asks=[("3100", "10")])
     fake.balances["ETH"] = D(1000)

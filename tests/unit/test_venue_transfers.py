@@ -33,7 +33,7 @@ def make() -> tuple[CcxtVenue, FakeBinance, ManualClock]:
 def test_withdraw_sends_once_with_derived_id_and_truncated_amount() -> None:
     venue, fake, _ = make()
     transfer = venue.withdraw(key=KEY, coin="USDT", amount=D("99.1234567"), address=ALLOWED, network="ERC20")
-    (_, args), = [c for c in fake.calls if c[0] == "withdraw"]
+    ((_, args),) = [c for c in fake.calls if c[0] == "withdraw"]
     assert args[:3] == ("USDT", "99.123456", ALLOWED)
     assert args[3] == {"network": "ERC20", "withdrawOrderId": withdraw_order_id(KEY)}
     assert transfer.key == withdraw_order_id(KEY)
@@ -107,14 +107,26 @@ def test_withdraw_below_exchange_minimum_refused_locally() -> None:
 
 def test_withdraw_found_to_another_address_needs_review() -> None:
     venue, fake, _ = make()
-    fake.withdrawals.append({"id": "x", "amount": "49", "transactionFee": "1", "coin": "USDT", "status": 6,
-                             "address": OTHER, "txId": "0xabc", "withdrawOrderId": withdraw_order_id(KEY)})
+    fake.withdrawals.append(
+        {
+            "id": "x",
+            "amount": "49",
+            "transactionFee": "1",
+            "coin": "USDT",
+            "status": 6,
+            "address": OTHER,
+            "txId": "0xabc",
+            "withdrawOrderId": withdraw_order_id(KEY),
+        }
+    )
     with pytest.raises(NeedsReview):
         venue.withdraw(key=KEY, coin="USDT", amount=D("50"), address=ALLOWED, network="ERC20")
 
 
-@pytest.mark.parametrize(("status", "state"), [(4, TransferState.PENDING), (6, TransferState.OK),
-                                                (3, TransferState.FAILED), (1, TransferState.FAILED)])
+@pytest.mark.parametrize(
+    ("status", "state"),
+    [(4, TransferState.PENDING), (6, TransferState.OK), (3, TransferState.FAILED), (1, TransferState.FAILED)],
+)
 def test_withdrawal_follows_exchange_status(status: int, state: TransferState) -> None:
     venue, fake, _ = make()
     venue.withdraw(key=KEY, coin="USDT", amount=D("50"), address=ALLOWED, network="ERC20")
@@ -178,8 +190,9 @@ def test_withdraw_history_unreadable_before_send_sends_nothing() -> None:
     assert fake.count("withdraw") == 0
 
 
-WITHDRAW_FAULTS = st.sampled_from([None, "lost", "timeout", ccxt.ExchangeNotAvailable("503"), ccxt.DDoSProtection("429"),
-                                   ccxt.RequestTimeout("t")])
+WITHDRAW_FAULTS = st.sampled_from(
+    [None, "lost", "timeout", ccxt.ExchangeNotAvailable("503"), ccxt.DDoSProtection("429"), ccxt.RequestTimeout("t")]
+)
 HISTORY_FAULTS = st.sampled_from([None, None, ccxt.RequestTimeout("t"), ccxt.ExchangeNotAvailable("502")])
 
 

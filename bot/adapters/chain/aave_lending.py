@@ -68,20 +68,24 @@ class AaveLending:
         reserve = position.reserve(symbol)
         effective = reserve.collateral if amount == MAX_UINT256 else amount
         if effective <= 0:
-            raise GuardRefused(f"withdraw {symbol}: amount must be positive (have {reserve.collateral})",
-                               reason="invalid amount")
+            raise GuardRefused(
+                f"withdraw {symbol}: amount must be positive (have {reserve.collateral})", reason="invalid amount"
+            )
         if effective > reserve.collateral:
-            raise GuardRefused(f"withdraw {symbol}: {effective} exceeds the supplied {reserve.collateral}",
-                               reason="more than supplied")
+            raise GuardRefused(
+                f"withdraw {symbol}: {effective} exceeds the supplied {reserve.collateral}", reason="more than supplied"
+            )
         limit = max_withdraw(position, symbol, min_hf_wad=self.config.hf_floor_wad)
         if effective > limit:
             raise GuardRefused(
                 f"withdraw {symbol}: {effective} base units would take HF below the floor "
-                f"{wad_to_decimal(self.config.hf_floor_wad)}; the most is {limit}", reason="hf floor",
+                f"{wad_to_decimal(self.config.hf_floor_wad)}; the most is {limit}",
+                reason="hf floor",
             )
         market = self.reader.market()
         request = TxRequest(
-            to=market.pool, data=abis.POOL_WITHDRAW.encode(reserve.asset, amount, self.wallet),
+            to=market.pool,
+            data=abis.POOL_WITHDRAW.encode(reserve.asset, amount, self.wallet),
             description=f"withdraw {_human(amount, reserve.decimals)} {symbol}",
         )
         return self._send(key, request)
@@ -128,8 +132,9 @@ class AaveLending:
         held = self.snapshot().wallet_balances.get("WETH", 0)
         if not 0 < amount <= held:
             raise GuardRefused(f"unwrap: {amount} WETH base units asked, wallet holds {held}", reason="balance")
-        request = TxRequest(to=weth.asset, data=abis.WETH_WITHDRAW.encode(amount),
-                            description=f"unwrap {_human(amount, 18)} WETH")
+        request = TxRequest(
+            to=weth.asset, data=abis.WETH_WITHDRAW.encode(amount), description=f"unwrap {_human(amount, 18)} WETH"
+        )
         return self._send(key, request)
 
     def transfer(self, *, key: str, symbol: str, to: str, amount: int) -> TxResult:
@@ -146,8 +151,11 @@ class AaveLending:
             request = TxRequest(to=to, value=amount, description=f"send {_human(amount, 18)} ETH to {to}")
         else:
             reserve = self.reader.market().reserve(symbol)
-            request = TxRequest(to=reserve.asset, data=abis.TRANSFER.encode(to, amount),
-                                description=f"transfer {_human(amount, reserve.decimals)} {symbol} to {to}")
+            request = TxRequest(
+                to=reserve.asset,
+                data=abis.TRANSFER.encode(to, amount),
+                description=f"transfer {_human(amount, reserve.decimals)} {symbol} to {to}",
+            )
         return self._send(key, request)
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -196,8 +204,11 @@ class AaveLending:
 
 
 def _approve_request(token: str, symbol: str, spender: str, amount: int) -> TxRequest:
-    return TxRequest(to=token, data=abis.APPROVE.encode(Web3.to_checksum_address(spender), amount),
-                     description=f"approve {symbol} {amount} for {spender}")
+    return TxRequest(
+        to=token,
+        data=abis.APPROVE.encode(Web3.to_checksum_address(spender), amount),
+        description=f"approve {symbol} {amount} for {spender}",
+    )
 
 
 def _checked_address(address: str) -> str:

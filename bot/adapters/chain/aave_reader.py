@@ -65,8 +65,15 @@ class PositionRead:
 
 
 class AaveReader:
-    def __init__(self, w3: Web3, *, pool_addresses_provider: str, multicall3: str = MULTICALL3_ADDRESS,
-                 rounding: Rounding = Rounding.V3_0, multicall_gas: int | None = None) -> None:
+    def __init__(
+        self,
+        w3: Web3,
+        *,
+        pool_addresses_provider: str,
+        multicall3: str = MULTICALL3_ADDRESS,
+        rounding: Rounding = Rounding.V3_0,
+        multicall_gas: int | None = None,
+    ) -> None:
         self._w3 = w3
         self.provider = Web3.to_checksum_address(pool_addresses_provider)
         self.multicall = Multicall(w3, multicall3, gas=multicall_gas)
@@ -82,13 +89,17 @@ class AaveReader:
     def discover(self) -> MarketInfo:
         """Pool, oracle and data provider from the provider, then every listed reserve."""
         pool, oracle, data_provider = (
-            _address(r[0], what) for r, what in zip(
-                self.multicall.call([
-                    Call(self.provider, abis.GET_POOL, label="provider.getPool"),
-                    Call(self.provider, abis.GET_PRICE_ORACLE, label="provider.getPriceOracle"),
-                    Call(self.provider, abis.GET_POOL_DATA_PROVIDER, label="provider.getPoolDataProvider"),
-                ]),
-                ("pool", "oracle", "data provider"), strict=True,
+            _address(r[0], what)
+            for r, what in zip(
+                self.multicall.call(
+                    [
+                        Call(self.provider, abis.GET_POOL, label="provider.getPool"),
+                        Call(self.provider, abis.GET_PRICE_ORACLE, label="provider.getPriceOracle"),
+                        Call(self.provider, abis.GET_POOL_DATA_PROVIDER, label="provider.getPoolDataProvider"),
+                    ]
+                ),
+                ("pool", "oracle", "data provider"),
+                strict=True,
             )
         )
         (assets,) = self.multicall.call([Call(pool, abis.GET_RESERVES_LIST, label="pool.getReservesList")])[0]
@@ -103,11 +114,16 @@ class AaveReader:
         reserves = []
         for i, asset in enumerate(assets):
             (symbol,), (decimals,), (data,) = results[3 * i : 3 * i + 3]
-            reserves.append(ReserveInfo(
-                symbol=str(symbol), asset=Web3.to_checksum_address(asset), decimals=int(decimals),
-                a_token=_address(data[8], f"{symbol} aToken"), variable_debt_token=_address(data[10], f"{symbol} vToken"),
-                reserve_id=int(data[7]),
-            ))
+            reserves.append(
+                ReserveInfo(
+                    symbol=str(symbol),
+                    asset=Web3.to_checksum_address(asset),
+                    decimals=int(decimals),
+                    a_token=_address(data[8], f"{symbol} aToken"),
+                    variable_debt_token=_address(data[10], f"{symbol} vToken"),
+                    reserve_id=int(data[7]),
+                )
+            )
         symbols = [r.symbol for r in reserves]
         if len(set(symbols)) != len(symbols):
             raise ChainDataError(f"duplicate reserve symbols {symbols}")
@@ -127,14 +143,22 @@ class AaveReader:
             Call(market.pool, abis.GET_USER_ACCOUNT_DATA, (wallet,), label="pool.getUserAccountData"),
             Call(market.pool, abis.GET_USER_CONFIGURATION, (wallet,), label="pool.getUserConfiguration"),
             Call(market.pool, abis.GET_USER_EMODE, (wallet,), label="pool.getUserEMode"),
-            Call(market.oracle, abis.GET_ASSETS_PRICES, ([r.asset for r in market.reserves],),
-                 label="oracle.getAssetsPrices"),
+            Call(
+                market.oracle,
+                abis.GET_ASSETS_PRICES,
+                ([r.asset for r in market.reserves],),
+                label="oracle.getAssetsPrices",
+            ),
         ]
         per_reserve: list[Call] = []
         for r in market.reserves:
             per_reserve += [
-                Call(market.data_provider, abis.GET_RESERVE_CONFIGURATION_DATA, (r.asset,),
-                     label=f"getReserveConfigurationData({r.symbol})"),
+                Call(
+                    market.data_provider,
+                    abis.GET_RESERVE_CONFIGURATION_DATA,
+                    (r.asset,),
+                    label=f"getReserveConfigurationData({r.symbol})",
+                ),
                 Call(r.a_token, abis.BALANCE_OF, (wallet,), label=f"a{r.symbol}.balanceOf"),
                 Call(r.variable_debt_token, abis.BALANCE_OF, (wallet,), label=f"variableDebt{r.symbol}.balanceOf"),
                 Call(r.asset, abis.BALANCE_OF, (wallet,), label=f"{r.symbol}.balanceOf"),
@@ -159,31 +183,47 @@ class AaveReader:
                 raise ChainDataError(f"{r.symbol}: reserve decimals {decimals} != token decimals {r.decimals}")
             if int(prices[i]) == 0 and (a_balance or debt):
                 raise ChainDataError(f"{r.symbol}: oracle price is 0")
-            reserves.append(Reserve(
-                symbol=r.symbol, decimals=decimals, price=int(prices[i]), ltv_bps=ltv, liquidation_threshold_bps=lt,
-                liquidation_bonus_bps=bonus, collateral=int(a_balance), debt=int(debt),
-                collateral_enabled=bool((int(user_config) >> (2 * r.reserve_id + 1)) & 1), asset=r.asset,
-            ))
+            reserves.append(
+                Reserve(
+                    symbol=r.symbol,
+                    decimals=decimals,
+                    price=int(prices[i]),
+                    ltv_bps=ltv,
+                    liquidation_threshold_bps=lt,
+                    liquidation_bonus_bps=bonus,
+                    collateral=int(a_balance),
+                    debt=int(debt),
+                    collateral_enabled=bool((int(user_config) >> (2 * r.reserve_id + 1)) & 1),
+                    asset=r.asset,
+                )
+            )
             wallet_balances[r.symbol] = int(idle)
         snapshot = Snapshot(
-            position=Position(tuple(reserves), self.rounding), block=int(block_number), timestamp=int(timestamp),
-            chain_id=int(chain_id), wallet=wallet, wallet_balances=wallet_balances,
+            position=Position(tuple(reserves), self.rounding),
+            block=int(block_number),
+            timestamp=int(timestamp),
+            chain_id=int(chain_id),
+            wallet=wallet,
+            wallet_balances=wallet_balances,
         )
         return PositionRead(snapshot, chain_account, int(e_mode), int(user_config))
 
     def snapshot(self, wallet: str, *, block: int | str = "latest") -> Snapshot:
         return self.read(wallet, block=block).snapshot
 
-    def read_many_account_data(self, wallets: Sequence[str], *, block: int | str = "latest",
-                               chunk_size: int | None = None) -> list[AccountData]:
+    def read_many_account_data(
+        self, wallets: Sequence[str], *, block: int | str = "latest", chunk_size: int | None = None
+    ) -> list[AccountData]:
         """``getUserAccountData`` for every wallet, in one ``aggregate3`` (or one per chunk)."""
         pool = self.market().pool
         size = chunk_size or max(1, len(wallets))
         out: list[AccountData] = []
         for start in range(0, len(wallets), size):
             chunk = wallets[start : start + size]
-            calls = [Call(pool, abis.GET_USER_ACCOUNT_DATA, (Web3.to_checksum_address(w),),
-                          label=f"getUserAccountData({w})") for w in chunk]
+            calls = [
+                Call(pool, abis.GET_USER_ACCOUNT_DATA, (Web3.to_checksum_address(w),), label=f"getUserAccountData({w})")
+                for w in chunk
+            ]
             out += [AccountData(*(int(v) for v in values)) for values in self.multicall.call(calls, block=block)]
         return out
 

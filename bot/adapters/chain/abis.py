@@ -49,8 +49,9 @@ class Fn:
             raise AbiDecodeError(f"{self.signature}: empty return data")
         if self._all_uint256:  # static words: the length must be exact
             if len(data) != 32 * len(self.outputs):
-                raise AbiDecodeError(f"{self.signature}: {len(data)} bytes of return data, expected "
-                                     f"{32 * len(self.outputs)}")
+                raise AbiDecodeError(
+                    f"{self.signature}: {len(data)} bytes of return data, expected {32 * len(self.outputs)}"
+                )
             return tuple(int.from_bytes(data[i : i + 32], "big") for i in range(0, len(data), 32))
         try:
             return tuple(abi_decode(list(self.outputs), bytes(data), strict=True))
@@ -100,8 +101,10 @@ GET_USER_EMODE = Fn("getUserEMode(address)", (U,))
 #   isolationModeTotalDebt)
 GET_RESERVE_DATA = Fn(
     "getReserveData(address)",
-    ("((uint256),uint128,uint128,uint128,uint128,uint128,uint40,uint16,address,address,address,address,"
-     "uint128,uint128,uint128)",),
+    (
+        "((uint256),uint128,uint128,uint128,uint128,uint128,uint40,uint16,address,address,address,address,"
+        "uint128,uint128,uint128)",
+    ),
 )
 POOL_WITHDRAW = Fn("withdraw(address,uint256,address)", (U,))
 POOL_REPAY = Fn("repay(address,uint256,uint256,address)", (U,))

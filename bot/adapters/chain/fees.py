@@ -49,8 +49,14 @@ def _ceil_bps(value: int, bps: int) -> int:
     return -((-value * (10_000 + bps)) // 10_000)
 
 
-def initial_fees(*, base_fee: int, suggested_tip: int, urgency: Decimal = Decimal(1),
-                 min_tip: int = DEFAULT_MIN_TIP, cap: int = MAX_FEE_CAP_WEI) -> Fees:
+def initial_fees(
+    *,
+    base_fee: int,
+    suggested_tip: int,
+    urgency: Decimal = Decimal(1),
+    min_tip: int = DEFAULT_MIN_TIP,
+    cap: int = MAX_FEE_CAP_WEI,
+) -> Fees:
     if urgency < 1:
         raise ValueError(f"urgency must be >= 1, got {urgency}")
     tip = int((Decimal(max(suggested_tip, min_tip)) * urgency).to_integral_value(rounding=ROUND_CEILING))
@@ -64,12 +70,19 @@ def initial_fees(*, base_fee: int, suggested_tip: int, urgency: Decimal = Decima
 
 def is_valid_replacement(old: Fees, new: Fees, *, min_bump_bps: int = NODE_MIN_BUMP_BPS) -> bool:
     """Would a node replace ``old`` with ``new``? Both fields must rise by ≥ ``min_bump_bps``."""
-    return (new.max_fee_per_gas >= _ceil_bps(old.max_fee_per_gas, min_bump_bps)
-            and new.max_priority_fee_per_gas >= _ceil_bps(old.max_priority_fee_per_gas, min_bump_bps))
+    return new.max_fee_per_gas >= _ceil_bps(
+        old.max_fee_per_gas, min_bump_bps
+    ) and new.max_priority_fee_per_gas >= _ceil_bps(old.max_priority_fee_per_gas, min_bump_bps)
 
 
-def replacement_fees(old: Fees, *, market: Fees | None = None, cap: int,
-                     bump_bps: int = DEFAULT_BUMP_BPS, min_bump_bps: int = NODE_MIN_BUMP_BPS) -> Fees:
+def replacement_fees(
+    old: Fees,
+    *,
+    market: Fees | None = None,
+    cap: int,
+    bump_bps: int = DEFAULT_BUMP_BPS,
+    min_bump_bps: int = NODE_MIN_BUMP_BPS,
+) -> Fees:
     """Fees for a replacement of ``old``: ≥ +``bump_bps`` on both fields, at least ``market``.
 
     Clamped to ``cap`` when the clamped offer still clears the node's bump rule; otherwise

@@ -95,6 +95,7 @@ def encode_aggregate3(calls: Sequence[tuple[str, bool, bytes]]) -> bytes:
 
 def decode_aggregate3_result(raw: bytes) -> list[tuple[bool, bytes]]:
     """``(bool,bytes)[]`` return data, with every offset and length bounds-checked."""
+
     def word(at: int) -> int:
         if at < 0 or at + 32 > len(raw):
             raise AbiDecodeError(f"read past the end of {len(raw)} bytes at {at}")

@@ -91,8 +91,9 @@ class TxSender:
     """Signs with a local account and owns its nonces through ``store``. Thread-safe per process;
     one sender per (account, chain) — run a single daemon per wallet."""
 
-    def __init__(self, w3: Web3, account: LocalAccount, store: TxStore, config: SenderConfig,
-                 *, clock: Any = None) -> None:
+    def __init__(
+        self, w3: Web3, account: LocalAccount, store: TxStore, config: SenderConfig, *, clock: Any = None
+    ) -> None:
         self._w3 = w3
         self._account = account
         self._store = store
@@ -132,8 +133,15 @@ class TxSender:
         pending_nonce = self._read(lambda: self._w3.eth.get_transaction_count(self.address, "pending"), "nonce")
         nonce = max(pending_nonce, self._store.next_nonce(self.address, self.config.chain_id))
         record = TxRecord(
-            key=key, sender=self.address, chain_id=self.config.chain_id, nonce=nonce, to=Web3.to_checksum_address(request.to),
-            data="0x" + bytes(request.data).hex(), value=request.value, gas=gas, status=TxStatus.SIGNED,
+            key=key,
+            sender=self.address,
+            chain_id=self.config.chain_id,
+            nonce=nonce,
+            to=Web3.to_checksum_address(request.to),
+            data="0x" + bytes(request.data).hex(),
+            value=request.value,
+            gas=gas,
+            status=TxStatus.SIGNED,
             description=request.description,
         )
         attempt = self._sign(record, fees, index=0)
@@ -161,17 +169,27 @@ class TxSender:
         if mined is not None:
             return self._on_receipt(record, *mined, head=head)
         if record.status is TxStatus.MINED:
-            log.warning("tx %s: receipt in block %s is no longer canonical (reorg); back to pending",
-                        key, record.block_number)
-            self._store.update(key, status=TxStatus.PENDING, tx_hash=None, block_number=None, block_hash=None,
-                               gas_used=None, gas_cost_wei=None)
+            log.warning(
+                "tx %s: receipt in block %s is no longer canonical (reorg); back to pending", key, record.block_number
+            )
+            self._store.update(
+                key,
+                status=TxStatus.PENDING,
+                tx_hash=None,
+                block_number=None,
+                block_hash=None,
+                gas_used=None,
+                gas_cost_wei=None,
+            )
         latest_nonce = self._read(lambda: self._w3.eth.get_transaction_count(self.address, "latest"), "nonce")
         if latest_nonce > record.nonce:
             mined = self._canonical_receipt(attempts)  # it may have landed between the two reads
             if mined is not None:
                 return self._on_receipt(record, *mined, head=head)
-            message = (f"nonce {record.nonce} of {self.address} was consumed by a transaction this sender never "
-                       f"signed for key {key}")
+            message = (
+                f"nonce {record.nonce} of {self.address} was consumed by a transaction this sender never "
+                f"signed for key {key}"
+            )
             self._store.update(key, status=TxStatus.NEEDS_REVIEW, error=message)
             log.error("%s", message)
             raise NeedsReview(message)
@@ -182,14 +200,21 @@ class TxSender:
                 self._store.set_broadcast(a.tx_hash, "ok")
         if not seen:
             best = live[-1]
-            log.warning("tx %s: nonce %d not in the pool (dropped?); rebroadcasting identical bytes %s",
-                        key, record.nonce, best.tx_hash)
+            log.warning(
+                "tx %s: nonce %d not in the pool (dropped?); rebroadcasting identical bytes %s",
+                key,
+                record.nonce,
+                best.tx_hash,
+            )
             if not self._broadcast(record, best, first=False, rebroadcast=True):
                 # The node refuses those bytes now (e.g. maxFee below a spiked base fee): re-price.
                 self._replace(record, best, head=head, next_index=attempts[-1].index + 1)
             return self._result(key)
         last = live[-1]
-        if head - last.sent_block >= self.config.stuck_blocks or self._clock.now() - last.sent_at >= self.config.stuck_seconds:
+        if (
+            head - last.sent_block >= self.config.stuck_blocks
+            or self._clock.now() - last.sent_at >= self.config.stuck_seconds
+        ):
             self._replace(record, last, head=head, next_index=attempts[-1].index + 1)
         return self._result(key)
 
@@ -228,8 +253,10 @@ class TxSender:
     def _guard_chain_id(self) -> None:
         rpc_chain = self._read(lambda: self._w3.eth.chain_id, "chain id")
         if rpc_chain != self.config.chain_id:
-            raise GuardRefused(f"RPC chain id {rpc_chain} differs from the configured {self.config.chain_id}; "
-                               "refusing to sign", reason="chain id mismatch")
+            raise GuardRefused(
+                f"RPC chain id {rpc_chain} differs from the configured {self.config.chain_id}; refusing to sign",
+                reason="chain id mismatch",
+            )
 
     def _simulate(self, request: TxRequest) -> None:
         call = self._call_params(request)
@@ -238,8 +265,11 @@ class TxSender:
         except ContractLogicError as exc:
             raise RevertPredicted(request.description or "transaction", decode_exception(exc)) from None
         except Web3RPCError as exc:  # e.g. "insufficient funds for gas * price + value"
-            raise GuardRefused(f"{request.description or 'transaction'}: the node refuses the call: "
-                               f"{_node_message(exc)}; refusing to sign", reason="node refused") from None
+            raise GuardRefused(
+                f"{request.description or 'transaction'}: the node refuses the call: "
+                f"{_node_message(exc)}; refusing to sign",
+                reason="node refused",
+            ) from None
 
     def _estimate_gas(self, request: TxRequest) -> int:
         try:
@@ -247,8 +277,11 @@ class TxSender:
         except ContractLogicError as exc:
             raise RevertPredicted(request.description or "transaction", decode_exception(exc)) from None
         except Web3RPCError as exc:
-            raise GuardRefused(f"{request.description or 'transaction'}: gas estimation refused: "
-                               f"{_node_message(exc)}; refusing to sign", reason="node refused") from None
+            raise GuardRefused(
+                f"{request.description or 'transaction'}: gas estimation refused: "
+                f"{_node_message(exc)}; refusing to sign",
+                reason="node refused",
+            ) from None
         return estimate * (10_000 + self.config.gas_margin_bps) // 10_000
 
     def _guard_gas_funds(self, *, gas: int, fees: Fees, value: int) -> None:
@@ -257,38 +290,57 @@ class TxSender:
         if balance < need:
             raise GuardRefused(
                 f"{self.address} holds {balance} wei; needs {need} wei (gas {gas} × maxFee {fees.max_fee_per_gas}"
-                f" + value {value}); refusing to sign", reason="insufficient ETH for gas",
+                f" + value {value}); refusing to sign",
+                reason="insufficient ETH for gas",
             )
 
     # -- signing and broadcasting ------------------------------------------------------------------
     def _market_fees(self) -> Fees:
         base_fee = max(self._base_fee("latest"), self._base_fee("pending"))
         tip = self._read(lambda: self._w3.eth.max_priority_fee, "priority fee")
-        return initial_fees(base_fee=base_fee, suggested_tip=tip, urgency=self.config.urgency,
-                            min_tip=self.config.min_tip_wei, cap=self.config.max_fee_cap_wei)
+        return initial_fees(
+            base_fee=base_fee,
+            suggested_tip=tip,
+            urgency=self.config.urgency,
+            min_tip=self.config.min_tip_wei,
+            cap=self.config.max_fee_cap_wei,
+        )
 
     def _base_fee(self, tag: str) -> int:
         """The block's base fee; "pending" is the next block's where the node exposes it."""
+
         def fetch() -> int:
             try:
                 block = self._w3.eth.get_block(tag)  # type: ignore[arg-type]
             except (ValueError, TypeError):  # some nodes do not serve a pending block
                 return 0
             return int((block or {}).get("baseFeePerGas") or 0)
+
         return self._read(fetch, f"{tag} block")
 
     def _sign(self, record: TxRecord, fees: Fees, *, index: int) -> Attempt:
         tx = {
-            "type": 2, "chainId": record.chain_id, "nonce": record.nonce, "to": record.to,
-            "data": record.data, "value": record.value, "gas": record.gas,
-            "maxFeePerGas": fees.max_fee_per_gas, "maxPriorityFeePerGas": fees.max_priority_fee_per_gas,
+            "type": 2,
+            "chainId": record.chain_id,
+            "nonce": record.nonce,
+            "to": record.to,
+            "data": record.data,
+            "value": record.value,
+            "gas": record.gas,
+            "maxFeePerGas": fees.max_fee_per_gas,
+            "maxPriorityFeePerGas": fees.max_priority_fee_per_gas,
         }
         signed = self._account.sign_transaction(tx)
         head = self._read(lambda: self._w3.eth.block_number, "block number")
         return Attempt(
-            tx_hash="0x" + bytes(signed.hash).hex(), key=record.key, index=index,
-            raw_tx="0x" + bytes(signed.raw_transaction).hex(), max_fee_per_gas=fees.max_fee_per_gas,
-            max_priority_fee_per_gas=fees.max_priority_fee_per_gas, sent_block=head, sent_at=self._clock.now(),
+            tx_hash="0x" + bytes(signed.hash).hex(),
+            key=record.key,
+            index=index,
+            raw_tx="0x" + bytes(signed.raw_transaction).hex(),
+            max_fee_per_gas=fees.max_fee_per_gas,
+            max_priority_fee_per_gas=fees.max_priority_fee_per_gas,
+            sent_block=head,
+            sent_at=self._clock.now(),
         )
 
     def _broadcast(self, record: TxRecord, attempt: Attempt, *, first: bool, rebroadcast: bool = False) -> bool:
@@ -312,8 +364,12 @@ class TxSender:
         lowered = message.lower()
         if is_transport_error(exc):
             # It may or may not have reached the node: UNKNOWN, reconciled by hash and nonce.
-            log.warning("tx %s: broadcast of %s hit a transport error (%s); outcome unknown",
-                        record.key, attempt.tx_hash, type(exc).__name__)
+            log.warning(
+                "tx %s: broadcast of %s hit a transport error (%s); outcome unknown",
+                record.key,
+                attempt.tx_hash,
+                type(exc).__name__,
+            )
             self._store.set_broadcast(attempt.tx_hash, "unknown")
             self._store.update(record.key, status=TxStatus.PENDING)
             return True
@@ -357,9 +413,17 @@ class TxSender:
             return
         attempt = self._sign(record, fees, index=next_index)
         self._store.add_attempt(attempt)  # durable before broadcast, like the first one
-        log.warning("tx %s stuck since block %d; replacing at nonce %d: maxFee %d→%d tip %d→%d hash %s",
-                    record.key, last.sent_block, record.nonce, old.max_fee_per_gas, fees.max_fee_per_gas,
-                    old.max_priority_fee_per_gas, fees.max_priority_fee_per_gas, attempt.tx_hash)
+        log.warning(
+            "tx %s stuck since block %d; replacing at nonce %d: maxFee %d→%d tip %d→%d hash %s",
+            record.key,
+            last.sent_block,
+            record.nonce,
+            old.max_fee_per_gas,
+            fees.max_fee_per_gas,
+            old.max_priority_fee_per_gas,
+            fees.max_priority_fee_per_gas,
+            attempt.tx_hash,
+        )
         self._broadcast(record, attempt, first=False)
 
     # -- receipts ------------------------------------------------------------------------------
@@ -376,7 +440,9 @@ class TxSender:
     def _on_receipt(self, record: TxRecord, attempt: Attempt, receipt: Any, *, head: int) -> TxResult:
         block_number = int(receipt["blockNumber"])
         fields: dict[str, Any] = dict(
-            tx_hash=attempt.tx_hash, block_number=block_number, block_hash="0x" + bytes(receipt["blockHash"]).hex(),
+            tx_hash=attempt.tx_hash,
+            block_number=block_number,
+            block_hash="0x" + bytes(receipt["blockHash"]).hex(),
             gas_used=int(receipt["gasUsed"]),
             gas_cost_wei=int(receipt["gasUsed"]) * int(receipt.get("effectiveGasPrice") or 0),
         )
@@ -410,6 +476,7 @@ class TxSender:
                 return self._w3.eth.get_transaction_receipt(tx_hash)
             except TransactionNotFound:
                 return None
+
         return self._read(fetch, "receipt")
 
     def _in_pool(self, tx_hash: str) -> bool:
@@ -418,12 +485,17 @@ class TxSender:
                 return self._w3.eth.get_transaction(tx_hash) is not None
             except TransactionNotFound:
                 return False
+
         return self._read(fetch, "transaction")
 
     # -- helpers -------------------------------------------------------------------------------
     def _call_params(self, request: TxRequest) -> dict[str, Any]:
-        params: dict[str, Any] = {"from": self.address, "to": Web3.to_checksum_address(request.to),
-                                  "data": "0x" + bytes(request.data).hex(), "value": request.value}
+        params: dict[str, Any] = {
+            "from": self.address,
+            "to": Web3.to_checksum_address(request.to),
+            "data": "0x" + bytes(request.data).hex(),
+            "value": request.value,
+        }
         if request.gas:
             params["gas"] = request.gas
         return params
@@ -442,15 +514,27 @@ class TxSender:
         assert record is not None
         attempts = self._store.attempts(key)
         outcome = {
-            TxStatus.OK: Outcome.OK, TxStatus.FAILED: Outcome.FAILED, TxStatus.REJECTED: Outcome.FAILED,
-            TxStatus.MINED: Outcome.PENDING, TxStatus.PENDING: Outcome.PENDING, TxStatus.SIGNED: Outcome.UNKNOWN,
+            TxStatus.OK: Outcome.OK,
+            TxStatus.FAILED: Outcome.FAILED,
+            TxStatus.REJECTED: Outcome.FAILED,
+            TxStatus.MINED: Outcome.PENDING,
+            TxStatus.PENDING: Outcome.PENDING,
+            TxStatus.SIGNED: Outcome.UNKNOWN,
             TxStatus.NEEDS_REVIEW: Outcome.UNKNOWN,
         }[record.status]
         if outcome is Outcome.PENDING and attempts and all(a.broadcast in ("unknown", "pending") for a in attempts):
             outcome = Outcome.UNKNOWN  # never confirmed by the node
         tx_hash = record.tx_hash or (attempts[-1].tx_hash if attempts else None)
-        return TxResult(key=key, outcome=outcome, tx_hash=tx_hash, block=record.block_number, nonce=record.nonce,
-                        error=record.error, gas_used=record.gas_used, gas_cost_wei=record.gas_cost_wei)
+        return TxResult(
+            key=key,
+            outcome=outcome,
+            tx_hash=tx_hash,
+            block=record.block_number,
+            nonce=record.nonce,
+            error=record.error,
+            gas_used=record.gas_used,
+            gas_cost_wei=record.gas_cost_wei,
+        )
 
 
 def _is_final(result: TxResult) -> bool:
@@ -458,8 +542,16 @@ def _is_final(result: TxResult) -> bool:
 
 
 def _with_outcome(result: TxResult, outcome: Outcome) -> TxResult:
-    return TxResult(key=result.key, outcome=outcome, tx_hash=result.tx_hash, block=result.block, nonce=result.nonce,
-                    error=result.error, gas_used=result.gas_used, gas_cost_wei=result.gas_cost_wei)
+    return TxResult(
+        key=result.key,
+        outcome=outcome,
+        tx_hash=result.tx_hash,
+        block=result.block,
+        nonce=result.nonce,
+        error=result.error,
+        gas_used=result.gas_used,
+        gas_cost_wei=result.gas_cost_wei,
+    )
 
 
 def _node_message(exc: Exception) -> str:

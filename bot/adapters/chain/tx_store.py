@@ -114,7 +114,14 @@ CREATE TABLE IF NOT EXISTS chain_tx_attempt (
 """
 
 _RECORD_COLUMNS = {
-    "status", "description", "tx_hash", "block_number", "block_hash", "gas_used", "gas_cost_wei", "error",
+    "status",
+    "description",
+    "tx_hash",
+    "block_number",
+    "block_hash",
+    "gas_used",
+    "gas_cost_wei",
+    "error",
 }
 
 
@@ -178,8 +185,20 @@ class TxStore:
             self._db.execute(
                 "INSERT INTO chain_tx (key, sender, chain_id, nonce, to_addr, data, value, gas, status, description,"
                 " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (record.key, record.sender, record.chain_id, record.nonce, record.to, record.data, str(record.value),
-                 record.gas, record.status.value, record.description, now, now),
+                (
+                    record.key,
+                    record.sender,
+                    record.chain_id,
+                    record.nonce,
+                    record.to,
+                    record.data,
+                    str(record.value),
+                    record.gas,
+                    record.status.value,
+                    record.description,
+                    now,
+                    now,
+                ),
             )
             self._insert_attempt(attempt)
 
@@ -188,8 +207,9 @@ class TxStore:
             self._insert_attempt(attempt)
             self._db.execute("UPDATE chain_tx SET updated_at = ? WHERE key = ?", (time.time(), attempt.key))
 
-    def set_broadcast(self, tx_hash: str, broadcast: str, *, sent_block: int | None = None,
-                      sent_at: float | None = None) -> None:
+    def set_broadcast(
+        self, tx_hash: str, broadcast: str, *, sent_block: int | None = None, sent_at: float | None = None
+    ) -> None:
         with self._lock, self._tx():
             self._db.execute(
                 "UPDATE chain_tx_attempt SET broadcast = ?, sent_block = COALESCE(?, sent_block),"
@@ -201,8 +221,10 @@ class TxStore:
         unknown = set(fields) - _RECORD_COLUMNS
         if unknown:
             raise ValueError(f"unknown chain_tx fields {sorted(unknown)}")
-        values = {k: (v.value if isinstance(v, Enum) else str(v) if k == "gas_cost_wei" and v is not None else v)
-                  for k, v in fields.items()}
+        values = {
+            k: (v.value if isinstance(v, Enum) else str(v) if k == "gas_cost_wei" and v is not None else v)
+            for k, v in fields.items()
+        }
         assignments = ", ".join(f"{k} = ?" for k in values)
         with self._lock, self._tx():
             self._db.execute(
@@ -215,8 +237,17 @@ class TxStore:
         self._db.execute(
             "INSERT INTO chain_tx_attempt (tx_hash, key, idx, raw_tx, max_fee_per_gas, max_priority_fee_per_gas,"
             " sent_block, sent_at, broadcast) VALUES (?,?,?,?,?,?,?,?,?)",
-            (a.tx_hash, a.key, a.index, a.raw_tx, str(a.max_fee_per_gas), str(a.max_priority_fee_per_gas),
-             a.sent_block, a.sent_at, a.broadcast),
+            (
+                a.tx_hash,
+                a.key,
+                a.index,
+                a.raw_tx,
+                str(a.max_fee_per_gas),
+                str(a.max_priority_fee_per_gas),
+                a.sent_block,
+                a.sent_at,
+                a.broadcast,
+            ),
         )
 
     def _tx(self) -> _Transaction:
@@ -240,18 +271,37 @@ class _Transaction:
 def _record(row: tuple[Any, ...], cols: list[str]) -> TxRecord:
     d = dict(zip(cols, row, strict=True))
     return TxRecord(
-        key=d["key"], sender=d["sender"], chain_id=d["chain_id"], nonce=d["nonce"], to=d["to_addr"], data=d["data"],
-        value=int(d["value"]), gas=d["gas"], status=TxStatus(d["status"]), description=d["description"],
-        tx_hash=d["tx_hash"], block_number=d["block_number"], block_hash=d["block_hash"], gas_used=d["gas_used"],
-        gas_cost_wei=int(d["gas_cost_wei"]) if d["gas_cost_wei"] is not None else None, error=d["error"],
-        created_at=d["created_at"], updated_at=d["updated_at"],
+        key=d["key"],
+        sender=d["sender"],
+        chain_id=d["chain_id"],
+        nonce=d["nonce"],
+        to=d["to_addr"],
+        data=d["data"],
+        value=int(d["value"]),
+        gas=d["gas"],
+        status=TxStatus(d["status"]),
+        description=d["description"],
+        tx_hash=d["tx_hash"],
+        block_number=d["block_number"],
+        block_hash=d["block_hash"],
+        gas_used=d["gas_used"],
+        gas_cost_wei=int(d["gas_cost_wei"]) if d["gas_cost_wei"] is not None else None,
+        error=d["error"],
+        created_at=d["created_at"],
+        updated_at=d["updated_at"],
     )
 
 
 def _attempt(row: tuple[Any, ...], cols: list[str]) -> Attempt:
     d = dict(zip(cols, row, strict=True))
     return Attempt(
-        tx_hash=d["tx_hash"], key=d["key"], index=d["idx"], raw_tx=d["raw_tx"],
-        max_fee_per_gas=int(d["max_fee_per_gas"]), max_priority_fee_per_gas=int(d["max_priority_fee_per_gas"]),
-        sent_block=d["sent_block"], sent_at=d["sent_at"], broadcast=d["broadcast"],
+        tx_hash=d["tx_hash"],
+        key=d["key"],
+        index=d["idx"],
+        raw_tx=d["raw_tx"],
+        max_fee_per_gas=int(d["max_fee_per_gas"]),
+        max_priority_fee_per_gas=int(d["max_priority_fee_per_gas"]),
+        sent_block=d["sent_block"],
+        sent_at=d["sent_at"],
+        broadcast=d["broadcast"],
     )

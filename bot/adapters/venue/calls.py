@@ -62,7 +62,9 @@ class Calls:
         self._rate_limit_streak = 0
 
     # -- reads -------------------------------------------------------------------------
-    def read(self, fn: Callable[..., T], *args: Any, passthrough: tuple[type[BaseException], ...] = (), **kwargs: Any) -> T:
+    def read(
+        self, fn: Callable[..., T], *args: Any, passthrough: tuple[type[BaseException], ...] = (), **kwargs: Any
+    ) -> T:
         """Call ``fn`` with retries on transient failures; ccxt errors come out translated,
         except the classes in ``passthrough`` (e.g. OrderNotFound for lookups)."""
         retrying = tenacity.Retrying(

@@ -57,7 +57,9 @@ class CcxtVenue:
             read_attempts=read_attempts,
             read_backoff_s=read_backoff_s,
         )
-        self._orders = OrderDesk(self._calls, order_book=self.order_book, price_in_quote=self._price_in_quote, limits=sell_limits)
+        self._orders = OrderDesk(
+            self._calls, order_book=self.order_book, price_in_quote=self._price_in_quote, limits=sell_limits
+        )
         self._transfers = TransferDesk(self._calls, allowlist=withdrawal_allowlist, lookback_s=transfer_lookback_s)
         self._rules: dict[str, MarketRules] = {}
         self._last_book_nonce: dict[str, int] = {}
@@ -151,7 +153,9 @@ class CcxtVenue:
         try:
             tick = dec(filters.get("PRICE_FILTER", {}).get("tickSize", precision.get("price")), "tickSize")
             step = dec(filters.get("LOT_SIZE", {}).get("stepSize", precision.get("amount")), "stepSize")
-            min_qty = dec(filters.get("LOT_SIZE", {}).get("minQty", (limits.get("amount") or {}).get("min") or 0), "minQty")
+            min_qty = dec(
+                filters.get("LOT_SIZE", {}).get("minQty", (limits.get("amount") or {}).get("min") or 0), "minQty"
+            )
             notional = filters.get("NOTIONAL") or filters.get("MIN_NOTIONAL") or {}
             min_notional = dec(notional.get("minNotional", (limits.get("cost") or {}).get("min") or 0), "minNotional")
             taker = dec(market.get("taker") or 0, "taker fee")

@@ -108,7 +108,9 @@ def translate(exc: BaseException, *, write: bool, retry_after: float | None = No
     message = safe_message(exc)
     if is_rate_limit(exc):
         # Binance answers 429/418 before executing anything: the request did not happen.
-        return RateLimited(message, retry_after=retry_after if retry_after is not None else DEFAULT_RATE_LIMIT_BACKOFF_S)
+        return RateLimited(
+            message, retry_after=retry_after if retry_after is not None else DEFAULT_RATE_LIMIT_BACKOFF_S
+        )
     if isinstance(exc, ccxt.InvalidNonce):
         # Timestamp outside recvWindow: refused before execution; the local clock needs a look.
         return Retryable(message)

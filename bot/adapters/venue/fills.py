@@ -17,7 +17,13 @@ from bot.adapters.venue.calls import MalformedResponse
 
 TERMINAL_STATUSES = frozenset({"FILLED", "EXPIRED", "EXPIRED_IN_MATCH", "CANCELED", "REJECTED"})
 OPEN_STATUSES = frozenset({"NEW", "PARTIALLY_FILLED", "PENDING_NEW", "PENDING_CANCEL"})
-_UNIFIED_TO_BINANCE = {"closed": "FILLED", "expired": "EXPIRED", "canceled": "CANCELED", "rejected": "REJECTED", "open": "NEW"}
+_UNIFIED_TO_BINANCE = {
+    "closed": "FILLED",
+    "expired": "EXPIRED",
+    "canceled": "CANCELED",
+    "rejected": "REJECTED",
+    "open": "NEW",
+}
 
 
 def dec(value: Any, what: str = "value") -> Decimal:
@@ -111,7 +117,9 @@ def order_state(order: Any, *, expected_client_order_id: str | None = None) -> O
     quote_qty = dec(quote, "cummulativeQuoteQty") if quote is not None else Decimal(0)
     if executed < 0 or quote_qty < 0:
         raise MalformedResponse("negative executed quantity")
-    return OrderState(str(order_id), str(cid or expected_client_order_id or ""), str(status).upper(), executed, quote_qty)
+    return OrderState(
+        str(order_id), str(cid or expected_client_order_id or ""), str(status).upper(), executed, quote_qty
+    )
 
 
 def fills_in_create_answer(order: dict) -> list[TradeFill] | None:
@@ -121,8 +129,12 @@ def fills_in_create_answer(order: dict) -> list[TradeFill] | None:
     if not isinstance(raw, list):
         return None
     return [
-        TradeFill(dec(f.get("price"), "fill price"), dec(f.get("qty"), "fill qty"),
-                  dec(f.get("commission", "0"), "commission"), str(f.get("commissionAsset") or ""))
+        TradeFill(
+            dec(f.get("price"), "fill price"),
+            dec(f.get("qty"), "fill qty"),
+            dec(f.get("commission", "0"), "commission"),
+            str(f.get("commissionAsset") or ""),
+        )
         for f in raw
     ]
 
@@ -135,12 +147,14 @@ def fills_in_trades(trades: Iterable[Any], order_id: str) -> list[TradeFill]:
         if str(info.get("orderId", trade.get("order") if isinstance(trade, dict) else None)) != order_id:
             continue
         fee = trade.get("fee") or {}
-        fills.append(TradeFill(
-            dec(info.get("price", trade.get("price")), "trade price"),
-            dec(info.get("qty", trade.get("amount")), "trade qty"),
-            dec(info.get("commission", fee.get("cost", "0")), "commission"),
-            str(info.get("commissionAsset", fee.get("currency")) or ""),
-        ))
+        fills.append(
+            TradeFill(
+                dec(info.get("price", trade.get("price")), "trade price"),
+                dec(info.get("qty", trade.get("amount")), "trade qty"),
+                dec(info.get("commission", fee.get("cost", "0")), "commission"),
+                str(info.get("commissionAsset", fee.get("currency")) or ""),
+            )
+        )
     return fills
 
 

@@ -38,7 +38,12 @@ class SellLimits:
 
 def tradable(qty: Decimal, price: Decimal, rules: MarketRules) -> bool:
     """Whether an order of ``qty`` at ``price`` passes the lot and notional filters."""
-    return qty > 0 and qty >= rules.min_qty and qty == round_down(qty, rules.step_size) and qty * price >= rules.min_notional
+    return (
+        qty > 0
+        and qty >= rules.min_qty
+        and qty == round_down(qty, rules.step_size)
+        and qty * price >= rules.min_notional
+    )
 
 
 class OrderDesk:
@@ -59,7 +64,9 @@ class OrderDesk:
     # -- public ------------------------------------------------------------------------
     def sell(self, *, key: str, rules: MarketRules, qty: Decimal, floor_price: Decimal) -> SellResult:
         if qty <= 0 or floor_price <= 0:
-            raise GuardRefused(f"sell needs a positive quantity and floor price, got {qty} at {floor_price}", reason="bad_arguments")
+            raise GuardRefused(
+                f"sell needs a positive quantity and floor price, got {qty} at {floor_price}", reason="bad_arguments"
+            )
         floor = round_up(floor_price, rules.tick_size)  # never below the cap
         requested = round_down(qty, rules.step_size)
         booked, attempt = self.reconcile(key=key, rules=rules)
@@ -153,7 +160,11 @@ class OrderDesk:
         for _ in range(3):
             try:
                 raw = self._calls.read(
-                    self._client.fetch_order, None, rules.symbol, {"clientOrderId": cid}, passthrough=(ccxt.OrderNotFound,)
+                    self._client.fetch_order,
+                    None,
+                    rules.symbol,
+                    {"clientOrderId": cid},
+                    passthrough=(ccxt.OrderNotFound,),
                 )
             except ccxt.OrderNotFound:
                 if not wait_in_flight or self._calls.is_conclusive(cid):
@@ -230,4 +241,3 @@ def _result(key: str, requested: Decimal, booked: list[BookedOrder], exhausted: 
         client_order_ids=tuple(b.client_order_id for b in booked),
         exhausted=exhausted,
     )
-

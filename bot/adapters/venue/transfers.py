@@ -24,8 +24,25 @@ from bot.ports import Transfer, TransferState
 
 DEFAULT_LOOKBACK_S = 30 * 86_400  # ccxt filters history by ``since`` on the client side: be generous
 FALLBACK_WITHDRAW_STEP = Decimal("0.00000001")
-_STATES = {"ok": TransferState.OK, "pending": TransferState.PENDING, "failed": TransferState.FAILED, "canceled": TransferState.FAILED}
-_INFO_FIELDS = ("id", "withdrawOrderId", "status", "network", "address", "applyTime", "insertTime", "txId", "coin", "amount", "transactionFee")
+_STATES = {
+    "ok": TransferState.OK,
+    "pending": TransferState.PENDING,
+    "failed": TransferState.FAILED,
+    "canceled": TransferState.FAILED,
+}
+_INFO_FIELDS = (
+    "id",
+    "withdrawOrderId",
+    "status",
+    "network",
+    "address",
+    "applyTime",
+    "insertTime",
+    "txId",
+    "coin",
+    "amount",
+    "transactionFee",
+)
 
 
 def checksummed_allowlist(addresses: Iterable[str]) -> frozenset[str]:
@@ -98,10 +115,14 @@ class TransferDesk:
             return existing
         step, minimum, enabled = self._withdraw_rules(coin, network)
         if not enabled:
-            raise GuardRefused(f"{coin} withdrawals on {network} are disabled on the exchange", reason="withdraw_disabled")
+            raise GuardRefused(
+                f"{coin} withdrawals on {network} are disabled on the exchange", reason="withdraw_disabled"
+            )
         sendable = round_down(amount, step)
         if sendable <= 0 or sendable < minimum:
-            raise GuardRefused(f"{amount} {coin} is below the withdrawal minimum {minimum} (step {step})", reason="below_minimums")
+            raise GuardRefused(
+                f"{amount} {coin} is below the withdrawal minimum {minimum} (step {step})", reason="below_minimums"
+            )
         params = {"network": network, "withdrawOrderId": wid}
         try:
             answer = self._calls.write(wid, self._client.withdraw, coin, plain(sendable), destination, params)
@@ -109,7 +130,9 @@ class TransferDesk:
             found = self._lookup(wid, coin, destination)
             if found is not None:
                 return found
-            raise OutcomeUnknown(f"withdrawal {wid}: no answer and not in the history yet ({exc}); call again to reconcile") from None
+            raise OutcomeUnknown(
+                f"withdrawal {wid}: no answer and not in the history yet ({exc}); call again to reconcile"
+            ) from None
         withdrawal_id = answer.get("id") if isinstance(answer, dict) else None
         found = self._find(wid, coin)
         if found is not None:
@@ -117,8 +140,13 @@ class TransferDesk:
             return _withdrawal_transfer(wid, coin, found)
         if not withdrawal_id:
             raise OutcomeUnknown(f"withdrawal {wid}: answer without an id and not in the history yet")
-        return Transfer(key=wid, coin=coin, amount=sendable, state=TransferState.PENDING,
-                        info={"id": str(withdrawal_id), "withdrawOrderId": wid})
+        return Transfer(
+            key=wid,
+            coin=coin,
+            amount=sendable,
+            state=TransferState.PENDING,
+            info={"id": str(withdrawal_id), "withdrawOrderId": wid},
+        )
 
     def withdrawal(self, *, key: str, coin: str) -> Transfer:
         wid = withdraw_order_id(key)
@@ -150,7 +178,9 @@ class TransferDesk:
 
     def _find(self, wid: str, coin: str) -> dict[str, Any] | None:
         try:
-            records = self._calls.read(self._client.fetch_withdrawals, coin, self._since_ms(), None, {"withdrawOrderId": wid})
+            records = self._calls.read(
+                self._client.fetch_withdrawals, coin, self._since_ms(), None, {"withdrawOrderId": wid}
+            )
         except RateLimited:
             raise
         except Retryable as exc:
@@ -181,7 +211,9 @@ class TransferDesk:
         for entry in _info(currency).get("networkList") or []:
             if entry.get("network") in network_ids:
                 try:
-                    step = dec(entry.get("withdrawIntegerMultiple") or FALLBACK_WITHDRAW_STEP, "withdrawIntegerMultiple")
+                    step = dec(
+                        entry.get("withdrawIntegerMultiple") or FALLBACK_WITHDRAW_STEP, "withdrawIntegerMultiple"
+                    )
                     minimum = dec(entry.get("withdrawMin") or "0", "withdrawMin")
                 except MalformedResponse as exc:
                     raise Retryable(f"{coin} withdrawal rules unreadable: {exc}") from None
@@ -213,7 +245,9 @@ def _deposit_transfer(key: str, coin: str, record: dict[str, Any]) -> Transfer:
     state = _STATES.get(str(record.get("status")), TransferState.PENDING)  # other words: not final yet
     if str(info.get("status")) == "7":  # "wrong deposit": never credited
         state = TransferState.FAILED
-    return Transfer(key=key, coin=coin, amount=amount, state=state, txid=_txid(record), fee=Decimal(0), info=_kept(info))
+    return Transfer(
+        key=key, coin=coin, amount=amount, state=state, txid=_txid(record), fee=Decimal(0), info=_kept(info)
+    )
 
 
 def _withdrawal_transfer(key: str, coin: str, record: dict[str, Any]) -> Transfer:

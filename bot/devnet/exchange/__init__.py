@@ -19,6 +19,14 @@ from bot.devnet.exchange.faults import Fault
 from bot.devnet.exchange.prices import ScriptedPrice
 
 __all__ = [
-    "CoinConfig", "DepthProfile", "EmulatorConfig", "EmulatorHandle", "Fault",
-    "MarketConfig", "ScriptedPrice", "SystemClock", "ccxt_config", "start_emulator",
+    "CoinConfig",
+    "DepthProfile",
+    "EmulatorConfig",
+    "EmulatorHandle",
+    "Fault",
+    "MarketConfig",
+    "ScriptedPrice",
+    "SystemClock",
+    "ccxt_config",
+    "start_emulator",
 ]

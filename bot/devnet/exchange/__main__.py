@@ -60,7 +60,9 @@ def _pairs(values: list[str], flag: str) -> dict[str, Decimal]:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bot.devnet.exchange", description="Binance-compatible exchange emulator")
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.devnet.exchange", description="Binance-compatible exchange emulator"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--state-file", default=None, help="devnet state JSON to read chain facts from")
@@ -73,7 +75,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--half-life", type=float, default=60.0, help="refill half-life, seconds")
     parser.add_argument("--balance", action="append", default=[], help="ASSET=AMOUNT starting balance")
     parser.add_argument("--confirmations", type=int, default=2)
-    parser.add_argument("--deposit-start-block", type=int, default=None, help="scan deposits from this block (default: head at start)")
+    parser.add_argument(
+        "--deposit-start-block", type=int, default=None, help="scan deposits from this block (default: head at start)"
+    )
     parser.add_argument("--withdrawal-delay", type=float, default=2.0)
     parser.add_argument("--taker-fee", type=Decimal, default=Decimal("0.001"))
     parser.add_argument("--maker-fee", type=Decimal, default=Decimal("0.001"))
@@ -90,10 +94,19 @@ def build_config(args: argparse.Namespace, env: dict[str, str]) -> tuple[Emulato
         if symbol in ("WETH", "WBTC"):  # ETH is native; WBTC is served as Binance's BTC below
             continue
         fee, minimum = FEES.get(symbol, ("0", "0"))
-        coins[symbol] = CoinConfig(symbol, address, DECIMALS.get(symbol, 18), Decimal(fee), Decimal(minimum),
-                                   withdraw_multiple=Decimal(1).scaleb(-min(DECIMALS.get(symbol, 18), 8)), name=symbol)
+        coins[symbol] = CoinConfig(
+            symbol,
+            address,
+            DECIMALS.get(symbol, 18),
+            Decimal(fee),
+            Decimal(minimum),
+            withdraw_multiple=Decimal(1).scaleb(-min(DECIMALS.get(symbol, 18), 8)),
+            name=symbol,
+        )
     if "WBTC" in tokens:  # Binance's BTC stands for the devnet's WBTC
-        coins["BTC"] = CoinConfig("BTC", tokens["WBTC"], DECIMALS["WBTC"], Decimal("0.00001"), Decimal("0.0001"), name="Bitcoin")
+        coins["BTC"] = CoinConfig(
+            "BTC", tokens["WBTC"], DECIMALS["WBTC"], Decimal("0.00001"), Decimal("0.0001"), name="Bitcoin"
+        )
     oracle_assets = {}
     if state.get("oracle") and rpc_url:
         for base, token_symbol in BASE_ASSETS.items():
@@ -109,14 +122,23 @@ def build_config(args: argparse.Namespace, env: dict[str, str]) -> tuple[Emulato
     if not hot_key and rpc_url and int(state.get("chain_id") or 31337) == 31337:
         hot_key = ANVIL_ACCOUNT_9_KEY
     config = EmulatorConfig(
-        host=args.host, port=args.port,
+        host=args.host,
+        port=args.port,
         api_key=env.get("DELEVER_EXCHANGE__API_KEY") or random_key(),
         api_secret=env.get("DELEVER_EXCHANGE__API_SECRET") or random_key(),
-        prices=dict(DEFAULT_PRICES), depth=depth, taker_fee=args.taker_fee, maker_fee=args.maker_fee,
-        balances=_pairs(args.balance, "--balance"), check_timestamp=not args.no_timestamp_check,
-        rpc_url=rpc_url, hot_wallet_key=hot_key if rpc_url else None, coins=coins,
-        aave_oracle=state.get("oracle") if oracle_assets else None, oracle_assets=oracle_assets,
-        deposit_confirmations=args.confirmations, withdrawal_delay_s=args.withdrawal_delay,
+        prices=dict(DEFAULT_PRICES),
+        depth=depth,
+        taker_fee=args.taker_fee,
+        maker_fee=args.maker_fee,
+        balances=_pairs(args.balance, "--balance"),
+        check_timestamp=not args.no_timestamp_check,
+        rpc_url=rpc_url,
+        hot_wallet_key=hot_key if rpc_url else None,
+        coins=coins,
+        aave_oracle=state.get("oracle") if oracle_assets else None,
+        oracle_assets=oracle_assets,
+        deposit_confirmations=args.confirmations,
+        withdrawal_delay_s=args.withdrawal_delay,
         deposit_start_block=args.deposit_start_block,
     )
     return config, {s: str(p) for s, p in _pairs(args.price, "--price").items()}
@@ -130,8 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     for symbol, price in pins.items():
         handle.set_price(symbol, price)
     facts = {
-        "exchange_url": handle.url, "api_key": handle.api_key, "api_secret": handle.api_secret,
-        "exchange_hot_wallet": handle.hot_wallet, "deposit_address": handle.deposit_address, "pid": os.getpid(),
+        "exchange_url": handle.url,
+        "api_key": handle.api_key,
+        "api_secret": handle.api_secret,
+        "exchange_hot_wallet": handle.hot_wallet,
+        "deposit_address": handle.deposit_address,
+        "pid": os.getpid(),
     }
     if args.info_file:
         write_json_atomic(Path(args.info_file), facts)

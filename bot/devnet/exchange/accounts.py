@@ -82,12 +82,20 @@ class Order:
 
     def new_order_json(self, resp_type: str) -> dict[str, Any]:
         """The POST /api/v3/order answer (ACK, RESULT or FULL)."""
-        ack = {"symbol": self.symbol, "orderId": self.order_id, "orderListId": -1,
-               "clientOrderId": self.client_order_id, "transactTime": self.time_ms}
+        ack = {
+            "symbol": self.symbol,
+            "orderId": self.order_id,
+            "orderListId": -1,
+            "clientOrderId": self.client_order_id,
+            "transactTime": self.time_ms,
+        }
         if resp_type == "ACK":
             return ack
-        body = self._common() | {"transactTime": self.time_ms, "workingTime": self.time_ms,
-                                 "selfTradePreventionMode": "EXPIRE_MAKER"}
+        body = self._common() | {
+            "transactTime": self.time_ms,
+            "workingTime": self.time_ms,
+            "selfTradePreventionMode": "EXPIRE_MAKER",
+        }
         if resp_type == "FULL":
             body["fills"] = [f.as_json() for f in self.fills]
         return body

@@ -112,7 +112,11 @@ class SyntheticBook:
         out = []
         for index, price, full in self._full_levels(side, mid):
             eaten = self._eaten_now(side, index, now) if index in eaten_side else 0.0
-            qty = full if eaten <= 0 else quantize(full * Decimal(str(1 - min(eaten, 1.0))), self.market.step_size, ROUND_FLOOR)
+            qty = (
+                full
+                if eaten <= 0
+                else quantize(full * Decimal(str(1 - min(eaten, 1.0))), self.market.step_size, ROUND_FLOOR)
+            )
             if limit is not None:
                 if qty <= 0:
                     continue

@@ -22,9 +22,27 @@ log = logging.getLogger(__name__)
 
 TRANSFER_TOPIC = "0x" + Web3.keccak(text="Transfer(address,address,uint256)").hex().removeprefix("0x")
 ERC20_ABI = [
-    {"inputs": [{"type": "address"}, {"type": "uint256"}], "name": "transfer", "outputs": [{"type": "bool"}], "stateMutability": "nonpayable", "type": "function"},
-    {"inputs": [{"type": "address"}], "name": "balanceOf", "outputs": [{"type": "uint256"}], "stateMutability": "view", "type": "function"},
-    {"inputs": [{"type": "address"}, {"type": "uint256"}], "name": "mint", "outputs": [{"type": "bool"}], "stateMutability": "nonpayable", "type": "function"},
+    {
+        "inputs": [{"type": "address"}, {"type": "uint256"}],
+        "name": "transfer",
+        "outputs": [{"type": "bool"}],
+        "stateMutability": "nonpayable",
+        "type": "function",
+    },
+    {
+        "inputs": [{"type": "address"}],
+        "name": "balanceOf",
+        "outputs": [{"type": "uint256"}],
+        "stateMutability": "view",
+        "type": "function",
+    },
+    {
+        "inputs": [{"type": "address"}, {"type": "uint256"}],
+        "name": "mint",
+        "outputs": [{"type": "bool"}],
+        "stateMutability": "nonpayable",
+        "type": "function",
+    },
 ]
 
 
@@ -37,8 +55,14 @@ def from_units(units: int, decimals: int) -> Decimal:
 
 
 class ChainLink:
-    def __init__(self, rpc_url: str, coins: dict[str, CoinConfig], hot_wallet_key: str | None, auto_mint: bool = True,
-                 start_block: int | None = None) -> None:
+    def __init__(
+        self,
+        rpc_url: str,
+        coins: dict[str, CoinConfig],
+        hot_wallet_key: str | None,
+        auto_mint: bool = True,
+        start_block: int | None = None,
+    ) -> None:
         self.w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 10}))
         self.coins = coins
         self._hot = EthAccount.from_key(hot_wallet_key) if hot_wallet_key else None
@@ -80,20 +104,37 @@ class ChainLink:
                     receipt = self.w3.eth.get_transaction_receipt(tx["hash"])
                     if receipt["status"] != 1:
                         continue
-                    found.append({"coin": native.coin, "address": to, "amount": from_units(int(tx["value"]), native.decimals),
-                                  "tx_id": _hex(tx["hash"]), "block": number, "log_index": -1})
+                    found.append(
+                        {
+                            "coin": native.coin,
+                            "address": to,
+                            "amount": from_units(int(tx["value"]), native.decimals),
+                            "tx_id": _hex(tx["hash"]),
+                            "block": number,
+                            "log_index": -1,
+                        }
+                    )
         if self._token_coin:
             topics = [TRANSFER_TOPIC, None, ["0x" + "0" * 24 + a.lower().removeprefix("0x") for a in addresses]]
-            logs = self.w3.eth.get_logs({"fromBlock": start, "toBlock": head, "address": list(self._token_coin), "topics": topics})
+            logs = self.w3.eth.get_logs(
+                {"fromBlock": start, "toBlock": head, "address": list(self._token_coin), "topics": topics}
+            )
             for entry in logs:
                 coin = self._token_coin.get(Web3.to_checksum_address(entry["address"]))
                 if coin is None or len(entry["topics"]) < 3:
                     continue
                 to = Web3.to_checksum_address("0x" + _hex(entry["topics"][2])[-40:])
                 units = int.from_bytes(bytes(entry["data"]), "big") if entry["data"] else 0
-                found.append({"coin": coin.coin, "address": to, "amount": from_units(units, coin.decimals),
-                              "tx_id": _hex(entry["transactionHash"]), "block": int(entry["blockNumber"]),
-                              "log_index": int(entry["logIndex"])})
+                found.append(
+                    {
+                        "coin": coin.coin,
+                        "address": to,
+                        "amount": from_units(units, coin.decimals),
+                        "tx_id": _hex(entry["transactionHash"]),
+                        "block": int(entry["blockNumber"]),
+                        "log_index": int(entry["logIndex"]),
+                    }
+                )
         return found
 
     # -- withdrawals ---------------------------------------------------------------------------

@@ -129,8 +129,12 @@ class CoinConfig:
 
 
 DEFAULT_COINS = {
-    "ETH": CoinConfig("ETH", None, 18, Decimal("0.0008"), Decimal("0.0016"), withdraw_multiple=Decimal("0.00000001"), name="Ethereum"),
-    "USDT": CoinConfig("USDT", None, 6, Decimal(1), Decimal(10), withdraw_multiple=Decimal("0.000001"), name="TetherUS"),
+    "ETH": CoinConfig(
+        "ETH", None, 18, Decimal("0.0008"), Decimal("0.0016"), withdraw_multiple=Decimal("0.00000001"), name="Ethereum"
+    ),
+    "USDT": CoinConfig(
+        "USDT", None, 6, Decimal(1), Decimal(10), withdraw_multiple=Decimal("0.000001"), name="TetherUS"
+    ),
     "BTC": CoinConfig("BTC", None, 8, Decimal("0.00001"), Decimal("0.0001"), name="Bitcoin"),
 }
 

@@ -49,10 +49,22 @@ class EmulatorHandle:
         self.funds = Funds(config, self.exchange.accounts, config.clock, self._address_for)
         self.faults = Faults()
         self.requests = RequestLog()
-        self.chain = (ChainLink(config.rpc_url, dict(config.coins), config.hot_wallet_key, config.auto_mint, config.deposit_start_block)
-                      if config.rpc_url else None)
-        self.server = EmulatorServer(self.exchange, self.funds, self.faults, self.requests, self.lock,
-                                     admin=self, check_timestamp=config.check_timestamp)
+        self.chain = (
+            ChainLink(
+                config.rpc_url, dict(config.coins), config.hot_wallet_key, config.auto_mint, config.deposit_start_block
+            )
+            if config.rpc_url
+            else None
+        )
+        self.server = EmulatorServer(
+            self.exchange,
+            self.funds,
+            self.faults,
+            self.requests,
+            self.lock,
+            admin=self,
+            check_timestamp=config.check_timestamp,
+        )
         self._thread = ServerThread(self.server.app(), config.host, config.port)
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
@@ -114,7 +126,11 @@ class EmulatorHandle:
     def _address_for(self, account: Account) -> str:
         address = self._deposit_addresses.get(account.api_key)
         if address is None:
-            key = self.config.deposit_key if account.api_key == self.config.api_key and self.config.deposit_key else derive_deposit_key(account.api_secret)
+            key = (
+                self.config.deposit_key
+                if account.api_key == self.config.api_key and self.config.deposit_key
+                else derive_deposit_key(account.api_secret)
+            )
             address = EthAccount.from_key(key).address
             self._deposit_addresses[account.api_key] = address
         return address
@@ -151,7 +167,9 @@ class EmulatorHandle:
         coin = self.funds.coins[withdrawal.coin]
         if self.chain is None:
             with self.lock:  # no chain: the ledger completes with a synthetic hash
-                self.funds.complete(withdrawal, "0x" + Web3.keccak(text=withdrawal.withdrawal_id).hex().removeprefix("0x"))
+                self.funds.complete(
+                    withdrawal, "0x" + Web3.keccak(text=withdrawal.withdrawal_id).hex().removeprefix("0x")
+                )
             return
         try:
             tx_id = self.chain.pay(coin, withdrawal.address, withdrawal.net)
@@ -217,15 +235,19 @@ class EmulatorHandle:
         with self.lock:
             account = self.account()
             return {
-                "url": self.url, "deposit_address": self.deposit_address, "hot_wallet": self.hot_wallet,
+                "url": self.url,
+                "deposit_address": self.deposit_address,
+                "hot_wallet": self.hot_wallet,
                 "prices": {s: str(self.prices.reference(s)) for s in self.exchange.markets},
                 "depth": {s: _profile_json(b.profile) for s, b in self.exchange.books.items()},
                 "balances": {b["asset"]: {"free": b["free"], "locked": b["locked"]} for b in account.balances_json()},
                 "open_orders": [o.query_json() for o in account.open_orders()],
-                "orders": len(account.orders), "trades": len(account.trades),
+                "orders": len(account.orders),
+                "trades": len(account.trades),
                 "deposits": [d.as_json(self.config.deposit_confirmations) for d in self.funds.deposits],
                 "withdrawals": [w.as_json() for w in self.funds.withdrawals],
-                "chain_head": self.funds.head, "last_tick_error": self.last_tick_error,
+                "chain_head": self.funds.head,
+                "last_tick_error": self.last_tick_error,
             }
 
     # -- admin HTTP API ------------------------------------------------------------------------------
@@ -252,11 +274,15 @@ class EmulatorHandle:
             self.set_depth(symbol, reset=reset, **spec)
             return _profile_json(self.exchange.books[symbol].profile)
         if (method, path) == ("POST", "/balance"):
-            free = self.credit(body["asset"], body["amount"], mode=body.get("mode", "credit"), api_key=body.get("api_key"))
+            free = self.credit(
+                body["asset"], body["amount"], mode=body.get("mode", "credit"), api_key=body.get("api_key")
+            )
             return {"asset": body["asset"], "free": str(free)}
         if (method, path) == ("POST", "/deposits"):
             with self.lock:
-                deposit = self.funds.credit_deposit(self.account(body.get("api_key")), body["coin"], Decimal(str(body["amount"])), body.get("tx_id"))
+                deposit = self.funds.credit_deposit(
+                    self.account(body.get("api_key")), body["coin"], Decimal(str(body["amount"])), body.get("tx_id")
+                )
                 return deposit.as_json(self.config.deposit_confirmations)
         if (method, path) == ("POST", "/withdrawals/advance"):
             return {"advanced": self.advance_withdrawals()}
@@ -269,8 +295,14 @@ class EmulatorHandle:
 
 
 def _profile_json(profile: Any) -> dict[str, Any]:
-    return {"depth_usd_1pct": str(profile.depth_usd_1pct), "shape": profile.shape, "spread_bps": str(profile.spread_bps),
-            "level_bps": str(profile.level_bps), "levels": profile.levels, "half_life_s": profile.half_life_s}
+    return {
+        "depth_usd_1pct": str(profile.depth_usd_1pct),
+        "shape": profile.shape,
+        "spread_bps": str(profile.spread_bps),
+        "level_bps": str(profile.level_bps),
+        "levels": profile.levels,
+        "half_life_s": profile.half_life_s,
+    }
 
 
 def start_emulator(config: EmulatorConfig | None = None) -> EmulatorHandle:

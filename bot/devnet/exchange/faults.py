@@ -64,11 +64,24 @@ class Fault:
         return (want_method in ("*", method)) and want_path == path
 
     def as_json(self) -> dict[str, Any]:
-        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in (
-            ("route", self.route), ("kind", self.kind), ("times", self.times), ("seconds", self.seconds),
-            ("execute", self.execute), ("status", self.status), ("retry_after", self.retry_after),
-            ("ban_times", self.ban_times), ("how", self.how), ("fraction", self.fraction),
-            ("code", self.code), ("msg", self.msg), ("fired", self.fired))}
+        return {
+            k: (str(v) if isinstance(v, Decimal) else v)
+            for k, v in (
+                ("route", self.route),
+                ("kind", self.kind),
+                ("times", self.times),
+                ("seconds", self.seconds),
+                ("execute", self.execute),
+                ("status", self.status),
+                ("retry_after", self.retry_after),
+                ("ban_times", self.ban_times),
+                ("how", self.how),
+                ("fraction", self.fraction),
+                ("code", self.code),
+                ("msg", self.msg),
+                ("fired", self.fired),
+            )
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +150,14 @@ class RequestRecord:
     fault: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"time": self.time, "method": self.method, "path": self.path, "params": self.params,
-                "status": self.status, "fault": self.fault}
+        return {
+            "time": self.time,
+            "method": self.method,
+            "path": self.path,
+            "params": self.params,
+            "status": self.status,
+            "fault": self.fault,
+        }
 
 
 class RequestLog:
@@ -156,8 +175,9 @@ class RequestLog:
 
     def records(self, path: str | None = None, method: str | None = None) -> list[RequestRecord]:
         with self._lock:
-            return [r for r in self._records
-                    if (path is None or r.path == path) and (method is None or r.method == method)]
+            return [
+                r for r in self._records if (path is None or r.path == path) and (method is None or r.method == method)
+            ]
 
     def clear(self) -> None:
         with self._lock:

@@ -52,10 +52,18 @@ class Deposit:
 
     def as_json(self, needed: int) -> dict[str, Any]:
         body = {
-            "id": self.deposit_id, "amount": fmt(self.amount), "coin": self.coin,
-            "network": NETWORK, "status": self.status, "address": self.address, "addressTag": "",
-            "txId": self.tx_id, "insertTime": self.insert_ms, "transferType": 0,
-            "confirmTimes": f"{min(self.confirmations, needed)}/{needed}", "unlockConfirm": needed,
+            "id": self.deposit_id,
+            "amount": fmt(self.amount),
+            "coin": self.coin,
+            "network": NETWORK,
+            "status": self.status,
+            "address": self.address,
+            "addressTag": "",
+            "txId": self.tx_id,
+            "insertTime": self.insert_ms,
+            "transferType": 0,
+            "confirmTimes": f"{min(self.confirmations, needed)}/{needed}",
+            "unlockConfirm": needed,
             "walletType": 0,
         }
         if self.complete_ms is not None:
@@ -85,10 +93,20 @@ class Withdrawal:
 
     def as_json(self) -> dict[str, Any]:
         body = {
-            "id": self.withdrawal_id, "amount": fmt(self.net), "transactionFee": fmt(self.fee),
-            "coin": self.coin, "status": self.status, "address": self.address, "txId": self.tx_id,
-            "applyTime": _utc(self.apply_ms), "network": NETWORK, "transferType": 0, "info": self.info,
-            "confirmNo": 1 if self.status == 6 else 0, "walletType": 0, "txKey": "",
+            "id": self.withdrawal_id,
+            "amount": fmt(self.net),
+            "transactionFee": fmt(self.fee),
+            "coin": self.coin,
+            "status": self.status,
+            "address": self.address,
+            "txId": self.tx_id,
+            "applyTime": _utc(self.apply_ms),
+            "network": NETWORK,
+            "transferType": 0,
+            "info": self.info,
+            "confirmNo": 1 if self.status == 6 else 0,
+            "walletType": 0,
+            "txKey": "",
         }
         if self.withdraw_order_id:
             body["withdrawOrderId"] = self.withdraw_order_id
@@ -108,8 +126,13 @@ def _now_ms() -> int:
 class Funds:
     """The ledger of transfers for every account. Callers hold the state lock."""
 
-    def __init__(self, config: EmulatorConfig, accounts: Mapping[str, Account], clock: MarketClock,
-                 deposit_address: Callable[[Account], str]) -> None:
+    def __init__(
+        self,
+        config: EmulatorConfig,
+        accounts: Mapping[str, Account],
+        clock: MarketClock,
+        deposit_address: Callable[[Account], str],
+    ) -> None:
         self.config = config
         self.coins: dict[str, CoinConfig] = dict(config.coins)
         self.accounts = accounts
@@ -136,22 +159,51 @@ class Funds:
     def config_getall(self, account: Account) -> list[dict[str, Any]]:
         out = []
         for coin in self.coins.values():
-            out.append({
-                "coin": coin.coin, "name": coin.name or coin.coin, "depositAllEnable": True, "withdrawAllEnable": True,
-                "free": fmt(account.free[coin.coin]), "locked": fmt(account.locked[coin.coin]), "freeze": "0",
-                "withdrawing": "0", "ipoing": "0", "ipoable": "0", "storage": "0", "isLegalMoney": False, "trading": True,
-                "networkList": [{
-                    "network": NETWORK, "coin": coin.coin, "name": "Ethereum (ERC20)", "isDefault": True,
-                    "depositEnable": True, "withdrawEnable": True, "depositDesc": "", "withdrawDesc": "",
-                    "specialTips": "", "resetAddressStatus": False, "addressRegex": "^(0x)[0-9A-Fa-f]{40}$",
-                    "memoRegex": "", "withdrawFee": fmt(coin.withdraw_fee), "withdrawMin": fmt(coin.withdraw_min),
-                    "withdrawMax": fmt(coin.withdraw_max), "withdrawIntegerMultiple": f"{coin.withdraw_multiple:f}",
-                    "depositDust": "0.00000001", "minConfirm": self.config.deposit_confirmations,
-                    "unLockConfirm": self.config.deposit_confirmations, "sameAddress": False,
-                    "estimatedArrivalTime": 1, "busy": False,
-                    "contractAddress": coin.token or "", "contractAddressUrl": "",
-                }],
-            })
+            out.append(
+                {
+                    "coin": coin.coin,
+                    "name": coin.name or coin.coin,
+                    "depositAllEnable": True,
+                    "withdrawAllEnable": True,
+                    "free": fmt(account.free[coin.coin]),
+                    "locked": fmt(account.locked[coin.coin]),
+                    "freeze": "0",
+                    "withdrawing": "0",
+                    "ipoing": "0",
+                    "ipoable": "0",
+                    "storage": "0",
+                    "isLegalMoney": False,
+                    "trading": True,
+                    "networkList": [
+                        {
+                            "network": NETWORK,
+                            "coin": coin.coin,
+                            "name": "Ethereum (ERC20)",
+                            "isDefault": True,
+                            "depositEnable": True,
+                            "withdrawEnable": True,
+                            "depositDesc": "",
+                            "withdrawDesc": "",
+                            "specialTips": "",
+                            "resetAddressStatus": False,
+                            "addressRegex": "^(0x)[0-9A-Fa-f]{40}$",
+                            "memoRegex": "",
+                            "withdrawFee": fmt(coin.withdraw_fee),
+                            "withdrawMin": fmt(coin.withdraw_min),
+                            "withdrawMax": fmt(coin.withdraw_max),
+                            "withdrawIntegerMultiple": f"{coin.withdraw_multiple:f}",
+                            "depositDust": "0.00000001",
+                            "minConfirm": self.config.deposit_confirmations,
+                            "unLockConfirm": self.config.deposit_confirmations,
+                            "sameAddress": False,
+                            "estimatedArrivalTime": 1,
+                            "busy": False,
+                            "contractAddress": coin.token or "",
+                            "contractAddressUrl": "",
+                        }
+                    ],
+                }
+            )
         return out
 
     def _network(self, params: Mapping[str, str]) -> None:
@@ -178,7 +230,7 @@ class Funds:
         limit = min(parse_int(params, "limit") or 1000, 1000)
         offset = parse_int(params, "offset") or 0
         rows = sorted(rows, key=lambda d: d.insert_ms, reverse=True)
-        return [d.as_json(self.config.deposit_confirmations) for d in rows[offset:offset + limit]]
+        return [d.as_json(self.config.deposit_confirmations) for d in rows[offset : offset + limit]]
 
     def withdraw(self, account: Account, params: Mapping[str, str]) -> dict[str, Any]:
         coin = self.coin(params.get("coin"))
@@ -205,9 +257,14 @@ class Funds:
             raise ApiError(400, -1111, "Precision is over the maximum defined for this asset.")
         account.debit(coin.coin, amount)  # insufficient -> Binance's insufficient-balance error
         withdrawal = Withdrawal(
-            withdrawal_id=secrets.token_hex(16), api_key=account.api_key,
-            withdraw_order_id=params.get("withdrawOrderId") or None, coin=coin.coin, amount=amount,
-            fee=coin.withdraw_fee, address=address, apply_ms=_now_ms(),
+            withdrawal_id=secrets.token_hex(16),
+            api_key=account.api_key,
+            withdraw_order_id=params.get("withdrawOrderId") or None,
+            coin=coin.coin,
+            amount=amount,
+            fee=coin.withdraw_fee,
+            address=address,
+            apply_ms=_now_ms(),
             due=self.clock.now() + self.config.withdrawal_delay_s,
         )
         self.withdrawals.append(withdrawal)
@@ -229,7 +286,7 @@ class Funds:
         limit = min(parse_int(params, "limit") or 1000, 1000)
         offset = parse_int(params, "offset") or 0
         rows = sorted(rows, key=lambda w: w.apply_ms, reverse=True)
-        return [w.as_json() for w in rows[offset:offset + limit]]
+        return [w.as_json() for w in rows[offset : offset + limit]]
 
     # -- deposits ----------------------------------------------------------------------------
     def account_for_address(self, address: str) -> Account | None:
@@ -238,7 +295,9 @@ class Funds:
                 return account
         return None
 
-    def on_transfer(self, *, coin: str, address: str, amount: Decimal, tx_id: str, block: int, log_index: int = -1) -> Deposit | None:
+    def on_transfer(
+        self, *, coin: str, address: str, amount: Decimal, tx_id: str, block: int, log_index: int = -1
+    ) -> Deposit | None:
         """A transfer to a deposit address was seen on chain (idempotent per tx and log)."""
         account = self.account_for_address(address)
         if account is None or amount <= 0:
@@ -246,16 +305,34 @@ class Funds:
         for known in self.deposits:
             if known.tx_id == tx_id and known.log_index == log_index:
                 return known
-        deposit = Deposit(str(next(self._deposit_ids)), account.api_key, coin, amount, self.address_of(account),
-                          tx_id, block, log_index, _now_ms())
+        deposit = Deposit(
+            str(next(self._deposit_ids)),
+            account.api_key,
+            coin,
+            amount,
+            self.address_of(account),
+            tx_id,
+            block,
+            log_index,
+            _now_ms(),
+        )
         self.deposits.append(deposit)
         self.on_head(self.head)
         return deposit
 
     def credit_deposit(self, account: Account, coin: str, amount: Decimal, tx_id: str | None = None) -> Deposit:
         """Admin: a deposit credited at once, with no chain behind it."""
-        deposit = Deposit(str(next(self._deposit_ids)), account.api_key, self.coin(coin).coin, amount,
-                          self.address_of(account), tx_id or "0x" + secrets.token_hex(32), self.head, -1, _now_ms())
+        deposit = Deposit(
+            str(next(self._deposit_ids)),
+            account.api_key,
+            self.coin(coin).coin,
+            amount,
+            self.address_of(account),
+            tx_id or "0x" + secrets.token_hex(32),
+            self.head,
+            -1,
+            _now_ms(),
+        )
         self.deposits.append(deposit)
         self._confirm(deposit, account)
         return deposit

@@ -54,7 +54,9 @@ def parse_int(params: Mapping[str, str], name: str) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise apierrors.ApiError(400, -1100, f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.") from None
+        raise apierrors.ApiError(
+            400, -1100, f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'."
+        ) from None
 
 
 def _random_client_id() -> str:
@@ -111,11 +113,15 @@ class Exchange:
         self.sweep(market.symbol)
         limit = 100 if limit is None else limit
         if not 1 <= limit <= 5000:
-            raise apierrors.ApiError(400, -1100, "Illegal characters found in parameter 'limit'; legal range is '1-5000'.")
+            raise apierrors.ApiError(
+                400, -1100, "Illegal characters found in parameter 'limit'; legal range is '1-5000'."
+            )
         side_json = {}
         ref = self.reference(market.symbol)
         for side in ("bids", "asks"):
-            side_json[side] = [[fmt(lv.price), fmt(lv.qty)] for lv in self.books[market.symbol].levels(side, ref, limit)]
+            side_json[side] = [
+                [fmt(lv.price), fmt(lv.qty)] for lv in self.books[market.symbol].levels(side, ref, limit)
+            ]
         return {"lastUpdateId": next(self._update_ids), "bids": side_json["bids"], "asks": side_json["asks"]}
 
     def ticker_json(self, symbol: str | None) -> dict[str, Any]:
@@ -130,15 +136,25 @@ class Exchange:
         ms = now_ms()
         return {
             "symbol": market.symbol,
-            "priceChange": fmt(last - ref), "priceChangePercent": f"{((last - ref) / ref * 100).quantize(Decimal('0.001')):f}",
+            "priceChange": fmt(last - ref),
+            "priceChangePercent": f"{((last - ref) / ref * 100).quantize(Decimal('0.001')):f}",
             "weightedAvgPrice": fmt(quote_volume / volume if volume else ref),
-            "prevClosePrice": fmt(ref), "lastPrice": fmt(last), "lastQty": fmt(trades[-1].qty if trades else ZERO),
-            "bidPrice": fmt(bids[0].price if bids else ZERO), "bidQty": fmt(bids[0].qty if bids else ZERO),
-            "askPrice": fmt(asks[0].price if asks else ZERO), "askQty": fmt(asks[0].qty if asks else ZERO),
-            "openPrice": fmt(ref), "highPrice": fmt(max([ref, last])), "lowPrice": fmt(min([ref, last])),
-            "volume": fmt(volume), "quoteVolume": fmt(quote_volume),
-            "openTime": ms - 86_400_000, "closeTime": ms,
-            "firstId": trades[0].trade_id if trades else -1, "lastId": trades[-1].trade_id if trades else -1,
+            "prevClosePrice": fmt(ref),
+            "lastPrice": fmt(last),
+            "lastQty": fmt(trades[-1].qty if trades else ZERO),
+            "bidPrice": fmt(bids[0].price if bids else ZERO),
+            "bidQty": fmt(bids[0].qty if bids else ZERO),
+            "askPrice": fmt(asks[0].price if asks else ZERO),
+            "askQty": fmt(asks[0].qty if asks else ZERO),
+            "openPrice": fmt(ref),
+            "highPrice": fmt(max([ref, last])),
+            "lowPrice": fmt(min([ref, last])),
+            "volume": fmt(volume),
+            "quoteVolume": fmt(quote_volume),
+            "openTime": ms - 86_400_000,
+            "closeTime": ms,
+            "firstId": trades[0].trade_id if trades else -1,
+            "lastId": trades[-1].trade_id if trades else -1,
             "count": len(trades),
         }
 
@@ -148,14 +164,18 @@ class Exchange:
             price < market.price_min or price > market.max_price or not _multiple_of(price, market.tick_size)
         ):
             raise apierrors.filter_failure("PRICE_FILTER")
-        if qty is not None and (qty < market.lot_min or qty > market.max_qty or not _multiple_of(qty, market.step_size)):
+        if qty is not None and (
+            qty < market.lot_min or qty > market.max_qty or not _multiple_of(qty, market.step_size)
+        ):
             raise apierrors.filter_failure("LOT_SIZE")
 
     def _check_notional(self, market: MarketConfig, notional: Decimal) -> None:
         if notional < market.min_notional or notional > market.max_notional:
             raise apierrors.filter_failure("NOTIONAL")
 
-    def place_order(self, account: Account, params: Mapping[str, str], *, fill_fraction: Decimal | None = None) -> dict[str, Any]:
+    def place_order(
+        self, account: Account, params: Mapping[str, str], *, fill_fraction: Decimal | None = None
+    ) -> dict[str, Any]:
         market = self.market(params.get("symbol"))
         self.sweep(market.symbol)
         side = params.get("side") or ""
@@ -176,7 +196,9 @@ class Exchange:
             qty = parse_decimal(params, "quantity", required=False)
             quote_qty = parse_decimal(params, "quoteOrderQty", required=False)
             if qty is None and quote_qty is None:
-                raise apierrors.ApiError(400, -1102, "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!")
+                raise apierrors.ApiError(
+                    400, -1102, "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!"
+                )
             price, tif = None, "GTC"
         else:
             qty = parse_decimal(params, "quantity")
@@ -201,7 +223,11 @@ class Exchange:
 
         book_side = "bids" if side == "SELL" else "asks"
         levels = self.books[market.symbol].levels(book_side, ref)
-        crossing = [lv for lv in levels if lv.qty > 0 and (price is None or (lv.price >= price if side == "SELL" else lv.price <= price))]
+        crossing = [
+            lv
+            for lv in levels
+            if lv.qty > 0 and (price is None or (lv.price >= price if side == "SELL" else lv.price <= price))
+        ]
         if order_type == "LIMIT_MAKER" and crossing:
             raise apierrors.new_order_rejected("Order would immediately match and take.")
 
@@ -218,14 +244,24 @@ class Exchange:
 
         ms = now_ms()
         order = Order(
-            order_id=next(self._order_ids), client_order_id=client_id, symbol=market.symbol, side=side,
-            type=order_type, time_in_force=tif, price=price or ZERO, orig_qty=qty or ZERO, time_ms=ms,
-            orig_quote_qty=quote_qty or ZERO, locked=lock_amount,
+            order_id=next(self._order_ids),
+            client_order_id=client_id,
+            symbol=market.symbol,
+            side=side,
+            type=order_type,
+            time_in_force=tif,
+            price=price or ZERO,
+            orig_qty=qty or ZERO,
+            time_ms=ms,
+            orig_quote_qty=quote_qty or ZERO,
+            locked=lock_amount,
         )
         account.add_order(order)
 
         if order_type != "LIMIT_MAKER":
-            plan = self._plan_fills(market, crossing, qty=qty, quote_qty=quote_qty if qty is None else None, fill_fraction=fill_fraction)
+            plan = self._plan_fills(
+                market, crossing, qty=qty, quote_qty=quote_qty if qty is None else None, fill_fraction=fill_fraction
+            )
             plan_qty = sum((q for _, q in plan), ZERO)
             if tif == "FOK" and plan_qty < order.orig_qty:
                 plan = []
@@ -247,8 +283,15 @@ class Exchange:
                 break
         return cost
 
-    def _plan_fills(self, market: MarketConfig, crossing: list[BookLevel], *, qty: Decimal | None,
-                    quote_qty: Decimal | None, fill_fraction: Decimal | None) -> list[tuple[BookLevel, Decimal]]:
+    def _plan_fills(
+        self,
+        market: MarketConfig,
+        crossing: list[BookLevel],
+        *,
+        qty: Decimal | None,
+        quote_qty: Decimal | None,
+        fill_fraction: Decimal | None,
+    ) -> list[tuple[BookLevel, Decimal]]:
         if qty is not None and fill_fraction is not None:
             qty = quantize(qty * fill_fraction, market.step_size, ROUND_DOWN)
         if quote_qty is not None and fill_fraction is not None:
@@ -267,7 +310,9 @@ class Exchange:
                 break
         return plan
 
-    def _book_fill(self, account: Account, market: MarketConfig, order: Order, price: Decimal, qty: Decimal, *, maker: bool) -> None:
+    def _book_fill(
+        self, account: Account, market: MarketConfig, order: Order, price: Decimal, qty: Decimal, *, maker: bool
+    ) -> None:
         rate = self.config.maker_fee if maker else self.config.taker_fee
         quote = price * qty
         if order.side == "SELL":
@@ -292,8 +337,20 @@ class Exchange:
         order.cum_quote += quote
         order.update_ms = ms
         account.update_ms = ms
-        account.trades.append(Trade(trade_id, order.order_id, market.symbol, price, qty, commission, commission_asset,
-                                    ms, is_buyer=order.side == "BUY", is_maker=maker))
+        account.trades.append(
+            Trade(
+                trade_id,
+                order.order_id,
+                market.symbol,
+                price,
+                qty,
+                commission,
+                commission_asset,
+                ms,
+                is_buyer=order.side == "BUY",
+                is_maker=maker,
+            )
+        )
         self.last_price[market.symbol] = price
 
     def _release(self, account: Account, market: MarketConfig, order: Order) -> None:
@@ -341,7 +398,9 @@ class Exchange:
         order_id = parse_int(params, "orderId")
         client_id = params.get("origClientOrderId") or None
         if order_id is None and client_id is None:
-            raise apierrors.ApiError(400, -1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!")
+            raise apierrors.ApiError(
+                400, -1102, "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!"
+            )
         return market, account.find_order(market.symbol, order_id, client_id)
 
     def query_order(self, account: Account, params: Mapping[str, str]) -> dict[str, Any]:
@@ -371,7 +430,11 @@ class Exchange:
         market = self.market(params.get("symbol"))
         self.sweep(market.symbol)
         orders = [o for o in account.orders.values() if o.symbol == market.symbol]
-        order_id, start, end = parse_int(params, "orderId"), parse_int(params, "startTime"), parse_int(params, "endTime")
+        order_id, start, end = (
+            parse_int(params, "orderId"),
+            parse_int(params, "startTime"),
+            parse_int(params, "endTime"),
+        )
         if order_id is not None:
             orders = [o for o in orders if o.order_id >= order_id]
         if start is not None:
@@ -405,37 +468,82 @@ class Exchange:
             self.sweep(symbol)
         maker, taker = self.config.maker_fee, self.config.taker_fee
         return {
-            "makerCommission": int(maker * 10_000), "takerCommission": int(taker * 10_000),
-            "buyerCommission": 0, "sellerCommission": 0,
+            "makerCommission": int(maker * 10_000),
+            "takerCommission": int(taker * 10_000),
+            "buyerCommission": 0,
+            "sellerCommission": 0,
             "commissionRates": {"maker": fmt(maker), "taker": fmt(taker), "buyer": fmt(ZERO), "seller": fmt(ZERO)},
-            "canTrade": True, "canWithdraw": True, "canDeposit": True, "brokered": False,
-            "requireSelfTradePrevention": False, "preventSor": False,
-            "updateTime": account.update_ms, "accountType": "SPOT",
-            "balances": account.balances_json(), "permissions": ["SPOT"], "uid": 100_000_001,
+            "canTrade": True,
+            "canWithdraw": True,
+            "canDeposit": True,
+            "brokered": False,
+            "requireSelfTradePrevention": False,
+            "preventSor": False,
+            "updateTime": account.update_ms,
+            "accountType": "SPOT",
+            "balances": account.balances_json(),
+            "permissions": ["SPOT"],
+            "uid": 100_000_001,
         }
 
     def exchange_info_json(self) -> dict[str, Any]:
         symbols = []
         for m in self.markets.values():
-            symbols.append({
-                "symbol": m.symbol, "status": "TRADING", "baseAsset": m.base, "baseAssetPrecision": m.base_precision,
-                "quoteAsset": m.quote, "quotePrecision": m.quote_precision, "quoteAssetPrecision": m.quote_precision,
-                "baseCommissionPrecision": 8, "quoteCommissionPrecision": 8,
-                "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
-                "icebergAllowed": False, "ocoAllowed": False, "otoAllowed": False,
-                "quoteOrderQtyMarketAllowed": True, "allowTrailingStop": False, "cancelReplaceAllowed": False,
-                "isSpotTradingAllowed": True, "isMarginTradingAllowed": False,
-                "filters": [
-                    {"filterType": "PRICE_FILTER", "minPrice": fmt(m.price_min), "maxPrice": fmt(m.max_price), "tickSize": fmt(m.tick_size)},
-                    {"filterType": "LOT_SIZE", "minQty": fmt(m.lot_min), "maxQty": fmt(m.max_qty), "stepSize": fmt(m.step_size)},
-                    {"filterType": "NOTIONAL", "minNotional": fmt(m.min_notional), "applyMinToMarket": True,
-                     "maxNotional": fmt(m.max_notional), "applyMaxToMarket": False, "avgPriceMins": 5},
-                ],
-                "permissions": [], "permissionSets": [["SPOT"]],
-                "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
-                "allowedSelfTradePreventionModes": ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"],
-            })
-        return {"timezone": "UTC", "serverTime": now_ms(), "rateLimits": [
-            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
-            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
-        ], "exchangeFilters": [], "symbols": symbols}
+            symbols.append(
+                {
+                    "symbol": m.symbol,
+                    "status": "TRADING",
+                    "baseAsset": m.base,
+                    "baseAssetPrecision": m.base_precision,
+                    "quoteAsset": m.quote,
+                    "quotePrecision": m.quote_precision,
+                    "quoteAssetPrecision": m.quote_precision,
+                    "baseCommissionPrecision": 8,
+                    "quoteCommissionPrecision": 8,
+                    "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
+                    "icebergAllowed": False,
+                    "ocoAllowed": False,
+                    "otoAllowed": False,
+                    "quoteOrderQtyMarketAllowed": True,
+                    "allowTrailingStop": False,
+                    "cancelReplaceAllowed": False,
+                    "isSpotTradingAllowed": True,
+                    "isMarginTradingAllowed": False,
+                    "filters": [
+                        {
+                            "filterType": "PRICE_FILTER",
+                            "minPrice": fmt(m.price_min),
+                            "maxPrice": fmt(m.max_price),
+                            "tickSize": fmt(m.tick_size),
+                        },
+                        {
+                            "filterType": "LOT_SIZE",
+                            "minQty": fmt(m.lot_min),
+                            "maxQty": fmt(m.max_qty),
+                            "stepSize": fmt(m.step_size),
+                        },
+                        {
+                            "filterType": "NOTIONAL",
+                            "minNotional": fmt(m.min_notional),
+                            "applyMinToMarket": True,
+                            "maxNotional": fmt(m.max_notional),
+                            "applyMaxToMarket": False,
+                            "avgPriceMins": 5,
+                        },
+                    ],
+                    "permissions": [],
+                    "permissionSets": [["SPOT"]],
+                    "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
+                    "allowedSelfTradePreventionModes": ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"],
+                }
+            )
+        return {
+            "timezone": "UTC",
+            "serverTime": now_ms(),
+            "rateLimits": [
+                {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
+                {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
+            ],
+            "exchangeFilters": [],
+            "symbols": symbols,
+        }

@@ -15,13 +15,25 @@ from typing import Any
 from bot.devnet.exchange.config import MarketConfig
 
 AGGREGATOR_ABI = [
-    {"inputs": [], "name": "latestAnswer", "outputs": [{"type": "int256"}], "stateMutability": "view", "type": "function"},
+    {
+        "inputs": [],
+        "name": "latestAnswer",
+        "outputs": [{"type": "int256"}],
+        "stateMutability": "view",
+        "type": "function",
+    },
     {"inputs": [], "name": "decimals", "outputs": [{"type": "uint8"}], "stateMutability": "view", "type": "function"},
 ]
 
 
 AAVE_ORACLE_ABI = [
-    {"inputs": [{"type": "address"}], "name": "getAssetPrice", "outputs": [{"type": "uint256"}], "stateMutability": "view", "type": "function"},
+    {
+        "inputs": [{"type": "address"}],
+        "name": "getAssetPrice",
+        "outputs": [{"type": "uint256"}],
+        "stateMutability": "view",
+        "type": "function",
+    },
 ]
 
 
@@ -34,8 +46,13 @@ class OraclePrices:
     aggregator behind the asset (``setAssetSources``).
     """
 
-    def __init__(self, rpc_url: str, feeds: Mapping[str, str], aave_oracle: str | None = None,
-                 assets: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        rpc_url: str,
+        feeds: Mapping[str, str],
+        aave_oracle: str | None = None,
+        assets: Mapping[str, str] | None = None,
+    ) -> None:
         from web3 import HTTPProvider, Web3
 
         self._w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": 5}))
@@ -43,8 +60,11 @@ class OraclePrices:
             asset.upper(): self._w3.eth.contract(address=Web3.to_checksum_address(addr), abi=AGGREGATOR_ABI)
             for asset, addr in feeds.items()
         }
-        self._aave = (self._w3.eth.contract(address=Web3.to_checksum_address(aave_oracle), abi=AAVE_ORACLE_ABI)
-                      if aave_oracle else None)
+        self._aave = (
+            self._w3.eth.contract(address=Web3.to_checksum_address(aave_oracle), abi=AAVE_ORACLE_ABI)
+            if aave_oracle
+            else None
+        )
         self._assets = {a.upper(): Web3.to_checksum_address(t) for a, t in (assets or {}).items()} if self._aave else {}
         self._decimals: dict[str, int] = {}
         self._cache: dict[str, tuple[int, Decimal]] = {}

@@ -45,8 +45,16 @@ class Route:
 
 
 class EmulatorServer:
-    def __init__(self, exchange: Exchange, funds: Any, faults: Faults, request_log: RequestLog,
-                 state_lock: threading.RLock, admin: Any, check_timestamp: bool = True) -> None:
+    def __init__(
+        self,
+        exchange: Exchange,
+        funds: Any,
+        faults: Faults,
+        request_log: RequestLog,
+        state_lock: threading.RLock,
+        admin: Any,
+        check_timestamp: bool = True,
+    ) -> None:
         self.exchange = exchange
         self.funds = funds
         self.faults = faults
@@ -67,7 +75,9 @@ class EmulatorServer:
         add("GET", "/api/v3/ping", lambda r: {}, False)
         add("GET", "/api/v3/time", lambda r: {"serverTime": now_ms()}, False)
         add("GET", "/api/v3/exchangeInfo", lambda r: ex.exchange_info_json(), False)
-        add("GET", "/api/v3/depth", lambda r: ex.depth_json(r.params.get("symbol"), parse_int(r.params, "limit")), False)
+        add(
+            "GET", "/api/v3/depth", lambda r: ex.depth_json(r.params.get("symbol"), parse_int(r.params, "limit")), False
+        )
         add("GET", "/api/v3/ticker/24hr", self._ticker, False)
         add("GET", "/api/v3/account", lambda r: ex.account_json(r.account), True)
         add("POST", "/api/v3/order", self._new_order, True)
@@ -144,25 +154,43 @@ class EmulatorServer:
             return None
         if kind == "status":
             body = fault.body if isinstance(fault.body, str) else json.dumps(fault.body)
-            return web.Response(status=fault.status, text=body,
-                                content_type="application/json" if body.startswith(("{", "[")) else "text/html")
+            return web.Response(
+                status=fault.status,
+                text=body,
+                content_type="application/json" if body.startswith(("{", "[")) else "text/html",
+            )
         if kind == "rate_limit":
-            return _json(429, {"code": -1003, "msg": "Too many requests; current limit of IP(127.0.0.1) is 6000 requests per minute. Please use the websocket for live updates to avoid polling the API."},
-                         {"Retry-After": str(fault.retry_after)})
+            return _json(
+                429,
+                {
+                    "code": -1003,
+                    "msg": "Too many requests; current limit of IP(127.0.0.1) is 6000 requests per minute. Please use the websocket for live updates to avoid polling the API.",
+                },
+                {"Retry-After": str(fault.retry_after)},
+            )
         if kind == "ban":
-            return _json(418, {"code": -1003, "msg": "Way too many requests; IP(127.0.0.1) banned. Please use the websocket for live updates to avoid bans."},
-                         {"Retry-After": str(fault.retry_after)})
+            return _json(
+                418,
+                {
+                    "code": -1003,
+                    "msg": "Way too many requests; IP(127.0.0.1) banned. Please use the websocket for live updates to avoid bans.",
+                },
+                {"Retry-After": str(fault.retry_after)},
+            )
         if kind == "reject":
             return _json(fault.status, {"code": fault.code, "msg": fault.msg})
         return None  # lost / partial act during or after execution
 
-    def _execute(self, request: web.Request, route: Route, method: str, path: str, raw: bytes,
-                 firing: Firing | None) -> tuple[int, Any, dict[str, str]]:
+    def _execute(
+        self, request: web.Request, route: Route, method: str, path: str, raw: bytes, firing: Firing | None
+    ) -> tuple[int, Any, dict[str, str]]:
         try:
             with self.lock:
                 account = None
                 if route.signed:
-                    key = signing.check_api_key(request.headers.get("X-MBX-APIKEY"), lambda k: k in self.exchange.accounts)
+                    key = signing.check_api_key(
+                        request.headers.get("X-MBX-APIKEY"), lambda k: k in self.exchange.accounts
+                    )
                     account = self.exchange.accounts[key]
                     params = signing.verify(raw, account.api_secret, check_timestamp=self.check_timestamp)
                 else:
@@ -185,7 +213,7 @@ class EmulatorServer:
             return _json(400, {"msg": "admin body must be JSON"})
         query = dict(request.query)
         try:
-            result = self.admin.handle(method, path[len("/_admin"):], payload, query)
+            result = self.admin.handle(method, path[len("/_admin") :], payload, query)
         except KeyError as error:
             return _json(404, {"msg": f"unknown admin route or key: {error}"})
         except (ValueError, TypeError, ApiError) as error:
@@ -200,8 +228,12 @@ def _default(value: Any) -> Any:
 
 
 def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(status=status, text=json.dumps(payload, default=_default),
-                        content_type="application/json", headers=headers or {})
+    return web.Response(
+        status=status,
+        text=json.dumps(payload, default=_default),
+        content_type="application/json",
+        headers=headers or {},
+    )
 
 
 class ServerThread:

@@ -24,11 +24,11 @@ def sign(secret: str, payload: str) -> str:
 def split_signature(raw: bytes) -> tuple[bytes, str | None]:
     """(signed prefix, signature) split at the LAST ``&signature=`` (ccxt appends it last)."""
     if raw.startswith(b"signature="):
-        return b"", raw[len(b"signature="):].decode("latin-1")
+        return b"", raw[len(b"signature=") :].decode("latin-1")
     cut = raw.rfind(SIGNATURE_SEP)
     if cut < 0:
         return raw, None
-    return raw[:cut], raw[cut + len(SIGNATURE_SEP):].decode("latin-1")
+    return raw[:cut], raw[cut + len(SIGNATURE_SEP) :].decode("latin-1")
 
 
 def parse_params(raw: bytes) -> dict[str, str]:

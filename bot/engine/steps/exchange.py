@@ -44,7 +44,9 @@ class AwaitDeposit(Step[AwaitDepositIntent, DepositCreditOutcome]):
             raise NeedsReview(f"{run.key(DEPOSIT.name)} is journalled OK without a transaction hash")
         decimals = run.start_position.reserve(run.spec.collateral).decimals
         return AwaitDepositIntent(
-            coin=run.config.base_coin, txid=sent.tx_hash, deposit_key=run.key(DEPOSIT.name),
+            coin=run.config.base_coin,
+            txid=sent.tx_hash,
+            deposit_key=run.key(DEPOSIT.name),
             expected=from_units(DEPOSIT.intent_of(row).amount, decimals),
         )
 
@@ -99,8 +101,13 @@ class Sell(Step[SellIntent, SellOutcome]):
         if qty * floor < rules.min_notional:
             return Skip(f"{qty} {cfg.base_coin} at {floor} is under the minimum notional {rules.min_notional}")
         return SellIntent(
-            symbol=cfg.market, qty=qty, floor_price=floor, reference=book.mid, best_bid=book.best_bid,
-            oracle=oracle, mid=book.mid,
+            symbol=cfg.market,
+            qty=qty,
+            floor_price=floor,
+            reference=book.mid,
+            best_bid=book.best_bid,
+            oracle=oracle,
+            mid=book.mid,
         )
 
     def act(self, run: BatchRun, key: str, intent: SellIntent) -> Act[SellOutcome]:
@@ -123,7 +130,11 @@ class Sell(Step[SellIntent, SellOutcome]):
         if sold is None:
             return acc
         return replace(
-            acc, sold_filled=sold.filled, gross_quote=sold.gross_quote, fee_quote=sold.fee_quote, net_quote=sold.net_quote
+            acc,
+            sold_filled=sold.filled,
+            gross_quote=sold.gross_quote,
+            fee_quote=sold.fee_quote,
+            net_quote=sold.net_quote,
         )
 
 
@@ -145,8 +156,12 @@ class WithdrawQuote(Step[WithdrawQuoteIntent, TransferOutcome]):
         guards.check_withdrawal_address(cfg.wallet, cfg.withdrawal_allowlist).raise_if_refused()
         snap = run.snapshot()
         return WithdrawQuoteIntent(
-            coin=cfg.quote_coin, amount=amount, address=cfg.wallet, network=cfg.network,
-            wallet_balance_before=snap.wallet_balances.get(run.spec.debt, 0), exchange_free_before=free,
+            coin=cfg.quote_coin,
+            amount=amount,
+            address=cfg.wallet,
+            network=cfg.network,
+            wallet_balance_before=snap.wallet_balances.get(run.spec.debt, 0),
+            exchange_free_before=free,
         )
 
     def act(self, run: BatchRun, key: str, intent: WithdrawQuoteIntent) -> Act[TransferOutcome]:

@@ -22,10 +22,12 @@ def repay_amount(run: BatchRun, *, balance: int, debt: int) -> int:
     margin = debt * run.config.repay_all_margin_bps // 10_000 + 1
     return MAX_UINT256 if balance >= debt + margin else balance
 
+
 def wants_unwrap(config: ExecutorConfig, spec: BatchSpec) -> bool:
     if config.unwrap_native is not None:
         return config.unwrap_native
     return spec.collateral == "WETH" and config.base_coin == "ETH"
+
 
 class RepayStep(TxStep[RepayIntent]):
     intent_type = RepayIntent
@@ -37,6 +39,7 @@ class RepayStep(TxStep[RepayIntent]):
         if row.status is not StepStatus.OK:
             return acc
         return replace(acc, repay_requested_units=(*acc.repay_requested_units, self.intent_of(row).amount))
+
 
 class RepayIdle(RepayStep):
     name = "repay_idle"
@@ -56,6 +59,7 @@ class RepayIdle(RepayStep):
             return Skip("no idle debt token in the wallet" if debt > 0 else "no debt")
         return RepayIntent(run.spec.debt, repay_amount(run, balance=idle, debt=debt), idle, debt)
 
+
 class Withdraw(TxStep[WithdrawIntent]):
     name = "withdraw"
     label = "withdrawing WETH from Aave"
@@ -69,8 +73,11 @@ class Withdraw(TxStep[WithdrawIntent]):
             return Skip("reduce-only: no withdrawals")
         snap = run.snapshot()
         verdict = guards.check_withdraw(
-            snap.position, symbol=run.spec.collateral, amount=amount,
-            hf_floor_wad=run.config.hf_floor_wad, shock_bps=run.config.shock_bps,
+            snap.position,
+            symbol=run.spec.collateral,
+            amount=amount,
+            hf_floor_wad=run.config.hf_floor_wad,
+            shock_bps=run.config.shock_bps,
         )
         if not verdict.ok:
             run.alert("warning", f"withdraw skipped: {verdict.reason}")
@@ -87,6 +94,7 @@ class Withdraw(TxStep[WithdrawIntent]):
             return replace(acc, withdraw_skipped=skip.reason)
         return acc
 
+
 class Unwrap(TxStep[UnwrapIntent]):
     name = "unwrap"
     label = "unwrapping WETH"
@@ -102,6 +110,7 @@ class Unwrap(TxStep[UnwrapIntent]):
 
     def act(self, run: BatchRun, key: str, intent: UnwrapIntent) -> Act[TxOutcome]:
         return tx_act(run.lending.unwrap(key=key, amount=intent.amount))
+
 
 class Deposit(TxStep[DepositIntent]):
     name = "deposit"

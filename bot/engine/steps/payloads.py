@@ -47,13 +47,17 @@ class RepayIntent:
 
     def to_payload(self) -> dict[str, Any]:
         return {
-            "symbol": self.symbol, "amount": str(self.amount), "wallet_balance": str(self.wallet_balance),
+            "symbol": self.symbol,
+            "amount": str(self.amount),
+            "wallet_balance": str(self.wallet_balance),
             "debt_before": str(self.debt_before),
         }
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Self:
-        return cls(payload["symbol"], int(payload["amount"]), int(payload["wallet_balance"]), int(payload["debt_before"]))
+        return cls(
+            payload["symbol"], int(payload["amount"]), int(payload["wallet_balance"]), int(payload["debt_before"])
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +120,10 @@ class TxOutcome:
 
     def to_payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
-            "tx_hash": self.tx_hash, "block": self.block, "nonce": self.nonce, "gas_used": self.gas_used,
+            "tx_hash": self.tx_hash,
+            "block": self.block,
+            "nonce": self.nonce,
+            "gas_used": self.gas_used,
             "gas_cost_wei": self.gas_cost_wei,
         }
         if self.error is not None:
@@ -126,8 +133,12 @@ class TxOutcome:
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Self:
         return cls(
-            payload.get("tx_hash"), _opt_int(payload.get("block")), _opt_int(payload.get("nonce")),
-            _opt_int(payload.get("gas_used")), _opt_int(payload.get("gas_cost_wei")), payload.get("error"),
+            payload.get("tx_hash"),
+            _opt_int(payload.get("block")),
+            _opt_int(payload.get("nonce")),
+            _opt_int(payload.get("gas_used")),
+            _opt_int(payload.get("gas_cost_wei")),
+            payload.get("error"),
         )
 
 
@@ -150,14 +161,20 @@ class TransferOutcome:
 
     def to_payload(self) -> dict[str, Any]:
         return {
-            "state": self.state.value, "txid": self.txid, "amount": str(self.amount), "fee": str(self.fee),
+            "state": self.state.value,
+            "txid": self.txid,
+            "amount": str(self.amount),
+            "fee": str(self.fee),
             "coin": self.coin,
         }
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Self:
         return cls(
-            TransferState(payload["state"]), payload.get("txid"), _dec(payload["amount"]), _dec(payload["fee"]),
+            TransferState(payload["state"]),
+            payload.get("txid"),
+            _dec(payload["amount"]),
+            _dec(payload["fee"]),
             payload["coin"],
         )
 
@@ -207,7 +224,10 @@ class WithdrawQuoteIntent:
 
     def to_payload(self) -> dict[str, Any]:
         payload = {
-            "coin": self.coin, "amount": str(self.amount), "address": self.address, "network": self.network,
+            "coin": self.coin,
+            "amount": str(self.amount),
+            "address": self.address,
+            "network": self.network,
             "wallet_balance_before": str(self.wallet_balance_before),
         }
         if self.exchange_free_before is not None:
@@ -218,8 +238,12 @@ class WithdrawQuoteIntent:
     def from_payload(cls, payload: Mapping[str, Any]) -> Self:
         before = payload.get("exchange_free_before")
         return cls(
-            payload["coin"], _dec(payload["amount"]), payload["address"], payload["network"],
-            int(payload["wallet_balance_before"]), None if before is None else _dec(before),
+            payload["coin"],
+            _dec(payload["amount"]),
+            payload["address"],
+            payload["network"],
+            int(payload["wallet_balance_before"]),
+            None if before is None else _dec(before),
         )
 
 
@@ -231,7 +255,8 @@ class AwaitQuoteIntent:
 
     def to_payload(self) -> dict[str, Any]:
         return {
-            "coin": self.coin, "withdraw_key": self.withdraw_key,
+            "coin": self.coin,
+            "withdraw_key": self.withdraw_key,
             "wallet_balance_before": str(self.wallet_balance_before),
         }
 
@@ -259,7 +284,8 @@ class QuoteArrivalOutcome:
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Self:
         return cls(
-            TransferOutcome.from_payload(payload), _opt_int(payload.get("arrived_units")),
+            TransferOutcome.from_payload(payload),
+            _opt_int(payload.get("arrived_units")),
             _opt_int(payload.get("wallet_balance")),
         )
 
@@ -281,16 +307,25 @@ class SellIntent:
 
     def to_payload(self) -> dict[str, Any]:
         return {
-            "symbol": self.symbol, "qty": str(self.qty), "floor_price": str(self.floor_price),
-            "reference": str(self.reference), "best_bid": str(self.best_bid), "oracle": str(self.oracle),
+            "symbol": self.symbol,
+            "qty": str(self.qty),
+            "floor_price": str(self.floor_price),
+            "reference": str(self.reference),
+            "best_bid": str(self.best_bid),
+            "oracle": str(self.oracle),
             "mid": str(self.mid),
         }
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Self:
         return cls(
-            payload["symbol"], _dec(payload["qty"]), _dec(payload["floor_price"]), _dec(payload["reference"]),
-            _dec(payload["best_bid"]), _dec(payload["oracle"]), _dec(payload["mid"]),
+            payload["symbol"],
+            _dec(payload["qty"]),
+            _dec(payload["floor_price"]),
+            _dec(payload["reference"]),
+            _dec(payload["best_bid"]),
+            _dec(payload["oracle"]),
+            _dec(payload["mid"]),
         )
 
 
@@ -306,20 +341,30 @@ class SellOutcome:
 
     @classmethod
     def from_result(cls, r: SellResult) -> Self:
-        return cls(r.requested, r.filled, r.gross_quote, r.fee_quote, r.net_quote, tuple(r.client_order_ids), r.exhausted)
+        return cls(
+            r.requested, r.filled, r.gross_quote, r.fee_quote, r.net_quote, tuple(r.client_order_ids), r.exhausted
+        )
 
     def to_payload(self) -> dict[str, Any]:
         return {
-            "requested": str(self.requested), "filled": str(self.filled), "gross_quote": str(self.gross_quote),
-            "fee_quote": str(self.fee_quote), "net_quote": str(self.net_quote),
-            "client_order_ids": list(self.client_order_ids), "exhausted": self.exhausted,
+            "requested": str(self.requested),
+            "filled": str(self.filled),
+            "gross_quote": str(self.gross_quote),
+            "fee_quote": str(self.fee_quote),
+            "net_quote": str(self.net_quote),
+            "client_order_ids": list(self.client_order_ids),
+            "exhausted": self.exhausted,
         }
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Self:
         return cls(
-            _dec(payload["requested"]), _dec(payload["filled"]), _dec(payload["gross_quote"]),
-            _dec(payload["fee_quote"]), _dec(payload["net_quote"]), tuple(payload["client_order_ids"]),
+            _dec(payload["requested"]),
+            _dec(payload["filled"]),
+            _dec(payload["gross_quote"]),
+            _dec(payload["fee_quote"]),
+            _dec(payload["net_quote"]),
+            tuple(payload["client_order_ids"]),
             bool(payload["exhausted"]),
         )
 
@@ -347,7 +392,11 @@ class VerifyOutcome:
     improved: bool
 
     def to_payload(self) -> dict[str, Any]:
-        return {"hf_before_wad": str(self.hf_before_wad), "hf_after_wad": str(self.hf_after_wad), "improved": self.improved}
+        return {
+            "hf_before_wad": str(self.hf_before_wad),
+            "hf_after_wad": str(self.hf_after_wad),
+            "improved": self.improved,
+        }
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Self:

@@ -21,7 +21,16 @@ from bot.engine.steps.exchange import AWAIT_DEPOSIT, AWAIT_QUOTE, SELL, WITHDRAW
 from bot.engine.steps.outbound import DEPOSIT, REPAY_IDLE, UNWRAP, WITHDRAW
 
 STEPS: tuple[Step[Any, Any], ...] = (
-    REPAY_IDLE, WITHDRAW, UNWRAP, DEPOSIT, AWAIT_DEPOSIT, SELL, WITHDRAW_QUOTE, AWAIT_QUOTE, REPAY, VERIFY,
+    REPAY_IDLE,
+    WITHDRAW,
+    UNWRAP,
+    DEPOSIT,
+    AWAIT_DEPOSIT,
+    SELL,
+    WITHDRAW_QUOTE,
+    AWAIT_QUOTE,
+    REPAY,
+    VERIFY,
 )
 STEP_NAMES: tuple[str, ...] = tuple(s.name for s in STEPS)
 _BY_NAME = {s.name: s for s in STEPS}

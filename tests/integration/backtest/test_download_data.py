@@ -26,21 +26,46 @@ def candle(ts: int) -> list:
     k = (ts - START) // 60
     o = 3000 + (k % 97) * 0.5
     c = o + ((k * 7) % 11 - 5) * 0.25
-    return [ts * 1000, f"{o:.2f}", f"{max(o, c) + 1:.2f}", f"{min(o, c) - 1:.2f}", f"{c:.2f}", f"{k % 13 + 0.5:.4f}",
-            ts * 1000 + 59_999, "0", 10, "0", "0", "0"]
+    return [
+        ts * 1000,
+        f"{o:.2f}",
+        f"{max(o, c) + 1:.2f}",
+        f"{min(o, c) - 1:.2f}",
+        f"{c:.2f}",
+        f"{k % 13 + 0.5:.4f}",
+        ts * 1000 + 59_999,
+        "0",
+        10,
+        "0",
+        "0",
+        "0",
+    ]
 
 
 EXCHANGE_INFO = {
-    "timezone": "UTC", "serverTime": START * 1000, "rateLimits": [],
-    "symbols": [{
-        "symbol": "ETHUSDT", "status": "TRADING", "baseAsset": "ETH", "baseAssetPrecision": 8, "quoteAsset": "USDT",
-        "quotePrecision": 8, "quoteAssetPrecision": 8, "orderTypes": ["LIMIT", "MARKET"], "isSpotTradingAllowed": True,
-        "isMarginTradingAllowed": False, "permissions": ["SPOT"], "permissionSets": [["SPOT"]],
-        "filters": [
-            {"filterType": "PRICE_FILTER", "minPrice": "0.01", "maxPrice": "1000000", "tickSize": "0.01"},
-            {"filterType": "LOT_SIZE", "minQty": "0.0001", "maxQty": "9000", "stepSize": "0.0001"},
-        ],
-    }],
+    "timezone": "UTC",
+    "serverTime": START * 1000,
+    "rateLimits": [],
+    "symbols": [
+        {
+            "symbol": "ETHUSDT",
+            "status": "TRADING",
+            "baseAsset": "ETH",
+            "baseAssetPrecision": 8,
+            "quoteAsset": "USDT",
+            "quotePrecision": 8,
+            "quoteAssetPrecision": 8,
+            "orderTypes": ["LIMIT", "MARKET"],
+            "isSpotTradingAllowed": True,
+            "isMarginTradingAllowed": False,
+            "permissions": ["SPOT"],
+            "permissionSets": [["SPOT"]],
+            "filters": [
+                {"filterType": "PRICE_FILTER", "minPrice": "0.01", "maxPrice": "1000000", "tickSize": "0.01"},
+                {"filterType": "LOT_SIZE", "minQty": "0.0001", "maxQty": "9000", "stepSize": "0.0001"},
+            ],
+        }
+    ],
 }
 
 
@@ -104,17 +129,40 @@ def test_download_interrupted_then_resumed_fills_cache_exactly(server, tmp_path,
     server.fail_after = 2  # two pages land, then the exchange fails
     client = make_client("binance", api_url=server.url)
     with pytest.raises(Retryable):
-        download(client, exchange_id="binance", pair="ETH/USDT", timeframe="1m", since_s=START,
-                 until_s=START + 60 * MINUTES, progress=False)
+        download(
+            client,
+            exchange_id="binance",
+            pair="ETH/USDT",
+            timeframe="1m",
+            since_s=START,
+            until_s=START + 60 * MINUTES,
+            progress=False,
+        )
     path = cache_path("binance", "ETH/USDT", "1m")
     partial = load_csv(path)
     assert len(partial) == 2_000
     assert int(partial.timestamp[-1]) == START + 60 * 1_999
 
     server.fail_after = None
-    result = CliRunner().invoke(app, ["download-data", "--exchange", "binance", "--pair", "ETH/USDT", "--timeframe",
-                                      "1m", "--since", "2026-01-01", "--until", "2026-01-03", "--api-url", server.url,
-                                      "--json"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "download-data",
+            "--exchange",
+            "binance",
+            "--pair",
+            "ETH/USDT",
+            "--timeframe",
+            "1m",
+            "--since",
+            "2026-01-01",
+            "--until",
+            "2026-01-03",
+            "--api-url",
+            server.url,
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert out["fetched"] == MINUTES - 2_000
@@ -133,10 +181,24 @@ def test_download_interrupted_then_resumed_fills_cache_exactly(server, tmp_path,
 def test_download_again_fetches_nothing_new(server, tmp_path, monkeypatch):
     monkeypatch.setenv("DELEVER_DATA_DIR", str(tmp_path))
     client = make_client("binance", api_url=server.url)
-    first = download(client, exchange_id="binance", pair="ETH/USDT", timeframe="1m", since_s=START,
-                     until_s=START + 60 * 1_500, progress=False)
-    again = download(client, exchange_id="binance", pair="ETH/USDT", timeframe="1m", since_s=START,
-                     until_s=START + 60 * 1_500, progress=False)
+    first = download(
+        client,
+        exchange_id="binance",
+        pair="ETH/USDT",
+        timeframe="1m",
+        since_s=START,
+        until_s=START + 60 * 1_500,
+        progress=False,
+    )
+    again = download(
+        client,
+        exchange_id="binance",
+        pair="ETH/USDT",
+        timeframe="1m",
+        since_s=START,
+        until_s=START + 60 * 1_500,
+        progress=False,
+    )
     assert (first.fetched, again.fetched) == (1_500, 0)
     assert len(load_csv(first.path)) == 1_500
 
@@ -144,10 +206,18 @@ def test_download_again_fetches_nothing_new(server, tmp_path, monkeypatch):
 def test_backtest_reads_downloaded_cache_by_pair(server, tmp_path, monkeypatch):
     monkeypatch.setenv("DELEVER_DATA_DIR", str(tmp_path))
     client = make_client("binance", api_url=server.url)
-    download(client, exchange_id="binance", pair="ETH/USDT", timeframe="1m", since_s=START,
-             until_s=START + 60 * MINUTES, progress=False)
-    result = CliRunner().invoke(app, ["backtest", "--pair", "ETH/USDT", "--since", "2026-01-01T01:00",
-                                      "--until", "2026-01-02T01:00", "--json"])
+    download(
+        client,
+        exchange_id="binance",
+        pair="ETH/USDT",
+        timeframe="1m",
+        since_s=START,
+        until_s=START + 60 * MINUTES,
+        progress=False,
+    )
+    result = CliRunner().invoke(
+        app, ["backtest", "--pair", "ETH/USDT", "--since", "2026-01-01T01:00", "--until", "2026-01-02T01:00", "--json"]
+    )
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert (out["start"], out["bars"]) == ("2026-01-01T01:00:00Z", 1_440)
@@ -155,6 +225,18 @@ def test_backtest_reads_downloaded_cache_by_pair(server, tmp_path, monkeypatch):
 
 def test_download_unknown_exchange_is_bad_input(tmp_path, monkeypatch):
     monkeypatch.setenv("DELEVER_DATA_DIR", str(tmp_path))
-    result = CliRunner().invoke(app, ["download-data", "--exchange", "nosuchexchange", "--pair", "ETH/USDT",
-                                      "--since", "2026-01-01", "--until", "2026-01-02"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "download-data",
+            "--exchange",
+            "nosuchexchange",
+            "--pair",
+            "ETH/USDT",
+            "--since",
+            "2026-01-01",
+            "--until",
+            "2026-01-02",
+        ],
+    )
     assert result.exit_code == 2

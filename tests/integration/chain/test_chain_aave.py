@@ -32,8 +32,9 @@ BASE_PRICE = {"WETH": Decimal(2000), "WBTC": Decimal(60000), "USDC": Decimal(1),
 
 
 def reader_for(chain: Devnet) -> AaveReader:
-    return AaveReader(chain.w3, pool_addresses_provider=chain.market.pool_addresses_provider,
-                      multicall3=chain.market.multicall3)
+    return AaveReader(
+        chain.w3, pool_addresses_provider=chain.market.pool_addresses_provider, multicall3=chain.market.multicall3
+    )
 
 
 def build_random_position(chain: Devnet, rng: random.Random, wallet: str) -> None:
@@ -49,12 +50,16 @@ def build_random_position(chain: Devnet, rng: random.Random, wallet: str) -> Non
     targets = sorted((Decimal(rng.uniform(1.15, 3.0)) for _ in DEBTS), reverse=True)
     for symbol, target in zip(rng.sample(DEBTS, rng.randint(1, 2)), targets, strict=False):
         position = reader.snapshot(wallet).position
-        amount = scenario.borrow_for_target_hf(position, symbol, target_hf_wad=decimal_to_wad(target.quantize(Decimal("0.0001"))))
+        amount = scenario.borrow_for_target_hf(
+            position, symbol, target_hf_wad=decimal_to_wad(target.quantize(Decimal("0.0001")))
+        )
         if amount > 0:
             scenario.borrow(w3, market, symbol, sender=wallet, amount=amount)
     for symbol in ("WETH", "WBTC", "USDT"):
         if rng.random() < 0.7:
-            scenario.set_price(w3, market, symbol, (BASE_PRICE[symbol] * Decimal(rng.uniform(0.6, 1.4))).quantize(Decimal("0.0001")))
+            scenario.set_price(
+                w3, market, symbol, (BASE_PRICE[symbol] * Decimal(rng.uniform(0.6, 1.4))).quantize(Decimal("0.0001"))
+            )
     if rng.random() < 0.8:
         scenario.advance(w3, rng.randint(1, 400 * 86_400))
 
@@ -118,8 +123,10 @@ def test_withdraw_above_onchain_limit_simulation_decoded_35(aave: Devnet, tmp_pa
     with pytest.raises(GuardRefused):
         lending.withdraw(key="w", symbol="WETH", amount=limit + 10**15)
     # Bypass the adapter's guard: the sender's eth_call simulation decodes Aave's reason.
-    request = TxRequest(to=aave.market.pool,
-                        data=abis.POOL_WITHDRAW.encode(aave.market.reserve("WETH").asset, limit + 10**15, aave.wallet))
+    request = TxRequest(
+        to=aave.market.pool,
+        data=abis.POOL_WITHDRAW.encode(aave.market.reserve("WETH").asset, limit + 10**15, aave.wallet),
+    )
     with pytest.raises(RevertPredicted) as refused:
         lending.sender.send("direct", request)
     assert refused.value.reason == "HEALTH_FACTOR_LOWER_THAN_LIQUIDATION_THRESHOLD (35)"
@@ -189,13 +196,21 @@ def test_repay_all_with_max_uint_clears_debt(aave: Devnet, tmp_path: Path) -> No
 def test_repay_with_small_nonzero_allowance_approves_zero_first(aave: Devnet, tmp_path: Path) -> None:
     lending = make_lending(aave, tmp_path / "tx.db")
     usdt = aave.market.reserve("USDT").asset
-    token = aave.w3.eth.contract(address=usdt, abi=[{
-        "name": "approve", "type": "function", "stateMutability": "nonpayable",
-        "inputs": [{"name": "s", "type": "address"}, {"name": "a", "type": "uint256"}],
-        "outputs": [{"name": "", "type": "bool"}],
-    }])
+    token = aave.w3.eth.contract(
+        address=usdt,
+        abi=[
+            {
+                "name": "approve",
+                "type": "function",
+                "stateMutability": "nonpayable",
+                "inputs": [{"name": "s", "type": "address"}, {"name": "a", "type": "uint256"}],
+                "outputs": [{"name": "", "type": "bool"}],
+            }
+        ],
+    )
     aave.w3.eth.wait_for_transaction_receipt(
-        token.functions.approve(aave.market.pool, 5).transact({"from": aave.wallet}), poll_latency=0.01)
+        token.functions.approve(aave.market.pool, 5).transact({"from": aave.wallet}), poll_latency=0.01
+    )
     assert lending.allowance("USDT", aave.market.pool) == 5
     amount = to_units(1000, 6)
     result = lending.repay(key="r", symbol="USDT", amount=amount)
@@ -232,11 +247,17 @@ def test_composition_root_builds_a_working_signing_adapter(aave: Devnet, tmp_pat
     account = local_account(scenario.DEMO_WALLET_INDEX)
     settings = Settings(
         mode="testnet",
-        chain={"rpc_url": aave.node.rpc_url, "chain_id": 31337, "confirmations": 1, "rounding": "v3.0",
-               "pool_addresses_provider": aave.market.pool_addresses_provider},
+        chain={
+            "rpc_url": aave.node.rpc_url,
+            "chain_id": 31337,
+            "confirmations": 1,
+            "rounding": "v3.0",
+            "pool_addresses_provider": aave.market.pool_addresses_provider,
+        },
         wallet={"key_source": "env", "private_key": "0x" + bytes(account.key).hex()},
         exchange={"api_key": "k", "api_secret": "s", "withdrawal_allowlist": [account.address]},
-        limits={"hf_floor": Decimal("1.05")}, journal={"path": tmp_path / "j" / "journal.sqlite"},
+        limits={"hf_floor": Decimal("1.05")},
+        journal={"path": tmp_path / "j" / "journal.sqlite"},
     )
     lending = open_lending(settings)
     assert lending.wallet == aave.wallet
@@ -264,8 +285,12 @@ def test_reader_refuses_emode_positions(aave: Devnet) -> None:
 
     admin = Deployer(aave.w3, aave.market.admin)
     configurator = admin.contract("PoolConfigurator", aave.market.pool_configurator)
-    admin.call("setEModeCategory", configurator.functions.setEModeCategory(
-        1, 9000, 9300, 10100, "0x0000000000000000000000000000000000000000", "ETH"))
+    admin.call(
+        "setEModeCategory",
+        configurator.functions.setEModeCategory(
+            1, 9000, 9300, 10100, "0x0000000000000000000000000000000000000000", "ETH"
+        ),
+    )
     wallet = scenario.accounts(aave.w3)[4]
     scenario.mint(aave.w3, aave.market, "WETH", to=wallet, amount=10**18)
     scenario.supply(aave.w3, aave.market, "WETH", sender=wallet, amount=10**18)

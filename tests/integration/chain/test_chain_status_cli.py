@@ -19,24 +19,40 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def run_status(state_dir: Path, *args: str, config: str | None = None,
-               extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_status(
+    state_dir: Path, *args: str, config: str | None = None, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DELEVER_")}
     env.update({"DELEVER_STATE_DIR": str(state_dir), **(extra_env or {})})
     root_args = ["--config", config] if config else []
-    return subprocess.run([sys.executable, "-m", "bot.cli", *root_args, "status", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *root_args, "status", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def write_state(chain: Devnet, state_dir: Path, *, chain_id: int = 31337) -> None:
     state = {
-        "rpc_url": chain.node.rpc_url, "chain_id": chain_id,
-        "pool_addresses_provider": chain.market.pool_addresses_provider, "pool": chain.market.pool,
-        "multicall3": chain.market.multicall3, "wallet": chain.wallet,
+        "rpc_url": chain.node.rpc_url,
+        "chain_id": chain_id,
+        "pool_addresses_provider": chain.market.pool_addresses_provider,
+        "pool": chain.market.pool,
+        "multicall3": chain.market.multicall3,
+        "wallet": chain.wallet,
         "wallet_private_key": scenario.account_key(scenario.DEMO_WALLET_INDEX)[1],
-        "oracle": chain.market.oracle, "data_provider": chain.market.data_provider, "tokens": chain.market.tokens,
-        "price_feeds": chain.market.price_feeds, "pids": {}, "started_at": "2026-01-01T00:00:00Z",
-        "exchange_url": "http://127.0.0.1:9", "api_key": "k" * 24, "api_secret": "s" * 48,  # unused by status
+        "oracle": chain.market.oracle,
+        "data_provider": chain.market.data_provider,
+        "tokens": chain.market.tokens,
+        "price_feeds": chain.market.price_feeds,
+        "pids": {},
+        "started_at": "2026-01-01T00:00:00Z",
+        "exchange_url": "http://127.0.0.1:9",
+        "api_key": "k" * 24,
+        "api_secret": "s" * 48,  # unused by status
     }
     (state_dir / "devnet.json").write_text(json.dumps(state))
 

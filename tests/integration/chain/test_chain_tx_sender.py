@@ -79,10 +79,18 @@ def test_tx_sender_foreign_nonce_consumption_needs_review(bare: Devnet, tmp_path
     submitted = sender.submit("k", eth_transfer())
     rpc(bare.w3, "anvil_dropTransaction", submitted.tx_hash)
     # Someone else spends our nonce (here: the same account signing elsewhere).
-    foreign = local_account(SIGNER_INDEX).sign_transaction({
-        "type": 2, "chainId": 31337, "nonce": submitted.nonce, "to": RECIPIENT, "value": 7, "gas": 21_000,
-        "maxFeePerGas": 100 * 10**9, "maxPriorityFeePerGas": 2 * 10**9,
-    })
+    foreign = local_account(SIGNER_INDEX).sign_transaction(
+        {
+            "type": 2,
+            "chainId": 31337,
+            "nonce": submitted.nonce,
+            "to": RECIPIENT,
+            "value": 7,
+            "gas": 21_000,
+            "maxFeePerGas": 100 * 10**9,
+            "maxPriorityFeePerGas": 2 * 10**9,
+        }
+    )
     bare.w3.eth.send_raw_transaction(foreign.raw_transaction)
     rpc(bare.w3, "evm_mine")
     with pytest.raises(NeedsReview, match="never signed"):
@@ -207,8 +215,15 @@ def test_tx_sender_too_little_eth_for_gas_refused_before_signing(bare: Devnet, t
 
 def test_tx_sender_fee_cap_reached_stops_bumping(bare: Devnet, tmp_path: Path) -> None:
     clock = ManualClock()
-    sender = make_sender(bare.w3, tmp_path / "tx.db", clock=clock, stuck_seconds=30, stuck_blocks=1000,
-                         max_fee_cap_wei=4 * 10**9, urgency=Decimal(1))
+    sender = make_sender(
+        bare.w3,
+        tmp_path / "tx.db",
+        clock=clock,
+        stuck_seconds=30,
+        stuck_blocks=1000,
+        max_fee_cap_wei=4 * 10**9,
+        urgency=Decimal(1),
+    )
     rpc(bare.w3, "evm_setAutomine", False)
     sender.submit("k", eth_transfer())
     for _ in range(5):
@@ -248,11 +263,14 @@ class LossyProvider(Web3.HTTPProvider):
 
 
 @pytest.mark.parametrize("mode", ["response-lost", "request-lost"])
-def test_tx_sender_broadcast_transport_failure_unknown_then_reconciled(bare: Devnet, tmp_path: Path,
-                                                                        mode: str) -> None:
+def test_tx_sender_broadcast_transport_failure_unknown_then_reconciled(bare: Devnet, tmp_path: Path, mode: str) -> None:
     provider = LossyProvider(bare.node.rpc_url, exception_retry_configuration=None)
-    sender = TxSender(Web3(provider), local_account(SIGNER_INDEX), TxStore(tmp_path / "tx.db"),
-                      SenderConfig(chain_id=31337, poll_interval=0.01, wait_timeout=5))
+    sender = TxSender(
+        Web3(provider),
+        local_account(SIGNER_INDEX),
+        TxStore(tmp_path / "tx.db"),
+        SenderConfig(chain_id=31337, poll_interval=0.01, wait_timeout=5),
+    )
     provider.mode = mode
     submitted = sender.submit("k", eth_transfer())
     assert submitted.outcome is Outcome.UNKNOWN  # it may or may not have reached the node
@@ -262,8 +280,9 @@ def test_tx_sender_broadcast_transport_failure_unknown_then_reconciled(bare: Dev
     assert bare.w3.eth.get_balance(RECIPIENT) == ONE_ETH
 
 
-def test_tx_sender_private_key_never_in_logs_errors_repr_or_store(bare: Devnet, tmp_path: Path,
-                                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_tx_sender_private_key_never_in_logs_errors_repr_or_store(
+    bare: Devnet, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level("DEBUG")
     key_hex = bytes(local_account(SIGNER_INDEX).key).hex()
     sender = make_sender(bare.w3, tmp_path / "tx.db")

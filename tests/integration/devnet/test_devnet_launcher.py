@@ -36,7 +36,9 @@ def test_bring_up_records_what_the_exchange_starter_returns_and_down_stops_it(st
         children.append(child)
         return ExchangeEndpoint("http://127.0.0.1:1/", "key-123", "secret-456", "0x" + "99" * 20, child.pid)
 
-    devnet = launcher.bring_up(UpOptions(collateral=Decimal(5), target_hf=Decimal("1.8")), exchange_starter=fake_exchange)
+    devnet = launcher.bring_up(
+        UpOptions(collateral=Decimal(5), target_hf=Decimal("1.8")), exchange_starter=fake_exchange
+    )
 
     launch = launches[0]
     assert launch.rpc_url == devnet.rpc_url and launch.tokens == devnet.tokens

@@ -33,8 +33,9 @@ class _Upstream:
             def do_POST(self) -> None:  # noqa: N802
                 call = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 upstream.received.append(call)
-                body = json.dumps({"jsonrpc": "2.0", "id": call.get("id"),
-                                   "result": f"{call['method']}:{len(upstream.received)}"}).encode()
+                body = json.dumps(
+                    {"jsonrpc": "2.0", "id": call.get("id"), "result": f"{call['method']}:{len(upstream.received)}"}
+                ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

@@ -28,7 +28,9 @@ def _run(emulator: EmulatorHandle, scenario, **extra):
 def test_emulator_async_client_trades_and_reads(emulator: EmulatorHandle) -> None:
     async def scenario(client):
         book = await client.fetch_order_book("ETH/USDT", 10)
-        order = await client.create_order("ETH/USDT", "limit", "sell", 1, 2990, {"timeInForce": "IOC", "clientOrderId": "as-1"})
+        order = await client.create_order(
+            "ETH/USDT", "limit", "sell", 1, 2990, {"timeInForce": "IOC", "clientOrderId": "as-1"}
+        )
         fetched = await client.fetch_order(None, "ETH/USDT", {"clientOrderId": "as-1"})
         trades = await client.fetch_my_trades("ETH/USDT", params={"orderId": order["id"]})
         balance = await client.fetch_balance()
@@ -49,7 +51,10 @@ def test_emulator_async_client_trades_and_reads(emulator: EmulatorHandle) -> Non
         ({"kind": "rate_limit", "times": 1}, ccxt.DDoSProtection),
         ({"kind": "lost", "how": "504"}, ccxt.RequestTimeout),
         ({"kind": "lost", "how": "drop"}, ccxt.NetworkError),
-        ({"kind": "reject", "code": -2010, "msg": "Account has insufficient balance for requested action."}, ccxt.InsufficientFunds),
+        (
+            {"kind": "reject", "code": -2010, "msg": "Account has insufficient balance for requested action."},
+            ccxt.InsufficientFunds,
+        ),
         ({"kind": "reject", "code": -1013, "msg": "Filter failure: LOT_SIZE"}, ccxt.InvalidOrder),
     ],
 )

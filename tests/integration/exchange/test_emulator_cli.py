@@ -25,9 +25,27 @@ def test_emulator_cli_serves_prints_facts_and_updates_state(tmp_path: Path) -> N
         state_file.write_text(json.dumps({"rpc_url": anvil.rpc_url, "chain_id": 31337, "tokens": {"USDT": usdt}}))
         env = dict(os.environ, DELEVER_EXCHANGE__API_KEY="k" * 64, DELEVER_EXCHANGE__API_SECRET="s" * 64)
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot.devnet.exchange", "--port", "0", "--state-file", str(state_file),
-             "--update-state", "--price", "ETHUSDT=2500", "--balance", "ETH=3", "--info-file", str(tmp_path / "info.json")],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            [
+                sys.executable,
+                "-m",
+                "bot.devnet.exchange",
+                "--port",
+                "0",
+                "--state-file",
+                str(state_file),
+                "--update-state",
+                "--price",
+                "ETHUSDT=2500",
+                "--balance",
+                "ETH=3",
+                "--info-file",
+                str(tmp_path / "info.json"),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
         try:
             facts = json.loads(process.stdout.readline())

@@ -18,7 +18,9 @@ ORDER = "POST /api/v3/order"
 
 
 def _ioc_sell(client: ccxt.binance, client_id: str, amount: float = 1.0) -> dict:
-    return client.create_order("ETH/USDT", "limit", "sell", amount, 2990, {"timeInForce": "IOC", "clientOrderId": client_id})
+    return client.create_order(
+        "ETH/USDT", "limit", "sell", amount, 2990, {"timeInForce": "IOC", "clientOrderId": client_id}
+    )
 
 
 def test_emulator_delay_past_timeout_is_request_timeout_and_order_still_executes(emulator: EmulatorHandle) -> None:
@@ -40,7 +42,9 @@ def test_emulator_delay_without_execution_leaves_no_order(emulator: EmulatorHand
         client.fetch_order(None, "ETH/USDT", {"clientOrderId": "never-1"})
 
 
-def test_emulator_5xx_is_exchange_not_available_and_nothing_executes(emulator: EmulatorHandle, client: ccxt.binance) -> None:
+def test_emulator_5xx_is_exchange_not_available_and_nothing_executes(
+    emulator: EmulatorHandle, client: ccxt.binance
+) -> None:
     emulator.add_fault(ORDER, "status", status=503)
     with pytest.raises(ccxt.ExchangeNotAvailable):
         _ioc_sell(client, "svc-1")
@@ -49,7 +53,9 @@ def test_emulator_5xx_is_exchange_not_available_and_nothing_executes(emulator: E
     assert _ioc_sell(client, "svc-1")["status"] == "closed"  # one-shot: the next one passes
 
 
-def test_emulator_429_then_418_is_ddos_protection_with_retry_after(emulator: EmulatorHandle, client: ccxt.binance) -> None:
+def test_emulator_429_then_418_is_ddos_protection_with_retry_after(
+    emulator: EmulatorHandle, client: ccxt.binance
+) -> None:
     emulator.add_fault("GET /api/v3/account", "rate_limit", times=1, ban_times=1, retry_after=7)
     for _ in range(2):
         with pytest.raises(ccxt.DDoSProtection):
@@ -59,7 +65,9 @@ def test_emulator_429_then_418_is_ddos_protection_with_retry_after(emulator: Emu
     assert client.fetch_balance()["ETH"]["total"] == 100.0
 
 
-def test_emulator_lost_response_504_executes_and_is_found_by_client_id(emulator: EmulatorHandle, client: ccxt.binance) -> None:
+def test_emulator_lost_response_504_executes_and_is_found_by_client_id(
+    emulator: EmulatorHandle, client: ccxt.binance
+) -> None:
     emulator.add_fault(ORDER, "lost", how="504")
     with pytest.raises(ccxt.RequestTimeout):
         _ioc_sell(client, "lost-504")
@@ -68,21 +76,27 @@ def test_emulator_lost_response_504_executes_and_is_found_by_client_id(emulator:
     assert client.fetch_balance()["ETH"]["total"] == 99.0
 
 
-def test_emulator_lost_response_drop_executes_and_is_found_by_client_id(emulator: EmulatorHandle, client: ccxt.binance) -> None:
+def test_emulator_lost_response_drop_executes_and_is_found_by_client_id(
+    emulator: EmulatorHandle, client: ccxt.binance
+) -> None:
     emulator.add_fault(ORDER, "lost", how="drop")
     with pytest.raises(ccxt.NetworkError):
         _ioc_sell(client, "lost-drop")
     assert client.fetch_order(None, "ETH/USDT", {"clientOrderId": "lost-drop"})["filled"] == 1.0
 
 
-def test_emulator_lost_response_503_executes_yet_reads_as_exchange_not_available(emulator: EmulatorHandle, client: ccxt.binance) -> None:
+def test_emulator_lost_response_503_executes_yet_reads_as_exchange_not_available(
+    emulator: EmulatorHandle, client: ccxt.binance
+) -> None:
     emulator.add_fault(ORDER, "lost", how="503")
     with pytest.raises(ccxt.ExchangeNotAvailable):
         _ioc_sell(client, "lost-503")
     assert client.fetch_order(None, "ETH/USDT", {"clientOrderId": "lost-503"})["status"] == "closed"
 
 
-def test_emulator_resending_a_lost_ioc_id_creates_a_second_order(emulator: EmulatorHandle, client: ccxt.binance) -> None:
+def test_emulator_resending_a_lost_ioc_id_creates_a_second_order(
+    emulator: EmulatorHandle, client: ccxt.binance
+) -> None:
     emulator.add_fault(ORDER, "lost", how="504")
     with pytest.raises(ccxt.RequestTimeout):
         _ioc_sell(client, "retry-me")
@@ -125,13 +139,16 @@ def test_emulator_withdraw_insufficient_balance_is_insufficient_funds(client: cc
 
 def _admin(emulator: EmulatorHandle, method: str, path: str, body: dict | None = None):
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(emulator.url + "/_admin" + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        emulator.url + "/_admin" + path, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read())
 
 
-def test_emulator_admin_http_sets_faults_price_depth_balance_and_lists_requests(emulator: EmulatorHandle, client: ccxt.binance) -> None:
+def test_emulator_admin_http_sets_faults_price_depth_balance_and_lists_requests(
+    emulator: EmulatorHandle, client: ccxt.binance
+) -> None:
     _admin(emulator, "POST", "/faults", {"route": ORDER, "kind": "status", "status": 500})
     assert _admin(emulator, "GET", "/faults")[0]["kind"] == "status"
     with pytest.raises(ccxt.ExchangeNotAvailable):

@@ -31,11 +31,18 @@ def chain_emulator(bare_devnet: Devnet, usdt: str) -> Iterator[tuple[EmulatorHan
         "ETH": CoinConfig("ETH", None, 18, Decimal("0.0008"), Decimal("0.0016")),
         "USDT": CoinConfig("USDT", usdt, 6, Decimal(1), Decimal(10), withdraw_multiple=Decimal("0.000001")),
     }
-    handle = start_emulator(EmulatorConfig(
-        rpc_url=bare_devnet.rpc_url, hot_wallet_key=HOT_WALLET_KEY, coins=coins, clock=clock,
-        deposit_confirmations=CONFIRMATIONS, withdrawal_delay_s=30, poll_interval_s=3600,
-        balances={"USDT": Decimal(1000), "ETH": Decimal(5)},
-    ))
+    handle = start_emulator(
+        EmulatorConfig(
+            rpc_url=bare_devnet.rpc_url,
+            hot_wallet_key=HOT_WALLET_KEY,
+            coins=coins,
+            clock=clock,
+            deposit_confirmations=CONFIRMATIONS,
+            withdrawal_delay_s=30,
+            poll_interval_s=3600,
+            balances={"USDT": Decimal(1000), "ETH": Decimal(5)},
+        )
+    )
     try:
         yield handle, clock
     finally:
@@ -43,7 +50,9 @@ def chain_emulator(bare_devnet: Devnet, usdt: str) -> Iterator[tuple[EmulatorHan
         bare_devnet.w3.provider.make_request("evm_revert", [snapshot])
 
 
-def test_emulator_erc20_deposit_pending_until_confirmations_then_credited(bare_devnet: Devnet, usdt: str, chain_emulator) -> None:
+def test_emulator_erc20_deposit_pending_until_confirmations_then_credited(
+    bare_devnet: Devnet, usdt: str, chain_emulator
+) -> None:
     emulator, _ = chain_emulator
     client = make_client(emulator)
     address = client.fetch_deposit_address("USDT", {"network": "ERC20"})["address"]
@@ -80,7 +89,9 @@ def test_emulator_native_eth_deposit_is_credited(bare_devnet: Devnet, chain_emul
     assert client.fetch_balance()["ETH"]["total"] == 7.0
 
 
-def test_emulator_erc20_withdrawal_paid_on_chain_with_fee_deducted(bare_devnet: Devnet, usdt: str, chain_emulator) -> None:
+def test_emulator_erc20_withdrawal_paid_on_chain_with_fee_deducted(
+    bare_devnet: Devnet, usdt: str, chain_emulator
+) -> None:
     emulator, clock = chain_emulator
     client = make_client(emulator)
     recipient = bare_devnet.w3.eth.accounts[3]
@@ -123,8 +134,12 @@ def test_emulator_withdrawal_below_minimum_is_bad_request(chain_emulator) -> Non
 
 
 def test_emulator_reference_follows_the_devnet_aggregator(bare_devnet: Devnet) -> None:
-    feed = bare_devnet.deploy("contracts/mocks/oracle/CLAggregators/MockAggregator.sol/MockAggregator.json", 2_345_67000000)
-    handle = start_emulator(EmulatorConfig(rpc_url=bare_devnet.rpc_url, oracle_feeds={"ETH": feed}, poll_interval_s=3600))
+    feed = bare_devnet.deploy(
+        "contracts/mocks/oracle/CLAggregators/MockAggregator.sol/MockAggregator.json", 2_345_67000000
+    )
+    handle = start_emulator(
+        EmulatorConfig(rpc_url=bare_devnet.rpc_url, oracle_feeds={"ETH": feed}, poll_interval_s=3600)
+    )
     try:
         book = make_client(handle).fetch_order_book("ETH/USDT", 5)
         assert book["bids"][0][0] < 2345.67 < book["asks"][0][0]
@@ -145,8 +160,11 @@ def test_emulator_lost_withdraw_response_is_found_by_withdraw_order_id(chain_emu
 
 
 def test_emulator_failed_payment_marks_withdrawal_failed_and_refunds(bare_devnet: Devnet) -> None:
-    handle = start_emulator(EmulatorConfig(rpc_url=bare_devnet.rpc_url, hot_wallet_key=None, poll_interval_s=3600,
-                                           balances={"ETH": Decimal(2)}))
+    handle = start_emulator(
+        EmulatorConfig(
+            rpc_url=bare_devnet.rpc_url, hot_wallet_key=None, poll_interval_s=3600, balances={"ETH": Decimal(2)}
+        )
+    )
     try:
         client = make_client(handle)
         client.withdraw("ETH", 1, "0x" + "55" * 20, params={"network": "ERC20"})
@@ -165,8 +183,15 @@ def test_emulator_deposit_start_block_catches_earlier_transfers(bare_devnet: Dev
     user = bare_devnet.w3.eth.accounts[0]
     tx_hash = bare_devnet.w3.eth.send_transaction({"from": user, "to": address, "value": 10**17})
     block = bare_devnet.w3.eth.wait_for_transaction_receipt(tx_hash)["blockNumber"]
-    handle = start_emulator(EmulatorConfig(rpc_url=bare_devnet.rpc_url, api_secret="p" * 64, deposit_start_block=block,
-                                           deposit_confirmations=1, poll_interval_s=3600))
+    handle = start_emulator(
+        EmulatorConfig(
+            rpc_url=bare_devnet.rpc_url,
+            api_secret="p" * 64,
+            deposit_start_block=block,
+            deposit_confirmations=1,
+            poll_interval_s=3600,
+        )
+    )
     try:
         handle.tick()
         assert handle.balances()["ETH"]["free"] == "0.10000000"
@@ -180,10 +205,23 @@ def test_emulator_reference_follows_aave_oracle_divided_by_quote_price(bare_devn
     usdt_feed = bare_devnet.deploy(aggregator, 99_980_000)  # USDT at $0.9998
     weth, usdt = "0x" + "0" * 39 + "1", "0x" + "0" * 39 + "2"
     zero = "0x" + "0" * 40
-    oracle = bare_devnet.deploy("contracts/misc/AaveOracle.sol/AaveOracle.json", bare_devnet.w3.eth.accounts[0], [weth, usdt],
-                          [eth_feed, usdt_feed], zero, zero, 10**8)
-    handle = start_emulator(EmulatorConfig(rpc_url=bare_devnet.rpc_url, aave_oracle=oracle,
-                                           oracle_assets={"ETH": weth, "USDT": usdt}, poll_interval_s=3600))
+    oracle = bare_devnet.deploy(
+        "contracts/misc/AaveOracle.sol/AaveOracle.json",
+        bare_devnet.w3.eth.accounts[0],
+        [weth, usdt],
+        [eth_feed, usdt_feed],
+        zero,
+        zero,
+        10**8,
+    )
+    handle = start_emulator(
+        EmulatorConfig(
+            rpc_url=bare_devnet.rpc_url,
+            aave_oracle=oracle,
+            oracle_assets={"ETH": weth, "USDT": usdt},
+            poll_interval_s=3600,
+        )
+    )
     try:
         assert handle.state()["prices"]["ETHUSDT"].startswith("2000.4000800")
         book = make_client(handle).fetch_order_book("ETH/USDT", 1)

@@ -41,7 +41,9 @@ def test_emulator_balance_reports_free_and_locked(client: ccxt.binance) -> None:
 
 
 def test_emulator_ioc_sell_fully_filled_is_closed_with_fee_in_quote(client: ccxt.binance) -> None:
-    order = client.create_order("ETH/USDT", "limit", "sell", 1.5, 2990, {"timeInForce": "IOC", "clientOrderId": "ioc-full"})
+    order = client.create_order(
+        "ETH/USDT", "limit", "sell", 1.5, 2990, {"timeInForce": "IOC", "clientOrderId": "ioc-full"}
+    )
     assert order["status"] == "closed" and order["filled"] == 1.5 and order["remaining"] == 0
     assert order["clientOrderId"] == "ioc-full"
     assert order["average"] >= 2990
@@ -52,7 +54,9 @@ def test_emulator_ioc_sell_fully_filled_is_closed_with_fee_in_quote(client: ccxt
     assert balance["USDT"]["total"] == pytest.approx(50_000 + order["cost"] * 0.999, abs=1e-6)
 
 
-def test_emulator_ioc_sell_partially_filled_expires_with_filled_positive(emulator: EmulatorHandle, client: ccxt.binance) -> None:
+def test_emulator_ioc_sell_partially_filled_expires_with_filled_positive(
+    emulator: EmulatorHandle, client: ccxt.binance
+) -> None:
     emulator.set_depth("ETHUSDT", depth_usd_1pct=300_000)
     limit = 2985.0  # 50 bp under the reference: about $150k of bids above it
     order = client.create_order("ETH/USDT", "limit", "sell", 80, limit, {"timeInForce": "IOC"})
@@ -83,7 +87,9 @@ def test_emulator_gtc_rests_then_cancel_releases_lock(client: ccxt.binance) -> N
         client.cancel_order(order["id"], "ETH/USDT")
 
 
-def test_emulator_gtc_fills_as_maker_when_price_moves_through_it(emulator: EmulatorHandle, client: ccxt.binance) -> None:
+def test_emulator_gtc_fills_as_maker_when_price_moves_through_it(
+    emulator: EmulatorHandle, client: ccxt.binance
+) -> None:
     order = client.create_order("ETH/USDT", "limit", "sell", 1, 3100, {"timeInForce": "GTC"})
     emulator.set_price("ETHUSDT", 3200)
     fetched = client.fetch_order(order["id"], "ETH/USDT")
@@ -118,14 +124,30 @@ def test_emulator_min_notional_rejection_is_bad_request(client: ccxt.binance) ->
 def test_emulator_lot_step_rejection_is_invalid_order(client: ccxt.binance) -> None:
     # ccxt truncates to the step itself, so send the raw request to hit the filter
     with pytest.raises(ccxt.InvalidOrder, match="LOT_SIZE"):
-        client.privatePostOrder({"symbol": "ETHUSDT", "side": "SELL", "type": "LIMIT", "timeInForce": "IOC",
-                                 "quantity": "1.00005", "price": "3000"})
+        client.privatePostOrder(
+            {
+                "symbol": "ETHUSDT",
+                "side": "SELL",
+                "type": "LIMIT",
+                "timeInForce": "IOC",
+                "quantity": "1.00005",
+                "price": "3000",
+            }
+        )
 
 
 def test_emulator_price_tick_rejection_is_invalid_order(client: ccxt.binance) -> None:
     with pytest.raises(ccxt.InvalidOrder, match="PRICE_FILTER"):
-        client.privatePostOrder({"symbol": "ETHUSDT", "side": "SELL", "type": "LIMIT", "timeInForce": "IOC",
-                                 "quantity": "1", "price": "3000.005"})
+        client.privatePostOrder(
+            {
+                "symbol": "ETHUSDT",
+                "side": "SELL",
+                "type": "LIMIT",
+                "timeInForce": "IOC",
+                "quantity": "1",
+                "price": "3000.005",
+            }
+        )
 
 
 def test_emulator_insufficient_balance_is_insufficient_funds(client: ccxt.binance) -> None:
@@ -184,7 +206,9 @@ def test_emulator_request_log_omits_signature(emulator: EmulatorHandle, client: 
     assert record.status == 200 and "signature" not in record.params and "timestamp" in record.params
 
 
-def test_emulator_depth_refills_with_half_life_over_injected_time(emulator: EmulatorHandle, client: ccxt.binance, clock) -> None:
+def test_emulator_depth_refills_with_half_life_over_injected_time(
+    emulator: EmulatorHandle, client: ccxt.binance, clock
+) -> None:
     emulator.set_depth("ETHUSDT", half_life_s=60)
     before = sum(q for p, q in client.fetch_order_book("ETH/USDT", 1000)["bids"] if p >= 2985)
     order = client.create_order("ETH/USDT", "limit", "sell", 90, 2985, {"timeInForce": "IOC"})
@@ -195,7 +219,9 @@ def test_emulator_depth_refills_with_half_life_over_injected_time(emulator: Emul
     half = sum(q for p, q in client.fetch_order_book("ETH/USDT", 1000)["bids"] if p >= 2985)
     assert half == pytest.approx(before - (before - eaten) / 2, rel=0.01)
     clock.advance(600)
-    assert sum(q for p, q in client.fetch_order_book("ETH/USDT", 1000)["bids"] if p >= 2985) == pytest.approx(before, rel=0.01)
+    assert sum(q for p, q in client.fetch_order_book("ETH/USDT", 1000)["bids"] if p >= 2985) == pytest.approx(
+        before, rel=0.01
+    )
 
 
 def test_emulator_crash_regime_thins_the_book(emulator: EmulatorHandle, client: ccxt.binance) -> None:

@@ -24,8 +24,16 @@ def chain_setup(bare_devnet: Devnet) -> Iterator[tuple[EmulatorHandle, str]]:
         "ETH": CoinConfig("ETH", None, 18, D("0.0008"), D("0.0016")),
         "USDT": CoinConfig("USDT", usdt, 6, D(1), D(10), withdraw_multiple=D("0.000001")),
     }
-    handle = start_emulator(EmulatorConfig(rpc_url=bare_devnet.rpc_url, hot_wallet_key=HOT_WALLET_KEY, coins=coins,
-                                           deposit_confirmations=2, withdrawal_delay_s=0.3, poll_interval_s=0.1))
+    handle = start_emulator(
+        EmulatorConfig(
+            rpc_url=bare_devnet.rpc_url,
+            hot_wallet_key=HOT_WALLET_KEY,
+            coins=coins,
+            deposit_confirmations=2,
+            withdrawal_delay_s=0.3,
+            poll_interval_s=0.1,
+        )
+    )
     try:
         yield handle, usdt
     finally:

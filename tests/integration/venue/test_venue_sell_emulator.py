@@ -44,7 +44,9 @@ def shared_emulator():
     qty=st.decimals(min_value=D("0.01"), max_value=D("400"), places=4),
     cap_bps=st.integers(1, 300),
 )
-def test_sell_random_books_never_fill_below_floor_and_book_exactly(shared_emulator, depth_usd, shape, level_bps, qty, cap_bps) -> None:
+def test_sell_random_books_never_fill_below_floor_and_book_exactly(
+    shared_emulator, depth_usd, shape, level_bps, qty, cap_bps
+) -> None:
     emu = shared_emulator
     emu.set_depth("ETHUSDT", reset=True, depth_usd_1pct=depth_usd, shape=shape, level_bps=level_bps, half_life_s=None)
     venue = make_venue(emu, in_flight_window_s=0.0)
@@ -161,11 +163,14 @@ def test_sell_below_min_notional_refused_before_sending(emulator, venue) -> None
     assert order_posts(emulator) == []
 
 
-@pytest.mark.parametrize(("code", "msg", "reason"), [
-    (-1013, "Filter failure: NOTIONAL", "min_notional"),
-    (-1013, "Filter failure: LOT_SIZE", "lot_size"),
-    (-2010, "Order would trigger immediately.", "invalid_order"),
-])
+@pytest.mark.parametrize(
+    ("code", "msg", "reason"),
+    [
+        (-1013, "Filter failure: NOTIONAL", "min_notional"),
+        (-1013, "Filter failure: LOT_SIZE", "lot_size"),
+        (-2010, "Order would trigger immediately.", "invalid_order"),
+    ],
+)
 def test_sell_exchange_refusal_is_rejected_with_reason(emulator, venue, code, msg, reason) -> None:
     emulator.add_fault("POST /api/v3/order", "reject", code=code, msg=msg)
     with pytest.raises(Rejected) as info:

@@ -42,7 +42,10 @@ def test_withdraw_lost_response_yields_exactly_one_withdrawal(emulator, venue, h
     emulator.add_fault(f"POST {WITHDRAW}", "lost", how=how)
     transfer = venue.withdraw(key=f"w-lost-{how}", coin="USDT", amount=D("50"), address=ALLOWED, network="ERC20")
     assert len(withdrawals_for(emulator, f"w-lost-{how}")) == 1
-    assert transfer.state is TransferState.PENDING and transfer.info["id"] == withdrawals_for(emulator, f"w-lost-{how}")[0].withdrawal_id
+    assert (
+        transfer.state is TransferState.PENDING
+        and transfer.info["id"] == withdrawals_for(emulator, f"w-lost-{how}")[0].withdrawal_id
+    )
     again = venue.withdraw(key=f"w-lost-{how}", coin="USDT", amount=D("50"), address=ALLOWED, network="ERC20")
     assert again.info["id"] == transfer.info["id"]
     assert len(emulator.requests.records(WITHDRAW, "POST")) == 1
@@ -70,8 +73,13 @@ def test_withdraw_late_execution_after_timeout_is_found_not_resent(emulator, ven
 
 def test_withdraw_outside_allowlist_refused_without_any_request(emulator, venue) -> None:
     with pytest.raises(GuardRefused):
-        venue.withdraw(key="w-bad", coin="USDT", amount=D("50"),
-                       address="0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359", network="ERC20")
+        venue.withdraw(
+            key="w-bad",
+            coin="USDT",
+            amount=D("50"),
+            address="0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
+            network="ERC20",
+        )
     assert emulator.requests.records() == []
 
 

@@ -29,14 +29,24 @@ def dropped(live: LiveDevnet) -> LiveDevnet:
     usdt = live.facts["tokens"]["USDT"]
     held = live.token_balance(usdt, wallet, live.w3.eth.block_number)
     account = Account.from_key(settings.wallet.private_key.get_secret_value())
-    token = live.w3.eth.contract(address=usdt, abi=[{
-        "name": "transfer", "type": "function", "stateMutability": "nonpayable",
-        "inputs": [{"name": "to", "type": "address"}, {"name": "v", "type": "uint256"}],
-        "outputs": [{"name": "", "type": "bool"}]}])
+    token = live.w3.eth.contract(
+        address=usdt,
+        abi=[
+            {
+                "name": "transfer",
+                "type": "function",
+                "stateMutability": "nonpayable",
+                "inputs": [{"name": "to", "type": "address"}, {"name": "v", "type": "uint256"}],
+                "outputs": [{"name": "", "type": "bool"}],
+            }
+        ],
+    )
     tx = token.functions.transfer(SINK, held).build_transaction(
-        {"from": wallet, "nonce": live.w3.eth.get_transaction_count(wallet)})
+        {"from": wallet, "nonce": live.w3.eth.get_transaction_count(wallet)}
+    )
     receipt = live.w3.eth.wait_for_transaction_receipt(
-        live.w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction), timeout=30)
+        live.w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction), timeout=30
+    )
     assert receipt["status"] == 1
     moved = live.cli("devnet", "set-price", "WETH", "1700", "--json")
     assert moved.returncode == 0, moved.stderr
@@ -92,14 +102,16 @@ def test_plan_when_the_rpc_serves_another_chain_exits_2(live: LiveDevnet) -> Non
     done = live.cli_in_process("plan", "--json", env={"DELEVER_CHAIN__CHAIN_ID": "11155111"})
     assert done.exit_code == 2 and done.stdout == ""
     assert done.stderr.strip().splitlines() == [
-        "delever: error: the RPC serves chain id 31337, the config says 11155111"]
+        "delever: error: the RPC serves chain id 31337, the config says 11155111"
+    ]
 
 
 def test_plan_with_the_rpc_down_exits_1_in_one_line(live: LiveDevnet) -> None:
     done = live.cli_in_process("plan", "--json", env={"DELEVER_CHAIN__RPC_URL": UNREACHABLE})
     assert done.exit_code == 1 and done.stdout == ""
     assert done.stderr.strip().splitlines() == [
-        "delever: error: the chain RPC does not answer: RPC read failed (chain id): ConnectionError"]
+        "delever: error: the chain RPC does not answer: RPC read failed (chain id): ConnectionError"
+    ]
 
 
 def test_acquire_snapshot_adds_the_book_rules_and_nonzero_exchange_balances(live: LiveDevnet) -> None:

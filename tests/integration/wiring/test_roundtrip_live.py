@@ -36,9 +36,15 @@ def trip(live: LiveDevnet) -> tuple[LiveDevnet, RoundTrip, dict]:
     rules = venue.rules(settings.exchange.symbol)
     start = lending.snapshot()
     result = round_trip(
-        lending=lending, venue=venue, rules=rules, key="acceptance/1", amount_units=AMOUNT,
-        wallet=str(settings.wallet.address), network=settings.exchange.deposit_network,
-        max_slippage_bps=settings.limits.max_slippage_bps, head=lambda: live.w3.eth.block_number,
+        lending=lending,
+        venue=venue,
+        rules=rules,
+        key="acceptance/1",
+        amount_units=AMOUNT,
+        wallet=str(settings.wallet.address),
+        network=settings.exchange.deposit_network,
+        max_slippage_bps=settings.limits.max_slippage_bps,
+        head=lambda: live.w3.eth.block_number,
     )
     context = {"settings": settings, "lending": lending, "venue": venue, "rules": rules, "start": start}
     return live, result, context
@@ -57,8 +63,9 @@ def test_roundtrip_weth_withdrawn_equals_eth_deposited_gas_aside(trip) -> None:
     # withdraw: the aToken balance falls and the wallet's WETH rises by exactly the amount
     liquidity_index, _, _ = live.reserve_indexes(weth.asset, bw)
     assert live.token_balance(weth.a_token, wallet, bw - 1) - live.token_balance(weth.a_token, wallet, bw) == AMOUNT
-    assert (live.scaled_balance(weth.a_token, wallet, bw - 1) - live.scaled_balance(weth.a_token, wallet, bw)
-            == ray_div(AMOUNT, liquidity_index))
+    assert live.scaled_balance(weth.a_token, wallet, bw - 1) - live.scaled_balance(weth.a_token, wallet, bw) == ray_div(
+        AMOUNT, liquidity_index
+    )
     assert live.token_balance(weth.asset, wallet, bw) - live.token_balance(weth.asset, wallet, bw - 1) == AMOUNT
     # unwrap: WETH → ETH one for one; send: the deposit address receives exactly the amount
     assert live.token_balance(weth.asset, wallet, bu - 1) - live.token_balance(weth.asset, wallet, bu) == AMOUNT
@@ -99,14 +106,19 @@ def test_roundtrip_usdt_proceeds_equal_fills_minus_fees(trip) -> None:
     assert proceeds == t.sell.gross_quote - t.sell.fee_quote == t.withdrawal_requested
     # independently, from the exchange's own trade history (a second ccxt client)
     s = context["settings"]
-    client = build_binance_client(api_key=s.exchange.api_key.get_secret_value(),
-                                  api_secret=s.exchange.api_secret.get_secret_value(), api_url=str(s.exchange.api_url))
+    client = build_binance_client(
+        api_key=s.exchange.api_key.get_secret_value(),
+        api_secret=s.exchange.api_secret.get_secret_value(),
+        api_url=str(s.exchange.api_url),
+    )
     orders = {client.fetch_order(None, "ETH/USDT", {"clientOrderId": cid})["id"] for cid in t.sell.client_order_ids}
     trades = [tr for tr in client.fetch_my_trades("ETH/USDT") if tr["order"] in orders]
     assert trades
     assert sum(D(tr["info"]["qty"]) for tr in trades) == t.sell.filled
     assert sum(D(tr["info"]["quoteQty"]) for tr in trades) == t.sell.gross_quote
-    assert sum(D(tr["info"]["commission"]) for tr in trades if tr["info"]["commissionAsset"] == "USDT") == t.sell.fee_quote
+    assert (
+        sum(D(tr["info"]["commission"]) for tr in trades if tr["info"]["commissionAsset"] == "USDT") == t.sell.fee_quote
+    )
     assert t.sell.fee_quote == t.sell.gross_quote * context["rules"].taker_fee
     assert all(D(tr["info"]["price"]) >= t.floor for tr in trades)  # the cap held, by the exchange itself
     assert t.floor >= t.book.mid * (1 - D(s.limits.max_slippage_bps) / 10_000)
