@@ -47,10 +47,13 @@ class Verify(Step[VerifyIntent, VerifyOutcome]):
     outcome_type = VerifyOutcome
 
     def prepare(self, run: BatchRun) -> VerifyIntent | Skip:
-        moved = tuple(s.name for s in (REPAY_IDLE, WITHDRAW, REPAY) if run.ok_row(s.name) is not None)
         sold = SELL.ok_outcome(run)
-        if sold is not None and sold.filled > 0:
-            moved = (*moved, SELL.name)
+        sold_any = sold is not None and sold.filled > 0  # an IOC that filled nothing moved nothing
+        moved = tuple(
+            s.name
+            for s in (REPAY_IDLE, WITHDRAW, SELL, REPAY)
+            if (sold_any if s is SELL else run.ok_row(s.name) is not None)
+        )
         if not moved:
             return Skip("nothing moved")
         if run.start_hf_wad is None:
