@@ -47,6 +47,7 @@ class BatchRun:
         self.spec = BatchSpec.from_payload(row.spec)
         self.start_position: Position = position_from_payload(row.start)
         self.start_hf_wad: int | None = start_hf_wad(row.start)
+        self.start_timestamp: int | None = row.start.get("timestamp")  # the start block's time
         self.lending: Lending = ports.lending
         self.venue: Venue = ports.venue
         self.config: ExecutorConfig = ports.config

@@ -250,6 +250,10 @@ class Controller:
         if spec is not None and spec.withdraw_amount > 0 and (context.reduce_only or remaining == 0):
             why = "reduce-only" if context.reduce_only else "daily cap reached"
             spec = replace(spec, withdraw_amount=0, note=f"{why}: sweep only")
+        elif spec is not None and spec.withdraw_amount > 0 and self._base_waiting(snapshot, mid):
+            # What an earlier sell could not fill goes first: the book sized this withdrawal
+            # without it, and selling it raises HF before anything more leaves the pool.
+            spec = replace(spec, withdraw_amount=0, note="selling the collateral waiting on the exchange first")
         if spec is None:
             # Nothing planned: bring home only the bot's own leftovers on the exchange; the
             # wallet's stablecoins are the owner's and are spent only when a plan asks.
@@ -282,6 +286,10 @@ class Controller:
         quote = snapshot.exchange_balances.get(cfg.quote_coin, Decimal(0))
         wallet = from_units(snapshot.wallet_balances.get(cfg.debt, 0), debt.decimals) if include_wallet else Decimal(0)
         return base * (mid or Decimal(0)) + quote + wallet
+
+    def _base_waiting(self, snapshot: Snapshot, mid: Decimal | None) -> bool:
+        base = snapshot.exchange_balances.get(self.config.base_coin, Decimal(0))
+        return base * (mid or Decimal(0)) >= self.config.sweep_min_usd
 
     def _has_idle_funds(self, snapshot: Snapshot, mid: Decimal | None, *, include_wallet: bool = True) -> bool:
         return self._idle_usd(snapshot, mid, include_wallet=include_wallet) >= self.config.sweep_min_usd

@@ -112,14 +112,36 @@ def check_withdraw(position: Position, *, symbol: str, amount: int, hf_floor_wad
     return OK
 
 
-def hf_improved(*, start: Position, end: Position) -> bool:
-    """Did the batch raise HF? Compared both as observed and at the end's prices, so a price
-    fall during the batch does not count against a batch that did help."""
+# Debt grows by interest while a batch runs, and a batch too small to outrun it (a sweep of a
+# few hundred dollars against a $1B debt) still did its job. Interest up to this rate is allowed
+# for: Aave's borrow rates stay below it except at full utilisation, and a repay that did not
+# land is still caught unless it is smaller than this much interest.
+MAX_INTEREST_APR_BPS = 10_000
+YEAR_S = 365 * 24 * 3600
+
+
+def hf_improved(*, start: Position, end: Position, elapsed_s: int = 0) -> bool:
+    """Did the batch raise HF? Compared as observed, at the end's prices (a price fall during
+    the batch does not count against a batch that did help), and with at most
+    ``MAX_INTEREST_APR_BPS`` of interest accrued over the batch's ``elapsed_s``."""
     hf_end = health_factor_wad(end)
     if hf_end > health_factor_wad(start):
         return True
-    repriced = start.with_prices({r.symbol: r.price for r in end.reserves if start.has(r.symbol)})
-    return hf_end > health_factor_wad(repriced)
+    return hf_end > health_factor_wad(_expected_without_batch(start, end, elapsed_s))
+
+
+def hf_kept(*, start: Position, end: Position, elapsed_s: int = 0) -> bool:
+    """Is HF at least what it would be had the batch done nothing (at the end's prices, with
+    the interest allowance)? ``end`` may count collateral held elsewhere as if supplied."""
+    return health_factor_wad(end) >= health_factor_wad(_expected_without_batch(start, end, elapsed_s))
+
+
+def _expected_without_batch(start: Position, end: Position, elapsed_s: int) -> Position:
+    expected = start.with_prices({r.symbol: r.price for r in end.reserves if start.has(r.symbol)})
+    for r in expected.debts if elapsed_s > 0 else ():
+        interest = -(-r.debt * MAX_INTEREST_APR_BPS * elapsed_s // (10_000 * YEAR_S))  # rounded up
+        expected = expected.with_reserve(r.symbol, debt=r.debt + interest)
+    return expected
 
 
 def _hf(value_wad: int) -> str:

@@ -202,12 +202,40 @@ def test_controller_resumes_a_crashed_batch_before_planning(tmp_path):
 def test_controller_after_a_failed_verify_keeps_going_reduce_only(tmp_path):
     world = make_world(bid_levels=(("2000", "0"),))
     rig = Rig(tmp_path, clock=world.clock, world=world)
+    real_sell = rig.venue.sell
+
+    def sell_and_misplace(**kwargs):  # the deposit vanishes from the balance: verify cannot explain HF
+        result = real_sell(**kwargs)
+        world.exchange["ETH"] = Decimal(0)
+        return result
+
+    rig.venue.sell = sell_and_misplace
     controller = _controller(rig, FixedPlan(rig))
     assert controller.run(max_ticks=1) == 0
     assert rig.journal.control()[0] is ControlState.REDUCE_ONLY
+    rig.venue.sell = real_sell
+    world.exchange["ETH"] = Decimal(5)  # found again
     world.book = make_world().book
-    assert controller.run(max_ticks=1) == 0  # sweeps the 5 ETH left on the exchange, withdraws nothing
+    assert controller.run(max_ticks=1) == 0  # sweeps the 5 ETH on the exchange, withdraws nothing
     assert world.reserve("WETH").collateral == 95 * E18 and world.exchange["ETH"] == 0
+
+
+def test_controller_sells_what_waits_on_the_exchange_before_withdrawing_more(tmp_path):
+    # A thin book filled 2 of 5 ETH: the next tick sells the 3 left on the exchange first (the
+    # plan's withdrawal was sized without them), and only the tick after withdraws again.
+    world = make_world(bid_levels=(("2000", "2"), ("1500", "100")))
+    rig = Rig(tmp_path, clock=world.clock, world=world)
+    controller = _controller(rig, FixedPlan(rig, eth=5))
+    first = controller.tick()
+    assert first.result.status is BatchStatus.DONE and world.exchange["ETH"] == 3
+    world.book = make_world().book
+    second = controller.tick()
+    assert rig.journal.step(second.result.batch_id, "withdraw").status.value == "SKIPPED"
+    assert world.exchange["ETH"] == 0 and world.reserve("WETH").collateral == 95 * E18
+    third = controller.tick()
+    assert rig.journal.step(third.result.batch_id, "withdraw").status.value == "OK"
+    assert world.reserve("WETH").collateral == 90 * E18
+    assert rig.journal.control()[0] is ControlState.NORMAL
 
 
 def test_controller_with_the_threshold_policy_and_the_planner_deleverages(tmp_path):

@@ -171,25 +171,54 @@ def test_executor_partial_fill_books_what_filled_and_leaves_the_rest(tmp_path):
     _assert_books_balance(rig, start_collateral=100 * E18, start_debt=120_000 * E6, start_wallet_usdt=0)
 
 
-def test_executor_partial_fill_that_lowers_hf_goes_reduce_only_then_a_sweep_sells_the_rest(tmp_path):
+def test_executor_partial_fill_that_lowers_hf_leaves_the_rest_for_the_next_batch(tmp_path):
+    # A thin book fills 5 of 10 ETH: HF ends lower than it started, but only by the 5 ETH still
+    # on the exchange. That is the market's depth, not a fault: no reduce-only (which would stop
+    # every later withdrawal on the day the book is thin), a warning, and a sweep sells the rest.
     world = make_world(bid_levels=(("2000", "3"), ("1999", "2"), ("1500", "100")))
     rig = Rig(tmp_path, clock=world.clock, world=world)
-    with pytest.raises(VerifyFailed):
-        rig.executor().execute(rig.spec(10), _snapshot(rig))
-    assert rig.journal.control()[0] is ControlState.REDUCE_ONLY
-    assert world.exchange["ETH"] == Decimal(5)
-    world.book = make_world().book  # liquidity is back
-    result = rig.executor().execute(rig.spec(10), _snapshot(rig))  # reduce-only: the withdraw is skipped
+    start_hf = health_factor_wad(_snapshot(rig).position)
+    result = rig.executor().execute(rig.spec(10), _snapshot(rig))
     assert result.status is BatchStatus.DONE
-    assert rig.journal.step(result.batch_id, "withdraw").status is StepStatus.SKIPPED
+    assert rig.journal.control()[0] is ControlState.NORMAL
+    verdict = rig.journal.step(result.batch_id, "verify").outcome
+    assert verdict["improved"] is False and Decimal(verdict["unsold_on_exchange"]) == 5
+    assert int(verdict["hf_after_wad"]) < start_hf
+    assert world.exchange["ETH"] == Decimal(5)
+    assert [m for level, m in rig.observer.alerts if level == "warning"] == [
+        f"batch {result.batch_id}: the book filled 5 ETH above the floor; 5 ETH wait on the exchange for the next batch"
+    ]
+    world.book = make_world().book  # liquidity is back
+    sweep = rig.executor().execute(rig.spec(0), _snapshot(rig))
+    assert sweep.status is BatchStatus.DONE
     assert world.exchange["ETH"] == Decimal(0) and world.reserve("WETH").collateral == 90 * E18
+    assert health_factor_wad(_snapshot(rig).position) > start_hf
     _assert_books_balance(rig, start_collateral=100 * E18, start_debt=120_000 * E6, start_wallet_usdt=0)
     _every_effect_once(rig)
 
 
-def test_executor_nothing_sold_fails_verify_and_goes_reduce_only(tmp_path):
+def test_executor_nothing_sold_keeps_the_collateral_on_the_exchange_for_a_sweep(tmp_path):
     world = make_world(bid_levels=(("2000", "0"),))  # a bid with nothing behind it
     rig = Rig(tmp_path, clock=world.clock, world=world)
+    result = rig.executor().execute(rig.spec(10), _snapshot(rig))
+    assert result.status is BatchStatus.DONE and rig.journal.control()[0] is ControlState.NORMAL
+    assert rig.journal.step(result.batch_id, "verify").outcome["unsold_on_exchange"] == "10.000000000000000000"
+    assert world.exchange["ETH"] == Decimal(10)
+
+
+def test_executor_collateral_missing_from_the_exchange_still_fails_verify(tmp_path):
+    # The unsold part counts only while the exchange still holds it: collateral that vanished is
+    # not "waiting for the next batch".
+    world = make_world(bid_levels=(("2000", "3"), ("1999", "2"), ("1500", "100")))
+    rig = Rig(tmp_path, clock=world.clock, world=world)
+    real_sell = rig.venue.sell
+
+    def sell_then_lose(**kwargs):
+        result = real_sell(**kwargs)
+        world.exchange["ETH"] = Decimal(0)
+        return result
+
+    rig.venue.sell = sell_then_lose
     with pytest.raises(VerifyFailed):
         rig.executor().execute(rig.spec(10), _snapshot(rig))
     assert rig.journal.control()[0] is ControlState.REDUCE_ONLY

@@ -81,6 +81,26 @@ def test_guards_hf_improved_ignores_a_price_fall_during_the_batch():
     assert not guards.hf_improved(start=start, end=start.with_prices({"WETH": 1900 * 10**8}))
 
 
+def test_guards_hf_improved_allows_for_interest_accrued_during_the_batch():
+    # A sweep repays 800 USDT in ten minutes while a 120,000 USDT debt at 60 % APR accrues
+    # ≈ 137 USDT: HF rose net of that interest even if the observed debt fell by less.
+    world = make_world()
+    start = world.position
+    debt = start.reserve("USDT").debt
+    interest = debt * 6_000 * 600 // (10_000 * guards.YEAR_S)
+    end = start.with_reserve("WETH", collateral=start.reserve("WETH").collateral - 4 * 10**17)
+    end = end.with_reserve("USDT", debt=debt - 800 * 10**6 + interest)
+    assert guards.hf_improved(start=start, end=end, elapsed_s=600)
+    # A repay that never landed is still caught.
+    no_repay = end.with_reserve("USDT", debt=debt + interest)
+    assert not guards.hf_improved(start=start, end=no_repay, elapsed_s=600)
+    # Interest beyond MAX_INTEREST_APR_BPS is not explained away.
+    allowance = -(-debt * guards.MAX_INTEREST_APR_BPS * 600 // (10_000 * guards.YEAR_S))
+    unchanged = start.with_reserve("USDT", debt=debt + allowance + 1)
+    assert not guards.hf_kept(start=start, end=unchanged, elapsed_s=600)
+    assert guards.hf_kept(start=start, end=start.with_reserve("USDT", debt=debt + allowance), elapsed_s=600)
+
+
 # ---- pacing and caps ------------------------------------------------------------------------
 
 

@@ -390,14 +390,25 @@ class VerifyOutcome:
     hf_before_wad: int
     hf_after_wad: int
     improved: bool
+    # Collateral the sell left on the exchange when that alone explains why HF did not rise.
+    unsold_on_exchange: Decimal | None = None
 
     def to_payload(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "hf_before_wad": str(self.hf_before_wad),
             "hf_after_wad": str(self.hf_after_wad),
             "improved": self.improved,
         }
+        if self.unsold_on_exchange is not None:
+            out["unsold_on_exchange"] = str(self.unsold_on_exchange)
+        return out
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> Self:
-        return cls(int(payload["hf_before_wad"]), int(payload["hf_after_wad"]), bool(payload["improved"]))
+        unsold = payload.get("unsold_on_exchange")
+        return cls(
+            int(payload["hf_before_wad"]),
+            int(payload["hf_after_wad"]),
+            bool(payload["improved"]),
+            None if unsold is None else Decimal(unsold),
+        )
