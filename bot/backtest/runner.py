@@ -43,6 +43,7 @@ from bot.backtest.market import Market, MarketParams
 from bot.backtest.pair import ETH_USDT, Pair
 from bot.domain.position import Position, Rounding, health_factor_wad, to_units
 from bot.domain.wadray import WAD
+from bot.settings.simulation import SimulationConfig
 
 EPS = 1e-7
 NEVER = Decimal(0)
@@ -81,15 +82,24 @@ class Actor(Protocol):
     def act(self) -> None: ...
 
 
+_SIM = SimulationConfig()  # defaults and bounds live in the settings schema
+
+
 @dataclass(frozen=True)
 class SimParams:
-    borrow_apr: Decimal = Decimal("0.05")
-    deposit_delay_s: int = 300  # withdraw + transfer txs, exchange confirmations (Binance: 6 blocks), crediting
-    withdrawal_delay_s: int = 600  # exchange quote withdrawal processing + confirmation
-    protocol_fee_bps: int = 1_000
-    liquidation_threshold_bps: int | None = None  # None: the collateral reserve's own (WETH 8300, WBTC 7800)
-    liquidation_bonus_bps: int | None = None
-    rounding: Rounding = Rounding.V3_5
+    """The simulated chain's typed params (see ``bot.settings.simulation.SimulationConfig``)."""
+
+    borrow_apr: Decimal = _SIM.borrow_apr
+    deposit_delay_s: int = _SIM.deposit_delay_s  # withdraw + transfer txs, confirmations, crediting
+    withdrawal_delay_s: int = _SIM.withdrawal_delay_s  # exchange quote withdrawal processing + confirmation
+    protocol_fee_bps: int = _SIM.protocol_fee_bps
+    liquidation_threshold_bps: int | None = _SIM.liquidation_threshold_bps  # None: the reserve's own
+    liquidation_bonus_bps: int | None = _SIM.liquidation_bonus_bps
+    rounding: Rounding = Rounding(_SIM.rounding)
+
+    @classmethod
+    def from_config(cls, config: SimulationConfig) -> SimParams:
+        return cls(**{**config.model_dump(), "rounding": Rounding(config.rounding)})
 
 
 @dataclass

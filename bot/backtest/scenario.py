@@ -12,7 +12,6 @@ fire where the policy does.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import tomllib
 from dataclasses import dataclass, field
@@ -30,21 +29,32 @@ from bot.backtest.market import MarketParams
 from bot.backtest.metrics import summarise
 from bot.backtest.pair import Pair, pair_of_file
 from bot.backtest.pair import pair as pair_named
-from bot.backtest.policies import COST_KEYS, PLANNER_MARKET_KEYS, planner_inputs, wake_of
+from bot.backtest.policies import planner_inputs, wake_of
 from bot.backtest.runner import Actor, Runner, RunResult, SimParams
 from bot.compose.configs import simulated_engine
-from bot.domain.position import Position, Rounding, to_units
+from bot.domain.position import Position, to_units
 from bot.engine.controller import policy_plan_fn
 from bot.errors import ConfigError, UserInputError
 from bot.settings import BacktestSettings, load_backtest_settings
+from bot.settings.errors import config_error
 from bot.settings.sections import EngineConfig, LimitsConfig
+from bot.settings.simulation import MarketModelConfig, PlannerAssumptions, SimulationConfig
 from strategies import LoadedPolicy, load_policy
 
-MARKET_KEYS = {f.name for f in dataclasses.fields(MarketParams)}
-SIM_KEYS = {f.name for f in dataclasses.fields(SimParams)}
+MARKET_KEYS = set(MarketModelConfig.model_fields)
+SIM_KEYS = set(SimulationConfig.model_fields)
 LIMIT_KEYS = set(LimitsConfig.model_fields)
 ENGINE_KEYS = set(EngineConfig.model_fields) - {"kill_switch_path"}
-PLANNER_KEYS = COST_KEYS | PLANNER_MARKET_KEYS
+PLANNER_KEYS = set(PlannerAssumptions.model_fields)
+
+# Where each ``--set`` key goes, in the order a key is looked up (the policy's params come last).
+KEY_OWNERS = (
+    ("market model", MARKET_KEYS),
+    ("simulation", SIM_KEYS),
+    ("limits", LIMIT_KEYS),
+    ("engine", ENGINE_KEYS),
+    ("planner", PLANNER_KEYS),
+)
 
 
 @dataclass(frozen=True)
@@ -58,26 +68,17 @@ class ScenarioSettings:
 
 
 def split_settings(values: dict[str, Any], config: BacktestSettings | None = None) -> ScenarioSettings:
+    """Route each ``--set`` value to its owner and validate it there (the schema's bounds)."""
     config = config or load_backtest_settings(None)
-    market, sim, limits, engine, planner, policy = {}, {}, {}, {}, {}, {}
+    routed: dict[str, dict[str, Any]] = {owner: {} for owner, _ in KEY_OWNERS}
+    policy: dict[str, Any] = {}
     for key, value in values.items():
-        if key in MARKET_KEYS:
-            market[key] = value
-        elif key in SIM_KEYS:
-            sim[key] = value
-        elif key in LIMIT_KEYS:
-            limits[key] = value
-        elif key in ENGINE_KEYS:
-            engine[key] = value
-        elif key in PLANNER_KEYS:
-            planner[key] = value
-        else:
-            policy[key] = value
-    try:
-        mp = dataclasses.replace(MarketParams(), **{k: _typed(MarketParams, k, v) for k, v in market.items()})
-        sp = dataclasses.replace(SimParams(), **{k: _typed(SimParams, k, v) for k, v in sim.items()})
-    except (ValueError, InvalidOperation, TypeError) as exc:
-        raise ConfigError(f"--set: {exc}") from None
+        owner = next((name for name, keys in KEY_OWNERS if key in keys), None)
+        (routed[owner] if owner else policy)[key] = value
+    mp = MarketParams.from_config(_section(MarketModelConfig, {}, routed["market model"]))
+    sp = SimParams.from_config(_section(SimulationConfig, {}, routed["simulation"]))
+    planner = _section(PlannerAssumptions, {}, routed["planner"]).model_dump(exclude_none=True)
+    limits, engine = routed["limits"], routed["engine"]
     if limits or engine:
         config = config.model_copy(
             update={
@@ -90,38 +91,24 @@ def split_settings(values: dict[str, Any], config: BacktestSettings | None = Non
 
 
 def _section(model: Any, current: dict[str, Any], updates: dict[str, Any]) -> Any:
-    """A settings section with ``--set`` values, validated by the schema."""
+    """A settings section with ``--set`` values, validated by the schema (one line naming the key)."""
     try:
         return model.model_validate({**current, **{k: _plain(v) for k, v in updates.items()}})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(part) for part in err.get("loc", ()))
-        raise ConfigError(f"--set{' ' + key if key else ''}: {err.get('msg', 'invalid')}") from None
+        raise ConfigError("--set " + str(config_error(exc)).removeprefix("config: ")) from None
 
 
 def _plain(value: Any) -> Any:
     return None if str(value).lower() in ("none", "null") else value
 
 
-def _typed(cls: type, key: str, value: Any) -> Any:
-    current = getattr(cls(), key)
-    text = str(value)
-    try:
-        if key in ("liquidation_threshold_bps", "liquidation_bonus_bps"):
-            return None if text.lower() in ("none", "null") else int(Decimal(text))
-        if isinstance(current, Rounding):
-            return Rounding(text)
-        if isinstance(current, bool):
-            return text.lower() in ("1", "true", "yes")
-        if isinstance(current, int):
-            return int(Decimal(text))
-        if isinstance(current, float):
-            return float(Decimal(text))
-        if isinstance(current, Decimal):
-            return Decimal(text)
-    except (ValueError, InvalidOperation):
-        raise ConfigError(f"--set {key}: {text!r} is not a valid value") from None
-    return text
+def valid_keys(policy: LoadedPolicy | None) -> str:
+    """Every key ``--set`` accepts, by owner (for the unknown-key error)."""
+    groups = []
+    if policy is not None:
+        groups.append((f"policy {policy.name}", set(policy.params_dict())))
+    groups += list(KEY_OWNERS)
+    return "; ".join(f"{name}: {', '.join(sorted(keys)) or 'none'}" for name, keys in groups)
 
 
 def policy_for(policy_name: str | None, settings: ScenarioSettings) -> LoadedPolicy:
@@ -130,6 +117,10 @@ def policy_for(policy_name: str | None, settings: ScenarioSettings) -> LoadedPol
     section = settings.config.policy
     name = policy_name or section.name
     params = dict(section.params) if name == section.name else {}
+    unknown = sorted(set(settings.policy) - set(load_policy(name, params).params_dict()))
+    if unknown:
+        valid = valid_keys(load_policy(name, params))
+        raise ConfigError(f"--set {unknown[0]}: unknown key (valid keys: {valid})")
     return load_policy(name, {**params, **settings.policy})
 
 
