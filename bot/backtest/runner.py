@@ -115,6 +115,31 @@ class RunResult:
     bars_simulated: int = 0
 
 
+def opening_position(
+    candles: Candles, *, collateral: Decimal, start_hf: Decimal, sim: SimParams, pair: Pair
+) -> Position:
+    """``collateral`` coins at the first open with the debt that makes HF ``start_hf``."""
+    p0 = to_base(float(candles.open[0]))
+    coll = to_units(collateral, pair.collateral_decimals)
+    lt = sim.liquidation_threshold_bps or pair.collateral_params.liquidation_threshold_bps
+    debt = debt_for_health_factor(
+        collateral_units=coll,
+        price_base=p0,
+        lt_bps=lt,
+        hf=start_hf,
+        collateral_decimals=pair.collateral_decimals,
+        debt_decimals=pair.debt_decimals,
+    )
+    return pair.position(
+        collateral_units=coll,
+        debt_units=debt,
+        price_base=p0,
+        rounding=sim.rounding,
+        liquidation_threshold_bps=sim.liquidation_threshold_bps,
+        liquidation_bonus_bps=sim.liquidation_bonus_bps,
+    )
+
+
 class Runner:
     def __init__(
         self,
@@ -139,24 +164,7 @@ class Runner:
         t0 = int(candles.timestamp[0])
         p0 = to_base(float(candles.open[0]))
         if position is None:
-            coll = to_units(collateral, pair.collateral_decimals)
-            lt = sim.liquidation_threshold_bps or pair.collateral_params.liquidation_threshold_bps
-            debt = debt_for_health_factor(
-                collateral_units=coll,
-                price_base=p0,
-                lt_bps=lt,
-                hf=start_hf,
-                collateral_decimals=pair.collateral_decimals,
-                debt_decimals=pair.debt_decimals,
-            )
-            position = pair.position(
-                collateral_units=coll,
-                debt_units=debt,
-                price_base=p0,
-                rounding=sim.rounding,
-                liquidation_threshold_bps=sim.liquidation_threshold_bps,
-                liquidation_bonus_bps=sim.liquidation_bonus_bps,
-            )
+            position = opening_position(candles, collateral=collateral, start_hf=start_hf, sim=sim, pair=pair)
         else:
             position = position.with_prices({pair.collateral: p0})
         debt_book = DebtBook.opened(position.reserve(pair.debt).debt, rate_ray=apr_to_ray(sim.borrow_apr), at=t0)

@@ -84,3 +84,18 @@ class PlannerAssumptions(BaseModel):
     shock_z: Annotated[Decimal, Field(ge=0, le=20, allow_inf_nan=False)] | None = None
     max_shock_bps: Annotated[int, Field(ge=0, lt=10_000)] | None = None
     vol_window_s: Annotated[int, Field(ge=60, le=30 * DAY_S)] | None = None
+
+
+MAX_COLLATERAL_COINS = Decimal(10) ** 9  # more coins than any reserve holds: a typo, not a position
+
+
+class PositionFile(BaseModel):
+    """A backtest's starting position (``--position FILE``): whole coins of the pair's reserves."""
+
+    model_config = FROZEN_STRICT
+
+    collateral: Annotated[Decimal, Field(gt=0, le=MAX_COLLATERAL_COINS, allow_inf_nan=False)]
+    debt: Annotated[Decimal, Field(ge=0, le=Decimal(10) ** 15, allow_inf_nan=False)]
+    liquidation_threshold_bps: Annotated[int, Field(ge=100, le=9_800)] | None = None
+    liquidation_bonus_bps: Annotated[int, Field(ge=10_000, le=12_500)] | None = None
+    ltv_bps: Annotated[int, Field(ge=0, le=9_800)] | None = None
