@@ -245,7 +245,7 @@ def start_position(
         start = position_from(position, settings.sim, to_base(float(candles.open[0])), pair)
     hf = health_factor_wad(start)
     if hf < WAD:
-        price = from_units(start.reserve(pair.collateral).price, 8)
+        price = _plain_decimal(from_units(start.reserve(pair.collateral).price, 8))
         raise UserInputError(
             f"the starting position has HF {Decimal(hf) / WAD:.4f} < 1 at the first open ({price} {pair.quote}): "
             "it would be liquidated at once; lower the debt or add collateral"

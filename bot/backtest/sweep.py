@@ -153,11 +153,11 @@ def run_sweep(tasks: list[Task], *, workers: int | None = None, progress: bool =
         else:
             pool = ProcessPoolExecutor(max_workers=workers)
             try:
-                futures = {pool.submit(run_task, task): n for n, task in enumerate(tasks)}
-                from concurrent.futures import as_completed
-
-                for fut in as_completed(futures):
-                    results[futures[fut]] = fut.result()
+                futures = [pool.submit(run_task, task) for task in tasks]
+                # In task order: the failure reported is the first point's that fails, whatever
+                # the scheduling.
+                for n, fut in enumerate(futures):
+                    results[n] = fut.result()
                     if bar:
                         bar[0].advance(bar[1])
             finally:

@@ -83,7 +83,7 @@ class PlannerAssumptions(BaseModel):
     exchange_withdrawal_fee: Annotated[Decimal, Field(ge=0, le=1_000_000, allow_inf_nan=False)] | None = None
     shock_z: Annotated[Decimal, Field(ge=0, le=20, allow_inf_nan=False)] | None = None
     max_shock_bps: Annotated[int, Field(ge=0, lt=10_000)] | None = None
-    vol_window_s: Annotated[int, Field(ge=60, le=30 * DAY_S)] | None = None
+    vol_window_s: Annotated[int, Field(ge=1, le=30 * DAY_S)] | None = None
 
 
 MAX_COLLATERAL_COINS = Decimal(10) ** 9  # more coins than any reserve holds: a typo, not a position
