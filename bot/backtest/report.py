@@ -4,7 +4,11 @@ Charts per run, all policies overlaid: the price (close, low) with each policy's
 price, sales and liquidations marked; the health factor with the trigger and the HF floor;
 equity. Series are rebuilt after the run from the state checkpoints the runner records at
 events (state is constant between them except interest), so reporting costs nothing while
-simulating.
+simulating. The HF axis stops at max(1.5 × target, start HF) and the price axis at the candles'
+range (widened to liquidation prices within half the lowest low): a baseline whose debt is gone
+neither flattens the HF lines nor squashes the prices. Above the charts: the inputs, the
+results table (``bot.backtest.present``), and every batch of every policy. A sweep gets a table
+page (``write_sweep_report``).
 """
 
 from __future__ import annotations
