@@ -159,6 +159,7 @@ class EngineActor:
             if self._failures >= self.engine.controller.max_consecutive_failures:
                 self.journal.set_control(ControlState.HALTED, f"{self._failures} consecutive failed ticks")
                 self.halted = True
+                w.event(w.now, "halted", f"{self._failures} consecutive failed ticks; last: {type(e).__name__}: {e}")
             return
         self._failures = 0
         if tick.outcome is not TickOutcome.IDLE:

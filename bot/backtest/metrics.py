@@ -18,6 +18,8 @@ Definitions (a seller's implementation shortfall, notes C4):
   is the shortfall against the decision-time price.
 - ``protection_cost_usd`` = exchange fees + gas + execution cost: what protection cost, to
   compare with the liquidation penalty it avoided (the do-nothing baseline's penalty).
+- ``engine_halted``: when and why the engine halted (a halt, or failed ticks up to
+  ``engine.max_consecutive_failures``), as the daemon would; None if it never did.
 - ``market_drift_usd``: the rest of ``equity_vs_hold_usd``: coins sold at the decision prices
   instead of held to the last close, the transit drift (the market's direction, not the bot's
   skill), and the interest saved on the debt repaid early.
@@ -104,6 +106,7 @@ def summarise(result: RunResult) -> dict[str, Any]:
         "transit_drift_usd": q(led.transit_drift_usd, USD),
         "protection_cost_usd": q(protection, USD),
         "market_drift_usd": q(equity - hold + protection + penalty, USD),
+        "engine_halted": next((f"{iso(t)}: {d}" for t, kind, d in result.events if kind == "halted"), None),
     }
 
 

@@ -34,6 +34,7 @@ TABLE_ROWS = (
     ("shortfall_usd", "shortfall vs first decision $"),
     ("shortfall_bps", "shortfall vs first decision, bps"),
     ("first_liquidation", "first liquidation"),
+    ("engine_halted", "engine halted"),
 )
 
 SWEEP_COLUMNS = (

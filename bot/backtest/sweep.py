@@ -141,7 +141,7 @@ def _json(value: Any) -> str:
 
 def run_sweep(tasks: list[Task], *, workers: int | None = None, progress: bool = True) -> list[list[dict[str, Any]]]:
     """Run every task; ``workers`` processes (default: the CPU count, 1 = in this process)."""
-    workers = workers or os.cpu_count() or 1
+    workers = min(workers or os.cpu_count() or 1, max(1, len(tasks)))  # no idle processes
     results: list[list[dict[str, Any]] | None] = [None] * len(tasks)
     bar = _progress(len(tasks)) if progress else None
     try:

@@ -14,6 +14,7 @@ from bot.cli.common import EXIT_RUNTIME, EXIT_USER, fail, print_json
 from bot.errors import UserInputError
 
 MAX_START_HF = Decimal(1000)
+MAX_WORKERS = 256
 
 
 def register(app: typer.Typer) -> None:
@@ -125,8 +126,8 @@ def _run(
         raise UserInputError(f"--collateral must be > 0 and at most {MAX_COLLATERAL_COINS:,} coins")
     if not 1 < start_hf <= MAX_START_HF:
         raise UserInputError(f"--start-hf must be > 1 and at most {MAX_START_HF}")
-    if workers < 0:
-        raise UserInputError("--workers must be 0 (one per CPU) or more")
+    if not 0 <= workers <= MAX_WORKERS:
+        raise UserInputError(f"--workers must be 0 (one per CPU) to {MAX_WORKERS}")
     report_dir = check_report_folder(report) if report else None
     lo = data.parse_date(since) if since else None
     hi = data.parse_date(until) if until else None
@@ -188,13 +189,16 @@ def _run(
         if json_out:
             print_json(payload)
         else:
-            _sweep_table(head, sweep, list(axes))
+            _sweep_table(head, sweep, list(axes), inputs)
         return
 
     outcome = run_scenario(
         candles, policy, fixed, collateral=collateral, start_hf=start_hf, position=position, config=config, pair=market
     )
     payload = {**head, "policies": outcome.summaries, "inputs": outcome.inputs}
+    for row in outcome.summaries:
+        if row.get("engine_halted"):  # as the daemon would have: the rest of the run is holding
+            typer.echo(f"delever: warning: {row['policy']}: engine halted at {row['engine_halted']}", err=True)
     if report_dir is not None:
         _write_report(outcome, report_dir, source)
     if json_out:
@@ -249,24 +253,23 @@ def _table(payload: dict[str, Any]) -> None:
     from bot.backtest.present import TABLE_ROWS, cell, describe
 
     rows = payload["policies"]
-    table = Table(
-        title=f"backtest {payload['start']} → {payload['end']} ({payload['bars']} bars)",
-        caption="\n".join(describe(payload["inputs"])),
-        caption_justify="left",
-    )
+    table = Table(title=f"backtest {payload['start']} → {payload['end']} ({payload['bars']} bars)")
     table.add_column("metric")
     for row in rows:
         table.add_column(str(row["policy"]), justify="right")
     for key, label in TABLE_ROWS:
         table.add_row(label, *(cell(key, row.get(key)) for row in rows))
-    Console().print(table)
+    console = Console()
+    for line in describe(payload["inputs"]):
+        console.print(line, markup=False, highlight=False)
+    console.print(table)
 
 
-def _sweep_table(head: dict[str, Any], sweep: list[dict[str, Any]], keys: list[str]) -> None:
+def _sweep_table(head: dict[str, Any], sweep: list[dict[str, Any]], keys: list[str], inputs: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from bot.backtest.present import SWEEP_COLUMNS, cell
+    from bot.backtest.present import SWEEP_COLUMNS, cell, describe
 
     table = Table(title=f"sweep {head['start']} → {head['end']} ({head['bars']} bars, {len(sweep)} points)")
     for k in keys:
@@ -279,4 +282,8 @@ def _sweep_table(head: dict[str, Any], sweep: list[dict[str, Any]], keys: list[s
                 *(str(point["params"].get(k)) for k in keys),
                 *(cell(k, row.get(k)) for k, _ in SWEEP_COLUMNS),
             )
-    Console().print(table)
+    console = Console()
+    console.print(f"inputs of the first point ({', '.join(keys)} as in each row):", markup=False, highlight=False)
+    for line in describe(inputs):
+        console.print(line, markup=False, highlight=False)
+    console.print(table)

@@ -196,6 +196,7 @@ def test_a_bad_value_in_a_sweep_axis_is_refused_before_any_point_runs():
         (("--collateral", "1e308"), "--collateral must be > 0 and at most 1,000,000,000 coins"),
         (("--collateral", "nan"), "--collateral must be a finite number"),
         (("--start-hf", "1e308"), "--start-hf must be > 1 and at most 1000"),
+        (("--workers", "100000", "--set", "trigger_hf=1.3,1.5"), "--workers must be 0 (one per CPU) to 256"),
     ],
 )
 def test_bad_numbers_on_the_command_line(args: tuple[str, ...], says: str):
@@ -233,3 +234,21 @@ def test_an_unwritable_report_folder_is_refused_before_the_run(tmp_path: Path, b
     # The policy would fail the run (exit 1): the folder is checked first.
     line = one_line_error(invoke("--prices", WINDOW, "--policy", boom, "--report", str(blocker / "out")), 2)
     assert line.startswith(f"delever: error: --report {blocker / 'out'}: cannot write there")
+
+
+def test_an_engine_that_halts_says_so(monkeypatch):
+    from bot.engine.controller import Controller
+
+    def node_down(self):
+        raise RuntimeError("node down")
+
+    monkeypatch.setattr(Controller, "tick", node_down)
+    result = invoke("--prices", WINDOW, "--collateral", "1000", "--json")
+    assert result.exit_code == 0, result.output
+    rows = {row["policy"]: row for row in json.loads(result.stdout)["policies"]}
+    halted = rows["threshold"]["engine_halted"]
+    assert halted.startswith("2022-11-06T23:") and halted.endswith(
+        "3 consecutive failed ticks; last: RuntimeError: node down"
+    )
+    assert rows["do-nothing"]["engine_halted"] is None
+    assert f"delever: warning: threshold: engine halted at {halted}" in result.stderr
