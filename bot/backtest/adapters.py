@@ -50,6 +50,22 @@ class PendingTransfer:
 
 
 @dataclass
+class BatchRecord:
+    """One batch as a user reads it: when, what left the pool, what it sold for, what it repaid,
+    and the health factor before and after (None: no debt)."""
+
+    batch_id: str
+    t: int
+    decision_price: Decimal  # the oracle when the batch was decided (its withdrawal, or its first sale)
+    hf_before: Decimal | None
+    withdrawn: Decimal = Decimal(0)  # collateral coins taken out of the pool
+    sold: Decimal = Decimal(0)
+    proceeds: Decimal = Decimal(0)  # gross quote of the sales
+    repaid: Decimal = Decimal(0)  # debt coins
+    hf_after: Decimal | None = None
+
+
+@dataclass
 class Ledger:
     """Running totals the metrics read."""
 
@@ -60,6 +76,9 @@ class Ledger:
     debt_repaid_units: int = 0
     arrival_price: Decimal | None = None
     shortfall_usd: Decimal = Decimal(0)  # Σ q_k (arrival − fill_k), fees added by the metrics
+    execution_cost_usd: Decimal = Decimal(0)  # Σ q_k (market price at the sale − fill_k)
+    transit_drift_usd: Decimal = Decimal(0)  # Σ q_k (decision price of k's batch − market price at the sale)
+    batch_log: dict[str, BatchRecord] = field(default_factory=dict)  # by batch id, in start order
     liquidations: list[tuple[int, LiquidationResult]] = field(default_factory=list)
     fills: list[tuple[int, Decimal, Decimal]] = field(default_factory=list)  # (t, qty, avg price)
     batches: list[tuple[int, int]] = field(default_factory=list)  # (t, withdrawn units)
@@ -293,6 +312,20 @@ class SimWorld:
     def health_factor_wad(self) -> int:
         return health_factor_wad(self.position)
 
+    def hf_decimal(self) -> Decimal | None:
+        hf = health_factor_wad(self.position)
+        return None if hf == MAX_UINT256 else (Decimal(hf) / WAD).quantize(Decimal("0.0001"))
+
+    def batch_record(self, key: str) -> BatchRecord:
+        """The record of the batch a keyed call belongs to (keys are "<batch id>:<step>"),
+        opened at the first call seen."""
+        batch_id = key.split(":", 1)[0]
+        record = self.ledger.batch_log.get(batch_id)
+        if record is None:
+            record = BatchRecord(batch_id, int(self.now), from_units(self.oracle_base, 8), self.hf_decimal())
+            self.ledger.batch_log[batch_id] = record
+        return record
+
     def event(self, t: int, kind: str, detail: str) -> None:
         self.events.append((int(t), kind, detail))
 
@@ -424,6 +457,8 @@ class SimLending:
         after = w.position.with_reserve(symbol, collateral=reserve.collateral - amount)
         if w.position.reserve(w.pair.debt).debt > 0 and health_factor_wad(after) < WAD:
             return self._record(key, Outcome.FAILED, "35: health factor lower than liquidation threshold")
+        record = w.batch_record(key)
+        record.withdrawn += from_units(amount, w.pair.collateral_decimals)
         w.position = after
         w.wallet[symbol] = w.wallet.get(symbol, 0) + amount
         w.pay_gas("withdraw")
@@ -450,6 +485,9 @@ class SimLending:
         w.debt = w.debt_now().repaid(pay)
         w.position = w.position.with_reserve(w.pair.debt, debt=w.debt.balance)
         w.ledger.debt_repaid_units += pay
+        record = w.batch_record(key)
+        record.repaid += from_units(pay, w.pair.debt_decimals)
+        record.hf_after = w.hf_decimal()
         w.pay_gas("repay")
         w.event(w.now, "repay", f"{from_units(pay, w.pair.debt_decimals)} {symbol}")
         w.moves.append(Move(int(w.now), key, "repay", Decimal(pay)))
@@ -514,7 +552,7 @@ class SimVenue:
         w.exchange[quote] += fill.notional - fee
         result = SellResult(key, qty, fill.qty, fill.notional, fee, (key,), exhausted=fill.qty < qty)
         self.sells[key] = result
-        record_fill(w, fill.qty, fill.notional, fee)
+        record_fill(w, fill.qty, fill.notional, fee, w.batch_record(key))
         w.moves.append(Move(int(w.now), key, "sell", fill.qty, floor_price))
         if fill.qty > 0:
             w.event(w.now, "sell", f"{fill.qty} {base} at {(fill.notional / fill.qty).quantize(Decimal('0.01'))}")
@@ -556,11 +594,18 @@ class SimVenue:
         return Transfer(key, coin, tr.amount, TransferState.OK if tr.done else TransferState.PENDING, fee=tr.fee)
 
 
-def record_fill(w: SimWorld, qty: Decimal, notional: Decimal, fee: Decimal) -> None:
-    """Book a sale in the ledger (quantity, proceeds, fee, shortfall against the arrival price)."""
+def record_fill(w: SimWorld, qty: Decimal, notional: Decimal, fee: Decimal, batch: BatchRecord) -> None:
+    """Book a sale in the ledger: quantity, proceeds, fee, the shortfall against the arrival
+    price, split per batch into the execution cost (against the market price when the sale was
+    sent: spread, depth, the bot's own impact) and the market's move since the batch was decided."""
     if qty <= 0:
         return
     led = w.ledger
+    market = from_units(w.oracle_base, 8)
+    batch.sold += qty
+    batch.proceeds += notional
+    led.execution_cost_usd += qty * market - notional
+    led.transit_drift_usd += qty * (batch.decision_price - market)
     led.collateral_sold += qty
     led.gross_quote += notional
     led.fees_usd += fee

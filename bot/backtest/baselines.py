@@ -185,6 +185,7 @@ class OneShot:
             return
         if w.ledger.arrival_price is None:
             w.ledger.arrival_price = from_units(w.oracle_base, 8)
+        batch = w.batch_record(f"one-shot-{len(w.ledger.batch_log) + 1}")
         fill, fee = w.market.sweep(w.bar, int(w.now), qty, fee_bps=self.fee_bps)
         sold_units = to_units(fill.qty, coll_r.decimals)
         proceeds = to_units(fill.notional - fee, p.debt_decimals)
@@ -196,7 +197,10 @@ class OneShot:
         w.ledger.debt_repaid_units += paid
         w.pay_gas("flashloan_repay")
         w.ledger.batches.append((int(w.now), sold_units))
-        record_fill(w, fill.qty, fill.notional, fee)
+        record_fill(w, fill.qty, fill.notional, fee, batch)
+        batch.withdrawn += fill.qty
+        batch.repaid += from_units(paid, p.debt_decimals)
+        batch.hf_after = w.hf_decimal()
         w.event(
             w.now,
             "batch",

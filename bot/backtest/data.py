@@ -103,6 +103,11 @@ def load_csv(path: str | Path) -> Candles:
         raise UserInputError(f"{p}: a row is not six numbers") from None
     if table.ndim != 2 or table.shape[1] != 6:
         raise UserInputError(f"{p}: every row needs six columns")
+    stamps = table[:, 0]
+    if not np.all(np.isfinite(stamps)) or np.any(stamps < 0) or np.any(stamps >= MAX_TIMESTAMP):
+        raise UserInputError(f"{p.name}: timestamps must be UNIX seconds between 1970 and 2100")
+    if np.any(stamps != np.floor(stamps)):
+        raise UserInputError(f"{p.name}: timestamps must be whole seconds")
     candles = Candles(
         table[:, 0].astype(np.int64),
         table[:, 1].copy(),
@@ -116,6 +121,13 @@ def load_csv(path: str | Path) -> Candles:
     return candles
 
 
+# What a candle may hold: prices a simulation can carry in 1e-8 base units and in floats, volumes
+# that stay finite when a day of them is summed, open times between 1970 and 2100 (UTC).
+MIN_PRICE, MAX_PRICE = 1e-6, 1e9
+MAX_VOLUME = 1e18
+MAX_TIMESTAMP = 4_102_444_800  # 2100-01-01
+
+
 def validate(c: Candles, *, name: str = "candles") -> None:
     """Raise UserInputError on anything a simulation must not run on."""
     prices = np.stack([c.open, c.high, c.low, c.close])
@@ -123,8 +135,12 @@ def validate(c: Candles, *, name: str = "candles") -> None:
         raise UserInputError(f"{name}: NaN or infinite values")
     if np.any(prices <= 0):
         raise UserInputError(f"{name}: non-positive prices")
+    if np.any(prices < MIN_PRICE) or np.any(prices > MAX_PRICE):
+        raise UserInputError(f"{name}: prices outside {MIN_PRICE:g}..{MAX_PRICE:g}")
     if np.any(c.volume < 0):
         raise UserInputError(f"{name}: negative volume")
+    if np.any(c.volume > MAX_VOLUME):
+        raise UserInputError(f"{name}: volume above {MAX_VOLUME:g}")
     if len(c) > 1 and np.any(np.diff(c.timestamp) <= 0):
         raise UserInputError(f"{name}: timestamps are not strictly increasing")
     bad = (c.low > np.minimum(c.open, c.close)) | (c.high < np.maximum(c.open, c.close))
@@ -207,6 +223,25 @@ def sources(pair: str, root: Path | None = None) -> list[Source]:
         if span and m["tf"] in TIMEFRAME_SECONDS:
             found.append(Source(path, wanted, TIMEFRAME_SECONDS[m["tf"]], *span))
     return found
+
+
+def cut(candles: Candles, since_s: int | None, until_s: int | None, *, name: str) -> Candles:
+    """The candles with open time in [since, until) (either bound optional); the range must lie
+    within the file and hold at least two candles."""
+    if since_s is None and until_s is None:
+        return candles
+    first, last = int(candles.timestamp[0]), int(candles.timestamp[-1])
+    end = last + candles.interval_s  # the last candle closes here
+    lo = first if since_s is None else since_s
+    hi = end if until_s is None else until_s
+    if hi <= lo:
+        raise UserInputError("--until must be after --since")
+    if lo < first or hi > end:
+        raise UserInputError(f"{name} covers {iso(first)}..{iso(end)}; the range {iso(lo)}..{iso(hi)} lies outside it")
+    out = candles.between(lo, hi)
+    if len(out) < 2:
+        raise UserInputError(f"{name} has fewer than two candles in {iso(lo)}..{iso(hi)}")
+    return out
 
 
 def load_range(pair: str, since_s: int, until_s: int, root: Path | None = None) -> Candles:

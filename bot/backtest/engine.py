@@ -20,7 +20,7 @@ from bot.backtest.runner import NEVER, GateFn, Sim, Wake
 from bot.compose.configs import SimulatedEngine
 from bot.domain.snapshot import Snapshot
 from bot.engine import guards
-from bot.engine.controller import Controller, PlanChoice, PlanContext, PlanFn, TickOutcome
+from bot.engine.controller import Controller, PlanChoice, PlanContext, PlanFn, PolicyError, TickOutcome
 from bot.engine.executor import Executor, Observer, VerifyFailed
 from bot.engine.journal import MEMORY, BatchStatus, ControlState, Journal, StepStatus
 from bot.engine.steps import sold_quote_between
@@ -151,12 +151,15 @@ class EngineActor:
             self.halted = True
             w.event(w.now, "halted", str(e))
             return
+        except PolicyError:
+            raise  # a backtest of a broken policy measures nothing: the run fails loudly
         except Exception as e:  # noqa: BLE001 - the daemon counts failed ticks and halts at the limit
             self._failures += 1
             w.event(w.now, "tick-failed", f"{type(e).__name__}: {e}")
             if self._failures >= self.engine.controller.max_consecutive_failures:
                 self.journal.set_control(ControlState.HALTED, f"{self._failures} consecutive failed ticks")
                 self.halted = True
+                w.event(w.now, "halted", f"{self._failures} consecutive failed ticks; last: {type(e).__name__}: {e}")
             return
         self._failures = 0
         if tick.outcome is not TickOutcome.IDLE:

@@ -24,6 +24,7 @@ Floats inside, at events only; the book handed to the planner and the fills are 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from decimal import Decimal
@@ -32,39 +33,45 @@ import numpy as np
 
 from bot.backtest.data import Candles
 from bot.domain.book import Level, OrderBook, SellFill, walk_bids
+from bot.settings.simulation import MarketModelConfig
 
 LN2 = math.log(2.0)
 PRICE_TICK = Decimal("0.01")
 
 
+_DEFAULT = MarketModelConfig()  # defaults and bounds live in the settings schema
+
+
 @dataclass(frozen=True)
 class MarketParams:
-    depth_usd_1pct: float = 8_000_000.0
-    depth_exponent: float = 0.5
-    crash_depth_factor: float = 0.4
-    drawdown_calm: float = 0.03
-    drawdown_crash: float = 0.15
-    calm_vol_annual: float = 0.60
-    vol_crash_multiple: float = 3.0
-    refill_half_life_s: float = 600.0
-    impact_coef: float = 0.5  # Y of the square-root law
-    impact_half_life_s: float = 86_400.0
-    half_spread_bps: float = 0.5
-    level_step_bps: float = 5.0
-    book_max_bps: float = 3_000.0  # the book ends 30 % below mid
-    taker_fee_bps: int = 10
-    quote_withdrawal_fee: Decimal = Decimal(0)  # quote coins kept per withdrawal to chain (the emulator's USDT: 1)
-    gas_gwei: float = 30.0
-    gas_eth_price_usd: float = 3_000.0  # the ETH price gas is paid at when the pair is not ETH's
-    # Where the price (oracle and exchange mid) settles in a bar once its low has been visited:
-    # close | low | open.
-    sell_price: str = "close"
+    """The market model's typed params (see ``bot.settings.simulation.MarketModelConfig``)."""
+
+    depth_usd_1pct: float = _DEFAULT.depth_usd_1pct
+    depth_exponent: float = _DEFAULT.depth_exponent
+    crash_depth_factor: float = _DEFAULT.crash_depth_factor
+    drawdown_calm: float = _DEFAULT.drawdown_calm
+    drawdown_crash: float = _DEFAULT.drawdown_crash
+    calm_vol_annual: float = _DEFAULT.calm_vol_annual
+    vol_crash_multiple: float = _DEFAULT.vol_crash_multiple
+    refill_half_life_s: float = _DEFAULT.refill_half_life_s
+    impact_coef: float = _DEFAULT.impact_coef
+    impact_half_life_s: float = _DEFAULT.impact_half_life_s
+    half_spread_bps: float = _DEFAULT.half_spread_bps
+    level_step_bps: float = _DEFAULT.level_step_bps
+    book_max_bps: float = _DEFAULT.book_max_bps
+    taker_fee_bps: int = _DEFAULT.taker_fee_bps
+    quote_withdrawal_fee: Decimal = _DEFAULT.quote_withdrawal_fee
+    gas_gwei: float = _DEFAULT.gas_gwei
+    gas_eth_price_usd: float = _DEFAULT.gas_eth_price_usd
+    sell_price: str = _DEFAULT.sell_price
+
+    @classmethod
+    def from_config(cls, config: MarketModelConfig) -> MarketParams:
+        return cls(**config.model_dump())
 
     def __post_init__(self) -> None:
-        if self.depth_usd_1pct <= 0 or not 0 < self.crash_depth_factor <= 1 or self.depth_exponent <= 0:
-            raise ValueError("depth_usd_1pct > 0, 0 < crash_depth_factor <= 1, depth_exponent > 0")
-        if self.sell_price not in ("close", "low", "open"):
-            raise ValueError("sell_price is close, low or open")
+        # Built from the validated schema; a direct construction gets the same checks.
+        MarketModelConfig.model_validate(dataclasses.asdict(self))
 
 
 def _level_edges_bps(step: float, end: float) -> np.ndarray:

@@ -8,7 +8,21 @@ Definitions (a seller's implementation shortfall, notes C4):
 - ``final_equity_usd``: at the last close: collateral on Aave and everywhere else (wallet,
   exchange, in transit) plus stablecoins, minus debt, minus gas spent.
 - ``equity_vs_hold_usd``: final equity minus that of holding the starting position untouched
-  and never liquidated (same interest): the all-in cost of the strategy, liquidations included.
+  and never liquidated (same interest). Mostly the market's move: a strategy that sold before
+  a fall "beats" holding whatever it paid. It splits exactly into
+  ``market_drift_usd − protection_cost_usd − liquidation_penalty_usd``.
+- ``execution_cost_usd`` = Σ q_k·(market price when sale k was sent − fill_k): what the book
+  took below the market (spread, depth, the bot's own impact and its refill gap).
+- ``transit_drift_usd`` = Σ q_k·(decision price of k's batch − market price at the sale): the
+  market's move while the coins travelled to the exchange. Execution cost plus transit drift
+  is the shortfall against the decision-time price.
+- ``protection_cost_usd`` = exchange fees + gas + execution cost: what protection cost, to
+  compare with the liquidation penalty it avoided (the do-nothing baseline's penalty).
+- ``engine_halted``: when and why the engine halted (a halt, or failed ticks up to
+  ``engine.max_consecutive_failures``), as the daemon would; None if it never did.
+- ``market_drift_usd``: the rest of ``equity_vs_hold_usd``: coins sold at the decision prices
+  instead of held to the last close, the transit drift (the market's direction, not the bot's
+  skill), and the interest saved on the debt repaid early.
 """
 
 from __future__ import annotations
@@ -67,6 +81,7 @@ def summarise(result: RunResult) -> dict[str, Any]:
     shortfall_bps = (shortfall / (led.arrival_price * sold) * 10_000) if sold and led.arrival_price else Decimal(0)
     final_pos = w.position.with_prices({p.collateral: to_base(float(c.close[-1]))}).with_reserve(p.debt, debt=debt_end)
     final_hf = health_factor_wad(final_pos)
+    protection = led.fees_usd + led.gas_usd + led.execution_cost_usd
     return {
         "policy": result.name,
         "liquidated": bool(led.liquidations),
@@ -87,4 +102,29 @@ def summarise(result: RunResult) -> dict[str, Any]:
         "first_liquidation": iso(led.liquidations[0][0]) if led.liquidations else None,
         "final_health_factor": None if final_hf >= 2**255 else q(Decimal(final_hf) / Decimal(10**18), HF),
         "final_debt": q(from_units(debt_end, dd), USD),
+        "execution_cost_usd": q(led.execution_cost_usd, USD),
+        "transit_drift_usd": q(led.transit_drift_usd, USD),
+        "protection_cost_usd": q(protection, USD),
+        "market_drift_usd": q(equity - hold + protection + penalty, USD),
+        "engine_halted": next((f"{iso(t)}: {d}" for t, kind, d in result.events if kind == "halted"), None),
     }
+
+
+def batch_rows(result: RunResult) -> list[dict[str, Any]]:
+    """The batches of a run in start order: time, collateral withdrawn, average sale price,
+    debt repaid, HF before → after (None: no debt)."""
+    rows = []
+    for b in result.world.ledger.batch_log.values():
+        rows.append(
+            {
+                "time": iso(b.t),
+                "withdrawn": q(b.withdrawn, QTY),
+                "sold": q(b.sold, QTY),
+                "avg_price": q(b.proceeds / b.sold, PRICE) if b.sold else None,
+                "decision_price": q(b.decision_price, PRICE),
+                "repaid_usd": q(b.repaid, USD),
+                "hf_before": None if b.hf_before is None else q(b.hf_before, HF),
+                "hf_after": None if b.hf_after is None else q(b.hf_after, HF),
+            }
+        )
+    return rows

@@ -43,6 +43,7 @@ from bot.backtest.market import Market, MarketParams
 from bot.backtest.pair import ETH_USDT, Pair
 from bot.domain.position import Position, Rounding, health_factor_wad, to_units
 from bot.domain.wadray import WAD
+from bot.settings.simulation import SimulationConfig
 
 EPS = 1e-7
 NEVER = Decimal(0)
@@ -81,15 +82,24 @@ class Actor(Protocol):
     def act(self) -> None: ...
 
 
+_SIM = SimulationConfig()  # defaults and bounds live in the settings schema
+
+
 @dataclass(frozen=True)
 class SimParams:
-    borrow_apr: Decimal = Decimal("0.05")
-    deposit_delay_s: int = 300  # withdraw + transfer txs, exchange confirmations (Binance: 6 blocks), crediting
-    withdrawal_delay_s: int = 600  # exchange quote withdrawal processing + confirmation
-    protocol_fee_bps: int = 1_000
-    liquidation_threshold_bps: int | None = None  # None: the collateral reserve's own (WETH 8300, WBTC 7800)
-    liquidation_bonus_bps: int | None = None
-    rounding: Rounding = Rounding.V3_5
+    """The simulated chain's typed params (see ``bot.settings.simulation.SimulationConfig``)."""
+
+    borrow_apr: Decimal = _SIM.borrow_apr
+    deposit_delay_s: int = _SIM.deposit_delay_s  # withdraw + transfer txs, confirmations, crediting
+    withdrawal_delay_s: int = _SIM.withdrawal_delay_s  # exchange quote withdrawal processing + confirmation
+    protocol_fee_bps: int = _SIM.protocol_fee_bps
+    liquidation_threshold_bps: int | None = _SIM.liquidation_threshold_bps  # None: the reserve's own
+    liquidation_bonus_bps: int | None = _SIM.liquidation_bonus_bps
+    rounding: Rounding = Rounding(_SIM.rounding)
+
+    @classmethod
+    def from_config(cls, config: SimulationConfig) -> SimParams:
+        return cls(**{**config.model_dump(), "rounding": Rounding(config.rounding)})
 
 
 @dataclass
@@ -103,6 +113,31 @@ class RunResult:
     checkpoints: list[Checkpoint] = field(default_factory=list)
     events: list[tuple[int, str, str]] = field(default_factory=list)  # (t, kind, detail)
     bars_simulated: int = 0
+
+
+def opening_position(
+    candles: Candles, *, collateral: Decimal, start_hf: Decimal, sim: SimParams, pair: Pair
+) -> Position:
+    """``collateral`` coins at the first open with the debt that makes HF ``start_hf``."""
+    p0 = to_base(float(candles.open[0]))
+    coll = to_units(collateral, pair.collateral_decimals)
+    lt = sim.liquidation_threshold_bps or pair.collateral_params.liquidation_threshold_bps
+    debt = debt_for_health_factor(
+        collateral_units=coll,
+        price_base=p0,
+        lt_bps=lt,
+        hf=start_hf,
+        collateral_decimals=pair.collateral_decimals,
+        debt_decimals=pair.debt_decimals,
+    )
+    return pair.position(
+        collateral_units=coll,
+        debt_units=debt,
+        price_base=p0,
+        rounding=sim.rounding,
+        liquidation_threshold_bps=sim.liquidation_threshold_bps,
+        liquidation_bonus_bps=sim.liquidation_bonus_bps,
+    )
 
 
 class Runner:
@@ -129,24 +164,7 @@ class Runner:
         t0 = int(candles.timestamp[0])
         p0 = to_base(float(candles.open[0]))
         if position is None:
-            coll = to_units(collateral, pair.collateral_decimals)
-            lt = sim.liquidation_threshold_bps or pair.collateral_params.liquidation_threshold_bps
-            debt = debt_for_health_factor(
-                collateral_units=coll,
-                price_base=p0,
-                lt_bps=lt,
-                hf=start_hf,
-                collateral_decimals=pair.collateral_decimals,
-                debt_decimals=pair.debt_decimals,
-            )
-            position = pair.position(
-                collateral_units=coll,
-                debt_units=debt,
-                price_base=p0,
-                rounding=sim.rounding,
-                liquidation_threshold_bps=sim.liquidation_threshold_bps,
-                liquidation_bonus_bps=sim.liquidation_bonus_bps,
-            )
+            position = opening_position(candles, collateral=collateral, start_hf=start_hf, sim=sim, pair=pair)
         else:
             position = position.with_prices({pair.collateral: p0})
         debt_book = DebtBook.opened(position.reserve(pair.debt).debt, rate_ray=apr_to_ray(sim.borrow_apr), at=t0)

@@ -16,35 +16,49 @@ import dataclasses
 import json
 import tomllib
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from bot.backtest.adapters import WALLET_ADDRESS
+from bot.backtest.adapters import WALLET_ADDRESS, to_base
 from bot.backtest.baselines import BASELINES, DoNothing, OneShot, SellAll
-from bot.backtest.data import Candles
+from bot.backtest.data import Candles, iso
 from bot.backtest.engine import EngineActor
 from bot.backtest.market import MarketParams
-from bot.backtest.metrics import summarise
+from bot.backtest.metrics import HF as HF_PLACES
+from bot.backtest.metrics import q, summarise
 from bot.backtest.pair import Pair, pair_of_file
 from bot.backtest.pair import pair as pair_named
-from bot.backtest.policies import COST_KEYS, PLANNER_MARKET_KEYS, planner_inputs, wake_of
-from bot.backtest.runner import Actor, Runner, RunResult, SimParams
+from bot.backtest.policies import planner_inputs, wake_of
+from bot.backtest.runner import Actor, Runner, RunResult, SimParams, opening_position
 from bot.compose.configs import simulated_engine
-from bot.domain.position import Position, Rounding, to_units
-from bot.engine.controller import policy_plan_fn
-from bot.errors import ConfigError, UserInputError
+from bot.domain.position import Position, from_units, health_factor_wad, to_units
+from bot.domain.wadray import MAX_UINT256, WAD
+from bot.engine.controller import PolicyError, policy_plan_fn
+from bot.errors import ConfigError, DeleverError, UserInputError
 from bot.settings import BacktestSettings, load_backtest_settings
+from bot.settings.errors import config_error
 from bot.settings.sections import EngineConfig, LimitsConfig
+from bot.settings.simulation import MarketModelConfig, PlannerAssumptions, PositionFile, SimulationConfig
 from strategies import LoadedPolicy, load_policy
 
-MARKET_KEYS = {f.name for f in dataclasses.fields(MarketParams)}
-SIM_KEYS = {f.name for f in dataclasses.fields(SimParams)}
+MARKET_KEYS = set(MarketModelConfig.model_fields)
+SIM_KEYS = set(SimulationConfig.model_fields)
 LIMIT_KEYS = set(LimitsConfig.model_fields)
 ENGINE_KEYS = set(EngineConfig.model_fields) - {"kill_switch_path"}
-PLANNER_KEYS = COST_KEYS | PLANNER_MARKET_KEYS
+PLANNER_KEYS = set(PlannerAssumptions.model_fields)
+
+# Where each ``--set`` key goes, in the order a key is looked up (the policy's params come last).
+KEY_OWNERS = (
+    ("market model", MARKET_KEYS),
+    ("simulation", SIM_KEYS),
+    ("limits", LIMIT_KEYS),
+    ("engine", ENGINE_KEYS),
+    ("planner", PLANNER_KEYS),
+)
 
 
 @dataclass(frozen=True)
@@ -58,26 +72,17 @@ class ScenarioSettings:
 
 
 def split_settings(values: dict[str, Any], config: BacktestSettings | None = None) -> ScenarioSettings:
+    """Route each ``--set`` value to its owner and validate it there (the schema's bounds)."""
     config = config or load_backtest_settings(None)
-    market, sim, limits, engine, planner, policy = {}, {}, {}, {}, {}, {}
+    routed: dict[str, dict[str, Any]] = {owner: {} for owner, _ in KEY_OWNERS}
+    policy: dict[str, Any] = {}
     for key, value in values.items():
-        if key in MARKET_KEYS:
-            market[key] = value
-        elif key in SIM_KEYS:
-            sim[key] = value
-        elif key in LIMIT_KEYS:
-            limits[key] = value
-        elif key in ENGINE_KEYS:
-            engine[key] = value
-        elif key in PLANNER_KEYS:
-            planner[key] = value
-        else:
-            policy[key] = value
-    try:
-        mp = dataclasses.replace(MarketParams(), **{k: _typed(MarketParams, k, v) for k, v in market.items()})
-        sp = dataclasses.replace(SimParams(), **{k: _typed(SimParams, k, v) for k, v in sim.items()})
-    except (ValueError, InvalidOperation, TypeError) as exc:
-        raise ConfigError(f"--set: {exc}") from None
+        owner = next((name for name, keys in KEY_OWNERS if key in keys), None)
+        (routed[owner] if owner else policy)[key] = value
+    mp = MarketParams.from_config(_section(MarketModelConfig, {}, routed["market model"]))
+    sp = SimParams.from_config(_section(SimulationConfig, {}, routed["simulation"]))
+    planner = _section(PlannerAssumptions, {}, routed["planner"]).model_dump(exclude_none=True)
+    limits, engine = routed["limits"], routed["engine"]
     if limits or engine:
         config = config.model_copy(
             update={
@@ -90,38 +95,29 @@ def split_settings(values: dict[str, Any], config: BacktestSettings | None = Non
 
 
 def _section(model: Any, current: dict[str, Any], updates: dict[str, Any]) -> Any:
-    """A settings section with ``--set`` values, validated by the schema."""
+    """A settings section with ``--set`` values, validated by the schema (one line naming the key)."""
     try:
         return model.model_validate({**current, **{k: _plain(v) for k, v in updates.items()}})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(part) for part in err.get("loc", ()))
-        raise ConfigError(f"--set{' ' + key if key else ''}: {err.get('msg', 'invalid')}") from None
+        raise ConfigError("--set " + str(config_error(exc)).removeprefix("config: ")) from None
 
 
 def _plain(value: Any) -> Any:
     return None if str(value).lower() in ("none", "null") else value
 
 
-def _typed(cls: type, key: str, value: Any) -> Any:
-    current = getattr(cls(), key)
-    text = str(value)
-    try:
-        if key in ("liquidation_threshold_bps", "liquidation_bonus_bps"):
-            return None if text.lower() in ("none", "null") else int(Decimal(text))
-        if isinstance(current, Rounding):
-            return Rounding(text)
-        if isinstance(current, bool):
-            return text.lower() in ("1", "true", "yes")
-        if isinstance(current, int):
-            return int(Decimal(text))
-        if isinstance(current, float):
-            return float(Decimal(text))
-        if isinstance(current, Decimal):
-            return Decimal(text)
-    except (ValueError, InvalidOperation):
-        raise ConfigError(f"--set {key}: {text!r} is not a valid value") from None
-    return text
+def _plain_decimal(value: Decimal) -> str:
+    """Without trailing zeros or an exponent: 1000.000000 → "1000", 1644.78000000 → "1644.78"."""
+    return format(value.normalize(), "f")
+
+
+def valid_keys(policy: LoadedPolicy | None) -> str:
+    """Every key ``--set`` accepts, by owner (for the unknown-key error)."""
+    groups = []
+    if policy is not None:
+        groups.append((f"policy {policy.name}", set(policy.params_dict())))
+    groups += list(KEY_OWNERS)
+    return "; ".join(f"{name}: {', '.join(sorted(keys)) or 'none'}" for name, keys in groups)
 
 
 def policy_for(policy_name: str | None, settings: ScenarioSettings) -> LoadedPolicy:
@@ -130,6 +126,10 @@ def policy_for(policy_name: str | None, settings: ScenarioSettings) -> LoadedPol
     section = settings.config.policy
     name = policy_name or section.name
     params = dict(section.params) if name == section.name else {}
+    unknown = sorted(set(settings.policy) - set(load_policy(name, params).params_dict()))
+    if unknown:
+        valid = valid_keys(load_policy(name, params))
+        raise ConfigError(f"--set {unknown[0]}: unknown key (valid keys: {valid})")
     return load_policy(name, {**params, **settings.policy})
 
 
@@ -196,39 +196,71 @@ def make_baseline(name: str, params: dict[str, str], settings: ScenarioSettings,
 
 def load_position(path: str) -> dict[str, Any]:
     """A richer starting position: JSON or TOML with ``collateral`` and ``debt`` (whole coins of
-    the pair's reserves), optional ``liquidation_threshold_bps``, ``liquidation_bonus_bps``, ``ltv_bps``."""
+    the pair's reserves), optional ``liquidation_threshold_bps``, ``liquidation_bonus_bps``,
+    ``ltv_bps`` (``bot.settings.simulation.PositionFile``)."""
     p = Path(path)
     try:
         text = p.read_text()
-        data = tomllib.loads(text) if p.suffix == ".toml" else json.loads(text)
-    except (OSError, ValueError) as exc:
-        raise UserInputError(f"cannot read position file {p}: {exc}") from None
+        data = tomllib.loads(text) if p.suffix == ".toml" else json.loads(text, parse_float=Decimal)
+    except (OSError, ValueError, RecursionError) as exc:
+        raise UserInputError(f"cannot read position file {p}: {type(exc).__name__}") from None
     if not isinstance(data, dict) or "collateral" not in data or "debt" not in data:
         raise UserInputError(f"position file {p}: needs 'collateral' and 'debt'")
-    return data
+    try:
+        checked = PositionFile.model_validate({k: str(v) if isinstance(v, float) else v for k, v in data.items()})
+    except ValidationError as exc:
+        raise UserInputError(f"position file {p}: " + str(config_error(exc)).removeprefix("config: ")) from None
+    return {k: str(v) for k, v in checked.model_dump(exclude_none=True).items()}
 
 
 def position_from(data: dict[str, Any], sim: SimParams, price_base: int, pair: Pair) -> Position:
     def opt(key: str, fallback: int | None) -> int | None:
         return int(data[key]) if key in data else fallback
 
-    try:
-        return pair.position(
-            collateral_units=to_units(Decimal(str(data["collateral"])), pair.collateral_decimals),
-            debt_units=to_units(Decimal(str(data["debt"])), pair.debt_decimals),
-            price_base=price_base,
-            rounding=sim.rounding,
-            liquidation_threshold_bps=opt("liquidation_threshold_bps", sim.liquidation_threshold_bps),
-            liquidation_bonus_bps=opt("liquidation_bonus_bps", sim.liquidation_bonus_bps),
-            ltv_bps=opt("ltv_bps", None),
+    return pair.position(
+        collateral_units=to_units(Decimal(str(data["collateral"])), pair.collateral_decimals),
+        debt_units=to_units(Decimal(str(data["debt"])), pair.debt_decimals),
+        price_base=price_base,
+        rounding=sim.rounding,
+        liquidation_threshold_bps=opt("liquidation_threshold_bps", sim.liquidation_threshold_bps),
+        liquidation_bonus_bps=opt("liquidation_bonus_bps", sim.liquidation_bonus_bps),
+        ltv_bps=opt("ltv_bps", None),
+    )
+
+
+def start_position(
+    candles: Candles,
+    settings: ScenarioSettings,
+    pair: Pair,
+    *,
+    collateral: Decimal,
+    start_hf: Decimal,
+    position: dict[str, Any] | None,
+) -> Position:
+    """The position every actor starts from, at the first open; one that liquidators could
+    take at once (HF < 1) is refused: a backtest of it measures only the first bar."""
+    if position is None:
+        start = opening_position(candles, collateral=collateral, start_hf=start_hf, sim=settings.sim, pair=pair)
+    else:
+        start = position_from(position, settings.sim, to_base(float(candles.open[0])), pair)
+    hf = health_factor_wad(start)
+    if hf < WAD:
+        price = _plain_decimal(from_units(start.reserve(pair.collateral).price, 8))
+        raise UserInputError(
+            f"the starting position has HF {Decimal(hf) / WAD:.4f} < 1 at the first open ({price} {pair.quote}): "
+            "it would be liquidated at once; lower the debt or add collateral"
         )
-    except (InvalidOperation, ValueError) as exc:
-        raise UserInputError(f"position file: {exc}") from None
+    return start
 
 
 def market_pair(candles: Candles, config: BacktestSettings) -> Pair:
     """The candles' pair (from their file's name), else the config's ``exchange.symbol``."""
     return pair_of_file(candles.source) or pair_named(config.exchange.symbol)
+
+
+class PolicyFailed(DeleverError):
+    """The policy under test raised (or returned something invalid) in ``decide()``: the run
+    is void, never read as "the policy did nothing"."""
 
 
 @dataclass
@@ -237,6 +269,29 @@ class Outcome:
     summaries: list[dict[str, Any]] = field(default_factory=list)
     actors: list[Actor] = field(default_factory=list)
     settings: ScenarioSettings | None = None
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+
+def prepare(
+    candles: Candles,
+    policy_name: str | None,
+    values: dict[str, Any],
+    *,
+    collateral: Decimal,
+    start_hf: Decimal,
+    position: dict[str, Any] | None = None,
+    record: bool = False,
+    baselines: tuple[str, ...] = BASELINES,
+    config: BacktestSettings | None = None,
+    pair: Pair | None = None,
+) -> tuple[ScenarioSettings, Pair, Position, list[Actor], dict[str, Any]]:
+    """Everything a run needs, validated: the routed settings, the pair, the start position,
+    the actors and the inputs as reported (a bad value is a one-line ``UserInputError``)."""
+    settings = split_settings(values, config)
+    pair = pair or market_pair(candles, settings.config)
+    start = start_position(candles, settings, pair, collateral=collateral, start_hf=start_hf, position=position)
+    actors = make_actors(policy_name, settings, pair, record=record, baselines=baselines)
+    return settings, pair, start, actors, describe_inputs(policy_for(policy_name, settings), settings, pair, start)
 
 
 def run_scenario(
@@ -252,14 +307,20 @@ def run_scenario(
     config: BacktestSettings | None = None,
     pair: Pair | None = None,
 ) -> Outcome:
-    settings = split_settings(values, config)
-    pair = pair or market_pair(candles, settings.config)
+    settings, pair, start, actors, inputs = prepare(
+        candles,
+        policy_name,
+        values,
+        collateral=collateral,
+        start_hf=start_hf,
+        position=position,
+        record=record,
+        baselines=baselines,
+        config=config,
+        pair=pair,
+    )
     results = []
-    actors = make_actors(policy_name, settings, pair, record=record, baselines=baselines)
     for actor in actors:
-        start = None
-        if position is not None:
-            start = position_from(position, settings.sim, int(round(float(candles.open[0]) * 1e8)), pair)
         runner = Runner(
             candles,
             actor,
@@ -270,5 +331,42 @@ def run_scenario(
             position=start,
             pair=pair,
         )
-        results.append(runner.run())
-    return Outcome(results, [summarise(r) for r in results], actors, settings)
+        try:
+            results.append(runner.run())
+        except PolicyError as exc:
+            when = iso(int(runner.world.now))
+            raise PolicyFailed(
+                str(exc).replace(f"policy {actor.name}:", f"policy {actor.name} failed at {when}:", 1)
+            ) from None
+    return Outcome(results, [summarise(r) for r in results], actors, settings, inputs)
+
+
+def describe_inputs(policy: LoadedPolicy, settings: ScenarioSettings, pair: Pair, start: Position) -> dict[str, Any]:
+    """What the run assumed, for the JSON, the table and the report (strings at fixed precision)."""
+    coll, debt = start.reserve(pair.collateral), start.reserve(pair.debt)
+    hf = health_factor_wad(start)
+    engine = settings.config.engine.model_dump(mode="json", exclude={"kill_switch_path"})
+    market = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in dataclasses.asdict(settings.market).items()}
+    sim = {
+        k: (v.value if isinstance(v, Enum) else str(v) if isinstance(v, Decimal) else v)
+        for k, v in dataclasses.asdict(settings.sim).items()
+    }
+    return {
+        "pair": pair.symbol,
+        "position": {
+            "collateral": _plain_decimal(from_units(coll.collateral, coll.decimals)),
+            "collateral_reserve": pair.collateral,
+            "debt": _plain_decimal(from_units(debt.debt, debt.decimals)),
+            "debt_reserve": pair.debt,
+            "price": _plain_decimal(from_units(coll.price, 8)),
+            "health_factor": None if hf == MAX_UINT256 else q(Decimal(hf) / WAD, HF_PLACES),
+            "liquidation_threshold_bps": coll.liquidation_threshold_bps,
+            "liquidation_bonus_bps": coll.liquidation_bonus_bps,
+        },
+        "policy": {"name": policy.name, "params": policy.params_dict()},
+        "limits": settings.config.limits.model_dump(mode="json"),
+        "engine": {k: engine[k] for k in ("hold_to_target", "repay_idle", "sweep_min_usd", "poll_interval_s")},
+        "market_model": market,
+        "simulation": sim,
+        "planner": {k: str(v) for k, v in settings.planner.items()},
+    }

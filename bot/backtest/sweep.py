@@ -86,10 +86,21 @@ def _settings(path: str | None) -> BacktestSettings:
 
 
 def run_task(task: Task) -> list[dict[str, Any]]:
-    from bot.backtest.scenario import run_scenario
+    from bot.backtest.scenario import PolicyFailed
 
     position = dict(task.position) if task.position else None
-    out = run_scenario(
+    try:
+        out = _run_scenario(task, position)
+    except PolicyFailed as exc:
+        point = ", ".join(f"{k}={v}" for k, v in task.values)
+        raise PolicyFailed(f"sweep point {point or '(fixed)'}: {exc}") from None
+    return out.summaries
+
+
+def _run_scenario(task: Task, position: dict[str, Any] | None) -> Any:
+    from bot.backtest.scenario import run_scenario
+
+    return run_scenario(
         _candles(task.window),
         task.policy,
         dict(task.values),
@@ -99,7 +110,6 @@ def run_task(task: Task) -> list[dict[str, Any]]:
         baselines=task.baselines,
         config=_settings(task.config),
     )
-    return out.summaries
 
 
 def tasks_for(
@@ -131,7 +141,7 @@ def _json(value: Any) -> str:
 
 def run_sweep(tasks: list[Task], *, workers: int | None = None, progress: bool = True) -> list[list[dict[str, Any]]]:
     """Run every task; ``workers`` processes (default: the CPU count, 1 = in this process)."""
-    workers = workers or os.cpu_count() or 1
+    workers = min(workers or os.cpu_count() or 1, max(1, len(tasks)))  # no idle processes
     results: list[list[dict[str, Any]] | None] = [None] * len(tasks)
     bar = _progress(len(tasks)) if progress else None
     try:
@@ -141,14 +151,17 @@ def run_sweep(tasks: list[Task], *, workers: int | None = None, progress: bool =
                 if bar:
                     bar[0].advance(bar[1])
         else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                futures = {pool.submit(run_task, task): n for n, task in enumerate(tasks)}
-                from concurrent.futures import as_completed
-
-                for fut in as_completed(futures):
-                    results[futures[fut]] = fut.result()
+            pool = ProcessPoolExecutor(max_workers=workers)
+            try:
+                futures = [pool.submit(run_task, task) for task in tasks]
+                # In task order: the failure reported is the first point's that fails, whatever
+                # the scheduling.
+                for n, fut in enumerate(futures):
+                    results[n] = fut.result()
                     if bar:
                         bar[0].advance(bar[1])
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)  # a failed point stops the sweep
     finally:
         if bar:
             bar[0].stop()

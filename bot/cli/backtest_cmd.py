@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 import typer
 
-from bot.cli.common import EXIT_USER, fail, print_json
+from bot.cli.common import EXIT_RUNTIME, EXIT_USER, fail, print_json
 from bot.errors import UserInputError
+
+MAX_START_HF = Decimal(1000)
+MAX_WORKERS = 256
 
 
 def register(app: typer.Typer) -> None:
@@ -16,8 +22,15 @@ def register(app: typer.Typer) -> None:
     def backtest(
         prices: str = typer.Option(None, "--prices", help="Candles CSV (timestamp,open,high,low,close,volume)."),
         pair: str = typer.Option(None, "--pair", help="Pair to load from the data cache, e.g. ETH/USDT."),
-        since: str = typer.Option(None, "--since", help="Start date (YYYY-MM-DD) with --pair."),
-        until: str = typer.Option(None, "--until", help="End date (YYYY-MM-DD) with --pair."),
+        since: str = typer.Option(
+            None, "--since", help="Start (YYYY-MM-DD[THH:MM], UTC; inclusive). Needed with --pair; cuts --prices."
+        ),
+        until: str = typer.Option(
+            None,
+            "--until",
+            help="End (YYYY-MM-DD[THH:MM], UTC; exclusive: the last candle opens before it). "
+            "Needed with --pair; cuts --prices.",
+        ),
         config: str = typer.Option(
             None,
             "--config",
@@ -30,11 +43,15 @@ def register(app: typer.Typer) -> None:
         collateral: str = typer.Option("100", "--collateral", help="Units of collateral."),
         start_hf: str = typer.Option("1.45", "--start-hf", help="Debt is sized so HF starts here."),
         json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
-        report: str = typer.Option(None, "--report", help="Write an HTML report with charts to this folder."),
+        report: str = typer.Option(
+            None, "--report", help="Write an HTML report (charts for a run, a table for a sweep) to this folder."
+        ),
         position: str = typer.Option(None, "--position", help="Starting position file (JSON/TOML: collateral, debt)."),
         workers: int = typer.Option(0, "--workers", help="Processes for a sweep (0: one per CPU)."),
     ) -> None:
         """Replay policies and baselines over candles, with market impact and Aave liquidations."""
+        from bot.backtest.scenario import PolicyFailed
+
         try:
             _run(
                 prices,
@@ -53,8 +70,8 @@ def register(app: typer.Typer) -> None:
             )
         except UserInputError as exc:
             fail(str(exc), EXIT_USER)
-        except ValueError as exc:  # a dataclass check on a --set value
-            fail(str(exc), EXIT_USER)
+        except PolicyFailed as exc:  # the policy under test raised: the run is void
+            fail(str(exc), EXIT_RUNTIME)
 
 
 def _decimal(text: str, name: str) -> Decimal:
@@ -65,6 +82,18 @@ def _decimal(text: str, name: str) -> Decimal:
     if not value.is_finite():
         raise UserInputError(f"{name} must be a finite number")
     return value
+
+
+def check_report_folder(folder: str) -> Path:
+    """Create ``folder`` and prove a file can be written there, before any simulation runs."""
+    path = Path(folder)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".delever-probe-"):
+            pass
+    except OSError as exc:
+        raise UserInputError(f"--report {folder}: cannot write there ({exc.strerror or type(exc).__name__})") from None
+    return path
 
 
 def _run(
@@ -84,25 +113,30 @@ def _run(
 ) -> None:
     from bot.backtest import data
     from bot.backtest.pair import pair as pair_named
-    from bot.backtest.scenario import load_position, market_pair, run_scenario
+    from bot.backtest.scenario import load_position, market_pair, prepare, run_scenario
     from bot.backtest.sweep import Window, parse_sets, run_sweep, tasks_for
     from bot.settings import load_backtest_settings
+    from bot.settings.simulation import MAX_COLLATERAL_COINS
 
     if bool(prices) == bool(pair):
         raise UserInputError("give either --prices FILE or --pair P --since D --until D")
     collateral = _decimal(collateral_s, "--collateral")
     start_hf = _decimal(start_hf_s, "--start-hf")
-    if collateral <= 0:
-        raise UserInputError("--collateral must be > 0")
-    if start_hf <= 1:
-        raise UserInputError("--start-hf must be > 1")
+    if not 0 < collateral <= MAX_COLLATERAL_COINS:
+        raise UserInputError(f"--collateral must be > 0 and at most {MAX_COLLATERAL_COINS:,} coins")
+    if not 1 < start_hf <= MAX_START_HF:
+        raise UserInputError(f"--start-hf must be > 1 and at most {MAX_START_HF}")
+    if not 0 <= workers <= MAX_WORKERS:
+        raise UserInputError(f"--workers must be 0 (one per CPU) to {MAX_WORKERS}")
+    report_dir = check_report_folder(report) if report else None
+    lo = data.parse_date(since) if since else None
+    hi = data.parse_date(until) if until else None
     if prices:
-        candles = data.load_csv(prices)
-        window = Window(prices)
+        candles = data.cut(data.load_csv(prices), lo, hi, name=os.path.basename(prices))
+        window = Window(prices, int(candles.timestamp[0]), int(candles.timestamp[-1]) + 1)
     else:
-        if not since or not until:
+        if lo is None or hi is None:
             raise UserInputError("--pair needs --since and --until")
-        lo, hi = data.parse_date(since), data.parse_date(until)
         candles = data.load_range(pair, lo, hi)
         window = Window(str(_source_path(pair, lo, hi)), lo, hi)
     if len(candles) < 2:
@@ -116,8 +150,26 @@ def _run(
         "end": data.iso(int(candles.timestamp[-1])),
         "bars": len(candles),
     }
+    source = os.path.basename(prices) if prices else f"{pair} {since}..{until}"
 
     if axes:
+        from bot.backtest.sweep import grid
+
+        # Validate every grid point in-process, so a bad value is one clean line, not a worker traceback.
+        points = grid(axes)
+        inputs: dict[str, Any] = {}
+        for combo in points:
+            *_, point_inputs = prepare(
+                candles,
+                policy,
+                {**fixed, **combo},
+                collateral=collateral,
+                start_hf=start_hf,
+                position=position,
+                config=config,
+                pair=market,
+            )
+            inputs = inputs or point_inputs
         tasks = tasks_for(
             [window],
             policy,
@@ -128,24 +180,27 @@ def _run(
             position=position,
             config=config_path,
         )
-        # Validate once in-process so a bad key is one clean line, not a worker traceback.
-        from bot.backtest.scenario import make_actors, split_settings
-
-        make_actors(policy, split_settings({**fixed, **{k: v[0] for k, v in axes.items()}}, config), market)
         rows = run_sweep(tasks, workers=workers or None, progress=not json_out)
         sweep = [{"params": dict(t.values), "policies": r} for t, r in zip(tasks, rows)]
+        # ``inputs`` are the first grid point's; each point's ``params`` hold what it changed.
+        payload = {**head, "sweep": sweep, "axes": axes, "inputs": inputs}
+        if report_dir is not None:
+            _write_sweep_report(payload, report_dir, source)
         if json_out:
-            print_json({**head, "sweep": sweep})
+            print_json(payload)
         else:
-            _sweep_table(head, sweep, list(axes))
+            _sweep_table(head, sweep, list(axes), inputs)
         return
 
     outcome = run_scenario(
         candles, policy, fixed, collateral=collateral, start_hf=start_hf, position=position, config=config, pair=market
     )
-    payload = {**head, "policies": outcome.summaries}
-    if report:
-        _write_report(outcome, report, candles.source or "candles")
+    payload = {**head, "policies": outcome.summaries, "inputs": outcome.inputs}
+    for row in outcome.summaries:
+        if row.get("engine_halted"):  # as the daemon would have: the rest of the run is holding
+            typer.echo(f"delever: warning: {row['policy']}: engine halted at {row['engine_halted']}", err=True)
+    if report_dir is not None:
+        _write_report(outcome, report_dir, source)
     if json_out:
         print_json(payload)
     else:
@@ -159,75 +214,76 @@ def _source_path(pair: str, lo: int, hi: int) -> Any:
     return min(covering, key=lambda s: (s.interval_s, str(s.path))).path
 
 
-def _write_report(outcome: Any, folder: str, source: str) -> None:
+def _write_report(outcome: Any, folder: Path, source: str) -> None:
     from bot.backtest.report import write_report
 
     settings = outcome.settings
     policy = outcome.actors[0].name
     trigger = getattr(outcome.actors[0], "wake_hf", None)  # the HF above which the policy never acts
     trig = float(trigger) if trigger else None
-    floor = float(settings.config.limits.hf_floor)
+    params = outcome.inputs["policy"]["params"]
+    target = params.get("target_hf")
     paths = write_report(
         outcome.results,
         outcome.summaries,
         folder,
         title=f"delever backtest: {policy} on {source}",
         trigger_hf=trig,
-        hf_floor=floor,
+        hf_floor=float(settings.config.limits.hf_floor),
+        target_hf=float(target) if isinstance(target, (str, int, float, Decimal)) else None,
         lt=None,
         rate=float(settings.sim.borrow_apr),
+        inputs=outcome.inputs,
     )
     typer.echo(f"report: {', '.join(str(p) for p in paths)}", err=True)
 
 
-COLUMNS = (
-    ("policy", "policy"),
-    ("liquidated", "liq."),
-    ("liquidations", "#liq"),
-    ("liquidation_penalty_usd", "penalty $"),
-    ("min_health_factor", "min HF"),
-    ("collateral_sold", "sold"),
-    ("debt_repaid", "repaid $"),
-    ("avg_fill_price", "avg fill"),
-    ("arrival_price", "arrival"),
-    ("shortfall_bps", "IS bps"),
-    ("fees_usd", "fees $"),
-    ("gas_usd", "gas $"),
-    ("final_equity_usd", "equity $"),
-    ("equity_vs_hold_usd", "vs hold $"),
-)
+def _write_sweep_report(payload: dict[str, Any], folder: Path, source: str) -> None:
+    from bot.backtest.report import write_sweep_report
+
+    paths = write_sweep_report(payload, folder, title=f"delever backtest sweep on {source}")
+    typer.echo(f"report: {', '.join(str(p) for p in paths)}", err=True)
 
 
 def _table(payload: dict[str, Any]) -> None:
-    """One column per policy (baselines beside the policy), one row per metric."""
+    """One column per policy (baselines beside the policy), one row per metric; the inputs above."""
     from rich.console import Console
     from rich.table import Table
+
+    from bot.backtest.present import TABLE_ROWS, cell, describe
 
     rows = payload["policies"]
     table = Table(title=f"backtest {payload['start']} → {payload['end']} ({payload['bars']} bars)")
     table.add_column("metric")
     for row in rows:
         table.add_column(str(row["policy"]), justify="right")
-    for key in rows[0]:
-        if key == "policy":
-            continue
-        table.add_row(key, *("-" if row[key] is None else str(row[key]) for row in rows))
-    Console().print(table)
+    for key, label in TABLE_ROWS:
+        table.add_row(label, *(cell(key, row.get(key)) for row in rows))
+    console = Console()
+    for line in describe(payload["inputs"]):
+        console.print(line, markup=False, highlight=False)
+    console.print(table)
 
 
-def _sweep_table(head: dict[str, Any], sweep: list[dict[str, Any]], keys: list[str]) -> None:
+def _sweep_table(head: dict[str, Any], sweep: list[dict[str, Any]], keys: list[str], inputs: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
+
+    from bot.backtest.present import SWEEP_COLUMNS, cell, describe
 
     table = Table(title=f"sweep {head['start']} → {head['end']} ({head['bars']} bars, {len(sweep)} points)")
     for k in keys:
         table.add_column(k, justify="right")
-    for _, label in COLUMNS:
-        table.add_column(label, justify="left" if label == "policy" else "right")
+    for key, label in SWEEP_COLUMNS:
+        table.add_column(label, justify="left" if key == "policy" else "right")
     for point in sweep:
         for row in point["policies"]:
             table.add_row(
                 *(str(point["params"].get(k)) for k in keys),
-                *("-" if row[k] is None else str(row[k]) for k, _ in COLUMNS),
+                *(cell(k, row.get(k)) for k, _ in SWEEP_COLUMNS),
             )
-    Console().print(table)
+    console = Console()
+    console.print(f"inputs of the first point ({', '.join(keys)} as in each row):", markup=False, highlight=False)
+    for line in describe(inputs):
+        console.print(line, markup=False, highlight=False)
+    console.print(table)
