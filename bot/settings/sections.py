@@ -257,6 +257,8 @@ class NotifyConfig(BaseModel):
     telegram_api_url: HttpUrl = "https://api.telegram.org"
     min_alert_level: Literal["info", "warning", "critical"] = "warning"
     on_batches: bool = True  # a message per finished batch, besides the alerts
+    # The same alert (numbers aside) again within this many seconds is counted, not sent again.
+    repeat_after_s: Annotated[float, Field(ge=0, le=86_400, allow_inf_nan=False)] = 600.0
 
     # Webhook URLs (Slack, Discord) embed their credential: kept as a secret, masked on display.
     webhook_url: Annotated[SecretStr, BeforeValidator(lambda v: _webhook(v))] | None = None
