@@ -39,6 +39,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Watch the health factor and deleverage per the configured policy."""
+        from bot.clock import StopRequested
         from bot.compose.adapters import AdapterUnavailable
         from bot.compose.daemon import build_runtime
         from bot.engine.journal import JournalLocked
@@ -53,6 +54,9 @@ def register(app: typer.Typer) -> None:
             fail(str(e), EXIT_USER)
         except (JournalLocked, AdapterUnavailable) as e:
             fail(str(e), EXIT_RUNTIME)
+        except StopRequested:  # the kill-switch file was there while starting up
+            typer.echo("delever: stop requested while starting (the kill-switch file exists?)", err=True)
+            raise typer.Exit(0) from None
         runtime.kill_switch.install_signal_handlers()
         raise typer.Exit(runtime.run(once=once))
 

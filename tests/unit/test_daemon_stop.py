@@ -133,3 +133,26 @@ def test_the_kill_switch_file_ends_a_waiting_daemon_within_seconds_and_names_the
         (batch,) = j.open_batches()
         assert j.step(batch.id, "withdraw").status is StepStatus.PENDING
         assert j.control()[0] is ControlState.NORMAL
+
+
+def test_run_stopped_while_starting_up_exits_zero_in_one_line(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    def stopped(*args, **kwargs):  # a start-up read backing off while the STOP file exists
+        raise StopRequested("stop requested while waiting")
+
+    monkeypatch.setattr("bot.compose.daemon.build_runtime", stopped)
+    config = tmp_path / "c.toml"
+    config.write_text(
+        'mode = "dry-run"\n[chain]\nrpc_url = "http://127.0.0.1:9"\nchain_id = 1\n'
+        'pool_addresses_provider = "0x2f39d218133AFaB8F2B819B1066c7E434Ad94E9e"\n'
+        '[wallet]\naddress = "0x00000000000000000000000000000000000000A1"\n'
+        f'[journal]\npath = "{tmp_path / "j.sqlite"}"\n'
+    )
+    result = CliRunner().invoke(app, ["--config", str(config), "run"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines() == [
+        "delever: stop requested while starting (the kill-switch file exists?)"
+    ]
