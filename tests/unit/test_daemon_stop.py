@@ -100,7 +100,7 @@ def test_sigterm_ends_a_daemon_waiting_on_a_transaction_within_seconds_and_the_n
         if daemon.poll() is None:
             daemon.kill()
     assert daemon.returncode == 0, err
-    assert took < 3.0, f"{took:.1f} s"
+    assert took < 10.0, f"{took:.1f} s"  # a 0.2 s stop poll, then the exit (a loaded machine: slow)
     assert "stopping: received SIGTERM" in err and "paused by a stop request (withdraw PENDING" in err
     assert _steps(journal)["withdraw"] == ("PENDING", 1)
     with Journal(journal, clock=ManualClock()) as j:
