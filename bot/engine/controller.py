@@ -20,7 +20,6 @@ SIGTERM, SIGINT, SIGUSR1) ends the daemon within seconds with exit 0, even while
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -31,7 +30,9 @@ from bot.clock import StopRequested
 from bot.domain.position import from_units, wad_to_decimal
 from bot.domain.snapshot import Snapshot
 from bot.engine import guards
+from bot.engine.blocked import Blocked, blocked_by
 from bot.engine.executor import BatchResult, Executor, Observer, VerifyFailed
+from bot.engine.hold import intent_from_payload, intent_payload
 from bot.engine.journal import ControlState
 from bot.engine.steps import BatchSpec, sold_quote_between
 from bot.errors import DeleverError, Halt
@@ -74,15 +75,6 @@ class PlanContext:
     daily_remaining_usd: Decimal | None
     reduce_only: bool
     held: Intent | None = None  # the restore-to-target carried in the journal (engine.hold_to_target)
-
-
-@dataclass(frozen=True, slots=True)
-class Blocked:
-    """The policy asks for a batch the plan cannot make: why (short, a metric label such as
-    ``floor``, ``depth``, ``daily_limit``) and what would unblock it (the plan's own words)."""
-
-    reason: str
-    explanation: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,8 +308,8 @@ class Controller:
         return held
 
     def _carry_hold(self, before: Intent | None, after: Intent | None) -> None:
-        if after == before:
-            return
+        if after == before or (before is not None and after is not None and after.target_hf == before.target_hf):
+            return  # the same target: no write per tick
         if after is None:
             self._release_hold("the policy's plan no longer carries it")
             return
@@ -476,49 +468,3 @@ def policy_plan_fn(
         return PlanChoice(spec, intent.reason, the_plan.to_dict(), hold=held)
 
     return plan_fn
-
-
-# A plan without a batch for these reasons has nothing left to do: not blocked.
-_NOTHING_LEFT = ("target already reached", "target reached", "no debt", "debt repaid")
-
-
-def blocked_by(the_plan: Any) -> Blocked | None:
-    """Why a plan (``bot.engine.planner.Plan``) without a batch cannot meet the ask, in the
-    words ``delever plan`` prints; None when it has nothing left to do."""
-    stop = str(the_plan.stop_reason)
-    if not stop or stop in _NOTHING_LEFT or stop.endswith("debt repaid"):
-        return None
-    reason = re.sub(r"\W+", "_", stop.split(" (")[0]).strip("_")[:40] or the_plan.status.value
-    notes = tuple(the_plan.notes)
-    if the_plan.blocked and notes:
-        explanation = notes[-1]  # the planner's "withdraw is unsafe … add collateral or repay ≥ …"
-    else:
-        explanation = f"plan {the_plan.status.value}, limited by {stop}" + (f"; {notes[-1]}" if notes else "")
-    return Blocked(reason, explanation)
-
-
-def intent_payload(intent: Intent) -> dict[str, Any]:
-    """A held intent as journal JSON (Decimals as strings)."""
-    return {
-        "target_hf": None if intent.target_hf is None else str(intent.target_hf),
-        "urgency": str(intent.urgency),
-        "reason": intent.reason,
-        "collateral": intent.collateral,
-        "debt": intent.debt,
-        "policy": intent.policy,
-    }
-
-
-def intent_from_payload(payload: dict[str, Any]) -> Intent | None:
-    """The held intent back from the journal; None when unreadable (the hold is then dropped)."""
-    try:
-        return Intent(
-            target_hf=Decimal(payload["target_hf"]),
-            urgency=Decimal(payload.get("urgency") or 0),
-            reason=str(payload.get("reason") or ""),
-            collateral=payload.get("collateral"),
-            debt=payload.get("debt"),
-            policy=str(payload.get("policy") or ""),
-        )
-    except (KeyError, TypeError, ValueError, ArithmeticError):
-        return None
