@@ -161,7 +161,9 @@ def _assemble(
         observer=observer,
         stop_requested=lambda: kill_switch.tripped,
         stop_reason=lambda: kill_switch.reason,
-        on_snapshot=lambda s: _observe(s, metrics=metrics, lending=real.lending, hf_floor=limits.hf_floor),
+        on_snapshot=lambda s: _observe(
+            s, metrics=metrics, lending=real.lending, hf_floor=limits.hf_floor, journal=journal
+        ),
         head=real.head,
     )
     metrics_on = settings.metrics.enabled
@@ -206,8 +208,9 @@ def clear_halt(
     return was, marked
 
 
-def _observe(snapshot: Snapshot, *, metrics: Metrics, lending: Lending, hf_floor: Decimal) -> None:
+def _observe(snapshot: Snapshot, *, metrics: Metrics, lending: Lending, hf_floor: Decimal, journal: Journal) -> None:
     metrics.observe_hf(snapshot.health_factor)
+    metrics.observe_control(journal.control()[0])
     apply_gas_urgency(lending, hf=snapshot.health_factor, hf_floor=hf_floor)
 
 

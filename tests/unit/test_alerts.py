@@ -121,3 +121,16 @@ def test_unblocked_the_metric_drops_to_zero(tmp_path):
     assert 'delever_blocked{reason="floor"} 0.0' in metrics.text()
     assert rig.observer.alerts[-1] == ("info", "no longer blocked (floor)")
     assert len(_critical(rig)) == 1
+
+
+def test_the_daemons_metrics_follow_the_journals_control_state(tmp_path):
+    from bot.compose.daemon import build_runtime
+    from bot.engine.journal import ControlState
+    from tests.support.compose_kit import fake_adapters, settings
+
+    world = make_world(debt_usdt=130_000)
+    runtime = build_runtime(settings(tmp_path), live_flag=False, clock=world.clock, adapters=fake_adapters(world))
+    runtime.journal.set_control(ControlState.REDUCE_ONLY, "verify failed")
+    runtime.controller.tick()
+    assert "delever_control_state 1.0" in runtime.metrics.text()
+    runtime.journal.close()
