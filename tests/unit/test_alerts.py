@@ -123,13 +123,14 @@ def test_unblocked_the_metric_drops_to_zero(tmp_path):
     assert len(_critical(rig)) == 1
 
 
-def test_the_daemons_metrics_follow_the_journals_control_state(tmp_path):
+def test_the_daemon_holds_repeats_back_and_its_metrics_follow_the_control_state(tmp_path):
     from bot.compose.daemon import build_runtime
     from bot.engine.journal import ControlState
     from tests.support.compose_kit import fake_adapters, settings
 
     world = make_world(debt_usdt=130_000)
     runtime = build_runtime(settings(tmp_path), live_flag=False, clock=world.clock, adapters=fake_adapters(world))
+    assert runtime.controller.observer.gate.window_s == 600.0  # notify.repeat_after_s's default
     runtime.journal.set_control(ControlState.REDUCE_ONLY, "verify failed")
     runtime.controller.tick()
     assert "delever_control_state 1.0" in runtime.metrics.text()
