@@ -1,6 +1,6 @@
 """The daemon's engine as a backtest actor: at an event bar, ``Controller.tick()`` runs exactly
 as in ``delever run`` — divergence pause, cooldown, daily cap, the policy and the planner
-(``policy_plan_fn``, with ``hold_to_target``), a sweep of idle funds — and its ``Executor``
+(``policy_plan_fn``, with ``hold_to_target`` held in its journal as in the daemon), a sweep of idle funds — and its ``Executor``
 runs the batch's journaled steps (repay_idle, withdraw under ``check_withdraw``, unwrap,
 deposit, await_deposit, sell at the executor's floor from the book mid, withdraw_quote,
 await_quote, repay, verify) against the simulated adapters. The journal is an in-memory
@@ -69,7 +69,6 @@ class EngineActor:
         self.plans: list[tuple[Snapshot, PlanContext, PlanChoice]] = []
         self.ticks: list[tuple[int, str, str]] = []  # (t, outcome, reason) of the ticks that were not idle
         self.halted = False
-        self._engaged = False  # a held target: the daemon keeps acting on every tick
         self._failures = 0
 
     def bind(self, sim: Sim) -> None:
@@ -114,7 +113,7 @@ class EngineActor:
             return Wake(None, not_before=not_before)
         if self.journal.control()[0] is not ControlState.NORMAL:
             return Wake(NEVER)  # reduce-only until a human clears it: no plan can withdraw again
-        if self._engaged:  # (ticks, even blocked ones, are what releases a held target)
+        if self.journal.hold() is not None:  # a held target: the daemon acts on every tick
             return Wake(None, not_before=not_before)
         return Wake(self.wake_hf, self._gate, max(not_before, self._daily_cap_reopens()))
 
@@ -140,7 +139,6 @@ class EngineActor:
 
     def act(self) -> None:
         w = self.sim.world
-        withdrawals = len(w.ledger.batches)
         try:
             tick = self.controller.tick()
         except VerifyFailed as e:  # the journal is reduce-only now; the daemon keeps repaying
@@ -166,11 +164,6 @@ class EngineActor:
             self.ticks.append((int(w.now), tick.outcome.value, tick.reason))
         if tick.outcome is TickOutcome.PAUSED and not tick.reason.startswith("cooldown"):
             w.event(w.now, "paused", tick.reason)
-        if self.engine.hold_to_target:
-            if tick.outcome is TickOutcome.IDLE:
-                self._engaged = False
-            elif len(w.ledger.batches) > withdrawals:
-                self._engaged = True
 
 
 def _never(point: str) -> None:

@@ -5,7 +5,8 @@ awaiting review to be looked up by key again on the next start; it trades nothin
 the journal the daemon of the same config uses (a dry-run's ``*.dry-run.sqlite``) and refuses
 one bound to another mode or chain (exit 2).
 
-Exit codes: 0 stopped cleanly (``--once`` done, SIGTERM/SIGUSR1, kill-switch file);
+Exit codes: 0 stopped cleanly (``--once`` done, SIGTERM/SIGINT/SIGUSR1, kill-switch file: within
+seconds, even while a step waits; the batch resumes on the next start);
 1 halted (needs review, verify failed with --once, consecutive failures), another process
 holds the journal, or the adapters are unavailable; 2 bad config or a mode violation
 (testnet on a mainnet chain id, live without both the config and ``--live``).
@@ -38,6 +39,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Watch the health factor and deleverage per the configured policy."""
+        from bot.clock import StopRequested
         from bot.compose.adapters import AdapterUnavailable
         from bot.compose.daemon import build_runtime
         from bot.engine.journal import JournalLocked
@@ -52,6 +54,9 @@ def register(app: typer.Typer) -> None:
             fail(str(e), EXIT_USER)
         except (JournalLocked, AdapterUnavailable) as e:
             fail(str(e), EXIT_RUNTIME)
+        except StopRequested:  # the kill-switch file was there while starting up
+            typer.echo("delever: stop requested while starting (the kill-switch file exists?)", err=True)
+            raise typer.Exit(0) from None
         runtime.kill_switch.install_signal_handlers()
         raise typer.Exit(runtime.run(once=once))
 

@@ -183,19 +183,20 @@ def open_venue(exchange: ExchangeConfig, *, clock: Clock | None = None, **kwargs
     )
 
 
-def make_real_adapters(settings: Settings) -> RealAdapters:
+def make_real_adapters(settings: Settings, *, clock: Clock | None = None) -> RealAdapters:
     """What the daemon runs on: a signing lending (testnet, live; its in-flight transactions
     re-found first) or a read-only one (dry-run), the venue, and the facts the mode guard
-    compares with the config (the RPC's chain id, the PoolAddressesProvider the pool reports)."""
+    compares with the config (the RPC's chain id, the PoolAddressesProvider the pool reports).
+    ``clock``: the daemon's, so that their waits end on a stop request."""
     link = connect_chain(settings.chain)
     lending: AaveLending | ReadOnlyLending
     if settings.signs:
-        lending = signing_lending(link, settings, settings.signer())
+        lending = signing_lending(link, settings, settings.signer(), clock=clock)
         lending.sender.reconcile_open()  # finish or re-find what the last run left in flight
     else:
         lending = read_only_lending(link, settings)
     provider = pool_addresses_provider(link, lending.reader)
-    return RealAdapters(lending, open_venue(settings.exchange), link.chain_id, provider, head=link.head)
+    return RealAdapters(lending, open_venue(settings.exchange, clock=clock), link.chain_id, provider, head=link.head)
 
 
 def pool_addresses_provider(link: ChainLink, reader: AaveReader) -> str:

@@ -139,6 +139,7 @@ def notifier_config(notify: NotifyConfig) -> NotifierConfig:
         telegram_chat_id=notify.telegram_chat_id,
         on_batches=notify.on_batches,
         min_alert_level=notify.min_alert_level,
+        repeat_after_s=notify.repeat_after_s,
     )
 
 

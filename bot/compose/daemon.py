@@ -10,6 +10,7 @@ seconds when that is set.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -64,7 +65,7 @@ def build_runtime(
     *,
     live_flag: bool,
     clock: Clock | None = None,
-    adapters: Callable[[Settings], RealAdapters] = make_real_adapters,
+    adapters: Callable[[Settings], RealAdapters] | None = None,
 ) -> Runtime:
     """Wire the daemon for ``settings.mode``. Raises ``UserInputError`` (exit 2) on a mode
     violation, ``AdapterUnavailable``/``JournalLocked`` (exit 1) when it cannot run."""
@@ -72,7 +73,11 @@ def build_runtime(
     # Refuse what the config alone already rules out, before touching any network.
     guards.check_mode(mode=settings.mode, live_flag=live_flag, config_chain_id=chain.chain_id, config_only=True)
 
-    clock = clock or SystemClock()
+    # One stop request for the whole process: every wait on the clock (the adapters' too) ends
+    # within seconds of SIGTERM/SIGINT or the kill-switch file.
+    kill_switch = KillSwitch(configs.kill_switch_path(settings))
+    clock = clock or SystemClock(stop=lambda: kill_switch.tripped)
+    adapters = adapters or functools.partial(make_real_adapters, clock=clock)
     redactor = Redactor(secret_values(settings))
     install_log_redaction(redactor)
     # The single-instance lock comes first: a second daemon must be refused before its adapters
@@ -89,20 +94,27 @@ def build_runtime(
             config_provider=chain.pool_addresses_provider,
             rpc_provider=real.pool_addresses_provider,
         )
-        return _assemble(settings, real, journal=journal, clock=clock, redactor=redactor)
+        return _assemble(settings, real, journal=journal, clock=clock, redactor=redactor, kill_switch=kill_switch)
     except BaseException:
         journal.close()
         raise
 
 
-def _assemble(settings: Settings, real: RealAdapters, *, journal: Journal, clock: Clock, redactor: Redactor) -> Runtime:
+def _assemble(
+    settings: Settings,
+    real: RealAdapters,
+    *,
+    journal: Journal,
+    clock: Clock,
+    redactor: Redactor,
+    kill_switch: KillSwitch,
+) -> Runtime:
     lending, venue = real.lending, real.venue
     if settings.mode == "dry-run":
         lending, venue = dry_run_pair(lending, venue, real_balances=settings.exchange.api_key is not None)
     metrics = Metrics()
     notifier = Notifier(configs.notifier_config(settings.notify), redact=redactor)
-    observer = Observers(metrics, notifier, redact=redactor)
-    kill_switch = KillSwitch(configs.kill_switch_path(settings))
+    observer = Observers(metrics, notifier, redact=redactor, repeat_after_s=notifier.config.repeat_after_s)
     assert settings.wallet.address is not None  # the schema requires it
     exec_cfg = configs.executor_config(
         exchange=settings.exchange,
@@ -148,7 +160,10 @@ def _assemble(settings: Settings, real: RealAdapters, *, journal: Journal, clock
         ),
         observer=observer,
         stop_requested=lambda: kill_switch.tripped,
-        on_snapshot=lambda s: _observe(s, metrics=metrics, lending=real.lending, hf_floor=limits.hf_floor),
+        stop_reason=lambda: kill_switch.reason,
+        on_snapshot=lambda s: _observe(
+            s, metrics=metrics, lending=real.lending, hf_floor=limits.hf_floor, journal=journal
+        ),
         head=real.head,
     )
     metrics_on = settings.metrics.enabled
@@ -193,8 +208,9 @@ def clear_halt(
     return was, marked
 
 
-def _observe(snapshot: Snapshot, *, metrics: Metrics, lending: Lending, hf_floor: Decimal) -> None:
+def _observe(snapshot: Snapshot, *, metrics: Metrics, lending: Lending, hf_floor: Decimal, journal: Journal) -> None:
     metrics.observe_hf(snapshot.health_factor)
+    metrics.observe_control(journal.control()[0])
     apply_gas_urgency(lending, hf=snapshot.health_factor, hf_floor=hf_floor)
 
 

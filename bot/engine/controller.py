@@ -13,7 +13,8 @@ batch spanned blocks; otherwise every ``interval_s``.
 Fail closed: ``max_consecutive_failures`` failed ticks in a row halt the journal with an
 alert. ``Halt``/``NeedsReview`` stop the daemon (exit 1). A failed verify puts the journal in
 REDUCE_ONLY and the daemon keeps going with repays and sweeps only. The kill switch (file,
-SIGTERM, SIGUSR1) lets the current step finish, then the daemon exits 0.
+SIGTERM, SIGINT, SIGUSR1) ends the daemon within seconds with exit 0, even while a step waits
+(the wait raises ``StopRequested``): the batch stays OPEN and resumes on the next start.
 """
 
 from __future__ import annotations
@@ -25,16 +26,24 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from bot.domain.position import from_units
+from bot.clock import StopRequested
+from bot.domain.position import from_units, wad_to_decimal
 from bot.domain.snapshot import Snapshot
 from bot.engine import guards
-from bot.engine.executor import BatchResult, Executor, Observer, StopRequested, VerifyFailed
+from bot.engine.blocked import Blocked, blocked_by
+from bot.engine.executor import BatchResult, Executor, Observer, VerifyFailed
+from bot.engine.hold import intent_from_payload, intent_payload
 from bot.engine.journal import ControlState
 from bot.engine.steps import BatchSpec, sold_quote_between
 from bot.errors import DeleverError, Halt
 from bot.ports import Clock, Lending, Venue
+from strategies.base import Intent
 
 log = logging.getLogger("delever.controller")
+
+# While blocked below the trigger, the critical alert is raised again this often even when the
+# reason stays the same (and at once when the reason changes).
+BLOCKED_REALERT_S = 900.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +74,7 @@ class PlanContext:
     sold_today_usd: Decimal
     daily_remaining_usd: Decimal | None
     reduce_only: bool
+    held: Intent | None = None  # the restore-to-target carried in the journal (engine.hold_to_target)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +82,8 @@ class PlanChoice:
     spec: BatchSpec | None
     reason: str = ""
     detail: dict[str, Any] | None = None  # e.g. the plan's JSON, for logs
+    blocked: Blocked | None = None
+    hold: Intent | None = None  # the restore-to-target to carry after this tick (None: none)
 
 
 PlanFn = Callable[[Snapshot, PlanContext], PlanChoice]
@@ -106,6 +118,7 @@ class Controller:
         config: ControllerConfig,
         observer: Observer | None = None,
         stop_requested: Callable[[], bool] = lambda: False,
+        stop_reason: Callable[[], str | None] = lambda: None,
         on_snapshot: Callable[[Snapshot], None] | None = None,
         head: Callable[[], int] | None = None,
     ) -> None:
@@ -118,28 +131,41 @@ class Controller:
         self.config = config
         self.observer = observer or executor.observer
         self._stop_requested = stop_requested
+        self._stop_reason = stop_reason
         self._on_snapshot = on_snapshot
         self._head = head
         self.failures = 0
         self.ticked_at_block: int | None = None  # the head when the last tick started
+        self._blocked: Blocked | None = None  # what blocks the policy's ask now, if anything
+        self._blocked_alerted_at = 0.0
 
     # ---- the loop --------------------------------------------------------------------------
 
     def run(self, *, once: bool = False, max_ticks: int | None = None) -> int:
-        """Run until stopped; return the process exit code (0 stopped cleanly, 1 halted)."""
+        """Run until stopped; return the process exit code (0 stopped cleanly, 1 halted).
+
+        A stop request ends the run within seconds wherever it arrives: between ticks, or out
+        of any wait (``StopRequested`` from the clock); a batch in progress stays OPEN."""
+        try:
+            return self._loop(once=once, max_ticks=max_ticks)
+        except StopRequested:
+            self._log_stop()
+            return 0
+
+    def _log_stop(self) -> None:
+        log.info("stopping: %s; the journal resumes on the next start", self._stop_reason() or "stop requested")
+
+    def _loop(self, *, once: bool, max_ticks: int | None) -> int:
         ticks = 0
         while True:
             if self._stop_requested():
-                log.info("stop requested: exiting")
+                self._log_stop()
                 return 0
             self.ticked_at_block = self._read_head()
             try:
                 tick = self.tick()
                 self.failures = 0
                 log.info("tick: %s %s", tick.outcome.value, tick.reason)
-            except StopRequested as e:
-                log.info("%s: exiting", e)
-                return 0
             except VerifyFailed:
                 # The journal is REDUCE_ONLY now (the executor alerted); keep repaying.
                 if once:
@@ -222,9 +248,12 @@ class Controller:
         open_batches = self.journal.open_batches()
         if open_batches:
             results = self.executor.resume()
+            for done in results:
+                self._release_hold_after(done)
             return Tick(TickOutcome.EXECUTED, f"resumed {len(results)} batch(es)", results[-1] if results else None)
 
         snapshot = self.observe()
+        held = self._held_intent(snapshot)
         cfg = self.config
         oracle = guards.oracle_price_in_quote(snapshot.position, collateral=cfg.collateral, debt=cfg.debt)
         mid = snapshot.book.mid if snapshot.book is not None else None
@@ -243,9 +272,11 @@ class Controller:
         day_start, day_end = guards.utc_day_bounds(now)
         sold_today = sold_quote_between(self.journal, day_start, day_end)
         remaining = guards.daily_cap_remaining(sold_today_usd=sold_today, max_daily_usd=cfg.max_daily_usd)
-        context = PlanContext(sold_today, remaining, state is ControlState.REDUCE_ONLY)
+        context = PlanContext(sold_today, remaining, state is ControlState.REDUCE_ONLY, held)
 
         choice = self.plan_fn(snapshot, context)
+        self._carry_hold(held, choice.hold)
+        self._report_blocked(snapshot, choice.blocked)
         spec = choice.spec
         if spec is not None and spec.withdraw_amount > 0 and (context.reduce_only or remaining == 0):
             why = "reduce-only" if context.reduce_only else "daily cap reached"
@@ -263,7 +294,74 @@ class Controller:
         if spec is None:
             return Tick(TickOutcome.IDLE, choice.reason or "nothing to do")
         result = self.executor.execute(spec, snapshot)
+        self._release_hold_after(result)
         return Tick(TickOutcome.EXECUTED, f"batch {result.batch_id} {result.status.value}", result)
+
+    # ---- the held target (engine.hold_to_target) ---------------------------------------------
+
+    def _held_intent(self, snapshot: Snapshot) -> Intent | None:
+        """The journal's held target; released the moment any observation sees HF at it."""
+        payload = self.journal.hold()
+        if payload is None:
+            return None
+        held = intent_from_payload(payload)
+        hf = snapshot.health_factor
+        if held is None or held.target_hf is None or hf is None or hf >= held.target_hf:
+            self._release_hold(f"HF {'∞' if hf is None else f'{hf:.4f}'} observed")
+            return None
+        return held
+
+    def _carry_hold(self, before: Intent | None, after: Intent | None) -> None:
+        if after == before or (before is not None and after is not None and after.target_hf == before.target_hf):
+            return  # the same target: no write per tick
+        if after is None:
+            self._release_hold("the policy's plan no longer carries it")
+            return
+        self.journal.set_hold(intent_payload(after))
+        log.info("holding target HF %s until it is reached (%s)", after.target_hf, after.reason)
+
+    def _release_hold_after(self, result: BatchResult) -> None:
+        """A batch that ended at the target releases the hold at once: no batch may start
+        above the trigger because of a target already reached."""
+        hf_after = result.accounting.get("hf_after_wad")
+        payload = self.journal.hold()
+        if payload is None or hf_after is None:
+            return
+        hf = wad_to_decimal(int(hf_after))
+        held = intent_from_payload(payload)
+        if held is None or held.target_hf is None or hf is None or hf >= held.target_hf:
+            self._release_hold(f"batch {result.batch_id} ended at HF {'∞' if hf is None else f'{hf:.4f}'}")
+
+    def _release_hold(self, why: str) -> None:
+        payload = self.journal.hold()
+        if payload is None:
+            return
+        self.journal.set_hold(None)
+        log.info("target HF %s: hold released (%s)", payload.get("target_hf"), why)
+
+    # ---- blocked below the trigger -------------------------------------------------------------
+
+    def _report_blocked(self, snapshot: Snapshot, blocked: Blocked | None) -> None:
+        """Critical alert (and the ``delever_blocked`` metric) when the policy asks for a batch
+        the plan cannot make; again when the reason changes or every ``BLOCKED_REALERT_S``."""
+        now = self.clock.now()
+        was = self._blocked
+        if blocked is None:
+            if was is not None:
+                self._blocked = None
+                self.observer.blocked(reason=None, detail="")
+                self.observer.alert("info", f"no longer blocked ({was.reason})")
+            return
+        hf = snapshot.health_factor
+        if was is None or was.reason != blocked.reason or now - self._blocked_alerted_at >= BLOCKED_REALERT_S:
+            self._blocked_alerted_at = now
+            self.observer.blocked(reason=blocked.reason, detail=blocked.explanation)
+            self.observer.alert(
+                "critical",
+                f"blocked below the policy's trigger at HF {'∞' if hf is None else f'{hf:.4f}'} "
+                f"({blocked.reason}): {blocked.explanation}",
+            )
+        self._blocked = blocked
 
     def observe(self) -> Snapshot:
         read = self.executor.read
@@ -318,45 +416,54 @@ def policy_plan_fn(
 ) -> PlanFn:
     """Bind a loaded policy (``strategies.load_policy``) and the planner into a ``PlanFn``.
 
-    ``hold_to_target``: an intent with a ``target_hf`` (and no ``max_sell`` slice), once the
-    policy has asked for it, is held until HF reaches that target or the plan has no batch
-    left, even when the policy goes quiet in between. A batch is bounded by the HF floor, so
-    one rarely reaches the target; a memoryless policy such as ``threshold`` (quiet from its
-    trigger up) would otherwise stop the unwind between the trigger and the target. The hold
-    lives in memory: after a restart the policy decides afresh (the safe direction: less selling).
+    ``hold_to_target``: once the policy asks to restore HF to a target (an intent with a
+    ``target_hf`` and no ``max_sell`` slice), that target is held — in the journal, so across
+    restarts, ``run --once``, failed batches and ticks without a batch — and batches go on
+    even when the policy goes quiet in between, until HF reaches it; then the daemon stops. A
+    batch is bounded by the HF floor, so one rarely reaches the target; a memoryless policy
+    such as ``threshold`` (quiet from its trigger up) would otherwise stop the unwind between
+    the trigger and the target. The controller releases the hold as soon as any observation
+    (a tick's snapshot, or a batch's verified end) sees HF at the target.
+
+    A fresh ask of the policy that the plan cannot meet comes back as ``PlanChoice.blocked``
+    with the plan's explanation (``plan`` prints the same words).
     """
     from dataclasses import replace as dc_replace
 
     from bot.engine.planner import plan as make_plan
     from strategies import safe_decide
 
-    held: list[Any] = [None]  # the policy's own intent being carried to its target
-
-    def current_intent(snapshot: Snapshot, fresh: Any) -> Any:
-        if fresh is not None:
-            if hold_to_target and fresh.target_hf is not None and fresh.max_sell is None:
-                held[0] = fresh
-            return fresh
-        carried = held[0]
+    def carried(held: Intent | None, snapshot: Snapshot) -> Intent | None:
         hf = snapshot.health_factor
-        if carried is None or hf is None or hf >= carried.target_hf:
-            held[0] = None
+        if held is None or held.target_hf is None or hf is None or hf >= held.target_hf:
             return None
-        return dc_replace(carried, reason=f"HF {hf:.4f} < target {carried.target_hf}: continuing ({carried.reason})")
+        return held
 
     def plan_fn(snapshot: Snapshot, context: PlanContext) -> PlanChoice:
         decision = safe_decide(policy, snapshot)
         if decision.error:
             raise PolicyError(f"policy {decision.policy}: {decision.error}")
-        intent = current_intent(snapshot, decision.intent)
+        fresh = decision.intent
+        held = carried(context.held, snapshot) if hold_to_target else None
+        if hold_to_target and fresh is not None and fresh.target_hf is not None and fresh.max_sell is None:
+            held = fresh
+        intent = fresh
+        if intent is None and held is not None:
+            hf = snapshot.health_factor
+            intent = dc_replace(held, reason=f"HF {hf:.4f} < target {held.target_hf}: continuing ({held.reason})")
         if intent is None:
             return PlanChoice(None, f"policy {decision.policy}: no action")
         plan_limits = dc_replace(limits, sold_today_usd=context.sold_today_usd)
         the_plan = make_plan(snapshot, intent, limits=plan_limits, rules=venue.rules(market), costs=costs, market=model)
         batch = the_plan.next_batch
         if batch is None:
-            held[0] = None
-            return PlanChoice(None, f"plan {the_plan.status.value}: {the_plan.stop_reason}", the_plan.to_dict())
+            return PlanChoice(
+                None,
+                f"plan {the_plan.status.value}: {the_plan.stop_reason}",
+                the_plan.to_dict(),
+                blocked=blocked_by(the_plan) if fresh is not None else None,
+                hold=held,
+            )
         spec = BatchSpec(
             collateral=batch.collateral,
             debt=batch.debt,
@@ -366,6 +473,6 @@ def policy_plan_fn(
             note=f"{intent.reason} [{batch.kind}, limited by {batch.limited_by}]".strip(),
             repay_idle_amount=batch.repay_from_wallet_units,
         )
-        return PlanChoice(spec, intent.reason, the_plan.to_dict())
+        return PlanChoice(spec, intent.reason, the_plan.to_dict(), hold=held)
 
     return plan_fn

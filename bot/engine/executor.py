@@ -11,6 +11,9 @@ counter is still 0 never reached a venue and simply acts.
   found → one re-send under the same key; still nothing → NEEDS_REVIEW.
 - ``NeedsReview``/``Halt`` → the journal is HALTED; a human decides.
 - verify finds HF not raised → REDUCE_ONLY and a halt with an alert.
+- a stop request (``StopRequested``: between steps, or out of any wait on the clock) pauses
+  the batch: it stays OPEN, the waiting step PENDING/UNKNOWN as journalled, nothing FAILED or
+  HALTED; the next start reconciles that step by its key and goes on.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from bot.clock import StopRequested
 from bot.domain.snapshot import Snapshot
 from bot.engine.batch_run import BatchRun, StepPorts
 from bot.engine.batch_spec import BatchSpec, position_payload
@@ -35,10 +39,6 @@ log = logging.getLogger("delever.executor")
 
 CRASH_ENV = "DELEVER_CRASH_AT"
 T = TypeVar("T")
-
-
-class StopRequested(Exception):  # noqa: N818 - a request, not an error
-    """The kill switch tripped between steps: the batch stays OPEN and resumes on restart."""
 
 
 class RetriesExhausted(DeleverError):
@@ -75,6 +75,9 @@ class Observer:
     def batch_done(self, *, batch_id: str, status: BatchStatus, accounting: dict[str, Any]) -> None: ...
 
     def alert(self, level: str, message: str) -> None: ...
+
+    def blocked(self, *, reason: str | None, detail: str) -> None:
+        """The daemon is (``reason``) or is no longer (None) blocked below the policy's trigger."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +150,14 @@ class Executor:
             self.journal.set_control(ControlState.REDUCE_ONLY, str(e))
             self._close(run, BatchStatus.HALTED, str(e))
             self.observer.alert("critical", str(e))
+            raise
+        except StopRequested:
+            pending = [f"{r.step} {r.status.value}" for r in self.journal.steps(batch_id) if not r.status.terminal]
+            log.info(
+                "batch %s paused by a stop request (%s); it resumes on the next start",
+                batch_id,
+                ", ".join(pending) or "between steps",
+            )
             raise
         except Halt as e:
             # The batch stays OPEN: once a human has cleared the halt it resumes from the journal.

@@ -224,9 +224,10 @@ def check_withdrawal_address(address: str, allowlist: tuple[str, ...] | list[str
 
 
 class KillSwitch:
-    """Stop before the next step: a file appearing at ``path``, SIGTERM/SIGUSR1, or ``trip()``.
+    """A stop request: a file appearing at ``path``, SIGTERM/SIGINT/SIGUSR1, or ``trip()``.
 
-    Signals only set a flag, so the step in progress always finishes and is journalled.
+    Signals only set a flag: the daemon looks at it between steps, and the clock's sleeps look at
+    it while a step waits (``bot.clock.SystemClock(stop=...)``), so nothing is cut mid-write.
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
@@ -240,7 +241,7 @@ class KillSwitch:
         self._tripped.set()
 
     def install_signal_handlers(self) -> None:
-        for signum in (signal.SIGTERM, signal.SIGUSR1):
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
             signal.signal(signum, self._on_signal)
 
     def _on_signal(self, signum: int, _frame: object) -> None:
@@ -251,6 +252,6 @@ class KillSwitch:
         if self._tripped.is_set():
             return True
         if self.path is not None and self.path.exists():
-            self.trip(f"kill-switch file {self.path} exists")
+            self.trip(f"kill-switch file {self.path} exists (remove it to run again)")
             return True
         return False

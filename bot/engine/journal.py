@@ -7,7 +7,8 @@ restart reads the journal and resumes whatever is not terminal.
 Schema (version 1):
 
 - ``meta(key, value)``: ``schema_version``, ``journal_tag`` (random, made once; it prefixes
-  batch ids so two journals never share an idempotency key), ``next_batch_seq``.
+  batch ids so two journals never share an idempotency key), ``next_batch_seq``, ``hold`` (the
+  target HF the daemon carries, with ``engine.hold_to_target``).
 - ``batches(id, seq, status, spec, start, outcome, created_at, updated_at)``: status OPEN →
   DONE | FAILED | HALTED.
 - ``steps(batch_id, step, key, status, attempts, intent, outcome, error, created_at,
@@ -281,6 +282,25 @@ class Journal:
                     raise UserInputError(
                         f"journal {self.path} belongs to {key} {row[0]}, not {value}: use another journal.path"
                     )
+
+    # ---- the held target (engine.hold_to_target) ---------------------------------------------
+
+    def hold(self) -> dict[str, Any] | None:
+        """The restore-to-target the daemon carries until HF reaches it (meta key ``hold``)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key='hold'").fetchone()
+        return _from_json(row[0]) if row is not None else None
+
+    def set_hold(self, payload: dict[str, Any] | None) -> None:
+        """Set (a payload) or release (None) the held target; audited in ``events``."""
+        with self._tx() as db:
+            if payload is None:
+                db.execute("DELETE FROM meta WHERE key='hold'")
+            else:
+                db.execute(
+                    "INSERT INTO meta(key, value) VALUES ('hold', ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                    (to_json(payload),),
+                )
+            self._event(db, None, None, "hold:set" if payload is not None else "hold:released", to_json(payload))
 
     # ---- batches ---------------------------------------------------------------------------
 

@@ -26,6 +26,13 @@ class Metrics(Observer):
         self.sold_quote = Counter("delever_sold_quote", "Gross quote received for collateral sold", registry=r)
         self.repaid_units = Counter("delever_repay_requested_units", "Debt repay requested (base units)", registry=r)
         self.errors = Counter("delever_errors", "Errors and alerts, by level", ["level"], registry=r)
+        self.blocked_gauge = Gauge(
+            "delever_blocked",
+            "1 while the plan is blocked below the policy's trigger, by reason (0 once unblocked)",
+            ["reason"],
+            registry=r,
+        )
+        self._blocked_reasons: set[str] = set()
         self.step_seconds = Histogram(
             "delever_step_seconds",
             "Wall time per step",
@@ -66,3 +73,9 @@ class Metrics(Observer):
 
     def alert(self, level: str, message: str) -> None:
         self.errors.labels(level=level).inc()
+
+    def blocked(self, *, reason: str | None, detail: str) -> None:
+        if reason is not None:
+            self._blocked_reasons.add(reason)
+        for known in self._blocked_reasons:
+            self.blocked_gauge.labels(reason=known).set(1 if known == reason else 0)

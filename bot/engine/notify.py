@@ -4,6 +4,11 @@ Sending happens on a background thread with short timeouts: a slow or failing en
 delays or stops trading. Every message passes ``bot.redact.scrub`` (every registered secret
 masked) before it leaves the process; the Telegram bot token is registered too, and lives only
 in the request URL, which is never logged.
+
+Alerts pass one gate (``Observers``): the same alert — its level and its words, numbers aside
+(a divergence of 212 bps and one of 215 bps are the same alert) — within ``repeat_after_s`` of
+the last one sent is counted, not logged above debug nor sent; the next one sent says how many
+were held back.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import re
 import threading
 import time
 import urllib.request
@@ -34,6 +40,7 @@ class NotifyConfig:
     timeout_s: float = 3.0
     on_batches: bool = True
     min_alert_level: str = "warning"  # info < warning < critical
+    repeat_after_s: float = 0.0  # the same alert again within this: counted, not sent (0: every one)
 
 
 _LEVELS = {"info": 0, "warning": 1, "critical": 2}
@@ -120,13 +127,54 @@ class Notifier(Observer):
             log.warning("%s notification failed: %s", label, type(e).__name__)
 
 
+class AlertGate:
+    """Lets an alert through unless the same one (level and words, numbers masked) went
+    through less than ``window_s`` ago; counts the ones it holds back."""
+
+    _NUMBERS = re.compile(r"\d+(?:[.,]\d+)*")
+    _MAX_KEYS = 1000  # a long run's distinct alerts: forget the stale ones past this
+
+    def __init__(self, window_s: float, *, now: Callable[[], float] = time.monotonic) -> None:
+        self.window_s = window_s
+        self._now = now
+        self._sent_at: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+
+    def admit(self, level: str, message: str) -> int | None:
+        """None: hold this one back; otherwise how many alike were held back since the last."""
+        if self.window_s <= 0:
+            return 0
+        key = f"{level}|{self._NUMBERS.sub('#', message)}"
+        now = self._now()
+        last = self._sent_at.get(key)
+        if last is not None and now - last < self.window_s:
+            self._held[key] = self._held.get(key, 0) + 1
+            return None
+        if len(self._sent_at) >= self._MAX_KEYS:
+            for stale in [k for k, t in self._sent_at.items() if now - t >= self.window_s]:
+                del self._sent_at[stale]
+        self._sent_at[key] = now
+        return self._held.pop(key, 0)
+
+
+_LOG_LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR, "critical": logging.CRITICAL}
+
+
 class Observers(Observer):
     """Fan out to several observers; one failing observer never reaches the executor.
-    Alert text is redacted once, here, before anything logs or sends it."""
+    Alert text is redacted once, here, before anything logs or sends it; an alert repeated
+    within ``repeat_after_s`` is held back (``AlertGate``) and counted in the next one."""
 
-    def __init__(self, *observers: Observer, redact: Callable[[str], str] = scrub) -> None:
+    def __init__(
+        self,
+        *observers: Observer,
+        redact: Callable[[str], str] = scrub,
+        repeat_after_s: float = 0.0,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._observers = [o for o in observers if o is not None]
         self._redact = redact
+        self.gate = AlertGate(repeat_after_s, now=now)
 
     def step_done(self, **kw: Any) -> None:
         self._each("step_done", **kw)
@@ -134,12 +182,21 @@ class Observers(Observer):
     def batch_done(self, **kw: Any) -> None:
         self._each("batch_done", **kw)
 
+    def blocked(self, **kw: Any) -> None:
+        self._each("blocked", **kw)
+
     def alert(self, level: str, message: str) -> None:
         message = self._redact(message)
+        held = self.gate.admit(level, message)
+        if held is None:
+            log.debug("alert [%s] repeated, not sent: %s", level, message)
+            return
+        if held:
+            message = f"{message} (and {held} more like it since the last alert)"
         if level == "info":
             log.info("%s", message)
         else:
-            log.warning("alert [%s] %s", level, message)
+            log.log(_LOG_LEVELS.get(level, logging.CRITICAL), "alert [%s] %s", level, message)
         self._each("alert", level, message)
 
     def _each(self, method: str, *args: Any, **kw: Any) -> None:

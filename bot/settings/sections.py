@@ -232,11 +232,11 @@ class EngineConfig(BaseModel):
     transfer_timeout_s: Annotated[float, Field(ge=10, le=7 * 86_400, allow_inf_nan=False)] = 3 * 3600.0
     # Failed ticks in a row before the daemon halts (fail closed).
     max_consecutive_failures: Annotated[int, Field(ge=1, le=100)] = 3
-    # The file whose existence stops the daemon after the current step; None: STOP next to the journal.
+    # The file whose existence stops the daemon within seconds; None: STOP next to the journal.
     kill_switch_path: Path | None = None
     # Once the policy asks to restore HF to a target, keep unwinding until HF reaches it even
-    # when the policy goes quiet in between (threshold: from its trigger up). In memory only.
-    # Off: the policy alone decides each tick (as the backtest does).
+    # when the policy goes quiet in between (threshold: from its trigger up), then stop. Kept
+    # in the journal (restarts, run --once). Off: the policy alone decides each tick.
     hold_to_target: bool = False
     # Unwrap WETH before depositing it? None: when the collateral is WETH and the exchange coin ETH.
     unwrap_native: bool | None = None
@@ -257,6 +257,8 @@ class NotifyConfig(BaseModel):
     telegram_api_url: HttpUrl = "https://api.telegram.org"
     min_alert_level: Literal["info", "warning", "critical"] = "warning"
     on_batches: bool = True  # a message per finished batch, besides the alerts
+    # The same alert (numbers aside) again within this many seconds is counted, not sent again.
+    repeat_after_s: Annotated[float, Field(ge=0, le=86_400, allow_inf_nan=False)] = 600.0
 
     # Webhook URLs (Slack, Discord) embed their credential: kept as a secret, masked on display.
     webhook_url: Annotated[SecretStr, BeforeValidator(lambda v: _webhook(v))] | None = None

@@ -168,7 +168,7 @@ def test_controller_kill_switch_file_stops_before_the_next_step_and_resumes_late
 def test_controller_sigterm_lets_the_current_step_finish_then_exits_zero(tmp_path):
     rig = Rig(tmp_path)
     kill = KillSwitch()
-    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGUSR1)}
+    previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1)}
     kill.install_signal_handlers()
     try:
         sent = {"done": False}
