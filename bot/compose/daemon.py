@@ -28,6 +28,7 @@ from bot.engine.gas_policy import urgency_multiplier
 from bot.engine.guards import KillSwitch
 from bot.engine.journal import Journal, JournalLocked, StepStatus
 from bot.engine.metrics import Metrics
+from bot.engine.narrator import Narrator
 from bot.engine.notify import Notifier, Observers
 from bot.errors import DeleverError, UserInputError
 from bot.ports import Clock, Lending
@@ -101,7 +102,9 @@ def _assemble(settings: Settings, real: RealAdapters, *, journal: Journal, clock
         lending, venue = dry_run_pair(lending, venue, real_balances=settings.exchange.api_key is not None)
     metrics = Metrics()
     notifier = Notifier(configs.notifier_config(settings.notify), redact=redactor)
-    observer = Observers(metrics, notifier, redact=redactor)
+    # The narrator logs every leg and batch at INFO; a dry-run's says what it would have done.
+    narrator = Narrator(journal, simulated=settings.mode == "dry-run")
+    observer = Observers(metrics, notifier, narrator, redact=redactor)
     kill_switch = KillSwitch(configs.kill_switch_path(settings))
     assert settings.wallet.address is not None  # the schema requires it
     exec_cfg = configs.executor_config(
