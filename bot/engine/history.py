@@ -152,25 +152,25 @@ def _describe(r: _Row, batch: BatchRow, *, simulated: bool) -> str:
     return f"{status.value}: {text}{f' ({reason})' if reason else ''}"
 
 
-# past, participle, infinitive
+# by the past tense: (past, participle, to-infinitive)
 _VERBS = {
-    "repay": ("repaid", "repaid", "repay"),
-    "withdraw": ("withdrew", "withdrawn", "withdraw"),
-    "unwrap": ("unwrapped", "unwrapped", "unwrap"),
-    "send": ("sent", "sent", "send"),
-    "credit": ("credited", "credited", "credit"),
-    "sell": ("sold", "sold", "sell"),
-    "request": ("requested", "requested", "request"),
-    "land": ("landed", "landed", "land"),
+    "repaid": ("repaid", "repaid", "to repay"),
+    "withdrew": ("withdrew", "withdrawn", "to withdraw"),
+    "unwrapped": ("unwrapped", "unwrapped", "to unwrap"),
+    "sent": ("sent", "sent", "to send"),
+    "credited": ("credited", "credited", "to credit"),
+    "sold": ("sold", "sold", "to sell"),
+    "requested": ("requested", "requested", "to request"),
+    "landed": ("landed", "landed", "to land"),
 }
 
 
 def _verb(name: str, *, done: bool, simulated: bool) -> str:
-    """``withdrew``; ``would have withdrawn`` (dry-run); ``withdraw`` / ``would withdraw`` (not done)."""
+    """``withdrew``; ``would have withdrawn`` (dry-run); ``asked to withdraw`` (not done)."""
     past, participle, infinitive = _VERBS[name]
-    if simulated:
-        return f"would have {participle}" if done else f"would {infinitive}"
-    return past if done else infinitive
+    if not done:
+        return f"asked {infinitive}"
+    return f"would have {participle}" if simulated else past
 
 
 def _what(intent: Any, outcome: Any, batch: BatchRow, row: StepRow, *, done: bool, simulated: bool) -> str:
@@ -183,26 +183,26 @@ def _what(intent: Any, outcome: Any, batch: BatchRow, row: StepRow, *, done: boo
     if isinstance(intent, RepayIntent):
         amount = _tokens(_repaid_units(intent), start, intent.symbol)
         whole = " (all of the debt)" if intent.amount == MAX_UINT256 else ""
-        return f"{v('repay')} {_amount(amount)} {intent.symbol}{whole} on Aave{tx}"
+        return f"{v('repaid')} {_amount(amount)} {intent.symbol}{whole} on Aave{tx}"
     if isinstance(intent, WithdrawIntent):
         amount = _tokens(intent.amount, start, intent.symbol)
         hf = _hf(Decimal(intent.hf_before_wad) / WAD)
-        return f"{v('withdraw')} {_amount(amount)} {intent.symbol} from Aave (HF before {hf}){tx}"
+        return f"{v('withdrew')} {_amount(amount)} {intent.symbol} from Aave (HF before {hf}){tx}"
     if isinstance(intent, UnwrapIntent):
-        return f"{v('unwrap')} {_amount(_tokens(intent.amount, start, 'ETH'))} WETH to ETH{tx}"
+        return f"{v('unwrapped')} {_amount(_tokens(intent.amount, start, 'ETH'))} WETH to ETH{tx}"
     if isinstance(intent, DepositIntent):
         sent = _amount(_tokens(intent.amount, start, intent.symbol))
-        return f"{v('send')} {sent} {intent.symbol} to the exchange's {intent.coin} deposit address {_or_dash(intent.to)}{tx}"
+        return f"{v('sent')} {sent} {intent.symbol} to the exchange's {intent.coin} deposit address {_or_dash(intent.to)}{tx}"
     if isinstance(outcome, DepositCreditOutcome):
         t = outcome.transfer
-        return f"the exchange {v('credit')} {_amount(t.amount)} {t.coin} (fee {_amount(t.fee)}, tx {_or_dash(t.txid)})"
+        return f"the exchange {v('credited')} {_amount(t.amount)} {t.coin} (fee {_amount(t.fee)}, tx {_or_dash(t.txid)})"
     if isinstance(intent, SellIntent):
         return _sell_text(intent, outcome, done=done, simulated=simulated)
     if isinstance(intent, WithdrawQuoteIntent):
         state = f", {outcome.state.value}" if isinstance(outcome, TransferOutcome) else ""
         txid = f", tx {_or_dash(outcome.txid)}" if isinstance(outcome, TransferOutcome) and outcome.txid else ""
         return (
-            f"{v('request')} a withdrawal of {_amount(intent.amount)} {intent.coin} from the exchange "
+            f"{v('requested')} a withdrawal of {_amount(intent.amount)} {intent.coin} from the exchange "
             f"to {_or_dash(intent.address)} on {intent.network} (id {row.key}{state}{txid})"
         )
     if isinstance(outcome, QuoteArrivalOutcome) or isinstance(intent, AwaitQuoteIntent):
@@ -210,7 +210,7 @@ def _what(intent: Any, outcome: Any, batch: BatchRow, row: StepRow, *, done: boo
             return f"waiting for {intent.coin} from withdrawal {intent.withdraw_key}"
         t = outcome.transfer
         arrived = _arrived(outcome, batch)
-        return f"{_amount(arrived)} {t.coin} {v('land')} in the wallet (withdrawal {intent.withdraw_key}, fee {_amount(t.fee)}, tx {_or_dash(t.txid)})"
+        return f"{_amount(arrived)} {t.coin} {v('landed')} in the wallet (withdrawal {intent.withdraw_key}, fee {_amount(t.fee)}, tx {_or_dash(t.txid)})"
     if isinstance(outcome, VerifyOutcome):
         verdict = "HF rose" if outcome.improved else "HF did NOT rise"
         after = Decimal(outcome.hf_after_wad) / WAD
@@ -242,12 +242,12 @@ def _sell_text(intent: SellIntent, outcome: Any, *, done: bool, simulated: bool)
     base, _, quote = intent.symbol.partition("/")
     floor = f"floor {_money(intent.floor_price)}, mid {_money(intent.mid)}"
     if not isinstance(outcome, SellOutcome):
-        return f"{_verb('sell', done=False, simulated=simulated)} {_amount(intent.qty)} {base} IOC at no less than {_money(intent.floor_price)} {quote} ({floor})"
+        return f"{_verb('sold', done=False, simulated=simulated)} {_amount(intent.qty)} {base} IOC at no less than {_money(intent.floor_price)} {quote} ({floor})"
     avg = _money(outcome.gross_quote / outcome.filled) if outcome.filled else "—"
     orders = ", ".join(outcome.client_order_ids) or "none"
     rest = "; the book ran out at the floor" if outcome.exhausted else ""
     return (
-        f"{_verb('sell', done=done, simulated=simulated)} {_amount(outcome.filled)} of {_amount(outcome.requested)} {base} "
+        f"{_verb('sold', done=done, simulated=simulated)} {_amount(outcome.filled)} of {_amount(outcome.requested)} {base} "
         f"at avg {avg} {quote} (gross {_money(outcome.gross_quote)}, fee {_money(outcome.fee_quote)}, "
         f"net {_money(outcome.net_quote)} {quote}; {floor}; order {orders}){rest}"
     )
@@ -473,7 +473,7 @@ def batch_line(b: BatchSummary, *, simulated: bool = False) -> str:
     quote = b.fill.market.partition("/")[2] if b.fill else b.debt
     avg = "—" if b.avg_price is None else _money(b.avg_price)
     text = (
-        f"{head}{' (simulated, nothing signed)' if simulated else ''}: {_verb('withdraw', done=True, simulated=simulated)} {_amount(b.withdrawn)} {b.collateral}, "
+        f"{head}{' (simulated, nothing signed)' if simulated else ''}: {_verb('withdrew', done=True, simulated=simulated)} {_amount(b.withdrawn)} {b.collateral}, "
         f"sold {_amount(b.sold)} {base} at avg {avg} {quote}, repaid {_amount(b.repaid)} {b.debt}, "
         f"HF {_hf(b.hf_before)} → {_hf(b.hf_after)}"
     )

@@ -1,0 +1,122 @@
+"""The terminal view of past batches: one table (``delever history`` and the demo's report),
+and one batch in detail (``delever history --batch ID``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from bot.engine.history import BatchSummary, when
+
+
+def _usd(value: Decimal | None) -> str:
+    return "—" if value is None else f"${value:,.2f}"
+
+
+def _hf(value: Decimal | None) -> str:
+    return "∞" if value is None else f"{value:.3f}"
+
+
+def _legs(b: BatchSummary) -> str:
+    """The slowest leg that finished, or the first that did not."""
+    stuck = next((leg for leg in b.legs if leg.status.value not in ("OK", "SKIPPED")), None)
+    if stuck is not None:
+        return f"{stuck.step} {stuck.status.value}"
+    if not b.legs_s:
+        return "—"
+    step, seconds = max(b.legs_s.items(), key=lambda kv: kv[1])
+    return f"{step} {seconds:.1f}s"
+
+
+def batch_table(batches: Sequence[BatchSummary], *, title: str = "Batches (from the journal)") -> Table:
+    first = batches[0] if batches else None
+    collateral = first.collateral if first else "collateral"
+    base = first.fill.market.partition("/")[0] if first and first.fill else "sold"
+    debt = first.debt if first else "debt"
+    table = Table(title=title, title_justify="left")
+    columns = (
+        "#",
+        "started (UTC)",
+        "status",
+        f"{collateral} out",
+        f"{base} sold",
+        "avg price",
+        f"{debt} repaid",
+        "HF before→after",
+        "took",
+        "slowest or stuck leg",
+    )
+    for name in columns:
+        left = name in ("status", "slowest or stuck leg", "started (UTC)")
+        table.add_column(name, justify="left" if left else "right", no_wrap=True)
+    for b in batches:
+        if not b.moved and b.status.value != "OPEN":
+            row = ("no-op", "0", "0", "—", "0", f"{_hf(b.hf_before)}→—", f"{b.duration_s:.1f} s", "withdraw skipped")
+            table.add_row(str(b.seq), when(b.started_at), *row)
+            continue
+        table.add_row(
+            str(b.seq),
+            when(b.started_at),
+            b.status.value,
+            f"{b.withdrawn:,.4f}",
+            f"{b.sold:,.4f}",
+            _usd(b.avg_price),
+            f"{b.repaid:,.2f}",
+            f"{_hf(b.hf_before)}→{_hf(b.hf_after)}",
+            f"{b.duration_s:.1f} s",
+            _legs(b),
+        )
+    if not batches:
+        table.add_row("—", "", "no batch", *[""] * 7)
+    return table
+
+
+def batch_detail(b: BatchSummary) -> Group:
+    """One batch: what it was asked, every leg with its state and what it did, the sale, the
+    withdrawal and what it cost."""
+    head = Text()
+    head.append(f"batch {b.id}", style="bold")
+    head.append(f" {b.status.value} · started {when(b.started_at)} UTC · {b.duration_s:.1f} s")
+    head.append(f" · HF {_hf(b.hf_before)} → {_hf(b.hf_after)}")
+    if b.verified is not None:
+        head.append(" (verified)" if b.verified else " (verify FAILED)", style="green" if b.verified else "bold red")
+    lines: list[Text | Table] = [head]
+    if b.note:
+        lines.append(Text(f"why: {b.note}"))
+    if b.reason:
+        lines.append(Text(f"stopped: {b.reason}", style="red"))
+    legs = Table(show_header=True, header_style="bold", box=None)
+    for name in ("leg", "state", "started (UTC)", "took", "tries", "what happened"):
+        legs.add_column(name, justify="right" if name in ("took", "tries") else "left", overflow="fold")
+    for leg in b.legs:
+        legs.add_row(
+            leg.step, leg.status.value, when(leg.started_at), f"{leg.seconds:.1f} s", str(leg.attempts), leg.detail
+        )
+    lines.append(legs)
+    summary = Text()
+    summary.append(f"withdrawn {b.withdrawn} {b.collateral} · repaid {b.repaid} {b.debt}\n")
+    if b.fill is not None:
+        f = b.fill
+        summary.append(
+            f"fill: {f.filled} of {f.requested} at avg {_usd(f.avg_price)} on {f.market} (floor {f.floor_price}, "
+            f"mid {f.mid}); gross {f.gross_quote}, fee {f.fee_quote}, net {f.net_quote}; orders "
+            f"{', '.join(f.order_ids) or '—'}\n"
+        )
+    if b.withdrawal is not None:
+        w = b.withdrawal
+        arrived = "not yet" if w.arrived is None else f"{w.arrived} {w.coin}"
+        summary.append(
+            f"withdrawal {w.id}: {w.amount} {w.coin}, fee {w.fee}, {w.state}, tx {w.txid or '—'}; arrived {arrived}\n"
+        )
+    if b.costs is not None:
+        c = b.costs
+        summary.append(
+            f"costs: gas {c.gas_eth} ETH · trading fee {c.trading_fee_quote} · withdrawal fee "
+            f"{c.withdrawal_fee_quote} · deposit fee {c.deposit_fee_base} · below the mid {c.slippage_quote}"
+        )
+    lines.append(summary)
+    return Group(*lines)
