@@ -97,7 +97,12 @@ def _decimals(start: Mapping[str, Any], symbol: str) -> int:
 
 
 def _tokens(units: int, start: Mapping[str, Any], symbol: str) -> Decimal:
-    return Decimal(units).scaleb(-_decimals(start, symbol))
+    """Base units as tokens, without trailing zeros (and never in exponent form)."""
+    return _plain(Decimal(units).scaleb(-_decimals(start, symbol)))
+
+
+def _plain(value: Decimal) -> Decimal:
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
 
 def _repaid_units(intent: RepayIntent) -> int:
@@ -195,7 +200,9 @@ def _what(intent: Any, outcome: Any, batch: BatchRow, row: StepRow, *, done: boo
         return f"{v('sent')} {sent} {intent.symbol} to the exchange's {intent.coin} deposit address {_or_dash(intent.to)}{tx}"
     if isinstance(outcome, DepositCreditOutcome):
         t = outcome.transfer
-        return f"the exchange {v('credited')} {_amount(t.amount)} {t.coin} (fee {_amount(t.fee)}, tx {_or_dash(t.txid)})"
+        return (
+            f"the exchange {v('credited')} {_amount(t.amount)} {t.coin} (fee {_amount(t.fee)}, tx {_or_dash(t.txid)})"
+        )
     if isinstance(intent, SellIntent):
         return _sell_text(intent, outcome, done=done, simulated=simulated)
     if isinstance(intent, WithdrawQuoteIntent):
@@ -451,7 +458,7 @@ def _costs(rows: Sequence[_Row], fill: Fill | None) -> Costs:
     if fill is not None and fill.filled:
         slippage = (fill.mid * fill.filled - fill.gross_quote).quantize(Decimal("0.01"))
     return Costs(
-        gas_eth=Decimal(gas).scaleb(-NATIVE_DECIMALS),
+        gas_eth=_plain(Decimal(gas).scaleb(-NATIVE_DECIMALS)),
         trading_fee_quote=fill.fee_quote if fill else Decimal(0),
         withdrawal_fee_quote=withdrawal_fee,
         deposit_fee_base=deposit_fee,
@@ -469,13 +476,15 @@ def batch_line(b: BatchSummary, *, simulated: bool = False) -> str:
     if not b.moved:
         why = b.withdraw_skipped or b.reason or "no step had anything to do"
         return f"{head}: nothing moved ({why})"
-    base = b.fill.market.partition("/")[0] if b.fill else b.collateral
-    quote = b.fill.market.partition("/")[2] if b.fill else b.debt
-    avg = "—" if b.avg_price is None else _money(b.avg_price)
+    sold = "sold nothing"
+    if b.fill is not None and b.sold > 0:
+        base, _, quote = b.fill.market.partition("/")
+        sold = f"sold {_amount(b.sold)} {base} at avg {_money(b.avg_price or Decimal(0))} {quote}"
+    withdrew = _verb("withdrew", done=True, simulated=simulated)
+    hf_after = "—" if b.hf_after is None else _hf(b.hf_after)
     text = (
-        f"{head}{' (simulated, nothing signed)' if simulated else ''}: {_verb('withdrew', done=True, simulated=simulated)} {_amount(b.withdrawn)} {b.collateral}, "
-        f"sold {_amount(b.sold)} {base} at avg {avg} {quote}, repaid {_amount(b.repaid)} {b.debt}, "
-        f"HF {_hf(b.hf_before)} → {_hf(b.hf_after)}"
+        f"{head}{' (simulated, nothing signed)' if simulated else ''}: {withdrew} {_amount(b.withdrawn)} "
+        f"{b.collateral}, {sold}, repaid {_amount(b.repaid)} {b.debt}, HF {_hf(b.hf_before)} → {hf_after}"
     )
     return text + (f" ({b.reason})" if b.reason else "")
 
@@ -564,7 +573,12 @@ def in_transit(batch: BatchRow, steps: Sequence[StepRow]) -> tuple[Transit, ...]
 
 
 def _s(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None else _f(value)
+
+
+def _f(value: Decimal) -> str:
+    """A Decimal as JSON text: plain digits, never an exponent."""
+    return format(value, "f")
 
 
 def batch_json(b: BatchSummary) -> dict[str, Any]:
@@ -582,10 +596,10 @@ def batch_json(b: BatchSummary) -> dict[str, Any]:
         "duration_s": round(b.duration_s, 3),
         "collateral": b.collateral,
         "debt": b.debt,
-        "withdrawn": str(b.withdrawn),
-        "sold": str(b.sold),
+        "withdrawn": _f(b.withdrawn),
+        "sold": _f(b.sold),
         "avg_price": _s(b.avg_price),
-        "repaid": str(b.repaid),
+        "repaid": _f(b.repaid),
         "hf_before": _s(b.hf_before),
         "hf_after": _s(b.hf_after),
         "verified": b.verified,
@@ -607,14 +621,14 @@ def batch_json(b: BatchSummary) -> dict[str, Any]:
         if fill is None
         else {
             "market": fill.market,
-            "requested": str(fill.requested),
-            "filled": str(fill.filled),
+            "requested": _f(fill.requested),
+            "filled": _f(fill.filled),
             "avg_price": _s(fill.avg_price),
-            "gross_quote": str(fill.gross_quote),
-            "fee_quote": str(fill.fee_quote),
-            "net_quote": str(fill.net_quote),
-            "floor_price": str(fill.floor_price),
-            "mid": str(fill.mid),
+            "gross_quote": _f(fill.gross_quote),
+            "fee_quote": _f(fill.fee_quote),
+            "net_quote": _f(fill.net_quote),
+            "floor_price": _f(fill.floor_price),
+            "mid": _f(fill.mid),
             "order_ids": list(fill.order_ids),
         },
         "withdrawal": None
@@ -622,8 +636,8 @@ def batch_json(b: BatchSummary) -> dict[str, Any]:
         else {
             "id": w.id,
             "coin": w.coin,
-            "amount": str(w.amount),
-            "fee": str(w.fee),
+            "amount": _f(w.amount),
+            "fee": _f(w.fee),
             "state": w.state,
             "txid": w.txid,
             "arrived": _s(w.arrived),
@@ -631,11 +645,11 @@ def batch_json(b: BatchSummary) -> dict[str, Any]:
         "costs": None
         if c is None
         else {
-            "gas_eth": str(c.gas_eth),
-            "trading_fee_quote": str(c.trading_fee_quote),
-            "withdrawal_fee_quote": str(c.withdrawal_fee_quote),
-            "deposit_fee_base": str(c.deposit_fee_base),
-            "slippage_quote": str(c.slippage_quote),
+            "gas_eth": _f(c.gas_eth),
+            "trading_fee_quote": _f(c.trading_fee_quote),
+            "withdrawal_fee_quote": _f(c.withdrawal_fee_quote),
+            "deposit_fee_base": _f(c.deposit_fee_base),
+            "slippage_quote": _f(c.slippage_quote),
         },
     }
 
@@ -651,4 +665,4 @@ def progress_json(p: Progress) -> dict[str, Any]:
 
 
 def transit_json(items: Sequence[Transit]) -> list[dict[str, str]]:
-    return [{"asset": t.asset, "amount": str(t.amount), "where": t.where} for t in items]
+    return [{"asset": t.asset, "amount": _f(t.amount), "where": t.where} for t in items]
