@@ -120,7 +120,7 @@ def test_the_daemon_logs_every_leg_and_a_batch_summary_at_info(tmp_path, caplog)
         f"sold 10 of 10 ETH at avg 1,999.50 USDT (gross 19,995.00, fee 20.00, net 19,975.00 USDT; "
         f"floor 1,980.50, mid 2,000.50; order {b}:sell#1)"
     ) in lines["sell"]
-    assert f"requested a withdrawal of 19,975.005 USDT from the exchange" in lines["withdraw_quote"]
+    assert "requested a withdrawal of 19,975.005 USDT from the exchange" in lines["withdraw_quote"]
     assert f"(id {b}:withdraw_quote, pending)" in lines["withdraw_quote"]
     assert f"19,974.005 USDT landed in the wallet (withdrawal {b}:withdraw_quote, fee 1, tx 0x" in lines["await_quote"]
     assert "repaid 19,974.005 USDT on Aave (tx 0x" in lines["repay"]
