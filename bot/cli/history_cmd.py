@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from bot.cli.common import EXIT_USER, fail, print_json
+from bot.errors import UserInputError
 
 
 def register(app: typer.Typer) -> None:
@@ -29,7 +30,11 @@ def register(app: typer.Typer) -> None:
 
         settings = load_settings_or_devnet(ctx.obj.config_path if ctx.obj else None)
         simulated = settings.mode == "dry-run"
-        with open_journal_read_only(settings) as journal:
+        try:
+            opened = open_journal_read_only(settings)
+        except UserInputError as e:  # no journal yet, or not a delever journal
+            fail(str(e), EXIT_USER)
+        with opened as journal:
             rows = journal.batches()
             if batch is not None:
                 rows = [r for r in rows if batch in (r.id, str(r.seq))]

@@ -10,7 +10,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from bot.engine.history import BatchSummary, when
+from bot.engine.history import BatchSummary, plain, when
 
 
 def _usd(value: Decimal | None) -> str:
@@ -18,11 +18,13 @@ def _usd(value: Decimal | None) -> str:
 
 
 def _hf(value: Decimal | None) -> str:
-    return "∞" if value is None else f"{value:.3f}"
+    return "—" if value is None else f"{value:.3f}"
 
 
 def _legs(b: BatchSummary) -> str:
-    """The slowest leg that finished, or the first that did not."""
+    """The leg an open batch is at, the first that did not finish, or the slowest."""
+    if b.at_step is not None:
+        return f"at {b.at_step}"
     stuck = next((leg for leg in b.legs if leg.status.value not in ("OK", "SKIPPED")), None)
     if stuck is not None:
         return f"{stuck.step} {stuck.status.value}"
@@ -80,7 +82,8 @@ def batch_detail(b: BatchSummary) -> Group:
     withdrawal and what it cost."""
     head = Text()
     head.append(f"batch {b.id}", style="bold")
-    head.append(f" {b.status.value} · started {when(b.started_at)} UTC · {b.duration_s:.1f} s")
+    took = f"{b.duration_s:.1f} s" + (f" so far, at {b.at_step}" if b.at_step else "")
+    head.append(f" {b.status.value} · started {when(b.started_at)} UTC · {took}")
     head.append(f" · HF {_hf(b.hf_before)} → {_hf(b.hf_after)}")
     if b.verified is not None:
         head.append(" (verified)" if b.verified else " (verify FAILED)", style="green" if b.verified else "bold red")
@@ -98,25 +101,28 @@ def batch_detail(b: BatchSummary) -> Group:
         )
     lines.append(legs)
     summary = Text()
-    summary.append(f"withdrawn {b.withdrawn} {b.collateral} · repaid {b.repaid} {b.debt}\n")
+    summary.append(f"withdrawn {plain(b.withdrawn)} {b.collateral} · repaid {plain(b.repaid)} {b.debt}\n")
     if b.fill is not None:
         f = b.fill
+        base, _, quote = f.market.partition("/")
         summary.append(
-            f"fill: {f.filled} of {f.requested} at avg {_usd(f.avg_price)} on {f.market} (floor {f.floor_price}, "
-            f"mid {f.mid}); gross {f.gross_quote}, fee {f.fee_quote}, net {f.net_quote}; orders "
-            f"{', '.join(f.order_ids) or '—'}\n"
+            f"fill: {plain(f.filled)} of {plain(f.requested)} {base} at avg {_usd(f.avg_price)} (floor {plain(f.floor_price)}, "
+            f"mid {plain(f.mid)}); gross {plain(f.gross_quote)}, fee {plain(f.fee_quote)}, net {plain(f.net_quote)} {quote}; "
+            f"order {', '.join(f.order_ids) or '—'}\n"
         )
     if b.withdrawal is not None:
         w = b.withdrawal
-        arrived = "not yet" if w.arrived is None else f"{w.arrived} {w.coin}"
+        arrived = "not yet" if w.arrived is None else f"{plain(w.arrived)} {w.coin}"
         summary.append(
-            f"withdrawal {w.id}: {w.amount} {w.coin}, fee {w.fee}, {w.state}, tx {w.txid or '—'}; arrived {arrived}\n"
+            f"withdrawal {w.id}: {plain(w.amount)} {w.coin}, fee {plain(w.fee)}, {w.state}, tx {w.txid or '—'}; "
+            f"arrived {arrived}\n"
         )
     if b.costs is not None:
         c = b.costs
         summary.append(
-            f"costs: gas {c.gas_eth} ETH · trading fee {c.trading_fee_quote} · withdrawal fee "
-            f"{c.withdrawal_fee_quote} · deposit fee {c.deposit_fee_base} · below the mid {c.slippage_quote}"
+            f"costs: gas {plain(c.gas_eth)} ETH · trading fee {plain(c.trading_fee_quote)} · withdrawal fee "
+            f"{plain(c.withdrawal_fee_quote)} · deposit fee {plain(c.deposit_fee_base)} · "
+            f"below the mid {plain(c.slippage_quote)}"
         )
     lines.append(summary)
     return Group(*lines)

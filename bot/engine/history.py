@@ -255,8 +255,8 @@ def _sell_text(intent: SellIntent, outcome: Any, *, done: bool, simulated: bool)
     rest = "; the book ran out at the floor" if outcome.exhausted else ""
     return (
         f"{_verb('sold', done=done, simulated=simulated)} {_amount(outcome.filled)} of {_amount(outcome.requested)} {base} "
-        f"at avg {avg} {quote} (gross {_money(outcome.gross_quote)}, fee {_money(outcome.fee_quote)}, "
-        f"net {_money(outcome.net_quote)} {quote}; {floor}; order {orders}){rest}"
+        f"at avg {avg} {quote} (gross {_amount(outcome.gross_quote)}, fee {_amount(outcome.fee_quote)}, "
+        f"net {_amount(outcome.net_quote)} {quote}; {floor}; order {orders}){rest}"
     )
 
 
@@ -341,6 +341,7 @@ class BatchSummary:
     verified: bool | None = None
     reason: str = ""  # why it stopped, when it did not finish
     legs_s: dict[str, float] = field(default_factory=dict)  # OK steps: seconds intent → outcome
+    at_step: str | None = None  # an OPEN batch: the leg it is on, or the next one
 
     @property
     def duration_s(self) -> float:
@@ -355,6 +356,7 @@ class BatchSummary:
 def summarize(batch: BatchRow, steps: Sequence[StepRow], *, simulated: bool = False) -> BatchSummary:
     rows = [_typed(s) for s in steps]
     start = batch.start
+    is_open = batch.status is BatchStatus.OPEN
     collateral = str(batch.spec.get("collateral", "WETH"))
     debt = _debt_of(batch)
     withdrew = _ok(rows, WithdrawIntent)
@@ -382,7 +384,9 @@ def summarize(batch: BatchRow, steps: Sequence[StepRow], *, simulated: bool = Fa
         hf_before=_wad(hf_before_wad),
         hf_after=_wad(verdict.hf_after_wad if verdict is not None else None),
         started_at=batch.created_at,
-        finished_at=batch.updated_at,
+        # An open batch: up to its last journalled transition.
+        finished_at=max([batch.updated_at, *(r.updated_at for r in steps)]) if is_open else batch.updated_at,
+        at_step=progress(batch, steps).step if is_open else None,
         legs=tuple(
             Leg(
                 r.row.step,
@@ -573,12 +577,13 @@ def in_transit(batch: BatchRow, steps: Sequence[StepRow]) -> tuple[Transit, ...]
 
 
 def _s(value: Decimal | None) -> str | None:
-    return None if value is None else _f(value)
+    return None if value is None else plain(value)
 
 
-def _f(value: Decimal) -> str:
-    """A Decimal as JSON text: plain digits, never an exponent."""
-    return format(value, "f")
+def plain(value: Decimal) -> str:
+    """A Decimal as text: plain digits, no exponent, no trailing zeros."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def batch_json(b: BatchSummary) -> dict[str, Any]:
@@ -596,10 +601,10 @@ def batch_json(b: BatchSummary) -> dict[str, Any]:
         "duration_s": round(b.duration_s, 3),
         "collateral": b.collateral,
         "debt": b.debt,
-        "withdrawn": _f(b.withdrawn),
-        "sold": _f(b.sold),
+        "withdrawn": plain(b.withdrawn),
+        "sold": plain(b.sold),
         "avg_price": _s(b.avg_price),
-        "repaid": _f(b.repaid),
+        "repaid": plain(b.repaid),
         "hf_before": _s(b.hf_before),
         "hf_after": _s(b.hf_after),
         "verified": b.verified,
@@ -621,14 +626,14 @@ def batch_json(b: BatchSummary) -> dict[str, Any]:
         if fill is None
         else {
             "market": fill.market,
-            "requested": _f(fill.requested),
-            "filled": _f(fill.filled),
+            "requested": plain(fill.requested),
+            "filled": plain(fill.filled),
             "avg_price": _s(fill.avg_price),
-            "gross_quote": _f(fill.gross_quote),
-            "fee_quote": _f(fill.fee_quote),
-            "net_quote": _f(fill.net_quote),
-            "floor_price": _f(fill.floor_price),
-            "mid": _f(fill.mid),
+            "gross_quote": plain(fill.gross_quote),
+            "fee_quote": plain(fill.fee_quote),
+            "net_quote": plain(fill.net_quote),
+            "floor_price": plain(fill.floor_price),
+            "mid": plain(fill.mid),
             "order_ids": list(fill.order_ids),
         },
         "withdrawal": None
@@ -636,8 +641,8 @@ def batch_json(b: BatchSummary) -> dict[str, Any]:
         else {
             "id": w.id,
             "coin": w.coin,
-            "amount": _f(w.amount),
-            "fee": _f(w.fee),
+            "amount": plain(w.amount),
+            "fee": plain(w.fee),
             "state": w.state,
             "txid": w.txid,
             "arrived": _s(w.arrived),
@@ -645,11 +650,11 @@ def batch_json(b: BatchSummary) -> dict[str, Any]:
         "costs": None
         if c is None
         else {
-            "gas_eth": _f(c.gas_eth),
-            "trading_fee_quote": _f(c.trading_fee_quote),
-            "withdrawal_fee_quote": _f(c.withdrawal_fee_quote),
-            "deposit_fee_base": _f(c.deposit_fee_base),
-            "slippage_quote": _f(c.slippage_quote),
+            "gas_eth": plain(c.gas_eth),
+            "trading_fee_quote": plain(c.trading_fee_quote),
+            "withdrawal_fee_quote": plain(c.withdrawal_fee_quote),
+            "deposit_fee_base": plain(c.deposit_fee_base),
+            "slippage_quote": plain(c.slippage_quote),
         },
     }
 
@@ -665,4 +670,4 @@ def progress_json(p: Progress) -> dict[str, Any]:
 
 
 def transit_json(items: Sequence[Transit]) -> list[dict[str, str]]:
-    return [{"asset": t.asset, "amount": _f(t.amount), "where": t.where} for t in items]
+    return [{"asset": t.asset, "amount": plain(t.amount), "where": t.where} for t in items]

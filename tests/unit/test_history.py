@@ -102,7 +102,7 @@ def test_summary_reads_legs_fill_withdrawal_repaid_hf_and_costs(tmp_path):
         D("10.00"),
     )
     as_json = batch_json(s)
-    assert as_json["fill"]["avg_price"] == "1999.50" and as_json["withdrawal"]["arrived"] == "19974.005"
+    assert as_json["fill"]["avg_price"] == "1999.5" and as_json["withdrawal"]["arrived"] == "19974.005"
     assert as_json["repaid"] == "20074.005" and as_json["costs"]["gas_eth"] == "0.0002"
     assert {leg["step"]: leg["status"] for leg in as_json["legs"]}["sell"] == "OK"
 
@@ -117,7 +117,7 @@ def test_the_daemon_logs_every_leg_and_a_batch_summary_at_info(tmp_path, caplog)
     b = batch.id
     assert "the exchange credited 10 ETH (fee 0" in lines["await_deposit"]
     assert (
-        f"sold 10 of 10 ETH at avg 1,999.50 USDT (gross 19,995.00, fee 20.00, net 19,975.00 USDT; "
+        f"sold 10 of 10 ETH at avg 1,999.50 USDT (gross 19,995, fee 19.995, net 19,975.005 USDT; "
         f"floor 1,980.50, mid 2,000.50; order {b}:sell#1)"
     ) in lines["sell"]
     assert "requested a withdrawal of 19,975.005 USDT from the exchange" in lines["withdraw_quote"]
