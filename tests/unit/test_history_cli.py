@@ -4,7 +4,6 @@ journal written by the real executor over the fakes — read while its writer ho
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from pathlib import Path
 
 from typer.testing import CliRunner
