@@ -1,6 +1,7 @@
 """`delever status`: the position, its health factor and liquidation prices.
 
-One Multicall3 read at one block, from the config (``--config`` or ``DELEVER_CONFIG``) or, without
+One Multicall3 read at one block (plus, read-only, the daemon's journal: the batch in progress and the
+funds in transit), from the config (``--config`` or ``DELEVER_CONFIG``) or, without
 one, from the local devnet's state file. Decimals are printed as strings in ``--json``.
 """
 

@@ -156,3 +156,24 @@ def test_status_fields_name_the_open_batch_its_leg_and_the_funds_in_transit(tmp_
     assert payload["in_transit"] == [
         {"asset": "USDT", "amount": "9985.005", "where": "withdrawn from the exchange, not yet on chain"}
     ]
+
+
+def test_status_prints_the_batch_in_progress_and_the_funds_in_transit(tmp_path, capsys):
+    from bot.cli.status_cmd import _render, status_payload
+    from bot.engine.history import when
+
+    settings = load_settings(_config(tmp_path, "testnet"), env=ENV)
+    world = make_world()
+    idle = status_payload(FakeLending(world).snapshot())
+    idle.update(activity_payload(read_activity(settings)))
+    _render(idle)
+    assert "Daemon: no journal yet (no batch has run)" in capsys.readouterr().out
+    _batches(tmp_path / "j.sqlite", count=1, crash_last_at="after_outcome:await_deposit")
+    payload = status_payload(FakeLending(world).snapshot())
+    payload.update(activity_payload(read_activity(settings)))
+    _render(payload)
+    out = " ".join(capsys.readouterr().out.split())  # the console wraps at its width
+    since = when(payload["batch_in_progress"]["since"])
+    batch_id = payload["batch_in_progress"]["batch_id"]
+    assert f"Daemon: batch {batch_id} in progress: batch 1: selling ETH (IOC, slippage-capped) since {since} UTC" in out
+    assert "in transit: 5 ETH on the exchange, not yet sold" in out
