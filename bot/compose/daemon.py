@@ -151,7 +151,9 @@ def _assemble(settings: Settings, real: RealAdapters, *, journal: Journal, clock
         ),
         observer=observer,
         stop_requested=lambda: kill_switch.tripped,
-        on_snapshot=lambda s: _observe(s, metrics=metrics, lending=real.lending, hf_floor=limits.hf_floor),
+        on_snapshot=lambda s: _observe(
+            s, metrics=metrics, lending=real.lending, hf_floor=limits.hf_floor, journal=journal
+        ),
         head=real.head,
     )
     metrics_on = settings.metrics.enabled
@@ -196,8 +198,12 @@ def clear_halt(
     return was, marked
 
 
-def _observe(snapshot: Snapshot, *, metrics: Metrics, lending: Lending, hf_floor: Decimal) -> None:
+def _observe(
+    snapshot: Snapshot, *, metrics: Metrics, lending: Lending, hf_floor: Decimal, journal: Journal | None = None
+) -> None:
     metrics.observe_hf(snapshot.health_factor)
+    if journal is not None:  # delever_control_state follows the journal (reduce-only keeps running)
+        metrics.observe_control(journal.control()[0])
     apply_gas_urgency(lending, hf=snapshot.health_factor, hf_floor=hf_floor)
 
 

@@ -42,3 +42,13 @@ def test_a_signing_daemon_logs_each_leg_in_the_past_tense(tmp_path, caplog):
     assert sell.startswith("batch ") and ": sold " in sell and f"order {order.client_id}" in sell
     assert not any("would" in m for m in messages)
     assert any(" withdraw_quote: requested a withdrawal of " in m for m in messages)
+
+
+def test_the_control_state_gauge_follows_the_journal(tmp_path):
+    from bot.engine.journal import ControlState
+
+    world = make_world(debt_usdt=130_000)
+    runtime = build_runtime(settings(tmp_path), live_flag=False, clock=world.clock, adapters=fake_adapters(world))
+    runtime.journal.set_control(ControlState.REDUCE_ONLY, "verify failed in review")
+    assert runtime.run(once=True) == 0
+    assert "delever_control_state 1.0" in runtime.metrics.text()
