@@ -34,7 +34,11 @@ def _legs(b: BatchSummary) -> str:
     return f"{step} {seconds:.1f}s"
 
 
-def batch_table(batches: Sequence[BatchSummary], *, title: str = "Batches (from the journal)") -> Table:
+def batch_table(
+    batches: Sequence[BatchSummary], *, title: str = "Batches (from the journal)", started: bool = True
+) -> Table:
+    """One row per batch; ``started=False`` leaves out the wall-clock start (the demo shows
+    market time instead)."""
     first = batches[0] if batches else None
     collateral = first.collateral if first else "collateral"
     base = first.fill.market.partition("/")[0] if first and first.fill else "sold"
@@ -42,7 +46,7 @@ def batch_table(batches: Sequence[BatchSummary], *, title: str = "Batches (from 
     table = Table(title=title, title_justify="left")
     columns = (
         "#",
-        "started (UTC)",
+        *(("started (UTC)",) if started else ()),
         "status",
         f"{collateral} out",
         f"{base} sold",
@@ -50,19 +54,19 @@ def batch_table(batches: Sequence[BatchSummary], *, title: str = "Batches (from 
         f"{debt} repaid",
         "HF before→after",
         "took",
-        "slowest or stuck leg",
+        "slowest leg",
     )
     for name in columns:
-        left = name in ("status", "slowest or stuck leg", "started (UTC)")
+        left = name in ("status", "slowest leg", "started (UTC)")
         table.add_column(name, justify="left" if left else "right", no_wrap=True)
     for b in batches:
         if not b.moved and b.status.value != "OPEN":
             row = ("no-op", "0", "0", "—", "0", f"{_hf(b.hf_before)}→—", f"{b.duration_s:.1f} s", "withdraw skipped")
-            table.add_row(str(b.seq), when(b.started_at), *row)
+            table.add_row(str(b.seq), *((when(b.started_at),) if started else ()), *row)
             continue
         table.add_row(
             str(b.seq),
-            when(b.started_at),
+            *((when(b.started_at),) if started else ()),
             b.status.value,
             f"{b.withdrawn:,.4f}",
             f"{b.sold:,.4f}",
@@ -73,7 +77,7 @@ def batch_table(batches: Sequence[BatchSummary], *, title: str = "Batches (from 
             _legs(b),
         )
     if not batches:
-        table.add_row("—", "", "no batch", *[""] * 7)
+        table.add_row("—", *(("",) if started else ()), "no batch", *[""] * 7)
     return table
 
 

@@ -121,7 +121,7 @@ class DemoView:
         c = self.console
         c.rule(f"[bold]{run.title}[/] — scaled to start at $2,000")
         c.print(hf_chart(run, width=max(40, min(c.width - 12, 96))))
-        c.print(batch_table(run.batches))
+        c.print(batch_table(run.batches, started=False))
         c.print(timing_table(run))
         c.print(end_state(run))
         if run.png:
