@@ -41,7 +41,8 @@ def batch_table(
     market time instead)."""
     first = batches[0] if batches else None
     collateral = first.collateral if first else "collateral"
-    base = first.fill.market.partition("/")[0] if first and first.fill else "sold"
+    market = next((b.fill.market for b in batches if b.fill is not None), None)
+    sold = f"{market.partition('/')[0]} sold" if market else "sold"
     debt = first.debt if first else "debt"
     table = Table(title=title, title_justify="left")
     columns = (
@@ -49,7 +50,7 @@ def batch_table(
         *(("started (UTC)",) if started else ()),
         "status",
         f"{collateral} out",
-        f"{base} sold",
+        sold,
         "avg price",
         f"{debt} repaid",
         "HF before→after",

@@ -484,11 +484,13 @@ def batch_line(b: BatchSummary, *, simulated: bool = False) -> str:
     if b.fill is not None and b.sold > 0:
         base, _, quote = b.fill.market.partition("/")
         sold = f"sold {_amount(b.sold)} {base} at avg {_money(b.avg_price or Decimal(0))} {quote}"
-    withdrew = _verb("withdrew", done=True, simulated=simulated)
+    withdrew = f"{_verb('withdrew', done=True, simulated=simulated)} {_amount(b.withdrawn)} {b.collateral}"
+    if b.withdrawn == 0:
+        withdrew = f"{_verb('withdrew', done=True, simulated=simulated)} nothing"
     hf_after = "—" if b.hf_after is None else _hf(b.hf_after)
     text = (
-        f"{head}{' (simulated, nothing signed)' if simulated else ''}: {withdrew} {_amount(b.withdrawn)} "
-        f"{b.collateral}, {sold}, repaid {_amount(b.repaid)} {b.debt}, HF {_hf(b.hf_before)} → {hf_after}"
+        f"{head}{' (simulated, nothing signed)' if simulated else ''}: {withdrew}, {sold}, "
+        f"repaid {_amount(b.repaid)} {b.debt}, HF {_hf(b.hf_before)} → {hf_after}"
     )
     return text + (f" ({b.reason})" if b.reason else "")
 

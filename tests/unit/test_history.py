@@ -255,3 +255,21 @@ def test_a_read_only_journal_refuses_a_missing_or_foreign_file(tmp_path):
 
     with pytest.raises(JournalCorrupt, match="not a delever journal"):
         Journal(other, clock=None, read_only=True)  # type: ignore[arg-type]
+
+
+def test_a_repay_only_batch_says_it_withdrew_and_sold_nothing(tmp_path):
+    world = make_world(idle_wallet_usdt=100)
+    with Journal(tmp_path / "j.sqlite", clock=world.clock) as journal:
+        executor = Executor(
+            journal=journal,
+            lending=FakeLending(world),
+            venue=FakeVenue(world),
+            clock=world.clock,
+            config=default_config(world),
+        )
+        spec = BatchSpec(collateral="WETH", debt="USDT", withdraw_amount=0)
+        result = executor.execute(spec, FakeLending(world).snapshot())
+        summary = summarize(journal.batch(result.batch_id), journal.steps(result.batch_id))
+    line = batch_line(summary)
+    assert line.startswith(f"batch {result.batch_id} DONE in ")
+    assert line.endswith(": withdrew nothing, sold nothing, repaid 100 USDT, HF 1.383 → 1.384")
