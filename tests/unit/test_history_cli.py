@@ -107,6 +107,8 @@ def test_history_reads_the_dry_run_journal_of_a_dry_run_config(tmp_path):
     payload = json.loads(done.stdout)
     assert payload["journal"] == str(tmp_path / "j.dry-run.sqlite") and len(payload["batches"]) == 1
     assert payload["mode"] == "dry-run"
+    sell = next(leg for leg in payload["batches"][0]["legs"] if leg["step"] == "sell")
+    assert sell["detail"].startswith("would have sold 5 of 5 ETH at avg 2,000.00 USDT")  # a simulation says so
     assert not (tmp_path / "j.sqlite").exists()
 
 
