@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from bot.cli import backtest_cmd, config_cmd, data_cmd, demo_cmd, devnet_cmd, plan_cmd, run_cmd, status_cmd
+from bot.cli import backtest_cmd, config_cmd, data_cmd, demo_cmd, devnet_cmd, history_cmd, plan_cmd, run_cmd, status_cmd
 from bot.cli.common import CliContext, run_guarded
 from bot.logs import configure_from_context
 
@@ -33,7 +33,7 @@ def _root(
     configure_from_context(ctx.obj)
 
 
-for _module in (status_cmd, plan_cmd, run_cmd, backtest_cmd, data_cmd, devnet_cmd, config_cmd, demo_cmd):
+for _module in (status_cmd, plan_cmd, run_cmd, history_cmd, backtest_cmd, data_cmd, devnet_cmd, config_cmd, demo_cmd):
     _module.register(app)
 
 

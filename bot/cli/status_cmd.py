@@ -1,6 +1,7 @@
 """`delever status`: the position, its health factor and liquidation prices.
 
-One Multicall3 read at one block, from the config (``--config`` or ``DELEVER_CONFIG``) or, without
+One Multicall3 read at one block (plus, read-only, the daemon's journal: the batch in progress and the
+funds in transit), from the config (``--config`` or ``DELEVER_CONFIG``) or, without
 one, from the local devnet's state file. Decimals are printed as strings in ``--json``.
 """
 
@@ -67,6 +68,21 @@ def status_payload(snapshot: Snapshot) -> dict[str, Any]:
     }
 
 
+def activity_payload(activity: Any) -> dict[str, Any]:
+    """The ``status --json`` fields read from the daemon's journal (a ``DaemonActivity`` or
+    None when the daemon has no journal yet): the batch in progress and the funds in transit."""
+    from bot.engine.history import progress_json, transit_json
+
+    if activity is None:
+        return {"journal": None, "batch_in_progress": None, "in_transit": []}
+    current = activity.progress
+    return {
+        "journal": {"path": str(activity.journal), "control": activity.control, "reason": activity.control_reason},
+        "batch_in_progress": None if current is None else progress_json(current),
+        "in_transit": [] if current is None else transit_json(current.in_transit),
+    }
+
+
 def _plain(value: Decimal) -> str:
     return format(value, "f")
 
@@ -91,6 +107,7 @@ def _render(payload: dict[str, Any]) -> None:
         + (f" · collateral may fall {distance}% before liquidation" if distance is not None else "")
     )
     console.print(f"Collateral ${_money(payload['total_collateral_usd'])} · debt ${_money(payload['total_debt_usd'])}")
+    _render_activity(console, payload)
     table = Table(title="Collateral")
     for column in ("asset", "amount", "price", "value", "LT", "liquidation price", "distance"):
         table.add_column(column, justify="left" if column == "asset" else "right")
@@ -116,6 +133,26 @@ def _render(payload: dict[str, Any]) -> None:
         console.print(debts)
 
 
+def _render_activity(console: Any, payload: dict[str, Any]) -> None:
+    from bot.engine.history import when
+
+    journal = payload.get("journal")
+    if journal is None:
+        console.print("Daemon: no journal yet (no batch has run)")
+        return
+    current = payload["batch_in_progress"]
+    control = "" if journal["control"] == "NORMAL" else f" · [bold red]{journal['control']}[/] ({journal['reason']})"
+    if current is None:
+        console.print(f"Daemon: no batch in progress{control}")
+        return
+    console.print(
+        f"Daemon: [bold magenta]batch {current['batch_id']} in progress[/]: {current['doing']} "
+        f"since {when(current['since'])} UTC{control}"
+    )
+    for item in payload["in_transit"]:
+        console.print(f"  in transit: {_amount(item['amount'])} {item['asset']} {item['where']}")
+
+
 def _money(value: str) -> str:
     return f"{Decimal(value):,.2f}"
 
@@ -130,9 +167,10 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
     ) -> None:
-        """HF, collateral and debt per reserve with USD values, liquidation prices."""
+        """HF, collateral and debt per reserve with USD values, liquidation prices, the daemon's
+        batch in progress and funds in transit."""
         from bot.compose.adapters import AdapterUnavailable
-        from bot.compose.live import read_position
+        from bot.compose.live import read_activity, read_position
         from bot.settings import load_settings_or_devnet
 
         # A config (--config or DELEVER_CONFIG), or else the running devnet's state file.
@@ -143,6 +181,7 @@ def register(app: typer.Typer) -> None:
             fail(str(e), EXIT_RUNTIME)
         payload = status_payload(read.snapshot)
         payload["matches_chain"] = read.matches_chain
+        payload.update(activity_payload(read_activity(settings)))
         if not read.matches_chain:
             typer.echo(
                 f"delever: warning: computed account data differ from Pool.getUserAccountData at block "

@@ -29,6 +29,7 @@ from bot.engine.gas_policy import urgency_multiplier
 from bot.engine.guards import KillSwitch
 from bot.engine.journal import Journal, JournalLocked, StepStatus
 from bot.engine.metrics import Metrics
+from bot.engine.narrator import Narrator
 from bot.engine.notify import Notifier, Observers
 from bot.errors import DeleverError, UserInputError
 from bot.ports import Clock, Lending
@@ -114,7 +115,11 @@ def _assemble(
         lending, venue = dry_run_pair(lending, venue, real_balances=settings.exchange.api_key is not None)
     metrics = Metrics()
     notifier = Notifier(configs.notifier_config(settings.notify), redact=redactor)
-    observer = Observers(metrics, notifier, redact=redactor, repeat_after_s=notifier.config.repeat_after_s)
+    # The narrator logs every leg and batch at INFO; a dry-run's says what it would have done.
+    narrator = Narrator(journal, simulated=settings.mode == "dry-run")
+    observer = Observers(
+        metrics, notifier, narrator, redact=redactor, repeat_after_s=notifier.config.repeat_after_s
+    )
     assert settings.wallet.address is not None  # the schema requires it
     exec_cfg = configs.executor_config(
         exchange=settings.exchange,

@@ -2,6 +2,8 @@
 
     snapshot, rules = acquire_snapshot(settings)      # what `delever plan` plans from
     read = read_position(settings)                    # what `delever status` shows
+    journal = open_journal_read_only(settings)         # what `delever history` reads
+    activity = read_activity(settings)                # the daemon's open batch, for `status`
 
 What ``acquire_snapshot`` reads:
 
@@ -28,11 +30,15 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from bot.adapters.chain.aave_reader import PositionRead
 from bot.adapters.chain.multicall import ChainDataError
+from bot.clock import SystemClock
+from bot.compose import configs
 from bot.compose.adapters import (
     ChainUnavailable,
     VenueUnavailable,
@@ -42,6 +48,8 @@ from bot.compose.adapters import (
     open_venue,
 )
 from bot.domain import OrderBook, Snapshot
+from bot.engine.history import Progress, progress
+from bot.engine.journal import Journal, JournalCorrupt
 from bot.errors import ConfigError, Halt, Rejected, Retryable, UserInputError
 from bot.ports import Lending, MarketRules, Venue
 from bot.settings import Settings
@@ -130,3 +138,45 @@ def _discover(settings: Settings, reader: Any) -> None:
 def _without_queries(text: str) -> str:
     """Request URLs without their query strings (timestamps, signatures: noise in one line)."""
     return _QUERY.sub(r"\1", text)
+
+
+# ---- the daemon's journal, read beside it -----------------------------------------------------
+
+
+def open_journal_read_only(settings: Settings) -> Journal:
+    """The journal the daemon of ``settings`` writes (``configs.journal_path``, as ``run``
+    resolves it: a dry-run's ``*.dry-run.sqlite``), opened read-only: no writer lock, so it
+    works while the daemon runs. ``UserInputError`` when there is none."""
+    path = configs.journal_path(settings)
+    if not path.is_file():
+        raise UserInputError(f"no journal at {path} (the {settings.mode} daemon of this config writes there)")
+    try:
+        return Journal(path, clock=SystemClock(), read_only=True)
+    except JournalCorrupt as exc:
+        raise UserInputError(str(exc)) from None
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonActivity:
+    """What the journal says the daemon is doing: its control state and the open batch."""
+
+    journal: Path
+    control: str
+    control_reason: str | None
+    progress: Progress | None  # the newest OPEN batch, None when idle
+
+
+def read_activity(settings: Settings) -> DaemonActivity | None:
+    """The daemon's open batch and funds in transit; None when it has no journal yet."""
+    try:
+        journal = open_journal_read_only(settings)
+    except UserInputError:
+        return None
+    with journal:
+        state, reason = journal.control()
+        open_batches = journal.open_batches()
+        current = None
+        if open_batches:
+            batch = open_batches[-1]
+            current = progress(batch, journal.steps(batch.id))
+    return DaemonActivity(journal.path, state.value, reason, current)

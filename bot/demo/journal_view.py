@@ -1,143 +1,65 @@
-"""What the daemon did, read from its journal (SQLite, read-only, while the daemon writes).
-
-The daemon holds the journal's writer lock; this reader never takes it and never writes: it
-opens the file with ``mode=ro`` and parses rows with the journal's own row types.
-"""
+"""What the daemon did, read from its journal while the daemon writes: the journal opened
+read-only (no writer lock) and read through ``bot.engine.history``, as ``delever history`` and
+``delever status`` read it."""
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
-from bot.engine.batch_spec import reserve_decimals, start_hf_wad
-from bot.engine.journal import BatchRow, BatchStatus, StepRow, StepStatus, _batch_row, _step_row
-from bot.engine.steps import account_batch, step_label
+from bot.clock import SystemClock
+from bot.engine.history import BatchSummary, Progress, progress, summarize
+from bot.engine.journal import Journal, JournalCorrupt
 
-WAD = Decimal(10) ** 18
-
-
-@dataclass(frozen=True, slots=True)
-class BatchSummary:
-    id: str
-    seq: int
-    status: BatchStatus
-    note: str
-    withdrawn_eth: Decimal
-    sold_eth: Decimal
-    gross_usdt: Decimal
-    avg_price: Decimal | None  # gross quote / filled base
-    repaid_usdt: Decimal
-    hf_before: Decimal | None
-    hf_after: Decimal | None
-    started_at: float
-    finished_at: float
-    legs_s: dict[str, float]  # step → seconds from its intent to its outcome
-    withdraw_skipped: str | None = None  # why the executor's own re-check withdrew nothing
-    # The executor's verify: HF rose, judged at the same prices (a market falling during the
-    # batch is not held against it). None when verify did not run.
-    verified: bool | None = None
-
-    @property
-    def duration_s(self) -> float:
-        return self.finished_at - self.started_at
-
-    @property
-    def moved(self) -> bool:
-        """Did anything move (a withdrawal, a sale or a repayment)?"""
-        return self.withdrawn_eth > 0 or self.sold_eth > 0 or self.repaid_usdt > 0
+__all__ = ["Activity", "BatchSummary", "JournalReader"]
 
 
 @dataclass(frozen=True, slots=True)
 class Activity:
-    """The daemon right now: an open batch and the step it is on, or idle."""
+    """The daemon right now: an open batch and the leg it is on, or idle."""
 
-    batch_seq: int | None
-    step: str | None
+    current: Progress | None
 
     @property
     def busy(self) -> bool:
-        return self.batch_seq is not None
+        return self.current is not None
 
     def describe(self) -> str:
-        if self.batch_seq is None:
-            return "watching"
-        if self.step is None:
-            return f"batch {self.batch_seq}: planning"
-        return f"batch {self.batch_seq}: {step_label(self.step)}"
+        return "watching" if self.current is None else self.current.describe()
 
 
 class JournalReader:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def _rows(self) -> tuple[list[BatchRow], list[StepRow]]:
-        if not self.path.exists():
-            return [], []
-        db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5)
+    def _open(self) -> Journal | None:
         try:
-            try:
-                batches = [_batch_row(r) for r in db.execute("SELECT * FROM batches ORDER BY seq")]
-                steps = [_step_row(r) for r in db.execute("SELECT * FROM steps ORDER BY rowid")]
-            except sqlite3.OperationalError:  # tables not created yet
-                return [], []
-        finally:
-            db.close()
-        return batches, steps
+            return Journal(self.path, clock=SystemClock(), read_only=True)
+        except (FileNotFoundError, JournalCorrupt):  # not there yet, or its schema not made yet
+            return None
 
     def activity(self) -> Activity:
-        batches, steps = self._rows()
-        open_batches = [b for b in batches if b.status is BatchStatus.OPEN]
-        if not open_batches:
-            return Activity(None, None)
-        batch = open_batches[-1]
-        mine = [s for s in steps if s.batch_id == batch.id]
-        current = next((s for s in mine if not s.status.terminal), mine[-1] if mine else None)
-        return Activity(batch.seq, current.step if current else None)
+        journal = self._open()
+        if journal is None:
+            return Activity(None)
+        with journal:
+            open_batches = journal.open_batches()
+            if not open_batches:
+                return Activity(None)
+            batch = open_batches[-1]
+            return Activity(progress(batch, journal.steps(batch.id)))
 
     def summaries(self) -> list[BatchSummary]:
-        batches, steps = self._rows()
-        return [summarize(b, [s for s in steps if s.batch_id == b.id]) for b in batches]
+        journal = self._open()
+        if journal is None:
+            return []
+        with journal:
+            return [summarize(b, journal.steps(b.id)) for b in journal.batches()]
 
     def control(self) -> tuple[str, str | None]:
-        if not self.path.exists():
+        journal = self._open()
+        if journal is None:
             return "NORMAL", None
-        db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=5)
-        try:
-            row = db.execute("SELECT state, reason FROM control WHERE id=1").fetchone()
-        except sqlite3.OperationalError:
-            row = None
-        finally:
-            db.close()
-        return (str(row[0]), row[1]) if row else ("NORMAL", None)
-
-
-def summarize(batch: BatchRow, steps: list[StepRow]) -> BatchSummary:
-    acc = account_batch(steps)
-    debt_decimals = reserve_decimals(batch.start, str(batch.spec.get("debt", "USDT")))
-    sold = acc.sold_filled or Decimal(0)
-    gross = acc.gross_quote or Decimal(0)
-    hf_before = acc.hf_before_wad if acc.hf_before_wad is not None else start_hf_wad(batch.start)
-    return BatchSummary(
-        id=batch.id,
-        seq=batch.seq,
-        status=batch.status,
-        note=str(batch.spec.get("note", "")),
-        withdrawn_eth=Decimal(acc.withdrawn_units or 0) / WAD,
-        sold_eth=sold,
-        gross_usdt=gross,
-        avg_price=(gross / sold).quantize(Decimal("0.01")) if sold else None,
-        repaid_usdt=Decimal(sum(acc.repay_requested_units)).scaleb(-(6 if debt_decimals is None else debt_decimals)),
-        hf_before=_wad(hf_before),
-        hf_after=_wad(acc.hf_after_wad),
-        started_at=batch.created_at,
-        finished_at=batch.updated_at,
-        legs_s={s.step: s.updated_at - s.created_at for s in steps if s.status is StepStatus.OK},
-        withdraw_skipped=acc.withdraw_skipped,
-        verified=acc.improved,
-    )
-
-
-def _wad(value: int | None) -> Decimal | None:
-    return None if value is None else Decimal(value) / WAD
+        with journal:
+            state, reason = journal.control()
+        return state.value, reason

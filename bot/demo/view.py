@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from bot.demo.journal_view import BatchSummary
+from bot.cli.history_view import batch_table
+from bot.engine.history import BatchSummary
 
 
 def _width() -> int | None:
@@ -110,7 +111,7 @@ class DemoView:
             return
         self.console.print(
             f"{self._elapsed()} [{style}]✔ batch {b.seq} {b.status.value}[/] {b.duration_s:.1f} s: "
-            f"{b.sold_eth:.2f} ETH sold at {_usd(b.avg_price)}, {b.repaid_usdt:,.0f} USDT repaid, "
+            f"{b.sold:.2f} ETH sold at {_usd(b.avg_price)}, {b.repaid:,.0f} USDT repaid, "
             f"HF {_hf(b.hf_before)} → [bold]{_hf(b.hf_after)}[/]"
         )
 
@@ -120,7 +121,7 @@ class DemoView:
         c = self.console
         c.rule(f"[bold]{run.title}[/] — scaled to start at $2,000")
         c.print(hf_chart(run, width=max(40, min(c.width - 12, 96))))
-        c.print(batch_table(run.batches))
+        c.print(batch_table(run.batches, started=False))
         c.print(timing_table(run))
         c.print(end_state(run))
         if run.png:
@@ -215,51 +216,6 @@ def hf_chart(run: Any, *, width: int) -> Text:
         first, last = run.samples[0].market_ts, run.samples[-1].market_ts
         out.append(f"{'':>12}  {_when(first)}{'':^{max(1, width - 24)}}{_when(last)}", style="dim")
     return out
-
-
-def batch_table(batches: Sequence[BatchSummary]) -> Table:
-    table = Table(title="Batches (from the journal)", title_justify="left")
-    for name in (
-        "#",
-        "status",
-        "WETH out",
-        "ETH sold",
-        "avg price",
-        "USDT repaid",
-        "HF before→after",
-        "took",
-        "slowest leg",
-    ):
-        table.add_column(name, justify="left" if name in ("status", "slowest leg") else "right", no_wrap=True)
-    for b in batches:
-        slowest = max(b.legs_s.items(), key=lambda kv: kv[1]) if b.legs_s else None
-        if not b.moved:
-            table.add_row(
-                str(b.seq),
-                "no-op",
-                "0",
-                "0",
-                "—",
-                "0",
-                f"{_hf(b.hf_before)}→—",
-                f"{b.duration_s:.1f} s",
-                "withdraw skipped",
-            )
-            continue
-        table.add_row(
-            str(b.seq),
-            b.status.value,
-            f"{b.withdrawn_eth:,.4f}",
-            f"{b.sold_eth:,.4f}",
-            _usd(b.avg_price),
-            f"{b.repaid_usdt:,.2f}",
-            f"{_hf(b.hf_before)}→{_hf(b.hf_after)}",
-            f"{b.duration_s:.1f} s",
-            f"{slowest[0]} {slowest[1]:.1f}s" if slowest else "—",
-        )
-    if not batches:
-        table.add_row("—", "no batch", *[""] * 7)
-    return table
 
 
 def timing_table(run: Any) -> Table:

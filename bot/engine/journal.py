@@ -153,9 +153,13 @@ class Journal:
         lock: bool = True,
         redact: Callable[[str], str] | None = None,
         tag: str | None = None,
+        read_only: bool = False,
     ) -> None:
         self.path = Path(path)
         self._clock = clock
+        if read_only:
+            self._open_read_only()
+            return
         # Adapters' error texts land in the journal: mask known secrets on the way in.
         self._redact = redact or (lambda text: text)
         self._new_tag = tag  # a fixed tag for a new journal (backtests: reproducible keys); None: random
@@ -180,6 +184,25 @@ class Journal:
         except BaseException:
             self.close()
             raise
+
+    def _open_read_only(self) -> None:
+        """A reader beside the daemon (``history``, ``status``): no writer lock, no schema made,
+        every write refused by SQLite; WAL lets it read while the writer commits."""
+        self._redact = lambda text: text
+        self._new_tag = None
+        self._lock_fd = None
+        if not self.path.is_file():
+            raise FileNotFoundError(f"no journal at {self.path}")
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        self._db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA busy_timeout=5000")
+        try:
+            version = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.DatabaseError:
+            version = None
+        if version is None or int(version[0]) != SCHEMA_VERSION:
+            self.close()
+            raise JournalCorrupt(f"{self.path} is not a delever journal of schema version {SCHEMA_VERSION}")
 
     # ---- lifecycle -------------------------------------------------------------------------
 

@@ -66,10 +66,10 @@ def test_summary_of_a_done_batch_reads_amounts_prices_hf_and_leg_times(tmp_path)
 
     (summary,) = JournalReader(tmp_path / "journal.sqlite").summaries()
     assert summary.status is BatchStatus.DONE
-    assert summary.withdrawn_eth == D("6.5")
-    assert summary.sold_eth == D("6.5")
+    assert summary.withdrawn == D("6.5")
+    assert summary.sold == D("6.5")
     assert summary.avg_price == D("1800.00")
-    assert summary.repaid_usdt == D("11650")
+    assert summary.repaid == D("11650")
     assert (summary.hf_before, summary.hf_after) == (D("1.27"), D("1.41"))
     assert round(summary.duration_s, 6) == 5.1
     assert {k: round(v, 6) for k, v in summary.legs_s.items()} == {
@@ -99,11 +99,11 @@ def test_summary_reads_a_skipped_withdrawal_a_failed_verify_and_an_open_batch(tm
         _step(journal, clock, running, "withdraw", intent=withdraw, outcome=_tx(12), seconds=1.0)
 
     halted, open_ = JournalReader(tmp_path / "journal.sqlite").summaries()
-    assert halted.withdraw_skipped == "HF would fall under 1.10" and halted.withdrawn_eth == 0
-    assert halted.repaid_usdt == D(500) and halted.moved
+    assert halted.withdraw_skipped == "HF would fall under 1.10" and halted.withdrawn == 0
+    assert halted.repaid == D(500) and halted.moved
     assert (halted.verified, halted.hf_before, halted.hf_after) == (False, D("1.12"), D("1.11"))
     assert halted.legs_s == {"repay_idle": 1.0}  # only steps that finished OK
-    assert open_.status is BatchStatus.OPEN and open_.withdrawn_eth == 2
+    assert open_.status is BatchStatus.OPEN and open_.withdrawn == 2
     assert (open_.verified, open_.hf_before, open_.hf_after) == (None, D("1.25"), None)
 
 
