@@ -117,9 +117,7 @@ def _assemble(
     notifier = Notifier(configs.notifier_config(settings.notify), redact=redactor)
     # The narrator logs every leg and batch at INFO; a dry-run's says what it would have done.
     narrator = Narrator(journal, simulated=settings.mode == "dry-run")
-    observer = Observers(
-        metrics, notifier, narrator, redact=redactor, repeat_after_s=notifier.config.repeat_after_s
-    )
+    observer = Observers(metrics, notifier, narrator, redact=redactor, repeat_after_s=notifier.config.repeat_after_s)
     assert settings.wallet.address is not None  # the schema requires it
     exec_cfg = configs.executor_config(
         exchange=settings.exchange,

@@ -1,8 +1,9 @@
 """The daemon as a real subprocess: ``python -m bot.cli --config config/devnet.toml run``.
 
 It runs in its own session (a Ctrl-C in the terminal reaches the demo, which then stops the
-daemon with SIGTERM so it finishes its step) and logs to a file in the demo directory. Its pid
-goes to ``daemon.pid`` so a later demo can stop a daemon an interrupted one left behind.
+daemon with SIGTERM: it stops within seconds, its batch resumable) and logs to a file in the
+demo directory. Its pid goes to ``daemon.pid`` so a later demo can stop a daemon an
+interrupted one left behind.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class Daemon:
         return None if self.process is None else self.process.poll()
 
     def stop(self, timeout_s: float = 30.0) -> int | None:
-        """SIGTERM (the daemon finishes its current step), SIGKILL after ``timeout_s``."""
+        """SIGTERM (the daemon stops within seconds, leaving its batch resumable), SIGKILL after ``timeout_s``."""
         if self.process is None:
             return None
         if self.process.poll() is None:

@@ -2,8 +2,8 @@
 subprocess) deleverage, show what happened, tear everything down.
 
 Every process the demo starts is stopped on the way out, on success, on an error and on
-Ctrl-C/SIGTERM: the daemon with SIGTERM (it finishes its step), then the devnet (`devnet down`),
-unless ``keep`` asks to leave the devnet running for a look.
+Ctrl-C/SIGTERM: the daemon with SIGTERM (it stops within seconds, its batch resumable), then
+the devnet (`devnet down`), unless ``keep`` asks to leave the devnet running for a look.
 """
 
 from __future__ import annotations
@@ -221,7 +221,7 @@ def run_demo(options: DemoOptions, view: Any) -> DemoRun:
             return run
         finally:
             if daemon is not None and daemon.alive:
-                view.setup("stopping the daemon (SIGTERM: it finishes its step)")
+                view.setup("stopping the daemon (SIGTERM)")
                 run.daemon_exit = daemon.stop()
             if options.keep:
                 view.setup(f"--keep: the devnet keeps running (DELEVER_STATE_DIR={state_dir} delever devnet down)")

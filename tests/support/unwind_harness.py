@@ -152,7 +152,7 @@ class Devnet:
         if self.daemon is None:
             return None
         if self.daemon.poll() is None:
-            (self.state_dir / "STOP").touch()  # the kill switch: the current step finishes first
+            (self.state_dir / "STOP").touch()  # the kill switch: the daemon stops within seconds, its batch resumable
             try:
                 self.daemon.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
