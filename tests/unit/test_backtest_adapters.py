@@ -5,43 +5,23 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import numpy as np
-
-from bot.backtest.adapters import SimClock, SimLending, SimVenue, SimWorld
-from bot.backtest.data import Candles
-from bot.backtest.lending import DebtBook, weth_usdt_position
-from bot.backtest.market import Market, MarketParams
+from bot.backtest.adapters import SimClock, SimLending, SimVenue
 from bot.domain.wadray import MAX_UINT256
 from bot.ports import Clock, Lending, Outcome, TransferState, Venue
+from tests.support.sim_world import sim_world
 
 E18, E6, E8 = 10**18, 10**6, 10**8
 
 
-def world() -> SimWorld:
-    n = 100
-    ts = np.arange(n, dtype=np.int64) * 60
-    p = np.full(n, 2_000.0)
-    candles = Candles(ts, p, p * 1.001, p * 0.999, p.copy(), np.full(n, 1_000.0))
-    pos = weth_usdt_position(collateral_units=10 * E18, debt_units=10_000 * E6, weth_price_base=2_000 * E8)
-    return SimWorld(
-        position=pos,
-        debt=DebtBook.opened(10_000 * E6, rate_ray=0, at=0),
-        market=Market(candles, MarketParams()),
-        deposit_delay_s=300,
-        withdrawal_delay_s=600,
-        gas_gwei=10,
-    )
-
-
 def test_sim_adapters_implement_the_ports():
-    w = world()
+    w = sim_world()
     assert isinstance(SimLending(w), Lending)
     assert isinstance(SimVenue(w), Venue)
     assert isinstance(SimClock(w), Clock)
 
 
 def test_withdraw_that_would_break_hf_1_is_refused_like_aave():
-    w = world()  # HF = 16,600 / 10,000 = 1.66: at most ~3.97 WETH can leave
+    w = sim_world()  # HF = 16,600 / 10,000 = 1.66: at most ~3.97 WETH can leave
     lending = SimLending(w)
     refused = lending.withdraw(key="w1", symbol="WETH", amount=4 * E18)
     assert refused.outcome is Outcome.FAILED and refused.error.startswith("35")
@@ -50,7 +30,7 @@ def test_withdraw_that_would_break_hf_1_is_refused_like_aave():
 
 
 def test_a_batch_round_trip_through_the_ports():
-    w = world()
+    w = sim_world()
     lending, venue = SimLending(w), SimVenue(w)
     lending.withdraw(key="w", symbol="WETH", amount=2 * E18)
     tx = lending.transfer(key="d", symbol="WETH", to=venue.deposit_address("ETH", "ERC20"), amount=2 * E18)
