@@ -62,7 +62,7 @@ def test_state_repr_and_public_view_hide_secrets() -> None:
 def test_state_read_missing_file_is_none_and_incomplete_file_raises(tmp_path) -> None:
     assert state.read_state(tmp_path / "nope.json") is None
     (tmp_path / "bad.json").write_text(json.dumps({"rpc_url": "x"}))
-    with pytest.raises(ValueError, match="lacks"):
+    with pytest.raises(state.DamagedStateFile, match="lacks"):
         state.read_state(tmp_path / "bad.json")
 
 
