@@ -86,7 +86,7 @@ def test_state_data_that_is_not_a_json_object_is_one_line(tmp_path, text, messag
     path.write_text(text)
     with pytest.raises(ConfigError) as info:
         state.read_state_data(path)
-    assert str(info.value) == f"devnet state file {path} {message}"
+    assert str(info.value) == f"devnet state file {path} {message}: `delever devnet down` stops what it started"
 
 
 def test_state_remove_is_idempotent(tmp_path) -> None:
