@@ -86,7 +86,7 @@ def test_devnet_set_price_names_the_symbols_in_help_and_error() -> None:
 def test_devnet_feed_symbols_are_the_deployed_reserves() -> None:
     from bot.devnet.aave_market import DEFAULT_RESERVES
 
-    assert feeds.SYMBOLS == tuple(r.symbol for r in DEFAULT_RESERVES)
+    assert tuple(r.symbol for r in DEFAULT_RESERVES) == feeds.SYMBOLS
 
 
 @pytest.mark.parametrize("duration", ["9" * 30 + "d", "3651d", "99999999999999"])
