@@ -7,6 +7,7 @@ printed, on stdout and stderr, passes ``bot.redact.scrub`` (``run_guarded``).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -84,6 +85,12 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+@functools.cache
+def _command(app: typer.Typer) -> Any:
+    """The click command Typer builds from ``app`` (built once: it inspects every signature)."""
+    return typer.main.get_command(app)
+
+
 def run_guarded(app: typer.Typer, args: list[str] | None = None) -> int:
     """Run the app (on ``args``, default the command line), mapping every failure to one stderr
     line and the contract's exit codes, with all output scrubbed of secrets.
@@ -95,7 +102,7 @@ def run_guarded(app: typer.Typer, args: list[str] | None = None) -> int:
 
     with scrubbed_stdio():
         try:
-            code = app(args=args, prog_name="delever", standalone_mode=False)
+            code = _command(app).main(args=args, prog_name="delever", standalone_mode=False)
         except NoArgsIsHelpError as exc:
             exc.show()
             return EXIT_USER
