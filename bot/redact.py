@@ -10,6 +10,10 @@ other handle on the settings.
 Components that take a text filter (the journal, the notifier) get ``scrub`` itself, or a
 ``Redactor``, which registers more secrets and then is ``scrub``; ``install_log_redaction`` puts
 the same filter on the engine's standard-library loggers, whatever handler records them.
+``scrubbed_stdio`` routes stdout and stderr through ``scrub`` line by line: the command line runs
+inside it, so every line it prints (text, JSON, errors, logs) is scrubbed, whatever printed it.
+A secret is also masked in the spellings JSON and ``repr`` give it (escaped quotes, backslashes,
+non-ASCII letters).
 """
 
 from __future__ import annotations

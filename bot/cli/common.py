@@ -99,6 +99,7 @@ def run_guarded(app: typer.Typer, args: list[str] | None = None) -> int:
     exit 2; ``--help`` and a group called without a command print the help.
     """
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
+    from typer.exceptions import Abort
 
     with scrubbed_stdio():
         try:
@@ -110,6 +111,9 @@ def run_guarded(app: typer.Typer, args: list[str] | None = None) -> int:
             command = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else "delever"  # type: ignore[attr-defined]
             error_line(f"{exc.format_message()} (see `{command} --help`)")
             return exc.exit_code
+        except Abort:
+            error_line("aborted")
+            return EXIT_RUNTIME
         except SystemExit as exc:
             return exc.code if isinstance(exc.code, int) else EXIT_RUNTIME
         except UserInputError as exc:

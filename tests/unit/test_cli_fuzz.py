@@ -79,7 +79,7 @@ values = st.recursive(
         st.lists(inner, max_size=4).map(lambda items: "[" + ", ".join(items) + "]"),
         st.lists(st.tuples(st.text(min_size=1, max_size=8), inner), max_size=3).map(_inline_table),
     ),
-    max_leaves=12,
+    max_leaves=8,
 )
 
 # --- configs -------------------------------------------------------------------------------------
@@ -181,7 +181,11 @@ devnet_args = st.one_of(
 other_args = st.sampled_from(
     [["status"], ["status", "--json"], ["config", "check"], ["config", "check", "--json", "--no-unlock"]]
 )
-commands = st.one_of(plan_args(), devnet_args, other_args)
+# `config check --config PATH` after the global one: the command's own option wins.
+config_paths = st.sampled_from([*PATHS, "fifo.toml", "/proc/self/mem", "\x00"]).map(
+    lambda path: ["config", "check", "--config", path]
+)
+commands = st.one_of(plan_args(), devnet_args, other_args, config_paths)
 
 
 # --- the checks ----------------------------------------------------------------------------------
@@ -193,6 +197,7 @@ def workdir(monkeypatch, tmp_path) -> Path:
         monkeypatch.delenv(name)
     monkeypatch.setenv("DELEVER_STATE_DIR", str(tmp_path / "state"))  # no devnet: nothing there
     monkeypatch.chdir(tmp_path)
+    os.mkfifo(tmp_path / "fifo.toml")  # a config that would block a reader for ever
     yield tmp_path
     clear_secrets()
 
@@ -211,7 +216,7 @@ def check(run: CliRun, args: list[str]) -> None:
         assert run.err.startswith(RUNTIME_FAILURES), shown
 
 
-@settings(max_examples=700, **FUZZ)
+@settings(max_examples=620, **FUZZ)
 @given(config=configs(), command=st.one_of(other_args, plan_args()))
 def test_fuzz_generated_configs(workdir, config, command) -> None:
     path = workdir / "fuzz.toml"
