@@ -10,14 +10,22 @@ other handle on the settings.
 Components that take a text filter (the journal, the notifier) get ``scrub`` itself, or a
 ``Redactor``, which registers more secrets and then is ``scrub``; ``install_log_redaction`` puts
 the same filter on the engine's standard-library loggers, whatever handler records them.
+``scrubbed_stdio`` routes stdout and stderr through ``scrub`` line by line: the command line runs
+inside it, so every line it prints (text, JSON, errors, logs) is scrubbed, whatever printed it.
+A secret is also masked in the spellings JSON and ``repr`` give it (escaped quotes, backslashes,
+non-ASCII letters).
 """
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import re
+import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import PurePath
@@ -61,6 +69,7 @@ class _Registry:
         body = value[2:] if value[:2] in ("0x", "0X") else value
         if len(body) >= 32 and all(c in "0123456789abcdefABCDEF" for c in body):
             variants |= {body, body.lower(), body.upper()}  # hex keys appear with and without 0x
+        variants |= {_escaped for v in list(variants) for _escaped in _quoted_spellings(v)}
         variants = {v for v in variants if len(v) >= MIN_SECRET_LENGTH}
         with self._lock:
             if variants <= self._values:
@@ -80,6 +89,12 @@ class _Registry:
         if pattern is None or not text:
             return text
         return pattern.sub(MASK, text)
+
+
+def _quoted_spellings(value: str) -> set[str]:
+    """How ``value`` reads inside JSON (ASCII or not) and inside a Python repr: a password with a
+    quote, a backslash or a non-ASCII letter is printed escaped by ``--json`` and by ``{exc}``."""
+    return {json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1], repr(value)[1:-1]}
 
 
 _REGISTRY = _Registry()
@@ -232,3 +247,64 @@ def install_log_redaction(redact: Callable[[str], str] = scrub) -> None:
         for old in [f for f in logger.filters if isinstance(f, RedactingFilter)]:
             logger.removeFilter(old)
         logger.addFilter(RedactingFilter(redact))
+
+
+class ScrubbingStream(io.TextIOBase):
+    """A text stream that masks every registered secret in what is written to it, line by line
+    (a secret never holds a newline, so one split across two writes of a line is still caught)."""
+
+    def __init__(self, target: Any) -> None:
+        super().__init__()
+        self.target = target
+        self._pending = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        head, newline, tail = self._pending.rpartition("\n")
+        if newline:
+            self._pending = tail
+            self.target.write(scrub(head + newline))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            pending, self._pending = self._pending, ""
+            self.target.write(scrub(pending))
+        self.target.flush()
+
+    def isatty(self) -> bool:
+        return bool(getattr(self.target, "isatty", lambda: False)())
+
+    def fileno(self) -> int:
+        return int(self.target.fileno())
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.target, "encoding", None) or "utf-8"
+
+    @property
+    def errors(self) -> str:  # type: ignore[override]
+        return getattr(self.target, "errors", None) or "strict"
+
+
+@contextmanager
+def scrubbed_stdio() -> Iterator[None]:
+    """Route everything written to stdout and stderr (echo, rich tables, JSON, log lines, error
+    lines) through ``scrub`` for the duration: the one gate every line the CLI prints passes."""
+    saved = sys.stdout, sys.stderr
+    if isinstance(sys.stdout, ScrubbingStream) and isinstance(sys.stderr, ScrubbingStream):
+        yield
+        return
+    sys.stdout, sys.stderr = ScrubbingStream(saved[0]), ScrubbingStream(saved[1])
+    try:
+        yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass  # a closed pipe: nothing more can be shown
+        sys.stdout, sys.stderr = saved

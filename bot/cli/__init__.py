@@ -7,8 +7,10 @@ import sys
 import typer
 
 from bot.cli import backtest_cmd, config_cmd, data_cmd, demo_cmd, devnet_cmd, history_cmd, plan_cmd, run_cmd, status_cmd
-from bot.cli.common import CliContext, run_guarded
+from bot.cli.common import CliContext, hide_flag_types, run_guarded
 from bot.logs import configure_from_context
+
+hide_flag_types()
 
 app = typer.Typer(
     name="delever",

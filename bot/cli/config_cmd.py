@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +35,7 @@ def register(app: typer.Typer) -> None:
         """Validate the config (--config or DELEVER_CONFIG) and print it with every secret masked."""
         # Imported here so that `delever --help` and other commands do not pay for them.
         from bot.logs import configure_from_context, get_logger
+        from bot.redact import scrub
         from bot.settings import load_settings
         from bot.settings.view import masked_view, secret_status
 
@@ -43,13 +46,15 @@ def register(app: typer.Typer) -> None:
         policy = _check_policy(settings)
         get_logger("delever.config").debug("config_checked", mode=settings.mode, signer=signer, policy=policy)
         if as_json:
+            status = secret_status(settings)
             print_json(
                 {
                     "ok": True,
-                    "config_path": str(path or ""),
+                    "config_path": scrub(str(path or "")),
                     "signer": signer,
                     "policy": policy,
-                    "secrets": secret_status(settings),
+                    "secrets": status,
+                    "secret_sources": {key: secret_source(settings, key) for key, is_set in status.items() if is_set},
                     "settings": masked_view(settings),
                 }
             )
@@ -74,9 +79,10 @@ def _check_policy(settings: Settings) -> str:
 
 def render_text(settings: Settings, *, path: str, signer: str | None, policy: str | None = None) -> str:
     """TOML-like text of the masked settings, with a header saying what was checked."""
+    from bot.redact import scrub
     from bot.settings.view import masked_view, secret_status
 
-    lines = [f"# config {path}: ok (mode {settings.mode})"]
+    lines = [f"# config {scrub(path)}: ok (mode {settings.mode})"]
     if signer:
         lines.append(f"# signer {signer} ({settings.wallet.key_source})")
     if policy:
@@ -94,7 +100,8 @@ def render_text(settings: Settings, *, path: str, signer: str | None, policy: st
             secret = status.get(f"{name}.{key}")
             if secret is not None:
                 shown = _toml_value(value) if secret else "(not set)"
-                lines.append(f"{key} = {shown}  # secret, from {_secret_source(name, key)}")
+                where = secret_source(settings, f"{name}.{key}", is_set=secret)
+                lines.append(f"{key} = {shown}  # secret, from {where}")
             elif isinstance(value, dict):
                 inner = ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items())
                 lines.append(f"{key} = {{ {inner} }}")
@@ -103,10 +110,20 @@ def render_text(settings: Settings, *, path: str, signer: str | None, policy: st
     return "\n".join(lines)
 
 
-def _secret_source(section: str, key: str) -> str:
+def secret_source(settings: Settings, dotted: str, *, is_set: bool = True, env: Mapping[str, str] | None = None) -> str:
+    """Where a set secret came from: its environment variable when that is set, else the devnet
+    state file the config names (which fills only what the file and the environment leave out).
+    An unset secret names the variable that would set it."""
     from bot.settings.sections import MASKED_SECRET_PATHS
 
-    return MASKED_SECRET_PATHS.get((section, key), "the config file or the environment")
+    section, _, key = dotted.partition(".")
+    variable = MASKED_SECRET_PATHS.get((section, key))
+    env = os.environ if env is None else env
+    if variable is not None and (not is_set or any(name.upper() == variable and v for name, v in env.items())):
+        return variable
+    if variable is not None and settings.devnet_state is not None:
+        return f"the devnet state file {settings.devnet_state}"
+    return variable or "the config file or the environment"
 
 
 def _toml_value(value: Any) -> str:

@@ -9,19 +9,27 @@ from typing import Any
 import typer
 
 from bot.cli.common import EXIT_RUNTIME, EXIT_USER, fail, print_json
+from bot.devnet import feeds
+from bot.errors import UserInputError
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_DURATION = re.compile(r"^\s*(\d{1,12})\s*([smhdw]?)\s*$")
+# Ten years: enough to age any position; far more overflows the chain's clock and Aave's interest maths.
+MAX_ADVANCE_S = 3650 * 86400
 
 
 def parse_duration(text: str) -> int:
     """'90s', '15m', '2h', '30d', '1w' or plain seconds → seconds (positive)."""
     match = _DURATION.match(text.lower())
+    if not match and re.fullmatch(r"\s*\d+\s*[smhdw]?\s*", text.lower()):
+        raise ValueError(f"duration must be at most 3650d (ten years), got {text.strip()[:24]!r}")
     if not match:
         raise ValueError(f"bad duration {text!r}: use e.g. 90s, 15m, 2h, 30d")
     seconds = int(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"]
     if seconds <= 0:
         raise ValueError(f"duration must be positive, got {text!r}")
+    if seconds > MAX_ADVANCE_S:
+        raise ValueError(f"duration must be at most 3650d (ten years), got {text!r}")
     return seconds
 
 
@@ -40,10 +48,14 @@ def _user_error(message: str) -> None:
 
 
 def _connection_facts(devnet: Any) -> dict[str, Any]:
-    """What `up --json` prints: the state without the wallet key."""
+    """What `up --json` prints: the state without the wallet key, the API secret masked (the
+    state file keeps both)."""
     from bot.devnet import state
+    from bot.redact import MASK
 
     facts = {k: v for k, v in devnet.to_json().items() if k != "wallet_private_key"}
+    if facts.get("api_secret"):
+        facts["api_secret"] = MASK
     facts["state_file"] = str(state.state_path())
     return facts
 
@@ -182,15 +194,18 @@ def register(app: typer.Typer) -> None:
     # ignore_unknown_options: a negative price ("-3") reaches the one-line check below as an argument.
     @devnet.command("set-price", context_settings={"ignore_unknown_options": True})
     def set_price(
-        symbol: str,
-        usd: str,
+        symbol: str = typer.Argument(..., help=f"The asset whose feed moves: {feeds.symbols_text()}."),
+        usd: str = typer.Argument(..., help="Its new price in USD (e.g. 1600)."),
         json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
     ) -> None:
         """Move an oracle price feed (and the emulator's reference price)."""
         try:
             price = parse_positive_decimal(usd, "USD price")
-        except ValueError as exc:
+            feeds.feed_answer(price)  # checked before anything is written
+        except (ValueError, UserInputError) as exc:
             _user_error(str(exc))
+        if symbol.upper() not in feeds.SYMBOLS:
+            _user_error(f"unknown symbol {symbol.upper()}: one of {feeds.symbols_text()}")
         current = _require_running()
         symbol = symbol.upper()
         if symbol not in current.price_feeds:

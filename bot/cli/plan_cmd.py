@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from bot.cli.common import EXIT_RUNTIME, EXIT_USER, fail, print_json
+from bot.cli.file_args import regular_file, writable_target
 from bot.domain import Snapshot
 from bot.engine.plan_io import PlanInput, load_input, save_input
 from bot.engine.plan_types import MarketModel, Plan, PlanCosts, PlanLimits
@@ -54,6 +55,25 @@ def _decimal(flag: str, value: str | None) -> Decimal | None:
         return Decimal(value)
     except InvalidOperation:
         raise ConfigError(f"{flag}: not a number: {value!r}") from None
+
+
+# A target HF is a ratio a little above 1 (policies use 1.2–3); far above, no position can reach it.
+MAX_TARGET_HF = Decimal(100)
+
+
+def _target_hf(value: str | None) -> Decimal | None:
+    target = _decimal("--target-hf", value)
+    if target is not None and (not target.is_finite() or not 1 < target <= MAX_TARGET_HF):
+        raise ConfigError(f"--target-hf: must be a number above 1 and at most {MAX_TARGET_HF}, got {value!r}")
+    return target
+
+
+def _amount(flag: str, value: str | None, *, allow_zero: bool) -> Decimal | None:
+    amount = _decimal(flag, value)
+    if amount is not None and (not amount.is_finite() or amount < 0 or (amount == 0 and not allow_zero)):
+        bound = "zero or more" if allow_zero else "above zero"
+        raise ConfigError(f"{flag}: must be a finite USD amount {bound}, got {value!r}")
+    return amount
 
 
 # The command-line flag that sets each limit (named in a validation error).
@@ -174,12 +194,13 @@ def _gather(
     gas_usd: Decimal | None,
     no_book: bool = False,
 ) -> PlanInput:
+    target = _target_hf(target_hf)
     settings = None if snapshot_file else _load_settings(ctx)
-    saved = load_input(snapshot_file) if snapshot_file else None
+    saved = load_input(regular_file("--snapshot", snapshot_file)) if snapshot_file else None
     return build_input(
         settings=settings,
         saved=saved,
-        target_hf=_decimal("--target-hf", target_hf),
+        target_hf=target,
         policy_name=policy,
         policy_sets=sets,
         limit_overrides={k: v for k, v in overrides.items() if v is not None},
@@ -212,6 +233,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """One row per batch: amounts, expected and worst fill, slippage, HF after each leg."""
         try:
+            if save_file:
+                writable_target("--save", save_file)  # before any read: the work would be lost
             plan_input = _gather(
                 ctx,
                 snapshot_file=snapshot_file,
@@ -225,8 +248,8 @@ def register(app: typer.Typer) -> None:
                     "max_batch_usd": _decimal("--max-batch-usd", max_batch_usd),
                     "max_daily_usd": _decimal("--max-daily-usd", max_daily_usd),
                 },
-                depth_usd=_decimal("--depth-usd", depth_usd),
-                gas_usd=_decimal("--gas-usd", gas_usd),
+                depth_usd=_amount("--depth-usd", depth_usd, allow_zero=False),
+                gas_usd=_amount("--gas-usd", gas_usd, allow_zero=True),
                 no_book=no_book,
             )
         except (UserInputError, ValueError) as exc:  # config, flags, a saved file, an out-of-range value
@@ -235,7 +258,10 @@ def register(app: typer.Typer) -> None:
             fail(str(exc), EXIT_RUNTIME)
         result = make_plan(plan_input)
         if save_file:
-            save_input(save_file, plan_input)
+            try:
+                save_input(save_file, plan_input)
+            except OSError as exc:
+                fail(f"--save: cannot write {save_file} ({exc.strerror or 'refused'})", EXIT_USER)
         if json_out:
             print_json(result.to_dict())
         else:

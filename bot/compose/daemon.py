@@ -32,9 +32,11 @@ from bot.engine.metrics import Metrics
 from bot.engine.narrator import Narrator
 from bot.engine.notify import Notifier, Observers
 from bot.errors import DeleverError, UserInputError
+from bot.logs import get_logger
 from bot.ports import Clock, Lending
 from bot.redact import Redactor, install_log_redaction
 from bot.settings import Settings
+from bot.settings.types import is_loopback_host
 from strategies.helpers import main_collateral, main_debt
 
 __all__ = ["Runtime", "apply_gas_urgency", "build_runtime", "clear_halt", "secret_values"]
@@ -53,6 +55,10 @@ class Runtime:
     metrics_host: str
 
     def run(self, *, once: bool) -> int:
+        if self.metrics_port and not is_loopback_host(self.metrics_host):
+            get_logger("delever.runtime").warning(
+                "metrics_served_off_loopback", host=self.metrics_host, port=self.metrics_port
+            )
         self.metrics.serve(self.metrics_port, self.metrics_host)
         try:
             return self.controller.run(once=once)

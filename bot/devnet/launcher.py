@@ -237,7 +237,12 @@ def bring_down() -> list[str]:
     directory = state.state_dir()
     with _state_lock(directory):
         stopped = _clean_pending(directory)
-        existing = state.read_state()
+        try:
+            existing = state.read_state()
+        except state.DamagedStateFile as damaged:
+            from bot.devnet.state_recovery import stop_from_damaged
+
+            return stopped + stop_from_damaged(damaged)
         if existing is None:
             return stopped
         stopped += _stop_all(existing)

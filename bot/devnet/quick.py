@@ -10,7 +10,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bot.devnet.anvil import rpc_call
-from bot.domain.position import AccountData, price_to_base
+from bot.devnet.feeds import feed_answer
+from bot.domain.position import AccountData
 from bot.errors import UserInputError
 
 GET_USER_ACCOUNT_DATA = "0xbf92857c"  # getUserAccountData(address)
@@ -59,9 +60,7 @@ def latest_answer(url: str, feed: str) -> int:
 
 def set_feed_price(url: str, feed: str, usd: Decimal) -> int:
     """Write MockAggregator ``_latestAnswer`` (slot 0), check it reads back, mine one block."""
-    answer = price_to_base(usd)
-    if answer <= 0:
-        raise UserInputError(f"price must be positive, got {usd}")
+    answer = feed_answer(usd)  # before writing: a wrapped or zero answer breaks every read
     rpc_call(url, "anvil_setStorageAt", [feed, "0x0", "0x" + _word(answer)])
     read_back = latest_answer(url, feed)
     if read_back != answer:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
@@ -25,6 +26,17 @@ STATE_FILE_NAME = "devnet.json"
 ANVIL_LOG_NAME = "anvil.log"
 
 SECRET_KEYS = ("wallet_private_key", "api_key", "api_secret")
+
+
+class DamagedStateFile(ConfigError):
+    """The state file exists but cannot be understood (truncated, not JSON, fields of the wrong
+    shape): one line naming it. `devnet down` still stops what the devnet started
+    (``bot.devnet.state_recovery``)."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"devnet state file {path} {problem}: `delever devnet down` stops what it started")
+        self.path = path
+        self.problem = problem
 
 
 def state_dir() -> Path:
@@ -105,22 +117,29 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> Path:
 
 def read_state_data(path: Path | None = None) -> dict[str, Any] | None:
     """The state file's JSON object, or None when there is no file. Its secrets are registered
-    for redaction before anything can print them; a file that cannot be read, is not JSON or not
-    an object raises ``ConfigError`` in one line."""
+    for redaction before anything can print them; a file that cannot be read, is not a regular
+    file, is not JSON or not an object raises ``ConfigError`` in one line."""
     path = path or state_path()
     try:
+        if path.exists() and not path.is_file():  # a FIFO would block the read
+            raise ConfigError(f"devnet state file {path} is not a regular file")
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise ConfigError(f"devnet state file {path} cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise DamagedStateFile(path, "is not UTF-8 text") from None
+    for key in SECRET_KEYS:  # even from a damaged file: its secrets must not be printed
+        for found in re.findall(rf'"{key}"\s*:\s*"([^"]+)"', raw):
+            register_secret(found)
     try:
         data = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         lineno = getattr(exc, "lineno", "?")
-        raise ConfigError(f"devnet state file {path} is not valid JSON (line {lineno})") from None
+        raise DamagedStateFile(path, f"is not valid JSON (line {lineno})") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"devnet state file {path} does not hold a JSON object")
+        raise DamagedStateFile(path, "does not hold a JSON object")
     for key in SECRET_KEYS:
         if isinstance(data.get(key), str):
             register_secret(data[key])
@@ -128,9 +147,17 @@ def read_state_data(path: Path | None = None) -> dict[str, Any] | None:
 
 
 def read_state(path: Path | None = None) -> DevnetState | None:
-    """The state, or None when there is no state file."""
+    """The state, or None when there is no state file; ``DamagedStateFile`` when its fields are
+    missing or of the wrong shape."""
+    path = path or state_path()
     data = read_state_data(path)
-    return None if data is None else DevnetState.from_json(data)
+    if data is None:
+        return None
+    try:
+        return DevnetState.from_json(data)
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        problem = str(exc) if isinstance(exc, ValueError) and "lacks" in str(exc) else "has fields of the wrong shape"
+        raise DamagedStateFile(path, problem.removeprefix("devnet state file ")) from None
 
 
 def remove_state(path: Path | None = None) -> None:

@@ -24,6 +24,7 @@ from bot.settings.types import (
     PrivateKeyFormat,
     RpcUrl,
     Seconds,
+    is_loopback_host,
     private_key_shape,
     url_validator,
 )
@@ -213,6 +214,14 @@ class MetricsConfig(BaseModel):
     enabled: bool = False
     host: Annotated[str, Field(min_length=1, max_length=253)] = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 9108
+    # Serving metrics beyond this machine shows the position to the network: an explicit choice.
+    allow_remote: bool = False
+
+    @model_validator(mode="after")
+    def _loopback_unless_allowed(self) -> MetricsConfig:
+        if not self.allow_remote and not is_loopback_host(self.host):
+            raise FieldProblem(("host",), "is not a loopback address: set metrics.allow_remote = true to serve it")
+        return self
 
 
 class EngineConfig(BaseModel):

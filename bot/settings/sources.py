@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from decimal import Decimal
@@ -33,13 +34,28 @@ DEFAULT_STATE_DIR = ".delever"
 ENV_PREFIX = "DELEVER_"
 
 
+# A config is a few kilobytes; these bounds refuse garbage before it can exhaust anything.
+MAX_CONFIG_BYTES = 1_000_000
+MAX_CONFIG_DEPTH = 16
+
+
 def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The config file as a dict; floats become Decimal so 1.05 stays exactly 1.05."""
+    """The config file as a dict; floats become Decimal so 1.05 stays exactly 1.05.
+
+    Only a regular file is read: a FIFO would block and ``/dev/zero`` never ends."""
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        info = file.stat()
     except FileNotFoundError:
         raise ConfigError(f"config: file {file} not found") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"config: cannot read {file} ({getattr(exc, 'strerror', None) or 'bad path'})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"config: {file} is not a regular file")
+    if info.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"config: {file} is larger than {MAX_CONFIG_BYTES} bytes: not a config file")
+    try:
+        text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not UTF-8 text"
         raise ConfigError(f"config: cannot read {file} ({reason})") from None
@@ -48,8 +64,20 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         # tomllib's messages name the position and the rule, never the offending value.
         raise ConfigError(f"config: {file}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"config: {file}: nested more than {MAX_CONFIG_DEPTH} levels deep") from None
+    if _depth(data) > MAX_CONFIG_DEPTH:
+        raise ConfigError(f"config: {file}: nested more than {MAX_CONFIG_DEPTH} levels deep")
     reject_file_secrets(data)
     return data
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    """How deeply tables and arrays nest (stops counting past the limit)."""
+    if level > MAX_CONFIG_DEPTH:
+        return level
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return max((_depth(child, level + 1) for child in children), default=level)
 
 
 def reject_file_secrets(data: Mapping[str, Any]) -> None:

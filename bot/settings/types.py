@@ -16,6 +16,19 @@ from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
 
 FROZEN_STRICT = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` names this machine only (127.0.0.0/8, ::1, localhost); names are not resolved."""
+    import ipaddress
+
+    if host.strip().lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 # Chain ids a "testnet" run may use; anything else (mainnets and unknown ids) is refused there.
 TESTNET_CHAIN_IDS: dict[int, str] = {
     31337: "anvil / hardhat devnet",

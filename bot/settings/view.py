@@ -44,7 +44,7 @@ def _plain(value: Any, path: tuple[str, ...]) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(val, path) for val in value]
     if isinstance(value, Path):
-        return str(value)
+        return scrub(str(value))  # a path may hold a secret (a key in a file name)
     if isinstance(value, Decimal):
         return value  # kept exact; print_json writes Decimals as strings
     if isinstance(value, str):

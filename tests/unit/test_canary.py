@@ -14,9 +14,11 @@ from eth_account import Account
 
 from bot.errors import ConfigError
 from bot.logs import configure_logging, get_logger
+from bot.redact import MASK as MASK_TEXT
 from bot.redact import clear_secrets
 from bot.settings import load_settings
 from bot.settings.view import masked_view
+from tests.support.canaries import plant_canaries
 from tests.support.settings_support import SEPOLIA_PROVIDER, clean_env, run_cli, write, write_keystore
 
 CANARY_KEY = "0x" + secrets.token_hex(32)
@@ -161,3 +163,100 @@ def test_canaries_stay_out_of_logs_and_reprs(configs, capsys, as_json):
         root.setLevel(level)
         structlog.reset_defaults()
         clear_secrets()
+
+
+# --- canaries inside ordinary settings: every line the command line prints is scrubbed ---------
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_canaries_inside_paths_stay_out_of_config_check(tmp_path, as_json):
+    planted = plant_canaries(tmp_path)
+    args = ["--log-json", "--log-level", "debug", "--config", planted.path.name, "config", "check"]
+    result = run_cli(*args, *(["--json"] if as_json else []), env=clean_env(**planted.env), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    planted.assert_clean(result.stdout + result.stderr)
+    if as_json:
+        payload = json.loads(result.stdout)
+        assert payload["signer"] == planted.address
+        assert payload["settings"]["wallet"]["keystore_path"] == f"{tmp_path}/********"
+        assert payload["settings"]["journal"]["path"] == f"{tmp_path}/journal-********.sqlite"
+        assert payload["config_path"] == "config-********.toml"
+    else:
+        assert result.stdout.startswith("# config config-********.toml: ok (mode testnet)")
+        assert f'keystore_path = "{tmp_path}/********"' in result.stdout
+
+
+def test_canaries_inside_paths_stay_out_of_one_line_errors(tmp_path):
+    planted = plant_canaries(tmp_path, keystore_exists=False)
+    result = run_cli("--config", str(planted.path), "config", "check", env=clean_env(**planted.env), cwd=tmp_path)
+    assert result.returncode == 2
+    assert (
+        result.stderr == f"delever: error: config: wallet.keystore_path: keystore file {tmp_path}/******** not found\n"
+    )
+    planted.assert_clean(result.stdout + result.stderr)
+    planted = plant_canaries(tmp_path)
+    secret_dir = planted.env["DELEVER_EXCHANGE__API_SECRET"]
+    policy = write(tmp_path / "p.toml", planted.path.read_text() + f'[policy]\nname = "{secret_dir}/p.py"\n')
+    result = run_cli("--config", str(policy), "config", "check", env=clean_env(**planted.env), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == f"delever: error: config: policy.name: policy file {tmp_path}/********/p.py not found\n"
+    planted.assert_clean(result.stdout + result.stderr)
+
+
+def test_an_unexpected_error_quoting_a_secret_is_one_scrubbed_line(capsys):
+    import typer
+
+    from bot.cli.common import run_guarded
+    from bot.redact import register_secret
+
+    secret = "canary-" + secrets.token_hex(8)
+    register_secret(secret)
+    crashing = typer.Typer()
+
+    @crashing.command()
+    def boom() -> None:
+        print(f"partial {secret[:5]}", end="")  # a secret split across two writes of one line
+        print(f"{secret[5:]} written")
+        raise FileNotFoundError(2, "No such file or directory", f"/data/{secret}/journal.sqlite")
+
+    try:
+        assert run_guarded(crashing, []) == 1
+        out, err = capsys.readouterr()
+        assert out == "partial ******** written\n"
+        assert (
+            err
+            == "delever: error: FileNotFoundError: [Errno 2] No such file or directory: '/data/********/journal.sqlite'\n"
+        )
+    finally:
+        clear_secrets()
+
+
+@pytest.mark.parametrize("secret", ['pa"ss\\word-7731', "pässwörd-7731", "pass\tword-7731"])
+def test_secrets_that_json_or_repr_escape_are_masked_in_their_escaped_spelling(capsys, secret):
+    from bot.cli.common import print_json
+    from bot.redact import register_secret, scrub
+
+    register_secret(secret)
+    try:
+        print_json({"path": f"/x/{secret}", "note": [secret]})
+        assert MASK_TEXT in capsys.readouterr().out
+        for spelling in (json.dumps(secret), json.dumps(secret, ensure_ascii=False), repr(secret)):
+            assert scrub(f"at {spelling}") in (f'at "{MASK_TEXT}"', f"at '{MASK_TEXT}'")
+    finally:
+        clear_secrets()
+
+
+def test_devnet_up_json_masks_the_exchange_api_secret(tmp_path, monkeypatch, capsys):
+    from bot.cli.common import print_json
+    from bot.cli.devnet_cmd import _connection_facts
+    from bot.devnet.state import DevnetState
+    from tests.support.settings_support import devnet_state
+
+    monkeypatch.setenv("DELEVER_STATE_DIR", str(tmp_path))
+    state = DevnetState.from_json(devnet_state(api_secret=CANARY_API_SECRET, wallet_private_key=CANARY_KEY))
+    print_json(_connection_facts(state))
+    out = capsys.readouterr().out
+    facts = json.loads(out)
+    assert facts["api_secret"] == MASK_TEXT and facts["api_key"] == "devnet-api-key-777"
+    assert "wallet_private_key" not in facts
+    assert_no_canary(out)

@@ -62,7 +62,7 @@ def test_state_repr_and_public_view_hide_secrets() -> None:
 def test_state_read_missing_file_is_none_and_incomplete_file_raises(tmp_path) -> None:
     assert state.read_state(tmp_path / "nope.json") is None
     (tmp_path / "bad.json").write_text(json.dumps({"rpc_url": "x"}))
-    with pytest.raises(ValueError, match="lacks"):
+    with pytest.raises(state.DamagedStateFile, match="lacks"):
         state.read_state(tmp_path / "bad.json")
 
 
@@ -86,7 +86,7 @@ def test_state_data_that_is_not_a_json_object_is_one_line(tmp_path, text, messag
     path.write_text(text)
     with pytest.raises(ConfigError) as info:
         state.read_state_data(path)
-    assert str(info.value) == f"devnet state file {path} {message}"
+    assert str(info.value) == f"devnet state file {path} {message}: `delever devnet down` stops what it started"
 
 
 def test_state_remove_is_idempotent(tmp_path) -> None:

@@ -53,7 +53,8 @@ def test_devnet_cli_up_set_price_advance_status_down(state_dir) -> None:
     state_file = json.loads((state_dir / "devnet.json").read_text())
     assert state_file["wallet_private_key"].startswith("0x")
     # The exchange emulator runs beside the chain and answers the public Binance routes.
-    assert facts["exchange_url"].startswith("http://127.0.0.1:") and facts["api_key"] and facts["api_secret"]
+    assert facts["exchange_url"].startswith("http://127.0.0.1:") and facts["api_key"]
+    assert facts["api_secret"] == "********" and len(state_file["api_secret"]) > 8  # printed masked, kept in the file
     exchange_pid = facts["pids"]["exchange"]
     assert anvil.pid_alive(exchange_pid)
     with urllib.request.urlopen(facts["exchange_url"] + "/api/v3/ticker/24hr?symbol=ETHUSDT", timeout=10) as reply:
@@ -73,6 +74,11 @@ def test_devnet_cli_up_set_price_advance_status_down(state_dir) -> None:
     assert moved.returncode == 0, moved.stderr
     hf_moved = Decimal(json.loads(moved.stdout)["health_factor"])
     assert abs(hf_moved - hf_start * Decimal("0.8")) < Decimal("1e-6")  # HF scales with the collateral price
+
+    huge = _run(state_dir, "set-price", "WETH", "1e308")
+    assert huge.returncode == 2 and len(huge.stderr.strip().splitlines()) == 1
+    unchanged = json.loads(_run(state_dir, "status", "--json").stdout)  # the feed was not written
+    assert abs(Decimal(unchanged["health_factor"]) - hf_moved) < Decimal("1e-6")
 
     advanced = _run(state_dir, "advance", "30d", "--json")
     assert advanced.returncode == 0, advanced.stderr
