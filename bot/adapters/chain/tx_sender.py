@@ -51,7 +51,7 @@ from bot.adapters.chain.fees import (
 from bot.adapters.chain.rpc import is_transport_error, retrying_read, scrubbed
 from bot.adapters.chain.tx_store import Attempt, TxRecord, TxStatus, TxStore
 from bot.clock import SystemClock
-from bot.errors import GuardRefused, Halt, NeedsReview, Retryable
+from bot.errors import GuardRefused, Halt, NeedsReview, Retryable, UserInputError
 from bot.ports import Outcome, TxResult
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,32 @@ log = logging.getLogger(__name__)
 _ALREADY_KNOWN = ("already known", "known transaction", "already imported", "transaction already exists")
 _NONCE_TOO_LOW = ("nonce too low", "nonce too small", "noncetoolow", "nonce has already been used")
 _UNDERPRICED = ("underpriced", "replacement transaction", "fee too low")
+
+
+class NonceGap(UserInputError):
+    """The journal's nonces run ahead of the chain with nothing that can fill the gap."""
+
+
+def nonce_gap(store: TxStore, sender: str, chain_id: int, pending_nonce: int) -> str | None:
+    """Why nonce ``pending_nonce`` (the chain's next for ``sender``) can never be filled by a
+    journalled transaction while the journal holds higher ones, or None when there is no gap.
+    A nonce in the gap is fillable only by a key still in flight (signed, pending or mined:
+    its stored bytes are rebroadcast); a key that finished there was mined on another chain."""
+    expected = store.next_nonce(sender, chain_id)
+    if expected <= pending_nonce:
+        return None
+    held = store.live_nonces(sender, chain_id, pending_nonce)
+    for nonce in range(pending_nonce, expected):
+        status = held.get(nonce)
+        if status in (TxStatus.SIGNED, TxStatus.PENDING, TxStatus.MINED):
+            continue
+        why = "no journalled transaction holds it" if status is None else f"the journal has it {status.value}"
+        return (
+            f"journal {store.path} expects {sender} at nonce {expected} but the chain's next nonce is "
+            f"{pending_nonce} and {why} (the chain was reset, or the journal was written on another chain): "
+            f"`delever run --new-journal` moves it aside to {store.path.name}.<tag>.bak and starts a new one"
+        )
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +157,9 @@ class TxSender:
             raise GuardRefused(f"{exc}; refusing to sign", reason="fee cap") from None
         self._guard_gas_funds(gas=gas, fees=fees, value=request.value)
         pending_nonce = self._read(lambda: self._w3.eth.get_transaction_count(self.address, "pending"), "nonce")
+        gap = nonce_gap(self._store, self.address, self.config.chain_id, pending_nonce)
+        if gap is not None:  # never sign at a nonce the chain can never reach
+            raise GuardRefused(f"{gap}; refusing to sign", reason="nonce gap")
         nonce = max(pending_nonce, self._store.next_nonce(self.address, self.config.chain_id))
         record = TxRecord(
             key=key,
@@ -240,8 +269,20 @@ class TxSender:
         return self.poll(key)
 
     def reconcile_open(self) -> list[TxResult]:
-        """Startup: one reconciliation step for every non-final key of this sender, in nonce order."""
+        """Startup: refuse a nonce gap (``NonceGap``), then one reconciliation step for every
+        non-final key of this sender, in nonce order."""
+        self.check_nonces()
         return [self.poll(k) for k in self._store.open_keys(self.address, self.config.chain_id)]
+
+    def check_nonces(self) -> None:
+        """``NonceGap`` when the journal expects a higher nonce than the chain's next one and no
+        journalled transaction can fill the gap (the chain was reset, or the journal is from
+        another chain): every later transaction would wait forever, replaced up to the fee cap."""
+        pending = self._read(lambda: self._w3.eth.get_transaction_count(self.address, "pending"), "nonce")
+        gap = nonce_gap(self._store, self.address, self.config.chain_id, pending)
+        if gap is not None:
+            log.error("%s", gap)
+            raise NonceGap(gap)
 
     def attempts(self, key: str) -> list[Attempt]:
         return self._store.attempts(key)
