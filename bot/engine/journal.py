@@ -229,9 +229,8 @@ class Journal:
             raise JournalCorrupt(self._damaged(f"quick_check says {verdict!r}"))
 
     def _damaged(self, why: str) -> str:
-        return (
-            f"journal {self.path} is damaged: {why}; restore it from a backup, or "
-            + NEW_JOURNAL_HINT.format(name=self.path.name)
+        return f"journal {self.path} is damaged: {why}; restore it from a backup, or " + NEW_JOURNAL_HINT.format(
+            name=self.path.name
         )
 
     # ---- lifecycle -------------------------------------------------------------------------
