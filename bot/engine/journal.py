@@ -255,7 +255,7 @@ class Journal:
         if str(self.path) != MEMORY and self._db is not None:
             try:
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-            except sqlite3.OperationalError:  # busy: the WAL still holds everything, durably
+            except sqlite3.DatabaseError:  # busy (the WAL still holds everything, durably), or unreadable
                 pass
 
     @classmethod
