@@ -190,7 +190,11 @@ class Journal:
         try:
             if not in_memory:
                 self.created = journal_files.create_private(self.path)
-                damage = None if self.created else journal_files.wal_damage(journal_files.sidecars(self.path)[0])
+                wal = journal_files.sidecars(self.path)[0]
+                if self.created and wal.exists() and wal.stat().st_size > 0:
+                    damage: str | None = f"its main file is empty but its WAL holds {wal.stat().st_size} bytes"
+                else:
+                    damage = None if self.created else journal_files.wal_damage(wal)
                 if damage:
                     raise JournalCorrupt(self._damaged(damage))
             # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, one transaction per transition.
@@ -249,12 +253,13 @@ class Journal:
             os.close(self._lock_fd)  # closing the descriptor drops the flock
             self._lock_fd = None
 
-    def checkpoint(self) -> None:
-        """Copy the WAL's committed pages into the main file (and truncate the WAL). A reader
-        holding a snapshot can make it partial; the rest then follows at the next one."""
+    def checkpoint(self, *, wait: bool = True) -> None:
+        """Copy the WAL's committed pages into the main file; ``wait``: also truncate the WAL,
+        waiting (``busy_timeout``) for readers. Without waiting, a reader holding a snapshot can
+        make it partial; the rest follows at the next one."""
         if str(self.path) != MEMORY and self._db is not None:
             try:
-                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                self._db.execute(f"PRAGMA wal_checkpoint({'TRUNCATE' if wait else 'PASSIVE'})").fetchone()
             except sqlite3.DatabaseError:  # busy (the WAL still holds everything, durably), or unreadable
                 pass
 
@@ -469,7 +474,7 @@ class Journal:
                 (status.value, self._safe(to_json(outcome)), self._clock.now(), batch_id),
             )
             self._event(db, batch_id, None, f"batch:{status.value}", None)
-        self.checkpoint()  # a closed batch lives in the main file, not only in the WAL
+        self.checkpoint(wait=False)  # a closed batch lives in the main file, not only in the WAL
 
     def batch(self, batch_id: str) -> BatchRow:
         row = self._db.execute("SELECT * FROM batches WHERE id=?", (batch_id,)).fetchone()

@@ -261,3 +261,10 @@ def test_journal_files_are_private(tmp_path):
     finally:
         os.umask(old)
     assert modes == dict.fromkeys(names, 0o600)
+
+
+def test_an_empty_main_file_beside_a_full_wal_is_refused(tmp_path):
+    path, _ = _journal_with_wal(tmp_path)
+    path.write_bytes(b"")  # the main file truncated: only the WAL is left
+    with pytest.raises(JournalCorrupt, match="its main file is empty but its WAL holds"):
+        Journal(path, clock=ManualClock())

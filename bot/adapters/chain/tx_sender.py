@@ -5,8 +5,11 @@ Flow for ``send(key, request)``:
 1. The key is known → never sign for another nonce: reconcile (``poll``) its attempts.
 2. Otherwise guard before signing: RPC chain id == configured; the ``eth_call`` simulation does
    not revert (decoded Aave reason); enough ETH for ``gas · maxFee + value``.
-3. Nonce = max(chain ``pending`` nonce, persisted next nonce); EIP-1559 fees from the latest base
-   fee and the urgency (``fees.py``); gas = estimate · (1 + margin); sign locally.
+3. Nonce = max(chain ``pending`` nonce, persisted next nonce), refused (``nonce_gap``) when the
+   store runs ahead of the chain with nothing in flight to fill the gap (the chain was reset
+   under the journal: such a transaction could never be mined); EIP-1559 fees from the latest
+   base fee and the urgency (``fees.py``); gas = estimate · (1 + margin); sign locally.
+   ``reconcile_open`` (at start) checks the same first and raises ``NonceGap`` in one line.
 4. Persist the raw signed bytes and hash (fsync) BEFORE broadcasting, then broadcast. A transport
    failure of the broadcast leaves the outcome UNKNOWN; reconciliation rebroadcasts the SAME bytes.
 5. ``poll`` (what ``wait`` loops on): look for a receipt of EVERY hash sent for the nonce (an
