@@ -185,3 +185,19 @@ def test_clear_halt_offline_still_clears(tmp_path):
         raise ChainUnavailable("the chain RPC does not answer")
 
     assert clear_halt(settings(tmp_path), clock=ManualClock(), read_chain=unreachable)[0] == "HALTED (stuck)"
+
+
+def test_run_cli_refuses_clear_halt_with_new_journal_in_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    config = tmp_path / "c.toml"
+    config.write_text(
+        'mode = "dry-run"\n[chain]\nrpc_url = "http://127.0.0.1:9"\nchain_id = 1\n'
+        'pool_addresses_provider = "0x2f39d218133AFaB8F2B819B1066c7E434Ad94E9e"\n'
+        f'[wallet]\naddress = "{WALLET}"\n[journal]\npath = "{tmp_path / "j.sqlite"}"\n'
+    )
+    result = CliRunner().invoke(app, ["--config", str(config), "run", "--clear-halt", "--new-journal"])
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == ["delever: error: --clear-halt and --new-journal do not go together"]
