@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.support.devnet",
     "tests.support.e2e",
     "tests.support.faults_helpers",
+    "tests.support.isolation",
 ]

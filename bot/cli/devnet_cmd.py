@@ -147,13 +147,33 @@ def register(app: typer.Typer) -> None:
     @devnet.command("down")
     def down(json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout.")) -> None:
         """Stop everything `devnet up` started."""
-        from bot.devnet import launcher
+        from bot.devnet import anvil, launcher, state, wallet_ops
 
+        try:
+            current = state.read_state()
+        except (UserInputError, ValueError):  # an unreadable state file: bring_down says what it can
+            current = None
+        genesis = current.extra.get("genesis_hash") if current is not None else None
+        if current is not None and genesis is None and anvil.is_answering(current.rpc_url):
+            genesis = wallet_ops.genesis_hash(current.rpc_url)
         stopped = launcher.bring_down()
+        # The chain is gone: its journals can never resume; move them aside for the next `up`.
+        archived = wallet_ops.archive_journals(state.state_dir(), genesis) if genesis else []
         if json_out:
-            print_json({"stopped": stopped})
-        else:
-            typer.echo(f"stopped: {', '.join(stopped)}" if stopped else "no devnet was running")
+            print_json(
+                {
+                    "stopped": stopped,
+                    "journals_moved": {str(src): str(dst) for src, dst in archived if dst is not None},
+                    "journals_in_use": [str(src) for src, dst in archived if dst is None],
+                }
+            )
+            return
+        typer.echo(f"stopped: {', '.join(stopped)}" if stopped else "no devnet was running")
+        for src, dst in archived:
+            if dst is None:
+                typer.echo(f"journal {src} of this devnet is still in use: left in place", err=True)
+            else:
+                typer.echo(f"journal of this devnet moved aside: {src} -> {dst.name}")
 
     @devnet.command("status")
     def status(json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout.")) -> None:
@@ -254,3 +274,40 @@ def register(app: typer.Typer) -> None:
             print_json(payload)
         else:
             typer.echo(f"advanced {seconds} s to block {payload['block']}; wallet HF {_hf_text(hf)}")
+
+    @devnet.command("send", context_settings={"ignore_unknown_options": True})
+    def send(
+        symbol: str = typer.Argument(..., help="USDT, USDC, WETH, WBTC or ETH."),
+        amount: str = typer.Argument(..., help="How much, or 'all' (tokens only)."),
+        to: str = typer.Option("", "--to", help="Recipient (default: anvil account 5, unused by the devnet)."),
+        json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+    ) -> None:
+        """Send a token out of the demo wallet, e.g. `send USDT all`: spend what it borrowed."""
+        from bot.devnet import wallet_ops
+
+        try:
+            parsed = wallet_ops.parse_amount(amount)
+        except UserInputError as exc:
+            _user_error(str(exc))
+        current = _require_running()
+        try:
+            sent = wallet_ops.send(current, symbol, parsed, to or None)
+        except UserInputError as exc:
+            _user_error(str(exc))
+        hf = _health_factor(current)
+        payload = {
+            "symbol": sent.symbol,
+            "amount": str(sent.amount),
+            "from": sent.sender,
+            "to": sent.to,
+            "tx_hash": sent.tx_hash,
+            "block": sent.block,
+            "health_factor": None if hf is None else str(hf),
+        }
+        if json_out:
+            print_json(payload)
+        else:
+            typer.echo(
+                f"sent {sent.amount:,} {sent.symbol} from {sent.sender} to {sent.to} in block {sent.block}; "
+                f"wallet HF {_hf_text(hf)}"
+            )

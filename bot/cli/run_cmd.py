@@ -5,11 +5,20 @@ awaiting review to be looked up by key again on the next start; it trades nothin
 the journal the daemon of the same config uses (a dry-run's ``*.dry-run.sqlite``) and refuses
 one bound to another mode or chain (exit 2).
 
+A journal belongs to the chain it was written on (chain id and genesis block). On another
+chain — e.g. the devnet after `devnet down`/`devnet up` — `run` refuses in one line (exit 2);
+``--new-journal`` moves the old file aside to ``<name>.<tag>.bak`` (with its WAL) and starts a
+new journal. It refuses (exit 2) to move aside a journal with a batch open on this very chain.
+The same flag is the explicit way past a journal refused as damaged, or as missing while the
+wallet already ran on this chain.
+
 Exit codes: 0 stopped cleanly (``--once`` done, SIGTERM/SIGINT/SIGUSR1, kill-switch file: within
 seconds, even while a step waits; the batch resumes on the next start);
 1 halted (needs review, verify failed with --once, consecutive failures), another process
-holds the journal, or the adapters are unavailable; 2 bad config or a mode violation
-(testnet on a mainnet chain id, live without both the config and ``--live``).
+holds the journal or signs for the same wallet on the same chain, or the adapters are
+unavailable; 2 bad config, a mode violation (testnet on a mainnet chain id, live without both
+the config and ``--live``), or a journal that cannot be used here (another chain, damaged,
+missing, or with nonces the chain can never reach).
 """
 
 from __future__ import annotations
@@ -37,22 +46,30 @@ def register(app: typer.Typer) -> None:
             help="After a human review: clear a halt or reduce-only state, mark steps awaiting review to be "
             "reconciled by key on the next start, and exit. Nothing is traded.",
         ),
+        new_journal: bool = typer.Option(
+            False,
+            "--new-journal",
+            help="Move the journal aside (renamed <name>.<tag>.bak) and start a new one: for a journal written on "
+            "another chain (e.g. a restarted devnet). Refused while it holds a batch open on this chain.",
+        ),
     ) -> None:
         """Watch the health factor and deleverage per the configured policy."""
         from bot.clock import StopRequested
         from bot.compose.adapters import AdapterUnavailable
         from bot.compose.daemon import build_runtime
-        from bot.engine.journal import JournalLocked
+        from bot.engine.journal import JournalLocked, WalletLocked
         from bot.settings import load_settings
 
         settings = load_settings(ctx.obj.config_path)  # ConfigError: one line, exit 2
         if clear_halt_flag:
+            if new_journal:
+                fail("--clear-halt and --new-journal do not go together", EXIT_USER)
             raise typer.Exit(_clear_halt(settings))
         try:
-            runtime = build_runtime(settings, live_flag=live)
+            runtime = build_runtime(settings, live_flag=live, new_journal=new_journal)
         except UserInputError as e:
             fail(str(e), EXIT_USER)
-        except (JournalLocked, AdapterUnavailable) as e:
+        except (JournalLocked, WalletLocked, AdapterUnavailable) as e:
             fail(str(e), EXIT_RUNTIME)
         except StopRequested:  # the kill-switch file was there while starting up
             typer.echo("delever: stop requested while starting (the kill-switch file exists?)", err=True)

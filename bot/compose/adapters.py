@@ -79,6 +79,9 @@ class RealAdapters:
     rpc_chain_id: int  # what the RPC reports (eth_chainId), not the config
     pool_addresses_provider: str  # what the chain reports (Pool.ADDRESSES_PROVIDER()), not the config
     head: Callable[[], int] | None = None  # the node's head block number (cheap); None: act on an interval
+    genesis_hash: str | None = None  # block 0's hash: with the chain id, which chain this is (journal binding)
+    wallet_nonce: int | None = None  # the wallet's mined transaction count when the adapters were made
+    reconcile: Callable[[], object] | None = None  # re-find what the last run left in flight; once bound
 
 
 class ReadOnlyLending:
@@ -132,7 +135,8 @@ def signing_lending(
     link: ChainLink, settings: Settings, signer: LocalAccount, *, clock: Clock | None = None
 ) -> AaveLending:
     """The Aave leg that signs with ``signer``; its transaction store lives in the journal's
-    file. Call ``lending.sender.reconcile_open()`` before acting on it."""
+    file. Call ``lending.sender.reconcile_open()`` before acting on it (the daemon does, once
+    its journal is bound to the chain)."""
     wallet = _wallet(settings)
     if Web3.to_checksum_address(signer.address) != wallet:
         raise ConfigError(f"the signer {signer.address} is not wallet.address {wallet}")
@@ -190,13 +194,36 @@ def make_real_adapters(settings: Settings, *, clock: Clock | None = None) -> Rea
     ``clock``: the daemon's, so that their waits end on a stop request."""
     link = connect_chain(settings.chain)
     lending: AaveLending | ReadOnlyLending
+    reconcile = None
     if settings.signs:
         lending = signing_lending(link, settings, settings.signer(), clock=clock)
-        lending.sender.reconcile_open()  # finish or re-find what the last run left in flight
+        # Not here: the daemon first binds its journal to this chain (genesis), then reconciles.
+        reconcile = lending.sender.reconcile_open
     else:
         lending = read_only_lending(link, settings)
     provider = pool_addresses_provider(link, lending.reader)
-    return RealAdapters(lending, open_venue(settings.exchange, clock=clock), link.chain_id, provider, head=link.head)
+    genesis, nonce = chain_facts(link, _wallet(settings))
+    return RealAdapters(
+        lending,
+        open_venue(settings.exchange, clock=clock),
+        link.chain_id,
+        provider,
+        head=link.head,
+        genesis_hash=genesis,
+        wallet_nonce=nonce,
+        reconcile=reconcile,
+    )
+
+
+def chain_facts(link: ChainLink, wallet: str) -> tuple[str, int]:
+    """(block 0's hash, the wallet's mined transaction count): which chain this is, and whether
+    the wallet ever sent anything on it."""
+    try:
+        block = retrying_read(lambda: link.w3.eth.get_block(0), what="genesis block")
+        nonce = retrying_read(lambda: link.w3.eth.get_transaction_count(wallet, "latest"), what="nonce")
+    except (Retryable, Halt) as exc:
+        raise ChainUnavailable(f"the chain RPC does not answer: {exc}") from None
+    return "0x" + bytes(block["hash"]).hex(), int(nonce)
 
 
 def pool_addresses_provider(link: ChainLink, reader: AaveReader) -> str:

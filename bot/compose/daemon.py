@@ -11,16 +11,29 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from web3 import Web3
+
+from bot.adapters.chain.rpc import retrying_read
+from bot.adapters.chain.tx_sender import NonceGap, nonce_gap
+from bot.adapters.chain.tx_store import TxStore
 from bot.adapters.dryrun import dry_run_pair
 from bot.clock import SystemClock
 from bot.compose import configs
-from bot.compose.adapters import RealAdapters, make_real_adapters
+from bot.compose.adapters import (
+    AdapterUnavailable,
+    ChainUnavailable,
+    RealAdapters,
+    chain_facts,
+    connect_chain,
+    make_real_adapters,
+)
 from bot.domain import Snapshot
 from bot.engine import guards
 from bot.engine.controller import Controller, policy_plan_fn
@@ -28,16 +41,19 @@ from bot.engine.executor import Executor
 from bot.engine.gas_policy import urgency_multiplier
 from bot.engine.guards import KillSwitch
 from bot.engine.journal import Journal, JournalLocked, StepStatus
+from bot.engine.journal_files import wallet_dir
 from bot.engine.metrics import Metrics
 from bot.engine.narrator import Narrator
 from bot.engine.notify import Notifier, Observers
-from bot.errors import DeleverError, UserInputError
+from bot.errors import DeleverError, Halt, Retryable, UserInputError
 from bot.logs import get_logger
 from bot.ports import Clock, Lending
 from bot.redact import Redactor, install_log_redaction
 from bot.settings import Settings
 from bot.settings.types import is_loopback_host
 from strategies.helpers import main_collateral, main_debt
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Runtime", "apply_gas_urgency", "build_runtime", "clear_halt", "secret_values"]
 
@@ -73,9 +89,13 @@ def build_runtime(
     live_flag: bool,
     clock: Clock | None = None,
     adapters: Callable[[Settings], RealAdapters] | None = None,
+    new_journal: bool = False,
+    read_chain: Callable[[Settings], tuple[str, int]] | None = None,
 ) -> Runtime:
     """Wire the daemon for ``settings.mode``. Raises ``UserInputError`` (exit 2) on a mode
-    violation, ``AdapterUnavailable``/``JournalLocked`` (exit 1) when it cannot run."""
+    violation or a journal that cannot be used here (another chain, damaged, missing while the
+    wallet ran before), ``AdapterUnavailable``/``JournalLocked``/``WalletLocked`` (exit 1) when
+    it cannot run. ``new_journal``: ``run --new-journal``, move the journal aside first."""
     chain = settings.chain
     # Refuse what the config alone already rules out, before touching any network.
     guards.check_mode(mode=settings.mode, live_flag=live_flag, config_chain_id=chain.chain_id, config_only=True)
@@ -89,7 +109,10 @@ def build_runtime(
     install_log_redaction(redactor)
     # The single-instance lock comes first: a second daemon must be refused before its adapters
     # touch anything (the chain adapter re-finds in-flight transactions at start-up).
-    journal = Journal(configs.journal_path(settings), clock=clock, redact=redactor)
+    if new_journal:
+        journal = _replace_journal(settings, clock=clock, redactor=redactor, read_chain=read_chain or _read_chain)
+    else:
+        journal = Journal(configs.journal_path(settings), clock=clock, redact=redactor)
     try:
         journal.bind(mode=settings.mode, chain_id=chain.chain_id)
         real = adapters(settings)
@@ -101,10 +124,79 @@ def build_runtime(
             config_provider=chain.pool_addresses_provider,
             rpc_provider=real.pool_addresses_provider,
         )
+        if real.genesis_hash is not None:
+            journal.bind(mode=settings.mode, chain_id=chain.chain_id, genesis_hash=real.genesis_hash)
+            if settings.signs:
+                _claim_wallet(journal, settings, real, replaced=new_journal)
+        if real.reconcile is not None:
+            real.reconcile()  # bound to this chain: now finish or re-find what the last run left in flight
         return _assemble(settings, real, journal=journal, clock=clock, redactor=redactor, kill_switch=kill_switch)
     except BaseException:
         journal.close()
         raise
+
+
+def _claim_wallet(journal: Journal, settings: Settings, real: RealAdapters, *, replaced: bool) -> None:
+    """One signing daemon per (chain id, wallet), whatever the journal path; and a journal that
+    went missing is refused, not silently replaced by an empty one. The rule: the wallet record
+    (``journal_files``) says a journal of ours signed for this wallet on this very chain
+    (same genesis), this journal is another one and holds nothing, and the wallet has sent
+    transactions (nonce > 0) that the lost journal would have recorded. ``--new-journal`` is
+    the explicit way past it."""
+    assert settings.wallet.address is not None and real.genesis_hash is not None
+    wallet = str(settings.wallet.address)
+    before = journal.claim_wallet(wallet_dir(), chain_id=settings.chain.chain_id, wallet=wallet)
+    if (
+        before is not None
+        and not replaced
+        and before.genesis_hash == real.genesis_hash.lower()
+        and before.tag != journal.tag
+        and journal.is_empty()
+        and (real.wallet_nonce or 0) > 0
+    ):
+        if before.journal == str(journal.path):
+            why = (
+                f"journal {journal.path} is new or empty, but wallet {wallet} already ran on this chain with the "
+                f"journal that was there (tag {before.tag}; deleted, reset or its WAL lost?)"
+            )
+        else:
+            why = f"wallet {wallet} ran on this chain with journal {before.journal} (tag {before.tag}), not {journal.path}"
+        raise UserInputError(
+            f"{why}: restore that journal (or point journal.path at it), or start a new one on purpose with "
+            "`delever run --new-journal`"
+        )
+    journal.remember_wallet(real.genesis_hash)
+
+
+def _replace_journal(
+    settings: Settings, *, clock: Clock, redactor: Redactor, read_chain: Callable[[Settings], tuple[str, int]]
+) -> Journal:
+    """``run --new-journal``: move the journal aside unless it holds an open batch on this very
+    chain (resuming it is the only safe way on; a new journal would forget it)."""
+    genesis, _ = read_chain(settings)
+
+    def may_replace(old: Journal | None) -> None:
+        if old is None or old.binding().get("genesis_hash") != genesis.lower():
+            return  # damaged, or written on another chain: nothing of it can be resumed here
+        open_ids = [b.id for b in old.open_batches()]
+        if open_ids:
+            raise UserInputError(
+                f"journal {old.path} has batch {open_ids[0]} open on this chain: resume it with `delever run` "
+                "(a new journal would forget it)"
+            )
+
+    journal, moved = Journal.replace(
+        configs.journal_path(settings), clock=clock, redact=redactor, may_replace=may_replace
+    )
+    if moved is not None:
+        log.warning("moved journal %s aside to %s; starting a new journal", journal.path, moved)
+    return journal
+
+
+def _read_chain(settings: Settings) -> tuple[str, int]:
+    """(genesis hash, the wallet's mined nonce) from the configured RPC."""
+    assert settings.wallet.address is not None
+    return chain_facts(connect_chain(settings.chain), str(settings.wallet.address))
 
 
 def _assemble(
@@ -190,12 +282,17 @@ def _assemble(
 
 
 def clear_halt(
-    settings: Settings, *, clock: Clock | None = None, by: str = "delever run --clear-halt"
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    by: str = "delever run --clear-halt",
+    read_chain: Callable[[Settings], tuple[str, int]] | None = None,
 ) -> tuple[str, list[str]]:
     """Clear a HALTED/REDUCE_ONLY state in the journal the daemon of ``settings`` uses, and
     mark steps awaiting review to be reconciled by key on the next start. Returns (the state
-    it was in, the marked step keys). ``UserInputError``: no such journal, or one bound to
-    another mode or chain; ``JournalLocked``: a daemon holds it."""
+    it was in, the marked step keys). ``UserInputError``: no such journal, one bound to another
+    mode or chain (genesis, when the RPC answers), or one whose nonces the chain can never
+    reach (clearing would only lead to a wait that never ends); ``JournalLocked``: a daemon holds it."""
     path = configs.journal_path(settings)
     if not path.exists():
         raise UserInputError(f"no journal at {path} (the {settings.mode} daemon of this config writes there)")
@@ -205,6 +302,7 @@ def clear_halt(
         raise JournalLocked(f"{exc}: stop the daemon first") from None
     with journal:
         journal.bind(mode=settings.mode, chain_id=settings.chain.chain_id)
+        _check_chain_offline_ok(journal, settings, read_chain or _read_chain_and_pending)
         state, reason = journal.control()
         marked = []
         for batch in journal.open_batches():
@@ -215,6 +313,40 @@ def clear_halt(
         journal.clear_control(by=by)
     was = f"{state.value}{f' ({reason})' if reason else ''}"
     return was, marked
+
+
+def _check_chain_offline_ok(
+    journal: Journal, settings: Settings, read_chain: Callable[[Settings], tuple[str, int]]
+) -> None:
+    """The chain checks the daemon makes at start, when the RPC answers (a halt can be cleared
+    offline; the daemon's own start then checks again)."""
+    try:
+        genesis, pending = read_chain(settings)
+    except AdapterUnavailable:
+        log.warning("the chain RPC does not answer: clearing without checking the journal against the chain")
+        return
+    journal.bind(mode=settings.mode, chain_id=settings.chain.chain_id, genesis_hash=genesis)
+    if settings.signs and settings.wallet.address is not None:
+        store = TxStore(journal.path)
+        try:
+            gap = nonce_gap(store, Web3.to_checksum_address(settings.wallet.address), settings.chain.chain_id, pending)
+        finally:
+            store.close()
+        if gap is not None:
+            raise NonceGap(gap)
+
+
+def _read_chain_and_pending(settings: Settings) -> tuple[str, int]:
+    """(genesis hash, the wallet's next nonce counting the pool)."""
+    assert settings.wallet.address is not None
+    link = connect_chain(settings.chain)
+    genesis, _ = chain_facts(link, str(settings.wallet.address))
+    wallet = Web3.to_checksum_address(settings.wallet.address)
+    try:
+        pending = int(retrying_read(lambda: link.w3.eth.get_transaction_count(wallet, "pending"), what="nonce"))
+    except (Retryable, Halt) as exc:
+        raise ChainUnavailable(f"the chain RPC does not answer: {exc}") from None
+    return genesis, pending
 
 
 def _observe(snapshot: Snapshot, *, metrics: Metrics, lending: Lending, hf_floor: Decimal, journal: Journal) -> None:

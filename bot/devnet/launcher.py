@@ -227,6 +227,8 @@ def _deploy_and_open(
         extra={
             "process_start_ticks": {name: _start_ticks(pid) for name, pid in pids.items()},
             "anvil_log": str(directory / state.ANVIL_LOG_NAME),
+            # Which chain this is (a journal binds to it; `devnet down` moves that chain's journals aside).
+            "genesis_hash": "0x" + bytes(w3.eth.get_block(0)["hash"]).hex(),
         },
     )
     return with_exchange(devnet, endpoint) if endpoint is not None else devnet

@@ -8,7 +8,8 @@ Schema (version 1):
 
 - ``meta(key, value)``: ``schema_version``, ``journal_tag`` (random, made once; it prefixes
   batch ids so two journals never share an idempotency key), ``next_batch_seq``, ``hold`` (the
-  target HF the daemon carries, with ``engine.hold_to_target``).
+  target HF the daemon carries, with ``engine.hold_to_target``); once bound, ``mode``,
+  ``chain_id`` and ``genesis_hash`` (block 0 of the chain it was written on).
 - ``batches(id, seq, status, spec, start, outcome, created_at, updated_at)``: status OPEN →
   DONE | FAILED | HALTED.
 - ``steps(batch_id, step, key, status, attempts, intent, outcome, error, created_at,
@@ -18,6 +19,11 @@ Schema (version 1):
 
 Payloads are JSON with ints and Decimal strings; they never hold secrets (the engine only
 ever hands amounts, symbols, addresses and hashes to the journal).
+
+A journal never silently starts afresh: opening an existing file checks it first (a WAL that
+SQLite would drop, a missing table, ``PRAGMA quick_check``) and refuses a damaged one
+(``JournalCorrupt``); tables are created only in a new file. The WAL is checkpointed after each
+batch closes and at a clean close, so the main file holds the committed state.
 """
 
 from __future__ import annotations
@@ -35,7 +41,10 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from bot.errors import DeleverError
+from bot.engine import journal_files
+from bot.engine.journal_files import WalletClaim, WalletRecord
+from bot.engine.journal_files import WalletLocked as WalletLocked
+from bot.errors import DeleverError, UserInputError
 from bot.ports import Clock
 
 SCHEMA_VERSION = 1
@@ -46,8 +55,17 @@ class JournalLocked(DeleverError):
     """Another process holds the journal: a second daemon must not start."""
 
 
-class JournalCorrupt(DeleverError):
-    """``PRAGMA integrity_check`` failed or the schema is from an unknown version."""
+class JournalCorrupt(UserInputError):
+    """The file is damaged (a WAL SQLite would drop, a missing table, ``quick_check`` failed) or
+    its schema is from an unknown version: a human decides (restore it, or ``run --new-journal``)."""
+
+
+class JournalOfAnotherChain(UserInputError):
+    """The journal was written on another chain (genesis block) than the RPC serves."""
+
+
+NEW_JOURNAL_HINT = "`delever run --new-journal` moves it aside to {name}.<tag>.bak and starts a new one"
+_TABLES = ("meta", "batches", "steps", "events", "control")
 
 
 class StepStatus(str, Enum):
@@ -143,7 +161,8 @@ CREATE INDEX IF NOT EXISTS batches_by_status ON batches(status);
 
 
 class Journal:
-    """One writer per journal file, enforced by ``flock`` on ``<path>.lock``."""
+    """One writer per journal file, enforced by ``flock`` on ``<resolved path>.lock`` (a symlink
+    to the file takes the same lock)."""
 
     def __init__(
         self,
@@ -154,8 +173,11 @@ class Journal:
         redact: Callable[[str], str] | None = None,
         tag: str | None = None,
         read_only: bool = False,
+        _lock_fd: int | None = None,
     ) -> None:
-        self.path = Path(path)
+        # ":memory:" (backtests): nothing on disk, so no lock file, no WAL and no fsync.
+        in_memory = str(path) == MEMORY
+        self.path = Path(path) if in_memory else Path(path).expanduser().resolve()
         self._clock = clock
         if read_only:
             self._open_read_only()
@@ -163,14 +185,23 @@ class Journal:
         # Adapters' error texts land in the journal: mask known secrets on the way in.
         self._redact = redact or (lambda text: text)
         self._new_tag = tag  # a fixed tag for a new journal (backtests: reproducible keys); None: random
-        # ":memory:" (backtests): nothing on disk, so no lock file, no WAL and no fsync.
-        in_memory = str(path) == MEMORY
+        self._wallet: WalletClaim | None = None
+        self.created = in_memory  # True when this open made a new journal (the file was absent or empty)
         if not in_memory:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock_fd: int | None = None
-        if lock and not in_memory:
-            self._lock_fd = _acquire_lock(self.path.with_name(self.path.name + ".lock"))
+        self._lock_fd: int | None = _lock_fd
+        if lock and not in_memory and _lock_fd is None:
+            self._lock_fd = _acquire_lock(self.lock_path(self.path))
         try:
+            if not in_memory:
+                self.created = journal_files.create_private(self.path)
+                wal = journal_files.sidecars(self.path)[0]
+                if self.created and wal.exists() and wal.stat().st_size > 0:
+                    damage: str | None = f"its main file is empty but its WAL holds {wal.stat().st_size} bytes"
+                else:
+                    damage = None if self.created else journal_files.wal_damage(wal)
+                if damage:
+                    raise JournalCorrupt(self._damaged(damage))
             # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, one transaction per transition.
             self._db = sqlite3.connect(
                 str(path) if in_memory else str(self.path), isolation_level=None, check_same_thread=False
@@ -180,7 +211,12 @@ class Journal:
                 self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA busy_timeout=5000")
+            if not self.created:
+                self._check_existing()
             self._init_schema()
+        except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed", ...
+            self.close()
+            raise JournalCorrupt(self._damaged(f"SQLite cannot read it ({exc})")) from None
         except BaseException:
             self.close()
             raise
@@ -191,6 +227,8 @@ class Journal:
         self._redact = lambda text: text
         self._new_tag = None
         self._lock_fd = None
+        self._wallet = None
+        self.created = False
         if not self.path.is_file():
             raise FileNotFoundError(f"no journal at {self.path}")
         uri = f"{self.path.resolve().as_uri()}?mode=ro"
@@ -204,16 +242,88 @@ class Journal:
             self.close()
             raise JournalCorrupt(f"{self.path} is not a delever journal of schema version {SCHEMA_VERSION}")
 
+    @staticmethod
+    def lock_path(path: Path) -> Path:
+        resolved = path.expanduser().resolve()
+        return resolved.with_name(resolved.name + ".lock")
+
+    def _check_existing(self) -> None:
+        """An existing file must hold every table and pass ``quick_check``: never recreate a
+        dropped table (a batch would be re-run from its first step)."""
+        present = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        missing = [t for t in _TABLES if t not in present]
+        if missing:
+            raise JournalCorrupt(self._damaged(f"table {', '.join(missing)} is missing"))
+        verdict = str(self._db.execute("PRAGMA quick_check").fetchone()[0])
+        if verdict != "ok":
+            raise JournalCorrupt(self._damaged(f"quick_check says {verdict!r}"))
+
+    def _damaged(self, why: str) -> str:
+        return f"journal {self.path} is damaged: {why}; restore it from a backup, or " + NEW_JOURNAL_HINT.format(
+            name=self.path.name
+        )
+
     # ---- lifecycle -------------------------------------------------------------------------
 
     def close(self) -> None:
         db = getattr(self, "_db", None)
         if db is not None:
+            if self._lock_fd is not None:
+                self.checkpoint()  # the writer leaves the committed state in the main file
             db.close()
             self._db = None  # type: ignore[assignment]
+        if self._wallet is not None:
+            self._wallet.release()
+            self._wallet = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # closing the descriptor drops the flock
             self._lock_fd = None
+
+    def checkpoint(self, *, wait: bool = True) -> None:
+        """Copy the WAL's committed pages into the main file; ``wait``: also truncate the WAL,
+        waiting (``busy_timeout``) for readers. Without waiting, a reader holding a snapshot can
+        make it partial; the rest follows at the next one."""
+        if str(self.path) != MEMORY and self._db is not None:
+            try:
+                self._db.execute(f"PRAGMA wal_checkpoint({'TRUNCATE' if wait else 'PASSIVE'})").fetchone()
+            except sqlite3.DatabaseError:  # busy (the WAL still holds everything, durably), or unreadable
+                pass
+
+    @classmethod
+    def replace(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        clock: Clock,
+        redact: Callable[[str], str] | None = None,
+        may_replace: Callable[[Journal | None], None] = lambda old: None,
+    ) -> tuple[Journal, Path | None]:
+        """``run --new-journal``: under the journal's lock, move the journal at ``path`` aside
+        (``<name>.<tag>.bak``; a damaged one too) and open a new one. ``may_replace`` sees the
+        old journal (None when it is damaged) and raises to refuse. Returns (new, where the old went)."""
+        resolved = Path(path).expanduser().resolve()
+        resolved.parent.mkdir(parents=True, exist_ok=True)
+        fd = _acquire_lock(cls.lock_path(resolved))
+        try:
+            moved: Path | None = None
+            if resolved.exists() and resolved.stat().st_size > 0:
+                try:
+                    old: Journal | None = cls(resolved, clock=clock, lock=False)
+                except JournalCorrupt:
+                    old = None
+                tag = "damaged"
+                if old is not None:
+                    with old:
+                        may_replace(old)
+                        tag = old.tag
+                        old.checkpoint()
+                else:
+                    may_replace(None)
+                moved = journal_files.move_aside(resolved, tag)
+        except BaseException:
+            os.close(fd)
+            raise
+        return cls(resolved, clock=clock, redact=redact, _lock_fd=fd), moved  # owns fd, closes it on failure
 
     def __enter__(self) -> Journal:
         return self
@@ -233,8 +343,10 @@ class Journal:
 
     def _init_schema(self) -> None:
         # executescript commits implicitly, so the tables are created outside our own transaction
-        # (every statement is IF NOT EXISTS: a crash here leaves nothing half-made).
-        self._db.executescript(_SCHEMA)
+        # (every statement is IF NOT EXISTS: a crash here leaves nothing half-made). Only a new
+        # journal gets tables: an existing one passed ``_check_existing``.
+        if self.created:
+            self._db.executescript(_SCHEMA)
         with self._tx() as db:
             version = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if version is None:
@@ -291,11 +403,12 @@ class Journal:
             )
             self._event(db, None, None, "control:CLEARED", by)
 
-    def bind(self, *, mode: str, chain_id: int) -> None:
+    def bind(self, *, mode: str, chain_id: int, genesis_hash: str | None = None) -> None:
         """Tie the journal to one mode and one chain on first use; refuse any other later
-        (a dry-run must never resume a live batch, nor a journal move between chains)."""
-        from bot.errors import UserInputError
-
+        (a dry-run must never resume a live batch, nor a journal move between chains). A chain
+        is its chain id *and* its genesis block: a restarted devnet keeps the id, not the
+        genesis. A journal bound before genesis hashes were recorded adopts the current one only
+        while it holds no batch and no step (nothing could belong to another chain yet)."""
         with self._tx() as db:
             for key, value in (("mode", mode), ("chain_id", str(chain_id))):
                 row = db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
@@ -305,6 +418,51 @@ class Journal:
                     raise UserInputError(
                         f"journal {self.path} belongs to {key} {row[0]}, not {value}: use another journal.path"
                     )
+            if genesis_hash is None:
+                return
+            genesis_hash = genesis_hash.lower()
+            row = db.execute("SELECT value FROM meta WHERE key='genesis_hash'").fetchone()
+            if row is None:
+                used = db.execute("SELECT (SELECT COUNT(*) FROM batches) + (SELECT COUNT(*) FROM steps)").fetchone()[0]
+                if used and db.execute("SELECT COUNT(*) FROM meta WHERE key='mode'").fetchone()[0]:
+                    raise JournalOfAnotherChain(
+                        f"journal {self.path} holds {used} batch/step rows from before chains were recorded by "
+                        f"genesis block, so it cannot tell whether they were on this chain; "
+                        + NEW_JOURNAL_HINT.format(name=self.path.name)
+                    )
+                db.execute("INSERT INTO meta(key, value) VALUES ('genesis_hash', ?)", (genesis_hash,))
+            elif row[0] != genesis_hash:
+                raise JournalOfAnotherChain(
+                    f"journal {self.path} was written on another chain (chain id {chain_id}, genesis "
+                    f"{row[0][:10]}…, not {genesis_hash[:10]}…; a restarted devnet is a new chain): "
+                    + NEW_JOURNAL_HINT.format(name=self.path.name)
+                )
+
+    def binding(self) -> dict[str, str]:
+        """What the journal is bound to: ``mode``, ``chain_id``, ``genesis_hash`` (those set)."""
+        rows = self._db.execute("SELECT key, value FROM meta WHERE key IN ('mode', 'chain_id', 'genesis_hash')")
+        return {str(k): str(v) for k, v in rows}
+
+    def claim_wallet(self, directory: Path, *, chain_id: int, wallet: str) -> WalletRecord | None:
+        """Take the per-(chain id, wallet) lock (released on ``close``; ``WalletLocked`` when
+        another process holds it) and return the record of the journal that last signed for
+        this wallet, if any (``remember_wallet`` replaces it once the caller accepts this one)."""
+        if self._wallet is None:
+            self._wallet = WalletClaim(directory, chain_id=chain_id, wallet=wallet, journal=self.path)
+        return self._wallet.record()
+
+    def remember_wallet(self, genesis_hash: str) -> None:
+        """Record this journal as the one that signs for the claimed wallet on this chain."""
+        assert self._wallet is not None, "claim_wallet first"
+        claim = self._wallet
+        record = WalletRecord(claim.chain_id, claim.wallet, genesis_hash.lower(), str(self.path), self.tag)
+        if claim.record() != record:
+            claim.write_record(record)
+
+    def is_empty(self) -> bool:
+        """No batch and no step: nothing was ever journalled."""
+        row = self._db.execute("SELECT (SELECT COUNT(*) FROM batches) + (SELECT COUNT(*) FROM steps)").fetchone()
+        return int(row[0]) == 0
 
     # ---- the held target (engine.hold_to_target) ---------------------------------------------
 
@@ -361,6 +519,7 @@ class Journal:
                 (status.value, self._safe(to_json(outcome)), self._clock.now(), batch_id),
             )
             self._event(db, batch_id, None, f"batch:{status.value}", None)
+        self.checkpoint(wait=False)  # a closed batch lives in the main file, not only in the WAL
 
     def batch(self, batch_id: str) -> BatchRow:
         row = self._db.execute("SELECT * FROM batches WHERE id=?", (batch_id,)).fetchone()

@@ -96,7 +96,11 @@ def test_cli_devnet_down_and_status_without_a_devnet(monkeypatch, tmp_path) -> N
     monkeypatch.setenv("DELEVER_STATE_DIR", str(tmp_path))
     runner = CliRunner()
     result = runner.invoke(app, ["devnet", "down", "--json"])
-    assert result.exit_code == 0 and json.loads(result.stdout) == {"stopped": []}
+    assert result.exit_code == 0 and json.loads(result.stdout) == {
+        "stopped": [],
+        "journals_moved": {},
+        "journals_in_use": [],
+    }
     result = runner.invoke(app, ["devnet", "status", "--json"])
     assert result.exit_code == 0 and json.loads(result.stdout)["running"] is False
 

@@ -5,8 +5,11 @@ Flow for ``send(key, request)``:
 1. The key is known → never sign for another nonce: reconcile (``poll``) its attempts.
 2. Otherwise guard before signing: RPC chain id == configured; the ``eth_call`` simulation does
    not revert (decoded Aave reason); enough ETH for ``gas · maxFee + value``.
-3. Nonce = max(chain ``pending`` nonce, persisted next nonce); EIP-1559 fees from the latest base
-   fee and the urgency (``fees.py``); gas = estimate · (1 + margin); sign locally.
+3. Nonce = max(chain ``pending`` nonce, persisted next nonce), refused (``nonce_gap``) when the
+   store runs ahead of the chain with nothing in flight to fill the gap (the chain was reset
+   under the journal: such a transaction could never be mined); EIP-1559 fees from the latest
+   base fee and the urgency (``fees.py``); gas = estimate · (1 + margin); sign locally.
+   ``reconcile_open`` (at start) checks the same first and raises ``NonceGap`` in one line.
 4. Persist the raw signed bytes and hash (fsync) BEFORE broadcasting, then broadcast. A transport
    failure of the broadcast leaves the outcome UNKNOWN; reconciliation rebroadcasts the SAME bytes.
 5. ``poll`` (what ``wait`` loops on): look for a receipt of EVERY hash sent for the nonce (an
@@ -51,7 +54,7 @@ from bot.adapters.chain.fees import (
 from bot.adapters.chain.rpc import is_transport_error, retrying_read, scrubbed
 from bot.adapters.chain.tx_store import Attempt, TxRecord, TxStatus, TxStore
 from bot.clock import SystemClock
-from bot.errors import GuardRefused, Halt, NeedsReview, Retryable
+from bot.errors import GuardRefused, Halt, NeedsReview, Retryable, UserInputError
 from bot.ports import Outcome, TxResult
 
 log = logging.getLogger(__name__)
@@ -59,6 +62,32 @@ log = logging.getLogger(__name__)
 _ALREADY_KNOWN = ("already known", "known transaction", "already imported", "transaction already exists")
 _NONCE_TOO_LOW = ("nonce too low", "nonce too small", "noncetoolow", "nonce has already been used")
 _UNDERPRICED = ("underpriced", "replacement transaction", "fee too low")
+
+
+class NonceGap(UserInputError):
+    """The journal's nonces run ahead of the chain with nothing that can fill the gap."""
+
+
+def nonce_gap(store: TxStore, sender: str, chain_id: int, pending_nonce: int) -> str | None:
+    """Why nonce ``pending_nonce`` (the chain's next for ``sender``) can never be filled by a
+    journalled transaction while the journal holds higher ones, or None when there is no gap.
+    A nonce in the gap is fillable only by a key still in flight (signed, pending or mined:
+    its stored bytes are rebroadcast); a key that finished there was mined on another chain."""
+    expected = store.next_nonce(sender, chain_id)
+    if expected <= pending_nonce:
+        return None
+    held = store.live_nonces(sender, chain_id, pending_nonce)
+    for nonce in range(pending_nonce, expected):
+        status = held.get(nonce)
+        if status in (TxStatus.SIGNED, TxStatus.PENDING, TxStatus.MINED):
+            continue
+        why = "no journalled transaction holds it" if status is None else f"the journal has it {status.value}"
+        return (
+            f"journal {store.path} expects {sender} at nonce {expected} but the chain's next nonce is "
+            f"{pending_nonce} and {why} (the chain was reset, or the journal was written on another chain): "
+            f"`delever run --new-journal` moves it aside to {store.path.name}.<tag>.bak and starts a new one"
+        )
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +160,9 @@ class TxSender:
             raise GuardRefused(f"{exc}; refusing to sign", reason="fee cap") from None
         self._guard_gas_funds(gas=gas, fees=fees, value=request.value)
         pending_nonce = self._read(lambda: self._w3.eth.get_transaction_count(self.address, "pending"), "nonce")
+        gap = nonce_gap(self._store, self.address, self.config.chain_id, pending_nonce)
+        if gap is not None:  # never sign at a nonce the chain can never reach
+            raise GuardRefused(f"{gap}; refusing to sign", reason="nonce gap")
         nonce = max(pending_nonce, self._store.next_nonce(self.address, self.config.chain_id))
         record = TxRecord(
             key=key,
@@ -240,8 +272,20 @@ class TxSender:
         return self.poll(key)
 
     def reconcile_open(self) -> list[TxResult]:
-        """Startup: one reconciliation step for every non-final key of this sender, in nonce order."""
+        """Startup: refuse a nonce gap (``NonceGap``), then one reconciliation step for every
+        non-final key of this sender, in nonce order."""
+        self.check_nonces()
         return [self.poll(k) for k in self._store.open_keys(self.address, self.config.chain_id)]
+
+    def check_nonces(self) -> None:
+        """``NonceGap`` when the journal expects a higher nonce than the chain's next one and no
+        journalled transaction can fill the gap (the chain was reset, or the journal is from
+        another chain): every later transaction would wait forever, replaced up to the fee cap."""
+        pending = self._read(lambda: self._w3.eth.get_transaction_count(self.address, "pending"), "nonce")
+        gap = nonce_gap(self._store, self.address, self.config.chain_id, pending)
+        if gap is not None:
+            log.error("%s", gap)
+            raise NonceGap(gap)
 
     def attempts(self, key: str) -> list[Attempt]:
         return self._store.attempts(key)

@@ -22,6 +22,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from bot.errors import UserInputError
+
 
 class TxStatus(str, Enum):
     SIGNED = "SIGNED"  # persisted, broadcast not (yet) confirmed by the node
@@ -129,12 +131,30 @@ class TxStore:
     """One connection, serialised by a lock; every commit is fsynced (``synchronous=FULL``)."""
 
     def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
+        self._create_tables()
+
+    def _create_tables(self) -> None:
+        """Create the tables in a new file; in a journal that had them, refuse to recreate a
+        dropped one (its nonces and signed bytes would be forgotten). The journal's ``meta``
+        table, when present, remembers that the tables were made."""
+        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        made = "meta" in tables and self._db.execute("SELECT 1 FROM meta WHERE key='tx_store'").fetchone()
+        missing = sorted({"chain_tx", "chain_tx_attempt"} - tables)
+        if made and missing:
+            self._db.close()
+            raise UserInputError(
+                f"journal {self.path} is damaged: table {', '.join(missing)} is missing; restore it from a backup, "
+                f"or `delever run --new-journal` moves it aside to {self.path.name}.<tag>.bak and starts a new one"
+            )
         self._db.executescript(_SCHEMA)
+        if "meta" in tables and not made:
+            self._db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('tx_store', '1')")
 
     def close(self) -> None:
         with self._lock:
@@ -169,6 +189,16 @@ class TxStore:
                 (sender, chain_id),
             ).fetchall()
             return [r[0] for r in rows]
+
+    def live_nonces(self, sender: str, chain_id: int, from_nonce: int) -> dict[int, TxStatus]:
+        """The status of every non-REJECTED key at nonce ``from_nonce`` or above, by nonce."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT nonce, status FROM chain_tx WHERE sender = ? AND chain_id = ? AND nonce >= ?"
+                " AND status != 'REJECTED'",
+                (sender, chain_id, from_nonce),
+            ).fetchall()
+            return {int(n): TxStatus(status) for n, status in rows}
 
     def key_for_nonce(self, sender: str, chain_id: int, nonce: int) -> str | None:
         with self._lock:

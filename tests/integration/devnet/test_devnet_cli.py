@@ -88,7 +88,11 @@ def test_devnet_cli_up_set_price_advance_status_down(state_dir) -> None:
     assert unknown.returncode == 2 and len(unknown.stderr.strip().splitlines()) == 1
 
     down = _run(state_dir, "down", "--json")
-    assert down.returncode == 0 and json.loads(down.stdout) == {"stopped": ["exchange", "anvil"]}
+    assert down.returncode == 0 and json.loads(down.stdout) == {
+        "stopped": ["exchange", "anvil"],
+        "journals_moved": {},
+        "journals_in_use": [],
+    }
     assert not anvil.pid_alive(pid) and not anvil.pid_alive(exchange_pid)
     assert not (state_dir / "devnet.json").exists()
     assert _run(state_dir, "down").returncode == 0
