@@ -43,7 +43,7 @@ def test_down_stops_what_a_truncated_state_file_names_by_its_log_and_removes_it(
     state_file.write_text(_truncated(logging_process.pid))
     run = run_delever("devnet", "down", "--json")
     assert run.code == 0, run.err
-    assert json.loads(run.out) == {"stopped": ["anvil"]}
+    assert json.loads(run.out) == {"stopped": ["anvil"], "journals_moved": {}, "journals_in_use": []}
     assert logging_process.wait(timeout=10) is not None
     assert not state_file.exists()
     assert "devnet_state_damaged" in run.err and str(state_file) in run.err
