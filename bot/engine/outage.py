@@ -32,4 +32,5 @@ class Outage:
 
     def pause(self, grace_s: float) -> float:
         """Backs off from the reconcile grace to ``MAX_PAUSE_S``: quick for a blip, gentle for hours."""
-        return min(MAX_PAUSE_S, max(grace_s, 0.5) * 2 ** min(max(self.lookups - 1, 0), 10))
+        doublings: int = min(max(self.lookups - 1, 0), 10)
+        return min(MAX_PAUSE_S, max(grace_s, 0.5) * float(2**doublings))
