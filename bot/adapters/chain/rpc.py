@@ -105,7 +105,8 @@ def retrying_read(fn: Callable[[], T], *, what: str, attempts: int = 4, max_wait
 def _log_retry(what: str, state: RetryCallState) -> None:
     exc = state.outcome.exception() if state.outcome is not None else None
     reason = scrubbed(exc) if exc is not None else "no answer"
-    log.warning("RPC read (%s) failed: %s; retrying (attempt %d)", what, reason, state.attempt_number)
+    # Debug only: one-shot commands print one line; a read that still fails raises ``Retryable``.
+    log.debug("RPC read (%s) failed: %s; retrying (attempt %d)", what, reason, state.attempt_number)
 
 
 def scrubbed(exc: BaseException) -> str:
