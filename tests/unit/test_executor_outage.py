@@ -92,3 +92,20 @@ def test_a_stop_during_an_outage_leaves_the_step_unknown_and_a_restart_finishes_
     assert result.status is BatchStatus.DONE
     assert len(rig.world.orders) == 1
     _every_effect_once(rig)
+
+
+def test_a_restart_during_the_outage_keeps_looking_and_counts_the_bound_from_the_first_unknown(tmp_path):
+    rig = Rig(tmp_path)
+    rig.world.fault("sell", LOST)
+    rig.world.outage_after = ("sell", 100_000.0)
+    during_the_outage = lambda: rig.clock.now() < rig.world.down_until  # noqa: E731
+    with pytest.raises(StopRequested):
+        rig.executor(stop_requested=during_the_outage).execute(rig.spec(10), rig.lending.snapshot())
+    (batch,) = rig.journal.open_batches()
+    unknown_since = rig.journal.step(batch.id, "sell").updated_at
+    rig.restart()
+    rig.clock.advance(500)  # the daemon was down for a while; the exchange still is
+    with pytest.raises(NeedsReview, match=r"has not answered for 9\d\d s \(exchange.reconcile_timeout_s = 900\)"):
+        rig.executor(reconcile_timeout_s=900).resume()
+    assert 900 <= rig.clock.now() - unknown_since < 900 + MAX_PAUSE_S + 1
+    assert len(rig.world.orders) == 1
