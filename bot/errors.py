@@ -52,3 +52,8 @@ class Rejected(DeleverError):
 
 class GuardRefused(Rejected):
     """Refused locally before anything was signed or sent (HF floor, allowlist, chain id, gas)."""
+
+
+class VenueUnreachable(OutcomeUnknown):
+    """The outcome is unknown because the venue does not answer (an outage): keep looking it
+    up by key, with alerts, for as long as the configured bound allows; never re-send blind."""

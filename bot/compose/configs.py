@@ -66,6 +66,7 @@ def executor_config(
         reconcile_grace_s=engine.reconcile_grace_s,
         max_retries=engine.max_retries,
         backoff_s=engine.backoff_s,
+        reconcile_timeout_s=exchange.reconcile_timeout_s,
     )
 
 

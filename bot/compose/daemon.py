@@ -24,6 +24,7 @@ from bot.adapters.chain.rpc import retrying_read
 from bot.adapters.chain.tx_sender import NonceGap, nonce_gap
 from bot.adapters.chain.tx_store import TxStore
 from bot.adapters.dryrun import dry_run_pair
+from bot.adapters.venue import CcxtVenue
 from bot.clock import SystemClock
 from bot.compose import configs
 from bot.compose.adapters import (
@@ -116,6 +117,10 @@ def build_runtime(
     try:
         journal.bind(mode=settings.mode, chain_id=chain.chain_id)
         real = adapters(settings)
+        if isinstance(real.venue, CcxtVenue):
+            # Keyed writes recorded in the journal: a restart waits only what is left of the
+            # in-flight window of what the last process sent, not a whole window from start-up.
+            real.venue.record_sends_in(journal)
         guards.check_mode(
             mode=settings.mode,
             live_flag=live_flag,

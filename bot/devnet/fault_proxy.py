@@ -15,6 +15,8 @@ Kinds (what the client sees):
   timeout — the UNKNOWN case; a long hold leaves time to SIGKILL the client mid-call).
 - ``status``: answer HTTP ``status`` (default 503) with an empty body; nothing is forwarded.
 - ``garbage``: answer HTTP 200 with ``body`` (default: not JSON); nothing is forwarded.
+- ``garbled``: forward, then answer HTTP 200 with ``body`` instead of the node's answer (a
+  broken gateway behind which the call, a broadcast say, did happen).
 - ``result``: forward, then replace the JSON-RPC ``result`` with ``result`` (a decodable lie).
 
 A rule matches a JSON-RPC method (``"*"`` for any) and optionally a substring of the request's
@@ -36,7 +38,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-KINDS = ("delay", "lost", "status", "garbage", "result")
+KINDS = ("delay", "lost", "status", "garbage", "garbled", "result")
 DEFAULT_GARBAGE = "<html><body>502 Bad Gateway (not JSON)</body></html>"
 
 
@@ -219,6 +221,8 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 return self._close()
             if kind == "result":
                 raw = _replace_result(raw, fault.result)
+            if kind == "garbled":
+                return self._answer(200, fault.body.encode(), "application/json")
             self._answer(status, raw, "application/json")
 
         def _answer(self, status: int, raw: bytes, content_type: str) -> None:

@@ -8,7 +8,9 @@ counter is still 0 never reached a venue and simply acts.
 - ``Rejected`` (incl. ``GuardRefused``) → the step is FAILED and the batch stops safely.
 - ``RateLimited``/``Retryable`` → wait (``retry_after``), retry the same key, bounded.
 - ``OutcomeUnknown`` → the step is UNKNOWN; wait a grace period, look the key up; nothing
-  found → one re-send under the same key; still nothing → NEEDS_REVIEW.
+  found → one re-send under the same key; still nothing → NEEDS_REVIEW. While the venue does
+  not answer at all (``VenueUnreachable``) the lookups go on, alerting, until it answers or
+  ``reconcile_timeout_s`` has passed since the outcome became unknown.
 - ``NeedsReview``/``Halt`` → the journal is HALTED; a human decides.
 - verify finds HF not raised → REDUCE_ONLY and a halt with an alert.
 - a stop request (``StopRequested``: between steps, or out of any wait on the clock) pauses
@@ -31,8 +33,19 @@ from bot.engine.batch_run import BatchRun, StepPorts
 from bot.engine.batch_spec import BatchSpec, position_payload
 from bot.engine.executor_config import ExecutorConfig
 from bot.engine.journal import BatchStatus, ControlState, Journal, StepRow, StepStatus
+from bot.engine.outage import Outage
 from bot.engine.steps import STEPS, Act, Kind, Refused, Skip, Step, account_batch, status_of
-from bot.errors import DeleverError, GuardRefused, Halt, NeedsReview, OutcomeUnknown, RateLimited, Rejected, Retryable
+from bot.errors import (
+    DeleverError,
+    GuardRefused,
+    Halt,
+    NeedsReview,
+    OutcomeUnknown,
+    RateLimited,
+    Rejected,
+    Retryable,
+    VenueUnreachable,
+)
 from bot.ports import Clock, Lending, Outcome, Venue
 
 log = logging.getLogger("delever.executor")
@@ -219,11 +232,18 @@ class Executor:
         # attempts > 0: an act may have reached the venue (a crash, or an UNKNOWN): look first.
         must_reconcile = row.attempts > 0
         resubmits = retries = unknown_lookups = 0
+        outage: Outage | None = None
         while True:
             act: Act[Any] | None = None
             if must_reconcile:
                 try:
                     act = self.read(lambda: step.reconcile(run, key, intent))
+                except VenueUnreachable as e:
+                    if outage is None:
+                        since = row.updated_at if row.status is StepStatus.UNKNOWN else self.clock.now()
+                        outage = Outage(key, since=since, bound_s=cfg.reconcile_timeout_s)
+                    self._wait_out(outage, e)
+                    continue
                 except OutcomeUnknown as e:
                     # The lookup itself was inconclusive (for a sell it re-sends under the same key).
                     unknown_lookups += 1
@@ -236,6 +256,11 @@ class Executor:
                         raise NeedsReview(f"{key}: outcome still unknown after {resubmits} re-send(s)")
                     resubmits += 1
                     log.warning("%s: not found on the venue; re-sending under the same key", key)
+                if outage is not None:
+                    self.observer.alert(
+                        "info", f"{key}: the venue answers again after {outage.elapsed(self.clock.now()):.0f} s"
+                    )
+                    outage = None
             if act is None:
                 self.journal.record_attempt(run.batch_id, step.name)
                 self._crash(f"before_act:{step.name}")
@@ -313,6 +338,27 @@ class Executor:
                 return fn()
             except Retryable as e:
                 retries = self._backoff("read", retries, e.retry_after, e)
+
+    def _wait_out(self, outage: Outage, error: VenueUnreachable) -> None:
+        """One pause of an outage: alert (at its start, then as reminders), halt past the bound."""
+        now = self.clock.now()
+        outage.lookups += 1
+        elapsed = outage.elapsed(now)
+        if outage.exceeded(now):
+            raise NeedsReview(
+                f"{outage.key}: the venue has not answered for {elapsed:.0f} s "
+                f"(exchange.reconcile_timeout_s = {outage.bound_s:.0f}); last: {error}"
+            )
+        if outage.alert_due(now):
+            outage.alerted_at = now
+            self.observer.alert(
+                "warning",
+                f"{outage.key}: outcome unknown and the venue does not answer ({error}); "
+                f"looking it up by key for up to {outage.bound_s:.0f} s (unknown for {elapsed:.0f} s)",
+            )
+        if self._stop_requested():
+            raise StopRequested(f"stopped while the venue was unreachable ({outage.key} stays UNKNOWN)")
+        self.clock.sleep(outage.pause(self.config.reconcile_grace_s))
 
     def _backoff(self, what: str, retries: int, retry_after: float | None, error: Exception) -> int:
         retries += 1

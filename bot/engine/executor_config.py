@@ -30,6 +30,8 @@ class ExecutorConfig:
     reconcile_grace_s: float  # wait before looking up a lost write (let it land)
     max_retries: int  # Retryable / RateLimited per step
     backoff_s: float
+    # How long an exchange outage may keep an unknown write unreconciled before a review.
+    reconcile_timeout_s: float
     sweep_idle_base: bool = True  # sell collateral already idle on the exchange too
     sweep_idle_quote: bool = True  # bring back quote already idle on the exchange too
     max_resubmits: int = 1  # re-sends after an UNKNOWN whose lookup found nothing

@@ -155,6 +155,7 @@ CREATE TABLE IF NOT EXISTS events (
     kind TEXT NOT NULL, detail TEXT);
 CREATE TABLE IF NOT EXISTS control (
     id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, reason TEXT, since REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS sends (op_id TEXT PRIMARY KEY, sent_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS steps_by_status ON steps(status);
 CREATE INDEX IF NOT EXISTS batches_by_status ON batches(status);
 """
@@ -366,6 +367,8 @@ class Journal:
                 )
             elif int(version[0]) != SCHEMA_VERSION:
                 raise JournalCorrupt(f"journal schema version {version[0]} is not {SCHEMA_VERSION}")
+            # From now on every keyed venue write is recorded in ``sends`` before it is sent.
+            db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('sends_since', ?)", (repr(self._clock.now()),))
 
     def integrity_check(self) -> str:
         """Return ``"ok"`` or SQLite's first complaint."""
@@ -617,6 +620,24 @@ class Journal:
             (step, StepStatus.OK.value, start, end),
         )
         return [payload for (outcome,) in rows if (payload := _from_json(outcome)) is not None]
+
+    # ---- when each keyed venue write was last sent (survives restarts) ----------------------
+
+    def note_send(self, op_id: str, at: float) -> None:
+        """Record, durably and before it is sent, that the write ``op_id`` goes out at ``at``."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO sends(op_id, sent_at) VALUES (?, ?)"
+                " ON CONFLICT(op_id) DO UPDATE SET sent_at = MAX(sent_at, excluded.sent_at)",
+                (op_id, at),
+            )
+
+    def last_send(self, op_id: str) -> float | None:
+        row = self._db.execute("SELECT sent_at FROM sends WHERE op_id=?", (op_id,)).fetchone()
+        return None if row is None else float(row[0])
+
+    def sends_recorded_since(self) -> float:
+        return float(self._db.execute("SELECT value FROM meta WHERE key='sends_since'").fetchone()[0])
 
     def events(self) -> list[tuple[float, str | None, str | None, str, str | None]]:
         return [tuple(r) for r in self._db.execute("SELECT ts, batch_id, step, kind, detail FROM events ORDER BY id")]

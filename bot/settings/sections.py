@@ -136,6 +136,9 @@ class ExchangeConfig(BaseModel):
     # Binance drops a signed request older than this. A lookup that finds no order (or
     # withdrawal) is conclusive only recvWindow + 1 s after the last possible send.
     recv_window_ms: Annotated[int, Field(ge=1000, le=60_000)] = 10_000
+    # While the exchange does not answer, an order or withdrawal whose outcome is unknown is
+    # looked up by key (with alerts) for up to this long, then the journal halts for review.
+    reconcile_timeout_s: Annotated[float, Field(ge=10, le=7 * 86_400, allow_inf_nan=False)] = 21_600.0
     api_key: SecretStr | None = None
     api_secret: SecretStr | None = None
 

@@ -123,3 +123,23 @@ def test_withdraw_response_lost_and_history_stale_is_not_sent_twice(rig):
     ]
     assert len(stale) >= 3, stale  # the adapter's own lookups AND the executor's reconcile saw the stale history
     assert_invariants(rig)
+
+
+def test_exchange_outage_while_a_sell_is_unknown_is_waited_out_and_the_batch_completes(rig):
+    """The exchange takes the sell and goes down before answering, for 45 s: every route 503.
+    The daemon keeps looking the order up by its client id (alerting), and when the exchange is
+    back it finds the order, sends nothing more and finishes the batch in the same run.
+    (Before: NeedsReview after ~25 s, "still unknown after 9 lookups", and halted for good.)"""
+    outage_s = 45.0
+    rig.add_fault(route=ORDER, kind="outage", seconds=outage_s)
+    started = time.monotonic()
+    run = rig.run("--once")
+    assert run.returncode == 0, run.stderr[-3000:] + events_text(rig)
+    assert_invariants(rig)
+    (post,) = rig.requests("/api/v3/order", "POST")  # one order, one client id, never re-sent
+    assert post["fault"] == "outage"
+    down = [r for r in rig.requests("/api/v3/order", "GET") if r["fault"] == "down"]
+    assert len(down) >= 8 and down[-1]["time"] - post["time"] >= outage_s - 5  # looked up all along
+    assert "does not answer" in run.stderr and "answers again after" in run.stderr
+    assert "halted" not in run.stderr
+    print(f"outage {outage_s:.0f} s: {len(down)} lookups refused, run {time.monotonic() - started:.0f} s")

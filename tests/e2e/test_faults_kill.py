@@ -11,9 +11,11 @@ invariants of ``faults_helpers.assert_invariants``.
 from __future__ import annotations
 
 import signal
+import time
 
 import pytest
 
+from bot.adapters.venue import client_order_id
 from bot.devnet.fault_proxy import FaultProxy
 from bot.engine.journal import StepStatus
 from tests.support.faults_helpers import SELECTORS, assert_invariants, events_text, wallet_txs
@@ -123,3 +125,23 @@ def test_sigkill_while_the_repay_broadcast_is_in_flight_restart_repays_once(rig)
     assert_invariants(rig)
     repays = [tx for tx in wallet_txs(rig) if bytes(tx["input"]).hex().startswith(SELECTORS["repay"])]
     assert len(repays) == 1
+
+
+def test_a_restart_after_the_in_flight_window_does_not_wait_it_out_again(rig):
+    """Killed right after the sell; restarted once the in-flight window (recvWindow 10 s + 1 s)
+    has passed since the order went out. The journal says when it was sent, so the restart's
+    lookup of the next client id ("not found") is conclusive at once: one lookup, no wait.
+    (Before: every start waited a whole window from its own start-up and looked again, so a
+    daemon restarted more often than that never got past the sell.)"""
+    first = rig.run("--once", crash="after_act:sell")
+    assert first.returncode == 137, first.stderr[-3000:]
+    (batch_id,) = rig.batch_ids()
+    (post,) = rig.requests("/api/v3/order", "POST")
+    time.sleep(max(0.0, post["time"] + 11.5 - time.time()))
+    second = rig.run("--once")
+    assert second.returncode == 0, second.stderr[-3000:] + events_text(rig)
+    assert_invariants(rig)
+    assert len(rig.requests("/api/v3/order", "POST")) == 1  # booked by lookup, never re-sent
+    unused = client_order_id(f"{batch_id}:sell", 1)  # the id after the sell's one order
+    lookups = [r for r in rig.requests("/api/v3/order", "GET") if r["params"].get("origClientOrderId") == unused]
+    assert [r["status"] for r in lookups] == [400], lookups  # "Order does not exist", believed at once

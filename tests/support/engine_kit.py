@@ -53,6 +53,7 @@ def default_config(world: FakeWorld, **overrides) -> ExecutorConfig:
         repay_idle=True,
         max_retries=8,
         backoff_s=1.0,
+        reconcile_timeout_s=21_600,
     )
     return replace(cfg, **overrides)
 

@@ -19,7 +19,7 @@ from bot.domain.book import Level, OrderBook, walk_bids
 from bot.domain.position import Position, Reserve, Rounding, from_units, health_factor_wad, to_units
 from bot.domain.snapshot import Snapshot
 from bot.domain.wadray import MAX_UINT256, WAD
-from bot.errors import NeedsReview, OutcomeUnknown, RateLimited, Rejected, Retryable
+from bot.errors import NeedsReview, OutcomeUnknown, RateLimited, Rejected, Retryable, VenueUnreachable
 from bot.ports import MarketRules, Outcome, SellResult, Transfer, TransferState, TxResult
 
 E18 = 10**18
@@ -120,6 +120,12 @@ class FakeWorld:
     faults: dict[str, list[str]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)  # (method, key or "")
     next_hash: int = 1
+    # An exchange outage: after the next call of ``outage_after[0]`` the venue does not answer
+    # for ``outage_after[1]`` s; keyed lookups fail as the adapter's do (``VenueUnreachable``),
+    # or with a plain ``Retryable`` (``outage_retryable``: a lookup of an id sent by an earlier process).
+    outage_after: tuple[str, float] | None = None
+    outage_retryable: bool = False
+    down_until: float = 0.0
 
     # ---- bookkeeping -------------------------------------------------------------------------
 
@@ -129,6 +135,17 @@ class FakeWorld:
     def next_fault(self, method: str) -> str | None:
         queue = self.faults.get(method)
         return queue.pop(0) if queue else None
+
+    def venue_call(self, method: str) -> None:
+        """Fail while the exchange is down; start the outage after its trigger call."""
+        if self.clock.now() < self.down_until:
+            message = f"{method}: the exchange does not answer (connection refused)"
+            raise Retryable(message) if self.outage_retryable else VenueUnreachable(message)
+
+    def venue_called(self, method: str) -> None:
+        if self.outage_after is not None and self.outage_after[0] == method:
+            self.down_until = self.clock.now() + self.outage_after[1]
+            self.outage_after = None
 
     def settle(self) -> None:
         """Credit due deposits and land due withdrawals (the outside world moving on)."""
@@ -392,11 +409,13 @@ class FakeVenue:
     def balances(self) -> dict[str, Decimal]:
         self.w.settle()
         self.w.calls.append(("balances", ""))
+        self.w.venue_call("balances")
         return dict(self.w.exchange)
 
     def sell(self, *, key: str, symbol: str, qty: Decimal, floor_price: Decimal) -> SellResult:
         self.w.settle()
         self.w.calls.append(("sell", key))
+        self.w.venue_call("sell")
         fault = self.w.next_fault("sell")
         mine = [o for o in self.w.orders if o.key == key]
         if mine:  # resumable: the orders under this key are already known (IOC: nothing rests)
@@ -411,6 +430,7 @@ class FakeVenue:
         self.w.exchange["ETH"] -= fill.qty
         self.w.exchange["USDT"] = self.w.exchange.get("USDT", Decimal(0)) + fill.notional - fee
         self.w.orders.append(FakeOrder(f"{key}#1", key, qty, fill.qty, fill.notional, fee))
+        self.w.venue_called("sell")
         if fault == LOST:
             raise OutcomeUnknown("sell: response lost")
         return self._result(key, qty, [self.w.orders[-1]])
@@ -443,6 +463,7 @@ class FakeVenue:
         self.w.exchange[coin] -= amount
         w = FakeWithdrawal(key, coin, amount, self.w.withdraw_fee, address, self.w.clock.now(), self.w.tx_hash())
         self.w.withdrawals.append(w)
+        self.w.venue_called("venue_withdraw")
         if fault == LOST:
             raise OutcomeUnknown("withdraw: response lost")
         return self._transfer(w)
@@ -450,6 +471,7 @@ class FakeVenue:
     def withdrawal(self, *, key: str, coin: str) -> Transfer:
         self.w.settle()
         self.w.calls.append(("withdrawal", key))
+        self.w.venue_call("withdrawal")
         fault = self.w.next_fault("withdrawal")
         if fault:
             _raise_fault(fault, "withdrawal")

@@ -10,13 +10,16 @@ In-flight window: a request we sent (or that a previous process may have sent ju
 it died) can still reach the exchange after our lookup said "not found". Binance drops a
 signed request older than ``recvWindow``, so a lookup made at least ``in_flight_window_s``
 after the last possible send of an id is conclusive. Ids not sent by this process were, if
-at all, sent before this process started.
+at all, sent before this process started. With a ``SendLog`` (the journal), each keyed write
+is recorded durably before it leaves the process, so after a restart an id's last possible
+send is the recorded one (or, for an id never recorded, before the log began) and a restart
+after the window has passed need not wait it out again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import ccxt
 import tenacity
@@ -40,6 +43,18 @@ class WriteOutcomeUnknown(Exception):
         self.op_id = op_id
 
 
+class SendLog(Protocol):
+    """Where keyed writes are recorded before they are sent, across processes."""
+
+    def note_send(self, op_id: str, at: float) -> None: ...
+
+    def last_send(self, op_id: str) -> float | None: ...
+
+    def sends_recorded_since(self) -> float:
+        """From when on every send is recorded (an unrecorded id was never sent after it)."""
+        ...
+
+
 class Calls:
     def __init__(
         self,
@@ -60,6 +75,10 @@ class Calls:
         self._read_backoff_max_s = read_backoff_max_s
         self._sent_at: dict[str, float] = {}
         self._rate_limit_streak = 0
+        self._send_log: SendLog | None = None
+
+    def record_sends_in(self, log: SendLog) -> None:
+        self._send_log = log
 
     # -- reads -------------------------------------------------------------------------
     def read(
@@ -90,7 +109,10 @@ class Calls:
     def write(self, op_id: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Send once. Definite refusals raise Rejected / RateLimited / Halt / Retryable;
         anything else that fails raises ``WriteOutcomeUnknown``."""
-        self._sent_at[op_id] = self.clock.now()
+        now = self.clock.now()
+        if self._send_log is not None:
+            self._send_log.note_send(op_id, now)  # durable before the request can leave
+        self._sent_at[op_id] = now
         try:
             result = fn(*args, **kwargs)
         except ccxt.BaseError as exc:
@@ -106,8 +128,18 @@ class Calls:
     # -- in-flight window --------------------------------------------------------------
     def conclusive_at(self, op_id: str) -> float:
         """Time from which "not found" for ``op_id`` is conclusive."""
-        last_send = max(self.started_at, self._sent_at.get(op_id, self.started_at))
-        return last_send + self.in_flight_window_s
+        return self._last_possible_send(op_id) + self.in_flight_window_s
+
+    def _last_possible_send(self, op_id: str) -> float:
+        if op_id in self._sent_at:
+            return self._sent_at[op_id]
+        if self._send_log is None:
+            return self.started_at
+        recorded = self._send_log.last_send(op_id)
+        last = recorded if recorded is not None else self._send_log.sends_recorded_since()
+        # An earlier process sent it, if at all, before this one started (also caps a clock
+        # that jumped back since).
+        return min(last, self.started_at)
 
     def is_conclusive(self, op_id: str) -> bool:
         return self.clock.now() >= self.conclusive_at(op_id)

@@ -15,7 +15,7 @@ from typing import Any
 
 import ccxt
 
-from bot.adapters.venue.calls import Calls, MalformedResponse
+from bot.adapters.venue.calls import Calls, MalformedResponse, SendLog
 from bot.adapters.venue.client import DEFAULT_RECV_WINDOW_MS, DEFAULT_TIMEOUT_MS, build_binance_client
 from bot.adapters.venue.fills import dec
 from bot.adapters.venue.orders import OrderDesk, SellLimits
@@ -87,6 +87,11 @@ class CcxtVenue:
             enable_rate_limit=enable_rate_limit,
         )
         return cls(client, withdrawal_allowlist=withdrawal_allowlist, clock=clock, **kwargs)
+
+    def record_sends_in(self, log: SendLog) -> None:
+        """Record each keyed write (order, withdrawal) in ``log`` before sending it, and read it
+        back after a restart: a lookup then waits only what is left of the in-flight window."""
+        self._calls.record_sends_in(log)
 
     def __repr__(self) -> str:  # never the client (it holds the API secret)
         return f"CcxtVenue({getattr(self._client, 'id', '?')})"

@@ -24,7 +24,7 @@ from bot.adapters.venue.calls import Calls, MalformedResponse, WriteOutcomeUnkno
 from bot.adapters.venue.fills import BookedOrder, OrderState, plain, round_down, round_up
 from bot.adapters.venue.ids import MAX_ATTEMPT, client_order_id
 from bot.domain.book import OrderBook, walk_bids
-from bot.errors import GuardRefused, OutcomeUnknown, RateLimited, Rejected, Retryable
+from bot.errors import GuardRefused, OutcomeUnknown, RateLimited, Rejected, Retryable, VenueUnreachable
 from bot.ports import MarketRules, SellResult
 
 
@@ -173,7 +173,9 @@ class OrderDesk:
                 continue
             except RateLimited:
                 raise  # the caller waits; a later call reconciles from the start
-            except (Retryable, Rejected) as exc:
+            except Retryable as exc:
+                raise VenueUnreachable(f"order {cid}: lookup failed ({exc}); reconcile later") from None
+            except Rejected as exc:
                 raise OutcomeUnknown(f"order {cid}: lookup failed ({exc}); reconcile later") from None
             try:
                 state = fills_mod.order_state(raw, expected_client_order_id=cid)
@@ -195,7 +197,9 @@ class OrderDesk:
             state = fills_mod.order_state(raw, expected_client_order_id=cid)
         except RateLimited:
             raise
-        except (Retryable, MalformedResponse) as exc:
+        except Retryable as exc:
+            raise VenueUnreachable(f"order {cid}: open and unreadable ({exc})") from None
+        except MalformedResponse as exc:
             raise OutcomeUnknown(f"order {cid}: open and unreadable ({exc})") from None
         if not state.is_terminal:
             raise OutcomeUnknown(f"order {cid}: still {state.status} after cancel")
@@ -213,7 +217,7 @@ class OrderDesk:
             except RateLimited:
                 raise
             except Retryable as exc:
-                raise OutcomeUnknown(f"order {state.client_order_id}: trades unreadable ({exc})") from None
+                raise VenueUnreachable(f"order {state.client_order_id}: trades unreadable ({exc})") from None
             try:
                 return self._book(state, fills_mod.fills_in_trades(trades, state.order_id), rules)
             except MalformedResponse as exc:

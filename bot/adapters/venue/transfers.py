@@ -19,7 +19,16 @@ from eth_utils import is_address, is_checksum_address, to_checksum_address
 from bot.adapters.venue.calls import Calls, MalformedResponse, WriteOutcomeUnknown
 from bot.adapters.venue.fills import dec, plain, round_down
 from bot.adapters.venue.ids import withdraw_order_id
-from bot.errors import ConfigError, GuardRefused, NeedsReview, OutcomeUnknown, RateLimited, Rejected, Retryable
+from bot.errors import (
+    ConfigError,
+    GuardRefused,
+    NeedsReview,
+    OutcomeUnknown,
+    RateLimited,
+    Rejected,
+    Retryable,
+    VenueUnreachable,
+)
 from bot.ports import Transfer, TransferState
 
 DEFAULT_LOOKBACK_S = 30 * 86_400  # ccxt filters history by ``since`` on the client side: be generous
@@ -185,7 +194,7 @@ class TransferDesk:
             raise
         except Retryable as exc:
             if self._calls.was_sent(wid):
-                raise OutcomeUnknown(f"withdrawal {wid}: history unreadable ({exc})") from None
+                raise VenueUnreachable(f"withdrawal {wid}: history unreadable ({exc})") from None
             raise
         matches = [r for r in records if isinstance(r, dict) and _info(r).get("withdrawOrderId") == wid]
         if len(matches) > 1:

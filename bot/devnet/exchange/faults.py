@@ -14,6 +14,9 @@ times (None = until cleared). Kinds:
   or "drop" (close the connection without an answer).
 - ``partial``: order POSTs fill at most ``fraction`` of what they would have filled.
 - ``reject``: answer ``status`` (default 400) with ``{"code": code, "msg": msg}``.
+- ``outage``: carry the request out and lose its answer like ``lost``; from then on EVERY
+  route answers an empty HTTP 503 for ``seconds`` (the exchange goes down right after taking
+  an order), or until the faults are cleared.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-KINDS = ("delay", "status", "rate_limit", "lost", "partial", "reject")
+KINDS = ("delay", "status", "rate_limit", "lost", "partial", "reject", "outage")
 
 
 @dataclass(slots=True)
@@ -89,13 +92,14 @@ class Firing:
     """What the server must do for one request."""
 
     fault: Fault
-    kind: str  # the effective kind ("ban" for a rate-limit fault in its 418 phase)
+    kind: str  # the effective kind ("ban" for a rate-limit fault in its 418 phase, "down" in an outage)
 
 
 class Faults:
     def __init__(self) -> None:
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
+        self._down: tuple[Fault, float] | None = None  # an outage fault and when it ends
 
     def add(self, fault: Fault | None = None, **spec: Any) -> Fault:
         fault = fault or Fault(**spec)
@@ -106,6 +110,7 @@ class Faults:
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
+            self._down = None
 
     def list(self) -> list[Fault]:
         with self._lock:
@@ -114,6 +119,11 @@ class Faults:
     def take(self, method: str, path: str) -> Firing | None:
         """The first active fault for this request, counted as fired."""
         with self._lock:
+            if self._down is not None:
+                outage, until = self._down
+                if time.time() < until:
+                    return Firing(outage, "down")
+                self._down = None
             for fault in self._faults:
                 if not fault.matches(method, path):
                     continue
@@ -127,6 +137,8 @@ class Faults:
                     continue
                 else:
                     fault.fired += 1
+                if kind == "outage":
+                    self._down = (fault, time.time() + fault.seconds)
                 self._faults = [f for f in self._faults if not _spent(f)]
                 return Firing(fault, kind)
             return None

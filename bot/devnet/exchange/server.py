@@ -133,7 +133,7 @@ class EmulatorServer:
         status, payload, headers = self._execute(request, route, method, path, raw, firing)
         self.log.add(method, path, params_for_log, status, fault_name)
 
-        if firing is not None and firing.kind == "lost" and status == 200:
+        if firing is not None and firing.kind in ("lost", "outage") and status == 200:
             if firing.fault.how == "drop":
                 if request.transport is not None:
                     request.transport.abort()
@@ -179,6 +179,8 @@ class EmulatorServer:
             )
         if kind == "reject":
             return _json(fault.status, {"code": fault.code, "msg": fault.msg})
+        if kind == "down":
+            return web.Response(status=503, text="")
         return None  # lost / partial act during or after execution
 
     def _execute(

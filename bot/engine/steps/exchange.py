@@ -3,6 +3,8 @@ quote coin, wait for it on chain."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal
 
@@ -24,7 +26,7 @@ from bot.engine.steps.payloads import (
     TransferOutcome,
     WithdrawQuoteIntent,
 )
-from bot.errors import GuardRefused, NeedsReview, OutcomeUnknown
+from bot.errors import GuardRefused, NeedsReview, OutcomeUnknown, RateLimited, Retryable, VenueUnreachable
 from bot.ports import Outcome, Transfer, TransferState
 
 
@@ -117,7 +119,8 @@ class Sell(Step[SellIntent, SellOutcome]):
         return Act(Outcome.OK, SellOutcome.from_result(result))
 
     def reconcile(self, run: BatchRun, key: str, intent: SellIntent) -> Act[SellOutcome] | None:
-        return self.act(run, key, intent)
+        with _unreachable_means_unknown(key):
+            return self.act(run, key, intent)
 
     def probe(self, ports: StepPorts, key: str) -> str | None:
         sold = ports.read(lambda: ports.venue.sell_status(key=key, symbol=ports.config.market))
@@ -173,6 +176,10 @@ class WithdrawQuote(Step[WithdrawQuoteIntent, TransferOutcome]):
         return _withdrawal_act(t, key)
 
     def reconcile(self, run: BatchRun, key: str, intent: WithdrawQuoteIntent) -> Act[TransferOutcome] | None:
+        with _unreachable_means_unknown(key):
+            return self._reconcile(run, key, intent)
+
+    def _reconcile(self, run: BatchRun, key: str, intent: WithdrawQuoteIntent) -> Act[TransferOutcome] | None:
         t = run.venue.withdrawal(key=key, coin=intent.coin)
         if t.state is not TransferState.UNKNOWN:
             return _withdrawal_act(t, key)
@@ -194,6 +201,18 @@ class WithdrawQuote(Step[WithdrawQuoteIntent, TransferOutcome]):
         if seen.state is not TransferState.UNKNOWN:
             return f"an exchange withdrawal under key {key} exists but the journal never wrote it"
         return None
+
+
+@contextmanager
+def _unreachable_means_unknown(key: str) -> Iterator[None]:
+    """While reconciling an unknown write, a venue that does not answer leaves it unknown: the
+    executor keeps looking it up through the outage instead of failing the tick."""
+    try:
+        yield
+    except RateLimited:
+        raise  # the venue answered: wait as it asks
+    except Retryable as exc:
+        raise VenueUnreachable(f"{key}: the exchange does not answer ({exc})") from None
 
 
 def _withdrawal_act(t: Transfer, key: str) -> Act[TransferOutcome]:

@@ -167,3 +167,19 @@ def test_emulator_admin_http_sets_faults_price_depth_balance_and_lists_requests(
     assert state["prices"]["ETHUSDT"] == "2000" and "api_secret" not in json.dumps(state)
     _admin(emulator, "DELETE", "/faults")
     assert _admin(emulator, "GET", "/faults") == []
+
+
+def test_emulator_outage_takes_the_order_then_answers_503_everywhere_until_it_ends(
+    emulator: EmulatorHandle, client: ccxt.binance
+) -> None:
+    emulator.add_fault(ORDER, "outage", seconds=1.5)
+    with pytest.raises(ccxt.RequestTimeout):
+        _ioc_sell(client, "outage-1")
+    with pytest.raises(ccxt.ExchangeNotAvailable):
+        client.fetch_order(None, "ETH/USDT", {"clientOrderId": "outage-1"})
+    with pytest.raises(ccxt.ExchangeNotAvailable):
+        client.fetch_balance()
+    time.sleep(1.6)
+    order = client.fetch_order(None, "ETH/USDT", {"clientOrderId": "outage-1"})
+    assert order["status"] == "closed" and order["filled"] == 1.0  # it executed before the outage
+    assert client.fetch_balance()["ETH"]["total"] == 99.0

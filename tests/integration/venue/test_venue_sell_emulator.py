@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from bot.adapters.venue import CcxtVenue, client_order_id
 from bot.devnet.exchange import EmulatorConfig, start_emulator
 from bot.domain.book import depth_above
-from bot.errors import GuardRefused, Halt, RateLimited, Rejected, Retryable
+from bot.errors import GuardRefused, Halt, OutcomeUnknown, RateLimited, Rejected, Retryable, VenueUnreachable
 from tests.support.emulator import VENUE_START_BALANCES, make_venue, order_posts, orders_for_key
 
 pytestmark = pytest.mark.integration
@@ -105,6 +105,30 @@ def test_sell_lost_create_response_yields_one_order_and_completes(emulator, venu
     assert len(orders_for_key(emulator, key)) == 1
     assert result.filled == D("2")
     assert D(emulator.balances()["ETH"]["free"]) == VENUE_START_BALANCES["ETH"] - D("2")
+
+
+def test_sell_during_an_outage_is_unreachable_then_resumes_with_the_one_order(emulator, venue) -> None:
+    """The order is taken, then the exchange goes down: the lookup cannot tell, and says so as
+    ``VenueUnreachable`` (wait and look again), not as a generic unknown; once the exchange is
+    back the same call finds the order and sends nothing more."""
+    emulator.add_fault("POST /api/v3/order", "outage", seconds=3.0)
+    key = fresh_key()
+    with pytest.raises(VenueUnreachable, match="lookup failed"):
+        venue.sell(key=key, symbol=SYMBOL, qty=D("2"), floor_price=D("2950"))
+    with pytest.raises(VenueUnreachable):
+        venue.sell(key=key, symbol=SYMBOL, qty=D("2"), floor_price=D("2950"))
+    time.sleep(3.0)
+    result = venue.sell(key=key, symbol=SYMBOL, qty=D("2"), floor_price=D("2950"))
+    assert result.filled == D("2") and len(result.client_order_ids) == 1
+    assert len(order_posts(emulator)) == 1
+
+
+def test_sell_lookup_refused_is_unknown_not_an_outage(emulator, venue) -> None:
+    emulator.add_fault("POST /api/v3/order", "lost", how="504")
+    emulator.add_fault("GET /api/v3/order", "reject", status=400, code=-1100, msg="Illegal characters", times=None)
+    with pytest.raises(OutcomeUnknown) as caught:
+        venue.sell(key=fresh_key(), symbol=SYMBOL, qty=D("2"), floor_price=D("2950"))
+    assert not isinstance(caught.value, VenueUnreachable)
 
 
 def test_sell_late_order_after_client_timeout_is_found_not_resent(emulator, venue_factory) -> None:
