@@ -33,6 +33,8 @@ def render_plan(plan: Plan, *, file: IO[str]) -> None:
         f"[bold]HF {_hf(plan.health_factor)}[/] → target {target} → planned {_hf(plan.final_health_factor)}"
         f"   floor {plan.hf_floor} at a {plan.shock_bps / 100:.2f} % shock   [{plan.status.value}]"
     )
+    if plan.shock_source:
+        console.print(f"shock {plan.shock_bps} bps: {plan.shock_source}", markup=False)
     if plan.reason:
         console.print(f"why: {plan.reason}")
     if plan.batches:

@@ -136,6 +136,10 @@ class ExchangeConfig(BaseModel):
     # Binance drops a signed request older than this. A lookup that finds no order (or
     # withdrawal) is conclusive only recvWindow + 1 s after the last possible send.
     recv_window_ms: Annotated[int, Field(ge=1000, le=60_000)] = 10_000
+    # The recent candles (klines) the planner's in-transit shock takes its σ from, read with
+    # the other exchange reads; 0: none (the plan says it uses limits.price_shock_bps alone).
+    candles_timeframe: Literal["1m", "5m", "15m", "1h"] = "1m"
+    candles_limit: Annotated[int, Field(ge=0, le=1000)] = 60
     api_key: SecretStr | None = None
     api_secret: SecretStr | None = None
 

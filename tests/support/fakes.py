@@ -120,6 +120,7 @@ class FakeWorld:
     faults: dict[str, list[str]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)  # (method, key or "")
     next_hash: int = 1
+    price_history: tuple[tuple[int, Decimal], ...] = ()  # what the venue's candles answer
 
     # ---- bookkeeping -------------------------------------------------------------------------
 
@@ -388,6 +389,13 @@ class FakeVenue:
         if fault:
             _raise_fault(fault, "order_book")
         return self.w.book
+
+    def recent_prices(self, symbol: str, *, timeframe: str, limit: int) -> tuple[tuple[int, Decimal], ...]:
+        self.w.calls.append(("recent_prices", timeframe))
+        fault = self.w.next_fault("recent_prices")
+        if fault:
+            _raise_fault(fault, "recent_prices")
+        return self.w.price_history[-limit:] if limit > 0 else ()
 
     def balances(self) -> dict[str, Decimal]:
         self.w.settle()

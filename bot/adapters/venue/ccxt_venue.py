@@ -202,7 +202,7 @@ class CcxtVenue:
         raw = self._client.fetch_ohlcv(symbol, timeframe, None, limit)
         if not isinstance(raw, list):
             raise MalformedResponse("candles answer is not a list")
-        span_s = int(self._client.parse_timeframe(timeframe))
+        span_s = int(ccxt.Exchange.parse_timeframe(timeframe))
         closes: list[tuple[int, Decimal]] = []
         for bar in raw[-limit:]:
             if not isinstance(bar, (list, tuple)) or len(bar) < 5 or not isinstance(bar[0], int):
