@@ -116,13 +116,12 @@ def acquire_snapshot(
     history = read_price_history(
         venue, exchange.symbol, timeframe=exchange.candles_timeframe, limit=exchange.candles_limit
     )
-    source = _without_queries(history.source)
     return dataclasses.replace(
         snapshot,
         book=book,
         exchange_balances=balances,
         price_history=history.points,
-        price_history_source=source,
+        price_history_source=history.source,
     ), rules
 
 

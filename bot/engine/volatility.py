@@ -11,6 +11,7 @@ for the snapshot, or the reason there are none.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 
@@ -22,6 +23,7 @@ SECONDS_PER_DAY = 86_400
 FLOOR = "floor: limits.price_shock_bps"
 # Fewer candles than this do not make a σ worth trusting: the plan uses the floor, and says so.
 MIN_CANDLES = 10
+_QUERY = re.compile(r"(https?://[^\s?]+)\?\S*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +119,9 @@ def read_price_history(venue: Venue, symbol: str, *, timeframe: str, limit: int)
         return PriceHistory((), "candles off (exchange.candles_limit = 0)")
     try:
         points = venue.recent_prices(symbol, timeframe=timeframe, limit=limit)
-    except DeleverError as exc:
-        return PriceHistory((), f"candles unavailable: {exc}")
+    except DeleverError as exc:  # one line: request URLs without their query strings
+        reason = _QUERY.sub(r"\1", str(exc)).strip()
+        return PriceHistory((), f"candles unavailable: {reason}")
     if len(points) < min(MIN_CANDLES, limit):
         return PriceHistory((), f"candles unavailable: {len(points)} × {timeframe} candles, too few for σ")
     return PriceHistory(points, f"{timeframe} candles (ccxt fetch_ohlcv)")
