@@ -374,16 +374,14 @@ class Controller:
         snapshot = read(self.lending.snapshot)
         book = read(lambda: self.venue.order_book(self.config.market))
         balances = read(self.venue.balances)
-        cfg = self.config
-        history = read_price_history(self.venue, cfg.market, timeframe=cfg.candles_timeframe, limit=cfg.candles_limit)
-        self._log_history_source(history.source)
-        snapshot = replace(
-            snapshot,
-            book=book,
-            exchange_balances=balances,
-            price_history=history.points,
-            price_history_source=history.source,
-        )
+        snapshot = replace(snapshot, book=book, exchange_balances=balances)
+        if not snapshot.price_history:  # a simulated lending brings its own bars (the backtest)
+            cfg = self.config
+            history = read_price_history(
+                self.venue, cfg.market, timeframe=cfg.candles_timeframe, limit=cfg.candles_limit
+            )
+            self._log_history_source(history.source)
+            snapshot = replace(snapshot, price_history=history.points, price_history_source=history.source)
         if self._on_snapshot is not None:
             self._on_snapshot(snapshot)
         return snapshot
@@ -399,7 +397,7 @@ class Controller:
     def _log_shock_source(self, plan: dict[str, Any] | None) -> None:
         """Which bound set the plan's shock (volatility, floor, cap), logged once per change."""
         source = (plan or {}).get("shock_source")
-        if not source:
+        if not source or self._history_kind is None:  # only where candles are read (not a backtest)
             return
         kind = str(source).split(":", 1)[0]
         if kind != self._shock_kind:
