@@ -3,9 +3,11 @@ and the reason (never a silent fallback)."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from decimal import Decimal
 
+from bot.cli.plan_view import render_plan
 from bot.domain import Snapshot
 from bot.engine.book_model import synthetic_book
 from bot.engine.plan_io import snapshot_from_dict, snapshot_to_dict
@@ -97,3 +99,12 @@ def test_a_saved_snapshot_keeps_its_history_and_source() -> None:
     again = snapshot_from_dict(snapshot_to_dict(snapshot))
     assert again.price_history == snapshot.price_history and again.price_history_source == CANDLES
     assert replace(again, book=None) == replace(snapshot, book=None)
+
+
+def test_the_plan_table_names_its_shock_and_status() -> None:
+    result = plan(_snapshot(_minutes(60, "0.01"), CANDLES), Intent.restore_hf("1.6"), limits=LIMITS)
+    out = io.StringIO()
+    render_plan(result, file=out)
+    head = out.getvalue().splitlines()[:2]
+    assert head[0].endswith("floor 1.05 at a 9.98 % shock   [reaches_target]")
+    assert head[1] == f"shock 998 bps: volatility: σ from 60 × {CANDLES}, z=3, round trip 670 s"
