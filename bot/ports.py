@@ -129,6 +129,11 @@ class Venue(Protocol):
     def balances(self) -> dict[str, Decimal]:
         """Free balances by coin."""
 
+    def recent_prices(self, symbol: str, *, timeframe: str, limit: int) -> tuple[tuple[int, Decimal], ...]:
+        """(UNIX seconds, close) of the last ``limit`` candles of ``timeframe`` ("1m", "5m",
+        "1h"), oldest first, each at its candle's close time (the candle in progress included:
+        its close is the price now). What the planner's σ for the in-transit shock comes from."""
+
     def sell(self, *, key: str, symbol: str, qty: Decimal, floor_price: Decimal) -> SellResult:
         """IOC limit sells at ``floor_price`` until ``qty`` is sold or the book above it is gone.
         Client order ids derive from ``key``; a lost response is reconciled, never re-sent blind."""

@@ -156,6 +156,9 @@ class DryRunVenue:
     def order_book(self, symbol: str, depth: int = 100):  # noqa: ANN201 - the port's OrderBook
         return self._real.order_book(symbol, depth)
 
+    def recent_prices(self, symbol: str, *, timeframe: str, limit: int) -> tuple[tuple[int, Decimal], ...]:
+        return self._real.recent_prices(symbol, timeframe=timeframe, limit=limit)
+
     def balances(self) -> dict[str, Decimal]:
         merged = dict(self._real.balances()) if self.ledger.real_balances else {}
         for coin, delta in self.ledger.exchange.items():

@@ -540,6 +540,10 @@ class SimVenue:
     def balances(self) -> dict[str, Decimal]:
         return dict(self.w.exchange)
 
+    def recent_prices(self, symbol: str, *, timeframe: str, limit: int) -> tuple[tuple[int, Decimal], ...]:
+        """What the snapshot's price history holds (the backtest's bars), at most ``limit``."""
+        return self.w.price_history()[-limit:] if limit > 0 else ()
+
     def sell(self, *, key: str, symbol: str, qty: Decimal, floor_price: Decimal | None) -> SellResult:
         w = self.w
         if key in self.sells:

@@ -31,8 +31,10 @@ def render_plan(plan: Plan, *, file: IO[str]) -> None:
     target = "repay all" if plan.target_hf is None else f"{plan.target_hf}"
     console.print(
         f"[bold]HF {_hf(plan.health_factor)}[/] → target {target} → planned {_hf(plan.final_health_factor)}"
-        f"   floor {plan.hf_floor} at a {plan.shock_bps / 100:.2f} % shock   [{plan.status.value}]"
+        f"   floor {plan.hf_floor} at a {plan.shock_bps / 100:.2f} % shock   \\[{plan.status.value}]"
     )
+    if plan.shock_source:
+        console.print(f"shock {plan.shock_bps} bps: {plan.shock_source}", markup=False)
     if plan.reason:
         console.print(f"why: {plan.reason}")
     if plan.batches:

@@ -98,6 +98,8 @@ def controller_config(
         max_daily_usd=limits.max_daily_usd,
         max_oracle_divergence_bps=limits.max_oracle_divergence_bps,
         sweep_min_usd=engine.sweep_min_usd,
+        candles_timeframe=exchange.candles_timeframe,
+        candles_limit=exchange.candles_limit,
     )
 
 

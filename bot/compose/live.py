@@ -12,9 +12,10 @@ What ``acquire_snapshot`` reads:
 - the exchange: the order book of ``exchange.symbol``, the free balances (only with API keys;
   public data otherwise) and the market rules (tick, lot step, minimums, taker fee). The chain
   read and the book are a few hundred milliseconds apart, not one instant.
-- price history: none. The devnet's exchange emulator serves no klines and the devnet oracle
-  keeps no rounds, so ``Snapshot.price_history`` stays empty and the planner sizes the
-  in-transit shock from ``limits.price_shock_bps`` alone.
+- price history: the last ``exchange.candles_limit`` candles of ``exchange.candles_timeframe``
+  (ccxt ``fetch_ohlcv``; the devnet emulator serves them from the prices it followed), for the
+  planner's σ. When the exchange cannot serve them (or too few), the snapshot says why
+  (``price_history_source``) and the plan states that it uses ``limits.price_shock_bps``.
 
 Failures, by what the caller does (``delever plan`` maps them to exit codes):
 
@@ -50,6 +51,7 @@ from bot.compose.adapters import (
 from bot.domain import OrderBook, Snapshot
 from bot.engine.history import Progress, progress
 from bot.engine.journal import Journal, JournalCorrupt
+from bot.engine.volatility import read_price_history
 from bot.errors import ConfigError, Halt, Rejected, Retryable, UserInputError
 from bot.ports import Lending, MarketRules, Venue
 from bot.settings import Settings
@@ -110,7 +112,17 @@ def acquire_snapshot(
         return snapshot, None
     venue = venue if venue is not None else open_venue(settings.exchange)
     book, balances, rules = read_venue(settings, venue)
-    return dataclasses.replace(snapshot, book=book, exchange_balances=balances), rules
+    exchange = settings.exchange
+    history = read_price_history(
+        venue, exchange.symbol, timeframe=exchange.candles_timeframe, limit=exchange.candles_limit
+    )
+    return dataclasses.replace(
+        snapshot,
+        book=book,
+        exchange_balances=balances,
+        price_history=history.points,
+        price_history_source=history.source,
+    ), rules
 
 
 def read_position(settings: Settings) -> PositionRead:

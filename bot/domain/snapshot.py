@@ -23,6 +23,8 @@ class Snapshot:
     book: OrderBook | None = None
     # Recent (UNIX seconds, price) of the main collateral, oldest first, for volatility.
     price_history: tuple[tuple[int, Decimal], ...] = ()
+    # What price_history holds (e.g. "1m candles (ccxt fetch_ohlcv)"), or why it is empty.
+    price_history_source: str = ""
 
     @property
     def account(self) -> AccountData:

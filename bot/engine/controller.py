@@ -35,6 +35,7 @@ from bot.engine.executor import BatchResult, Executor, Observer, VerifyFailed
 from bot.engine.hold import intent_from_payload, intent_payload
 from bot.engine.journal import ControlState
 from bot.engine.steps import BatchSpec, sold_quote_between
+from bot.engine.volatility import read_price_history
 from bot.errors import DeleverError, Halt
 from bot.ports import Clock, Lending, Venue
 from strategies.base import Intent
@@ -67,6 +68,8 @@ class ControllerConfig:
     max_daily_usd: Decimal | None
     max_oracle_divergence_bps: int
     sweep_min_usd: Decimal  # idle funds worth less than this stay where they are
+    candles_timeframe: str  # the recent candles the shock's σ comes from (exchange.candles_*)
+    candles_limit: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +141,8 @@ class Controller:
         self.ticked_at_block: int | None = None  # the head when the last tick started
         self._blocked: Blocked | None = None  # what blocks the policy's ask now, if anything
         self._blocked_alerted_at = 0.0
+        self._history_kind: str | None = None  # the kind of price history last logged
+        self._shock_kind: str | None = None  # the bound that set the last logged shock
 
     # ---- the loop --------------------------------------------------------------------------
 
@@ -275,6 +280,7 @@ class Controller:
         context = PlanContext(sold_today, remaining, state is ControlState.REDUCE_ONLY, held)
 
         choice = self.plan_fn(snapshot, context)
+        self._log_shock_source(choice.detail)
         self._carry_hold(held, choice.hold)
         self._report_blocked(snapshot, choice.blocked)
         spec = choice.spec
@@ -369,9 +375,34 @@ class Controller:
         book = read(lambda: self.venue.order_book(self.config.market))
         balances = read(self.venue.balances)
         snapshot = replace(snapshot, book=book, exchange_balances=balances)
+        if not snapshot.price_history:  # a simulated lending brings its own bars (the backtest)
+            cfg = self.config
+            history = read_price_history(
+                self.venue, cfg.market, timeframe=cfg.candles_timeframe, limit=cfg.candles_limit
+            )
+            self._log_history_source(history.source)
+            snapshot = replace(snapshot, price_history=history.points, price_history_source=history.source)
         if self._on_snapshot is not None:
             self._on_snapshot(snapshot)
         return snapshot
+
+    def _log_history_source(self, source: str) -> None:
+        """What the price history is (or why there is none), logged once per change."""
+        kind = source.split(":", 1)[0]
+        if kind != self._history_kind:
+            level = logging.WARNING if source.startswith("candles unavailable") else logging.INFO
+            log.log(level, "price history for the in-transit shock: %s", source)
+            self._history_kind = kind
+
+    def _log_shock_source(self, plan: dict[str, Any] | None) -> None:
+        """Which bound set the plan's shock (volatility, floor, cap), logged once per change."""
+        source = (plan or {}).get("shock_source")
+        if not source or self._history_kind is None:  # only where candles are read (not a backtest)
+            return
+        kind = str(source).split(":", 1)[0]
+        if kind != self._shock_kind:
+            log.info("in-transit shock %s bps: %s", plan.get("shock_bps") if plan else "?", source)
+            self._shock_kind = kind
 
     # ---- idle funds --------------------------------------------------------------------------
 

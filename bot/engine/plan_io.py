@@ -59,6 +59,7 @@ def snapshot_to_dict(snapshot: Snapshot) -> dict[str, Any]:
         "exchange_balances": {k: str(v) for k, v in sorted(snapshot.exchange_balances.items())},
         "book": book_to_dict(snapshot.book) if snapshot.book is not None else None,
         "price_history": [[t, str(p)] for t, p in snapshot.price_history],
+        "price_history_source": snapshot.price_history_source,
     }
 
 
@@ -92,6 +93,7 @@ def snapshot_from_dict(data: Mapping[str, Any]) -> Snapshot:
         exchange_balances={k: Decimal(str(v)) for k, v in (data.get("exchange_balances") or {}).items()},
         book=book_from_dict(data["book"]) if data.get("book") else None,
         price_history=tuple((int(t), Decimal(str(px))) for t, px in data.get("price_history") or ()),
+        price_history_source=str(data.get("price_history_source") or ""),
     )
 
 

@@ -222,6 +222,8 @@ class Plan:
     reason: str = ""  # the intent's reason
     urgency: Decimal = D(0)
     market: str = ""  # the exchange symbol sold on, e.g. "ETH/USDT"
+    # Which bound set shock_bps and from what: "volatility: σ from …", "floor: … (why)", "cap: …".
+    shock_source: str = ""
 
     @property
     def health_factor(self) -> Decimal | None:
@@ -254,6 +256,7 @@ class Plan:
             "reference_price": _s(self.reference_price),
             "book_source": self.book_source,
             "shock_bps": self.shock_bps,
+            "shock_source": self.shock_source,
             "volatility_daily": _s(self.volatility_daily),
             "urgency": str(self.urgency),
             "reason": self.reason,

@@ -56,7 +56,7 @@ from bot.engine.plan_types import (
     PlanTotals,
     TransferTimings,
 )
-from bot.engine.volatility import daily_volatility, shock_bps
+from bot.engine.volatility import FLOOR, Shock, daily_volatility, price_shock
 from bot.ports import MarketRules
 from strategies.base import Intent
 from strategies.helpers import main_collateral, main_debt
@@ -126,6 +126,7 @@ class _Setup:
     target_wad: int | None  # None: repay everything
     floor_wad: int
     shock: int
+    shock_source: str
     shock_symbols: frozenset[str]
     reference: Decimal
     cap_price: Decimal
@@ -206,13 +207,7 @@ def _plan(
     if divergence > DIVERGENCE_WARN_BPS:
         warnings.append(f"exchange price {reference} is {divergence:.0f} bps from the oracle's {oracle:.2f}")
 
-    shock = shock_bps(
-        _recent(snapshot, market),
-        horizon_s=costs.timings.round_trip_s,
-        z=market.shock_z,
-        floor_bps=limits.price_shock_bps,
-        max_bps=market.max_shock_bps,
-    )
+    shock = _shock_of(snapshot, limits, costs, market)
     setup = _Setup(
         snapshot=snapshot,
         intent=intent,
@@ -224,7 +219,8 @@ def _plan(
         debt=debt_r.symbol,
         target_wad=decimal_to_wad(intent.target_hf) if intent.target_hf is not None else None,
         floor_wad=decimal_to_wad(limits.hf_floor),
-        shock=shock,
+        shock=shock.bps,
+        shock_source=shock.source,
         shock_symbols=frozenset(r.symbol for r in pos.collaterals if r.symbol not in market.stable_symbols),
         reference=reference,
         cap_price=floor_price(reference, limits.max_slippage_bps, tick=rules.tick_size),
@@ -256,6 +252,19 @@ def _plan(
     else:
         status = PlanStatus.PARTIAL if run.batches else PlanStatus.NO_ACTION
     return _finish(setup, run, hf0, status, stop, book_source)
+
+
+def _shock_of(snapshot: Snapshot, limits: PlanLimits, costs: PlanCosts, market: MarketModel) -> Shock:
+    return price_shock(
+        snapshot.price_history,
+        source=snapshot.price_history_source,
+        now=snapshot.timestamp,
+        window_s=market.vol_window_s,
+        horizon_s=costs.timings.round_trip_s,
+        z=market.shock_z,
+        floor_bps=limits.price_shock_bps,
+        max_bps=market.max_shock_bps,
+    )
 
 
 def _recent(snapshot: Snapshot, market: MarketModel) -> tuple[tuple[int, Decimal], ...]:
@@ -571,6 +580,7 @@ def _finish(s: _Setup, run: _Run, hf0: int, status: PlanStatus, stop: str, book_
         batches=batches,
         totals=totals,
         shock_bps=s.shock,
+        shock_source=s.shock_source,
         volatility_daily=_q(daily_volatility(_recent(s.snapshot, s.market)), "0.000001"),
         oracle_price=_q(D(coll.price) / D(debt.price)),
         reference_price=s.reference,
@@ -617,6 +627,7 @@ def _empty_plan(
         batches=(),
         totals=PlanTotals(),
         shock_bps=limits.price_shock_bps,
+        shock_source=f"{FLOOR} (nothing planned)",
         volatility_daily=None,
         oracle_price=None,
         reference_price=None,

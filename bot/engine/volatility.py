@@ -3,14 +3,39 @@
 The HF floor must hold while withdrawn collateral is in transit, through a price fall of δ:
 δ = z · σ · √T, with σ the per-√second volatility of log returns and T the round trip of one
 batch, floored at the configured ``price_shock_bps``. Decimal throughout (deterministic).
+
+``price_shock`` also says where δ came from (``Shock.source``): a plan never falls back to
+the floor silently. ``read_price_history`` is the live side: the exchange's recent candles
+for the snapshot, or the reason there are none.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
+
+from bot.errors import DeleverError
+from bot.ports import Venue
 
 D = Decimal
 SECONDS_PER_DAY = 86_400
+FLOOR = "floor: limits.price_shock_bps"
+# Fewer candles than this do not make a σ worth trusting: the plan uses the floor, and says so.
+MIN_CANDLES = 10
+_QUERY = re.compile(r"(https?://[^\s?]+)\?\S*")
+
+
+@dataclass(frozen=True, slots=True)
+class Shock:
+    bps: int
+    source: str  # "volatility: …", "floor: … (why)", "cap: …"
+
+
+@dataclass(frozen=True, slots=True)
+class PriceHistory:
+    points: tuple[tuple[int, Decimal], ...]
+    source: str  # what the points are ("1m candles (ccxt fetch_ohlcv)"), or why there are none
 
 
 def sigma_per_sqrt_second(history: tuple[tuple[int, Decimal], ...]) -> Decimal | None:
@@ -53,3 +78,50 @@ def shock_bps(
     if sigma is not None and horizon_s > 0:
         shock = max(shock, z * sigma * D(horizon_s).sqrt() * 10_000)
     return min(int(shock.to_integral_value(rounding=ROUND_CEILING)), max_bps)
+
+
+def price_shock(
+    history: tuple[tuple[int, Decimal], ...],
+    *,
+    source: str,
+    now: int,
+    window_s: int,
+    horizon_s: int,
+    z: Decimal,
+    floor_bps: int,
+    max_bps: int = 5_000,
+) -> Shock:
+    """``shock_bps`` over the points of ``history`` within ``window_s`` of ``now``, with the
+    words saying which bound set it and from what (``source``: what ``history`` holds, or why
+    it is empty)."""
+    recent = tuple(point for point in history if point[0] >= now - window_s)
+    bps = shock_bps(recent, horizon_s=horizon_s, z=z, floor_bps=floor_bps, max_bps=max_bps)
+    sigma = sigma_per_sqrt_second(recent)
+    if sigma is None or horizon_s <= 0:
+        if not history:
+            return Shock(bps, f"{FLOOR} ({source or 'no price history'})")
+        return Shock(bps, f"{FLOOR} (no σ from {len(recent)} of {len(history)} prices within {window_s} s)")
+    what = f"σ from {len(recent)} × {source}" if source else f"σ from {len(recent)} prices"
+    volatility = f"volatility: {what}, z={z}, round trip {horizon_s} s"
+    sized = z * sigma * D(horizon_s).sqrt() * 10_000
+    if bps == max_bps and sized > max_bps:
+        return Shock(bps, f"cap: {max_bps} bps ({volatility} gives {sized:.0f} bps)")
+    if sized <= floor_bps:
+        return Shock(bps, f"{FLOOR} ({volatility} gives {sized:.0f} bps)")
+    return Shock(bps, volatility)
+
+
+def read_price_history(venue: Venue, symbol: str, *, timeframe: str, limit: int) -> PriceHistory:
+    """The last ``limit`` candles of ``symbol`` through the venue, or none and the reason
+    (the exchange's failure, too few candles, ``limit`` 0). Never raises for the venue: the
+    planner then uses the floor and says why."""
+    if limit <= 0:
+        return PriceHistory((), "candles off (exchange.candles_limit = 0)")
+    try:
+        points = venue.recent_prices(symbol, timeframe=timeframe, limit=limit)
+    except DeleverError as exc:  # one line: request URLs without their query strings
+        reason = _QUERY.sub(r"\1", str(exc)).strip()
+        return PriceHistory((), f"candles unavailable: {reason}")
+    if len(points) < min(MIN_CANDLES, limit):
+        return PriceHistory((), f"candles unavailable: {len(points)} × {timeframe} candles, too few for σ")
+    return PriceHistory(points, f"{timeframe} candles (ccxt fetch_ohlcv)")

@@ -139,6 +139,10 @@ class ExchangeConfig(BaseModel):
     # While the exchange does not answer, an order or withdrawal whose outcome is unknown is
     # looked up by key (with alerts) for up to this long, then the journal halts for review.
     reconcile_timeout_s: Annotated[float, Field(ge=10, le=7 * 86_400, allow_inf_nan=False)] = 21_600.0
+    # The recent candles (klines) the planner's in-transit shock takes its σ from, read with
+    # the other exchange reads; 0: none (the plan says it uses limits.price_shock_bps alone).
+    candles_timeframe: Literal["1m", "5m", "15m", "1h"] = "1m"
+    candles_limit: Annotated[int, Field(ge=0, le=1000)] = 60
     api_key: SecretStr | None = None
     api_secret: SecretStr | None = None
 

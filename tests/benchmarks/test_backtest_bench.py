@@ -77,6 +77,7 @@ def test_bench_year_of_minute_bars(benchmark, year, policy, start_hf, limits):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)  # 700 backtests: ≈1–2.5 minutes on two cores, more on a busy machine
 def test_bench_sweep_100_points_over_all_crash_windows(benchmark):
     windows = [Window(str(data.SHIPPED_DIR / name)) for name in data.CRASH_WINDOWS]
     axes = {

@@ -75,6 +75,8 @@ def controller_config(**overrides: Any) -> ControllerConfig:
         max_daily_usd=None,
         max_oracle_divergence_bps=300,
         sweep_min_usd=Decimal("10"),
+        candles_timeframe="1m",
+        candles_limit=0,
     )
     return ControllerConfig(**{**values, **overrides})
 

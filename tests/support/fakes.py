@@ -126,6 +126,7 @@ class FakeWorld:
     outage_after: tuple[str, float] | None = None
     outage_retryable: bool = False
     down_until: float = 0.0
+    price_history: tuple[tuple[int, Decimal], ...] = ()  # what the venue's candles answer
 
     # ---- bookkeeping -------------------------------------------------------------------------
 
@@ -405,6 +406,13 @@ class FakeVenue:
         if fault:
             _raise_fault(fault, "order_book")
         return self.w.book
+
+    def recent_prices(self, symbol: str, *, timeframe: str, limit: int) -> tuple[tuple[int, Decimal], ...]:
+        self.w.calls.append(("recent_prices", timeframe))
+        fault = self.w.next_fault("recent_prices")
+        if fault:
+            _raise_fault(fault, "recent_prices")
+        return self.w.price_history[-limit:] if limit > 0 else ()
 
     def balances(self) -> dict[str, Decimal]:
         self.w.settle()

@@ -17,6 +17,7 @@ from bot.settings import Settings
 D = Decimal
 RULES = MarketRules("ETH/USDT", "ETH", "USDT", D("0.01"), D("0.0001"), D("0.0001"), D(5), D("0.001"))
 BOOK = OrderBook("ETH/USDT", (Level(D(1999), D(3)),), (Level(D(2001), D(3)),))
+CANDLES = tuple((1_700_000_000 - 60 * (99 - i), D(2000 + i % 3)) for i in range(100))
 
 
 def settings(*, keys: bool = True) -> Settings:
@@ -67,14 +68,19 @@ class FakeVenue:
         self.calls.append("balances")
         return self._balances
 
+    def recent_prices(self, symbol: str, *, timeframe: str, limit: int) -> tuple[tuple[int, Decimal], ...]:
+        self.calls.append(f"candles:{timeframe}x{limit}")
+        return CANDLES[-limit:]
+
 
 def test_acquire_snapshot_enriches_the_chain_read_with_book_rules_and_nonzero_balances() -> None:
     venue = FakeVenue(balances={"USDT": D("12.5"), "BNB": D(0), "ETH": D("0.1")})
     snap, rules = acquire_snapshot(settings(), lending=FakeLending(snapshot()), venue=venue)
     assert rules == RULES and snap.book == BOOK
     assert snap.exchange_balances == {"ETH": D("0.1"), "USDT": D("12.5")}
-    assert snap.price_history == () and snap.block == 7
-    assert venue.calls == ["rules", "book:500", "balances"]
+    assert snap.price_history == CANDLES[-60:] and snap.price_history_source == "1m candles (ccxt fetch_ohlcv)"
+    assert snap.block == 7
+    assert venue.calls == ["rules", "book:500", "balances", "candles:1mx60"]
 
 
 def test_acquire_snapshot_without_api_keys_reads_public_data_only() -> None:

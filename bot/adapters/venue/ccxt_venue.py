@@ -105,6 +105,9 @@ class CcxtVenue:
     def order_book(self, symbol: str, depth: int = 100) -> OrderBook:
         return self._calls.read(self._fetch_book, symbol, depth)
 
+    def recent_prices(self, symbol: str, *, timeframe: str, limit: int) -> tuple[tuple[int, Decimal], ...]:
+        return self._calls.read(self._fetch_closes, symbol, timeframe, limit)
+
     def balances(self) -> dict[str, Decimal]:
         balance = self._calls.read(self._client.fetch_balance)
         info = balance.get("info") if isinstance(balance, dict) else None
@@ -198,6 +201,23 @@ class CcxtVenue:
             return OrderBook(symbol, tuple(bids), tuple(asks), int(self._calls.clock.now() * 1000))
         except ValueError as exc:
             raise MalformedResponse(f"{symbol} book: {exc}") from None
+
+    def _fetch_closes(self, symbol: str, timeframe: str, limit: int) -> tuple[tuple[int, Decimal], ...]:
+        """One klines read, validated: rising open times, positive closes, at most ``limit``."""
+        raw = self._client.fetch_ohlcv(symbol, timeframe, None, limit)
+        if not isinstance(raw, list):
+            raise MalformedResponse("candles answer is not a list")
+        span_s = int(ccxt.Exchange.parse_timeframe(timeframe))
+        closes: list[tuple[int, Decimal]] = []
+        for bar in raw[-limit:]:
+            if not isinstance(bar, (list, tuple)) or len(bar) < 5 or not isinstance(bar[0], int):
+                raise MalformedResponse(f"a {symbol} candle is malformed")
+            close = dec(bar[4], f"{symbol} candle close")
+            at = bar[0] // 1000 + span_s  # the candle's close time (the one in progress too)
+            if close <= 0 or (closes and at <= closes[-1][0]):
+                raise MalformedResponse(f"{symbol} candles are out of order or not positive")
+            closes.append((at, close))
+        return tuple(closes)
 
     def _price_in_quote(self, asset: str, quote: str) -> Decimal:
         ticker = self._calls.read(self._client.fetch_ticker, f"{asset}/{quote}")

@@ -42,7 +42,7 @@ class EmulatorHandle:
         if config.rpc_url and (config.oracle_feeds or config.aave_oracle):
             oracle = OraclePrices(config.rpc_url, config.oracle_feeds, config.aave_oracle, config.oracle_assets)
         markets = {m.symbol: m for m in config.markets}
-        self.prices = PriceBoard(markets, config.prices, config.price_fn, oracle)
+        self.prices = PriceBoard(markets, config.prices, config.price_fn, oracle, clock=config.clock)
         self.exchange = Exchange(config, self.prices)
         self._deposit_addresses: dict[str, str] = {}
         self.exchange.add_account(config.api_key, config.api_secret, config.balances)
@@ -145,6 +145,17 @@ class EmulatorHandle:
                 if str(error) != self.last_tick_error:
                     log.warning("exchange emulator tick failed: %s", error)
                 self.last_tick_error = str(error)
+            self._sample_prices()
+
+    def _sample_prices(self) -> None:
+        """Keep the candles following the oracle even while nobody asks for a price."""
+        try:
+            with self.lock:
+                self.prices.sample()
+        except Exception as error:  # the chain may be restarting; the routes say so too
+            if str(error) != self.last_tick_error:
+                log.warning("exchange emulator price sample failed: %s", error)
+            self.last_tick_error = str(error)
 
     def tick(self, force_withdrawals: bool = False) -> None:
         """Scan new blocks for deposits, update confirmations, pay due withdrawals."""

@@ -2,7 +2,8 @@
 
 Layers, first that answers wins: a price pinned through the admin API; ``price_fn``;
 the devnet oracle (MockAggregator ``latestAnswer()`` through web3, cached per block);
-the fixed/callable entries of ``EmulatorConfig.prices``.
+the fixed/callable entries of ``EmulatorConfig.prices``. With a ``clock``, every price the
+board answers is kept in its minute bars (``history``: what the klines route serves).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from bot.devnet.exchange.config import MarketConfig
+from bot.devnet.exchange.config import MarketClock, MarketConfig
+from bot.devnet.exchange.klines import PriceHistory
 
 AGGREGATOR_ABI = [
     {
@@ -130,8 +132,11 @@ class PriceBoard:
         prices: Mapping[str, Any],
         price_fn: Callable[[str], Decimal] | None = None,
         oracle: OraclePrices | None = None,
+        clock: MarketClock | None = None,
     ) -> None:
         self._markets = markets
+        self._clock = clock
+        self.history = PriceHistory()
         self._static = dict(prices)
         self._price_fn = price_fn
         self._oracle = oracle
@@ -150,6 +155,20 @@ class PriceBoard:
         self._static[symbol] = price
 
     def reference(self, symbol: str) -> Decimal:
+        price = self._reference(symbol)
+        if self._clock is not None:
+            self.history.record(symbol, self._clock.now(), price)
+        return price
+
+    def sample(self) -> None:
+        """Read every market's reference price once (into ``history``)."""
+        for symbol in self._markets:
+            try:
+                self.reference(symbol)
+            except KeyError:  # a market without any price source: nothing to keep
+                continue
+
+    def _reference(self, symbol: str) -> Decimal:
         if symbol in self._pinned:
             return self._pinned[symbol]
         if self._price_fn is not None:

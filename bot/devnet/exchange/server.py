@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.devnet.exchange import signing
+from bot.devnet.exchange import klines, signing
 from bot.devnet.exchange.accounts import Account
 from bot.devnet.exchange.apierrors import ApiError
 from bot.devnet.exchange.faults import Faults, Firing, RequestLog
@@ -79,6 +79,7 @@ class EmulatorServer:
             "GET", "/api/v3/depth", lambda r: ex.depth_json(r.params.get("symbol"), parse_int(r.params, "limit")), False
         )
         add("GET", "/api/v3/ticker/24hr", self._ticker, False)
+        add("GET", "/api/v3/klines", self._klines, False)
         add("GET", "/api/v3/account", lambda r: ex.account_json(r.account), True)
         add("POST", "/api/v3/order", self._new_order, True)
         add("GET", "/api/v3/order", lambda r: ex.query_order(r.account, r.params), True)
@@ -97,6 +98,14 @@ class EmulatorServer:
         if r.params.get("symbol"):
             return self.exchange.ticker_json(r.params["symbol"])
         return [self.exchange.ticker_json(s) for s in self.exchange.markets]
+
+    def _klines(self, r: Request) -> Any:
+        symbol = self.exchange.market(r.params.get("symbol")).symbol
+        interval_ms, start, end, limit = klines.parse_request(r.params, parse_int)
+        prices = self.exchange.prices
+        prices.reference(symbol)  # the current bar includes the price of now
+        now = int(self.exchange.clock.now() * 1000)
+        return prices.history.klines(symbol, interval_ms, start_ms=start, end_ms=end, limit=limit, now_ms=now)
 
     def _new_order(self, r: Request) -> Any:
         fraction = r.firing.fault.fraction if r.firing and r.firing.kind == "partial" else None

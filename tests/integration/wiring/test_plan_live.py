@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
@@ -79,7 +81,10 @@ def test_plan_saved_then_replayed_prints_the_identical_json(dropped: LiveDevnet,
     assert replay.returncode == 0, replay.stderr
     assert replay.stdout == live.stdout
     snapshot = json.loads(saved.read_text())["snapshot"]
-    assert snapshot["chain_id"] == 31337 and snapshot["book"]["bids"] and snapshot["price_history"] == []
+    assert snapshot["chain_id"] == 31337 and snapshot["book"]["bids"]
+    assert (
+        snapshot["price_history_source"] and snapshot["price_history_source"] in json.loads(live.stdout)["shock_source"]
+    )
 
 
 def test_plan_with_the_exchange_unreachable_exits_1_in_one_line(dropped: LiveDevnet) -> None:
@@ -123,7 +128,11 @@ def test_acquire_snapshot_adds_the_book_rules_and_nonzero_exchange_balances(live
     assert rules.step_size == D("0.0001") and rules.tick_size == D("0.01") and rules.taker_fee == D("0.001")
     assert snapshot.book is not None and snapshot.book.symbol == "ETH/USDT" and len(snapshot.book.bids) >= 100
     assert all(amount != 0 for amount in snapshot.exchange_balances.values())
-    assert snapshot.price_history == ()  # the emulator serves no candles: the planner uses price_shock_bps
+    # the emulator's candles since it started, or (fewer than ten minutes of them) the reason
+    if snapshot.price_history:
+        assert snapshot.price_history_source == "1m candles (ccxt fetch_ohlcv)"
+    else:
+        assert re.fullmatch(r"candles unavailable: \d × 1m candles, too few for σ", snapshot.price_history_source)
 
 
 def test_acquire_snapshot_without_the_venue_returns_no_rules(live: LiveDevnet) -> None:
@@ -149,3 +158,51 @@ def test_open_lending_without_a_key_is_read_only_and_refuses_writes(live: LiveDe
     with pytest.raises(GuardRefused):
         lending.withdraw(key="k", symbol="WETH", amount=1)
     assert lending.lookup("k") is None
+
+
+# ---- the in-transit shock: σ from the exchange's candles, or the floor and why ------------------
+
+
+def _emulator(live: LiveDevnet, method: str, path: str, body: dict | None = None) -> object:
+    request = urllib.request.Request(
+        live.facts["exchange_url"].rstrip("/") + path,
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_plan_json_states_a_shock_from_the_exchanges_candles_after_price_moves(dropped: LiveDevnet) -> None:
+    for price in ("1751", "1700") * 6:  # twelve minutes of 3 % swings on the exchange's clock
+        moved = dropped.cli_in_process("devnet", "set-price", "WETH", price)
+        assert moved.exit_code == 0, moved.stderr
+        _emulator(dropped, "GET", "/api/v3/ticker/24hr?symbol=ETHUSDT")  # the emulator reads the new oracle
+        _emulator(dropped, "POST", "/_admin/clock", {"advance_s": 60})
+    done = dropped.cli_in_process("plan", "--json")
+    assert done.exit_code == 0, done.stderr
+    plan = json.loads(done.stdout)
+    assert re.fullmatch(
+        r"volatility: σ from \d\d × 1m candles \(ccxt fetch_ohlcv\), z=3, round trip \d+ s", plan["shock_source"]
+    ), plan["shock_source"]
+    assert plan["shock_bps"] > dropped.settings().limits.price_shock_bps
+    assert all(D(b["hf_after_withdraw_shocked"]) >= FLOOR for b in plan["batches"])
+    table = dropped.cli_in_process("plan")
+    assert f"shock {plan['shock_bps']} bps: {plan['shock_source']}" in table.stdout
+
+
+def test_plan_json_when_the_klines_route_fails_uses_the_floor_and_says_why(dropped: LiveDevnet) -> None:
+    _emulator(dropped, "POST", "/_admin/faults", {"route": "GET /api/v3/klines", "kind": "status", "times": None})
+    try:
+        done = dropped.cli_in_process("plan", "--json")
+    finally:
+        _emulator(dropped, "DELETE", "/_admin/faults")
+    assert done.exit_code == 0, done.stderr
+    plan = json.loads(done.stdout)
+    url = dropped.facts["exchange_url"].rstrip("/")
+    assert plan["shock_source"] == (
+        f"floor: limits.price_shock_bps (candles unavailable: ExchangeNotAvailable: binance GET {url}/api/v3/klines "
+        "503 Service Unavailable)"
+    )
+    assert plan["shock_bps"] == dropped.settings().limits.price_shock_bps
