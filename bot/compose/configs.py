@@ -163,7 +163,8 @@ def simulated_engine(
     sections, on the candles' market (``symbol``) and the simulated wallet. The executor
     polls at the schema's chain poll interval unless ``engine.poll_interval_s`` is set; the
     allowlist is the simulated wallet (a backtest sends nothing anywhere else)."""
-    exchange = settings.exchange.model_copy(update={"symbol": symbol, "withdrawal_allowlist": ()})
+    # The simulated lending brings the candles' own bars as price history: no klines are read.
+    exchange = settings.exchange.model_copy(update={"symbol": symbol, "withdrawal_allowlist": (), "candles_limit": 0})
     chain_poll_s = ChainConfig.model_fields["poll_interval_s"].default
     limits, engine = settings.limits, settings.engine
     return SimulatedEngine(

@@ -375,8 +375,9 @@ class Controller:
         book = read(lambda: self.venue.order_book(self.config.market))
         balances = read(self.venue.balances)
         snapshot = replace(snapshot, book=book, exchange_balances=balances)
-        if not snapshot.price_history:  # a simulated lending brings its own bars (the backtest)
-            cfg = self.config
+        cfg = self.config
+        # A simulated lending brings its own bars (the backtest, where candles_limit is 0).
+        if not snapshot.price_history and cfg.candles_limit > 0:
             history = read_price_history(
                 self.venue, cfg.market, timeframe=cfg.candles_timeframe, limit=cfg.candles_limit
             )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
+from functools import lru_cache
 
 from bot.errors import DeleverError
 from bot.ports import Venue
@@ -38,6 +39,9 @@ class PriceHistory:
     source: str  # what the points are ("1m candles (ccxt fetch_ohlcv)"), or why there are none
 
 
+# A plan asks for σ of the same history several times (shock, sizing, the policy): the log
+# returns are the costly part, so the last few answers are kept (the history is an immutable tuple).
+@lru_cache(maxsize=16)
 def sigma_per_sqrt_second(history: tuple[tuple[int, Decimal], ...]) -> Decimal | None:
     """σ of log returns per √second: sqrt(Σ r² / Σ Δt) over consecutive points (irregular
     spacing allowed; points with Δt ≤ 0 or a non-positive price are skipped). None when
