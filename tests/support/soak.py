@@ -313,7 +313,7 @@ class Soak:
         kind = self.rng.choice([*EXCHANGE_FAULTS, *RPC_FAULTS])
         if kind in RPC_FAULTS:
             method, spec = RPC_FAULTS[kind]
-            if any(m == method and not f.spent for m, f in ((f.method, f) for _, f in self.rpc_armed)):
+            if any(f.method == method and not f.spent for _, f in self.rpc_armed):
                 return None
             self.rpc_armed.append((kind, self.proxy.add(method, **spec)))
         else:
