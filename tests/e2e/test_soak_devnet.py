@@ -77,6 +77,7 @@ def test_soak_random_walk_and_random_faults_keep_the_invariants(tmp_path):
             "hf_min_outside_large_shocks": [floor_block, str(floor_hf.quantize(Decimal("0.0001")))],
             "blocks_after_a_large_shock": len(exempt),
             "rss": soak.rss_report(),
+            "exchange_requests_logged": len(rig.admin("GET", "/requests")),  # the emulator keeps 10,000
             "batch_wall_s": [r["wall_s"] for r in batch_report(batches, steps)],
         }
         print("SOAK " + json.dumps(report, default=str))

@@ -48,7 +48,7 @@ DELEGATE_INDEX = 8  # borrows on the wallet's behalf to re-lever it
 START_PRICE = D(1700)
 TRIGGER, TARGET, FLOOR = D("1.5"), D("1.6"), D("1.10")  # the rig's config (tests/support/e2e.py)
 SHOCK_BPS = 300
-RELEVER_ABOVE, RELEVER_TO = D("1.58"), D("1.53")  # a 2 % fall from 1.53 crosses the trigger
+RELEVER_ABOVE, RELEVER_TO = D("1.56"), D("1.52")  # a 1.3 % fall from 1.52 crosses the trigger
 PRICE_BAND = (D(900), D(2600))
 
 ORDER, WITHDRAW = "POST /api/v3/order", "POST /sapi/v1/capital/withdraw/apply"
@@ -78,7 +78,6 @@ CRASH_POINTS = (
     "after_act:withdraw",
     "after_act:deposit",
     "after_act:sell",
-    "after_unknown:sell",
     "after_act:withdraw_quote",
     "after_act:repay",
     "after_intent:verify",
@@ -183,7 +182,7 @@ class Soak:
     proxy: FaultProxy
     seed: int
     duration_s: float
-    price_every_s: float = 3.0
+    price_every_s: float = 2.5
     fault_every_s: tuple[float, float] = (6.0, 14.0)
     process_fault_every_s: tuple[float, float] = (45.0, 90.0)
     process_faults_until: float = 0.55  # the last part of the run has no restarts: one long-lived process
@@ -286,7 +285,7 @@ class Soak:
         self.prices.append((quick.block_number(self.rig.url), price))
 
     def relever(self) -> bool:
-        """Borrow on the wallet's behalf back to HF ≈ 1.53 when HF is high and no batch is open."""
+        """Borrow on the wallet's behalf back to HF ≈ 1.52 when HF is high and no batch is open."""
         if self.hf() <= RELEVER_ABOVE or self._open_batches():
             return False
         w3, market, wallet = self.rig.devnet.w3, self.rig.devnet.market, self.rig.devnet.wallet
