@@ -416,7 +416,7 @@ class Soak:
         """Per daemon process: RSS (MB) after warm-up, at the end, the max, and growth; lifetime s."""
         rows = []
         for pid, samples in self.rss.samples.items():
-            settled = [kb for t, kb in samples if t - samples[0][0] >= warmup_s] or [kb for _, kb in samples]
+            settled = [kb for t, kb in samples if t - samples[0][0] >= warmup_s] or [samples[-1][1]]  # warm-up only
             rows.append(
                 {
                     "pid": pid,
