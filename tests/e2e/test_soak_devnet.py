@@ -6,7 +6,8 @@ delays / lost answers / partial fills through the emulator; kill -9, SIGTERM and
 invariants, HF ≥ floor at every block (but where the oracle fell more than the shock since the
 last withdraw), the journal not halted, and the daemon's RSS flat.
 
-``DELEVER_SOAK_SEED`` replays a run; the seed is printed, and named in every failure.
+``DELEVER_SOAK_SEED`` sets the seed (the suite uses a fixed one; ``random`` draws a new one);
+the seed is printed, and named in every failure.
 Numbers are printed as one ``SOAK {...}`` JSON line.
 """
 
