@@ -187,33 +187,23 @@ def _html(
             col=1,
         )
         sells = [(t, d) for t, kind, d in r.events if kind in ("sell", "batch")]
-        if sells:
-            ts = np.array([t for t, _ in sells])
-            fig.add_trace(
-                go.Scatter(
-                    x=_iso(ts),
-                    y=np.interp(ts, c.timestamp, c.close),
-                    mode="markers",
-                    name=f"{r.name}: batches",
-                    legendgroup=r.name,
-                    text=[d for _, d in sells],
-                    marker={"color": colour, "symbol": "triangle-down", "size": 8},
-                ),
-                row=1,
-                col=1,
-            )
         liqs = [(t, d) for t, kind, d in r.events if kind == "liquidation"]
-        if liqs:
-            ts = np.array([t for t, _ in liqs])
+        for events, y, what, marker in (
+            (sells, c.close, "batches", {"symbol": "triangle-down", "size": 8}),
+            (liqs, c.low, "liquidations", {"symbol": "x", "size": 11}),
+        ):
+            if not events:
+                continue
+            ts = np.array([t for t, _ in events])
             fig.add_trace(
                 go.Scatter(
                     x=_iso(ts),
-                    y=np.interp(ts, c.timestamp, c.low),
+                    y=np.interp(ts, c.timestamp, y),
                     mode="markers",
-                    name=f"{r.name}: liquidations",
+                    name=f"{r.name}: {what}",
                     legendgroup=r.name,
-                    text=[d for _, d in liqs],
-                    marker={"color": colour, "symbol": "x", "size": 11},
+                    text=[d for _, d in events],
+                    marker={"color": colour, **marker},
                 ),
                 row=1,
                 col=1,

@@ -8,12 +8,11 @@ second and must not wait on web3.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from bot.devnet import quick
+from bot.devnet import quick, wallet_ops
 from bot.devnet.anvil import rpc_call
 from bot.devnet.state import DevnetState
 from bot.domain import Position
@@ -21,9 +20,6 @@ from bot.settings import ChainConfig
 
 COLLATERAL = "WETH"
 DEBT = "USDT"
-SINK_INDEX = 5  # anvil account that receives the borrowed USDT (spent elsewhere by the fund)
-BALANCE_OF = "0x70a08231"
-TRANSFER = "0xa9059cbb"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,31 +42,14 @@ class DemoChain:
         quick.set_feed_price(self.url, self.devnet.price_feeds[COLLATERAL], usd)
 
     def spend_borrowed(self) -> Decimal:
-        """Move the USDT the demo wallet borrowed to another account and return the amount.
+        """Move the USDT the demo wallet borrowed to another account (what `devnet send USDT
+        all` does) and return the amount.
 
         A fund that borrowed has spent it; left in the wallet, the bot would rightly repay it
         first and never need to sell collateral."""
-        token = self.devnet.tokens[DEBT]
-        held = int(quick.eth_call(self.url, token, BALANCE_OF + quick._address_word(self.devnet.wallet)), 16)
-        if held == 0:
+        if wallet_ops.token_balance(self.url, self.devnet.tokens[DEBT], self.devnet.wallet) == 0:
             return Decimal(0)
-        sink = rpc_call(self.url, "eth_accounts")[SINK_INDEX]
-        data = TRANSFER + quick._address_word(sink) + held.to_bytes(32, "big").hex()
-        tx = rpc_call(self.url, "eth_sendTransaction", [{"from": self.devnet.wallet, "to": token, "data": data}])
-        self._wait_receipt(tx)
-        decimals = int(self.devnet.extra.get("decimals", {}).get(DEBT, 6))
-        return Decimal(held).scaleb(-decimals)
-
-    def _wait_receipt(self, tx: str, timeout_s: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            receipt = rpc_call(self.url, "eth_getTransactionReceipt", [tx])
-            if receipt is not None:
-                if int(receipt["status"], 16) != 1:
-                    raise RuntimeError(f"set-up transaction {tx} reverted")
-                return
-            time.sleep(0.1)
-        raise TimeoutError(f"set-up transaction {tx} not mined in {timeout_s:.0f} s")
+        return wallet_ops.send(self.devnet, DEBT, None, None).amount
 
     # ---- reads ---------------------------------------------------------------------------------
 

@@ -64,6 +64,11 @@ def sink_address(url: str) -> str:
     return str(rpc_call(url, "eth_accounts")[SINK_INDEX])
 
 
+def token_balance(url: str, token: str, holder: str) -> int:
+    """``holder``'s balance of the ERC-20 at ``token``, in base units."""
+    return int(quick.eth_call(url, token, BALANCE_OF + quick._address_word(holder)), 16)
+
+
 def send(devnet: DevnetState, symbol: str, amount: Decimal | None, to: str | None) -> Sent:
     """Send ``amount`` (None: the whole balance) of ``symbol`` from the demo wallet to ``to``
     (None: the devnet's sink account) and wait for the receipt."""
@@ -83,7 +88,7 @@ def send(devnet: DevnetState, symbol: str, amount: Decimal | None, to: str | Non
     elif symbol in devnet.tokens:
         token = devnet.tokens[symbol]
         decimals = int(quick.eth_call(url, token, DECIMALS), 16)
-        held = int(quick.eth_call(url, token, BALANCE_OF + quick._address_word(wallet)), 16)
+        held = token_balance(url, token, wallet)
         units = held if amount is None else int(amount.scaleb(decimals))
         if units != (amount.scaleb(decimals) if amount is not None else held):
             raise UserInputError(f"{symbol} has {decimals} decimals: {amount} is finer than that")

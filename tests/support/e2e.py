@@ -15,6 +15,7 @@ import pytest
 
 from bot.devnet import anvil, scenario
 from bot.devnet.exchange import CoinConfig, EmulatorConfig, EmulatorHandle, start_emulator
+from bot.devnet.exchange.chain import ERC20_ABI
 from bot.devnet.local import DemoOptions
 from tests.support.devnet import Devnet, start_devnet
 
@@ -101,7 +102,7 @@ def spend_the_borrowed_usdt(devnet: Devnet) -> None:
     """The demo wallet still holds what it borrowed; move it away so the HF can only be fixed
     by selling collateral (otherwise the first batch is, rightly, an idle repay)."""
     w3 = devnet.w3
-    token = w3.eth.contract(address=devnet.market.tokens["USDT"], abi=_ERC20)
+    token = w3.eth.contract(address=devnet.market.tokens["USDT"], abi=ERC20_ABI)
     held = token.functions.balanceOf(devnet.wallet).call()
     if held:
         sink = scenario.accounts(w3)[9]
@@ -131,21 +132,3 @@ def shared_devnet() -> Iterator[SharedDevnet]:
     with start_devnet(DemoOptions(collateral=D(100), target_hf=D("1.7"))) as devnet:
         spend_the_borrowed_usdt(devnet)
         yield SharedDevnet(devnet, anvil.rpc_call(devnet.rpc_url, "evm_snapshot"))
-
-
-_ERC20 = [
-    {
-        "inputs": [{"type": "address"}],
-        "name": "balanceOf",
-        "outputs": [{"type": "uint256"}],
-        "stateMutability": "view",
-        "type": "function",
-    },
-    {
-        "inputs": [{"type": "address"}, {"type": "uint256"}],
-        "name": "transfer",
-        "outputs": [{"type": "bool"}],
-        "stateMutability": "nonpayable",
-        "type": "function",
-    },
-]

@@ -28,6 +28,7 @@ from bot.adapters.venue import client_order_id
 from bot.clock import ManualClock
 from bot.devnet import quick, scenario
 from bot.devnet.exchange import CoinConfig, EmulatorConfig, start_emulator
+from bot.devnet.exchange.chain import ERC20_ABI
 from bot.domain.position import to_units
 from bot.domain.wadray import MAX_UINT256
 from bot.engine.journal import BatchStatus, Journal, StepStatus
@@ -311,7 +312,7 @@ def assert_books_balance(rig: Rig, batch_ids: list[str]) -> None:
     assert withdrawn == filled + left
     assert D(balances.get("USDT", {}).get("free", "0")) == dust
     assert D(balances.get("USDT", {}).get("locked", "0")) == 0 and D(balances.get("ETH", {}).get("locked", "0")) == 0
-    usdt = rig.devnet.w3.eth.contract(address=rig.devnet.market.tokens["USDT"], abi=_ERC20_BALANCE)
+    usdt = rig.devnet.w3.eth.contract(address=rig.devnet.market.tokens["USDT"], abi=ERC20_ABI)
     assert usdt.functions.balanceOf(rig.devnet.wallet).call() == 0  # all of it went to the repay
 
 
@@ -346,14 +347,3 @@ def steps_of(rig: Rig, batch_id: str) -> dict[str, StepStatus]:
 def events_text(rig: Rig) -> str:
     with rig.journal() as j:
         return j.dump_text()
-
-
-_ERC20_BALANCE = [
-    {
-        "inputs": [{"type": "address"}],
-        "name": "balanceOf",
-        "outputs": [{"type": "uint256"}],
-        "stateMutability": "view",
-        "type": "function",
-    },
-]

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.clock import ManualClock
-from bot.devnet import quick
-from bot.devnet.state import read_state_data
+from bot.devnet import quick, wallet_ops
+from bot.devnet.anvil import rpc_call
+from bot.devnet.state import read_state, read_state_data
 from bot.domain.wadray import WAD
 from bot.engine.journal import BatchRow, BatchStatus, Journal, StepRow
 from tests.support.devnet import CONFIG, cli_env, devnet_down, devnet_up, run_cli
@@ -102,20 +103,14 @@ class Devnet:
             devnet_down(self.state_dir, cwd=self.tmp)
 
     def spend_borrowed_usdt(self) -> None:
-        """The demo wallet still holds what it borrowed: move it away, so HF can only be
-        restored by selling collateral (otherwise the first batch is, rightly, an idle repay)."""
-        from web3 import Web3
-
-        from bot.devnet import scenario
-
-        w3 = Web3(Web3.HTTPProvider(self.rpc, request_kwargs={"timeout": 30}))
-        token = w3.eth.contract(address=self.state["tokens"]["USDT"], abi=_ERC20)
-        wallet = self.state["wallet"]
-        held = token.functions.balanceOf(wallet).call()
-        if held:
-            sink = scenario.accounts(w3)[SINK_INDEX]
-            tx = token.functions.transfer(sink, held).transact({"from": wallet})
-            w3.eth.wait_for_transaction_receipt(tx, timeout=30, poll_latency=0.1)
+        """The demo wallet still holds what it borrowed: move it away (`devnet send USDT all`), so
+        HF can only be restored by selling collateral (otherwise the first batch is, rightly, an
+        idle repay)."""
+        state = read_state(self.state_dir / "devnet.json")
+        assert state is not None
+        if wallet_ops.token_balance(state.rpc_url, state.tokens["USDT"], state.wallet):
+            sink = str(rpc_call(state.rpc_url, "eth_accounts")[SINK_INDEX])
+            wallet_ops.send(state, "USDT", None, sink)
 
     def hf_wad(self, block: str = "latest") -> int:
         return quick.account_data(self.rpc, self.state["pool"], self.state["wallet"], block).health_factor_wad
@@ -279,21 +274,3 @@ def assert_no_fill_below_the_floor(devnet: Devnet, batches: list[BatchRow], step
         price = D(str(t["info"].get("price") or t["price"]))
         assert price >= floor_of_order[str(t["order"])], (price, floor_of_order[str(t["order"])])
     return len(trades)
-
-
-_ERC20 = [
-    {
-        "inputs": [{"type": "address"}],
-        "name": "balanceOf",
-        "outputs": [{"type": "uint256"}],
-        "stateMutability": "view",
-        "type": "function",
-    },
-    {
-        "inputs": [{"type": "address"}, {"type": "uint256"}],
-        "name": "transfer",
-        "outputs": [{"type": "bool"}],
-        "stateMutability": "nonpayable",
-        "type": "function",
-    },
-]
