@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from bot.cli.common import EXIT_RUNTIME, EXIT_USER, fail, print_json
+from bot.cli.common import EXIT_USER, fail, print_json
 from bot.devnet import feeds
 from bot.errors import UserInputError
 
@@ -77,7 +77,8 @@ def _require_running() -> Any:
 
     devnet = launcher.running_state()
     if devnet is None:
-        fail("no devnet is running (start one with `delever devnet up`)", EXIT_RUNTIME)
+        # Like `status` without a config: a step the user skipped, not a failure of ours.
+        fail("no devnet is running (start one with `delever devnet up`)", EXIT_USER)
     return devnet
 
 

@@ -122,6 +122,18 @@ def test_cli_devnet_bad_arguments_exit_2_before_touching_anything(monkeypatch, t
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "args",
+    [["devnet", "set-price", "WETH", "2000"], ["devnet", "send", "USDT", "all"], ["devnet", "advance", "1h"]],
+)
+def test_cli_devnet_commands_without_a_devnet_are_a_user_mistake(monkeypatch, tmp_path, args) -> None:
+    # The same exit code as `status` or `plan` without a config: the user skipped `devnet up`.
+    monkeypatch.setenv("DELEVER_STATE_DIR", str(tmp_path))
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert "no devnet is running (start one with `delever devnet up`)" in result.stderr
+
+
 def test_quick_selectors_match_their_signatures() -> None:
     from eth_utils import keccak
 
