@@ -232,7 +232,7 @@ async def _events(
     def journal_update(cursor: int) -> dict[str, Any] | None:
         def read(journal: Any) -> dict[str, Any] | None:
             news = events_payload(journal, after=cursor)
-            if news["next"] == cursor and cursor:
+            if news["next"] == cursor and sent:
                 return None
             payload = batches_payload(journal, limit=3, simulated=source.simulated)
             payload["events"] = news["events"]
@@ -242,12 +242,12 @@ async def _events(
 
         return journal_read(read)  # type: ignore[no-any-return]
 
-    cursor, last_status = 0, 0.0
+    cursor, last_status, sent = 0, 0.0, False
     yield "retry: 2000\n\n"
     while not await request.is_disconnected():
         update = await run_in_threadpool(journal_update, cursor)
         if update is not None:
-            cursor = update["next"] or cursor
+            cursor, sent = update["next"], True
             update["sent_at"] = time.time()
             yield _sse("journal", update)
         if time.monotonic() - last_status >= status_every_s:

@@ -3,7 +3,8 @@
 (function () {
   const $ = (id) => document.getElementById(id);
   const state = { limits: null, steps: [], hf: { x: [], y: [] }, prices: {}, cursor: 0, alerts: [] };
-  window.delever = { latencies: [], firstDataMs: null, updates: 0 };
+  window.delever = { latencies: [], firstDataMs: null, updates: 0, marks: {} };
+  const mark = (name) => { if (!(name in window.delever.marks)) window.delever.marks[name] = performance.now(); };
 
   const fmt = (v, digits) => (v === null || v === undefined ? "—" : Number(v).toLocaleString("en-US",
     { minimumFractionDigits: digits, maximumFractionDigits: digits }));
@@ -74,9 +75,11 @@
     if (window.delever.firstDataMs === null) window.delever.firstDataMs = performance.now();
   }
 
+  let revision = 0;
   function drawCharts() {
     if (!window.Plotly) return;
-    const layout = (title) => ({ title: { text: title, font: { size: 13 } }, margin: { l: 50, r: 20, t: 30, b: 30 },
+    revision += 1;  // the traces' arrays grow in place: tell Plotly.react they changed
+    const layout = (title) => ({ datarevision: revision, title: { text: title, font: { size: 13 } }, margin: { l: 50, r: 20, t: 30, b: 30 },
       showlegend: true, legend: { orientation: "h" } });
     Plotly.react("hf-chart", [{ x: state.hf.x, y: state.hf.y, name: "HF", mode: "lines+markers", line: { color: "#3b6fd9" } }],
       Object.assign(layout("Health factor"), { shapes: hfLines() }), { displayModeBar: false, responsive: true });
@@ -105,7 +108,12 @@
       li.firstChild.className = "step";
       if (leg) {
         li.append(cell("div", when(leg.started_at) + " · " + leg.seconds + " s" + (leg.attempts > 1 ? " · " + leg.attempts + " tries" : "")));
-        if (leg.detail) li.append(cell("div", leg.detail));
+        if (leg.detail) {
+          const detail = cell("div", leg.detail.length > 140 ? leg.detail.slice(0, 140) + "…" : leg.detail);
+          detail.className = "detail";
+          detail.title = leg.detail;
+          li.append(detail);
+        }
       }
       list.append(li);
     }
@@ -154,7 +162,10 @@
     if ((update.events || []).some((e) => e.kind.startsWith("batch:"))) refreshHistory();
     const last = (update.events || []).slice(-1)[0];
     window.delever.updates += 1;
-    if (last) requestAnimationFrame(() => window.delever.latencies.push(Date.now() / 1000 - last.ts));
+    // Journal write → on the page (the first update is the backlog, not a write just made).
+    if (last && window.delever.updates > 1) {
+      requestAnimationFrame(() => window.delever.latencies.push(Date.now() / 1000 - last.ts));
+    }
   }
 
   async function refreshHistory() {
@@ -177,18 +188,21 @@
 
   function connect() {
     const stream = new EventSource("/api/stream");
-    stream.addEventListener("open", () => chip($("link"), "live", "ok"));
+    stream.addEventListener("open", () => { mark("stream_open"); chip($("link"), "live", "ok"); });
     stream.addEventListener("error", () => chip($("link"), "reconnecting…", "warn"));
     stream.addEventListener("journal", (e) => onJournal(JSON.parse(e.data)));
     stream.addEventListener("status", (e) => renderStatus(JSON.parse(e.data)));
   }
 
+  // plotly.js loads async (4 MB): the numbers show first, the charts once it is there.
+  window.addEventListener("load", () => { mark("plotly_loaded"); drawCharts(); });
   document.addEventListener("DOMContentLoaded", async () => {
+    mark("dom_ready");
     $("stop").addEventListener("click", () => control("/api/stop"));
     $("clear-halt").addEventListener("click", () => control("/api/clear-halt"));
+    connect();
     try { renderLimits(await getJSON("/api/limits")); } catch (e) { chip($("link"), e.message, "bad"); }
     refreshHistory();
-    connect();
     refreshPlan();
     setInterval(refreshPlan, 15000);
   });
