@@ -60,7 +60,7 @@ def build_app(
     allowed_hosts: list[str],
     status_every_s: float = 2.0,
     journal_poll_s: float = 0.2,
-    plan_ttl_s: float = 10.0,
+    plan_ttl_s: float = 5.0,
 ) -> Starlette:
     """The app over ``source``. ``token``: the controls' secret (None: read-only console)."""
     plan_cache = _Cached(source.plan, ttl_s=plan_ttl_s)
@@ -111,12 +111,11 @@ def build_app(
         after = _int_param(request, "after", 0, high=2**62)
         return ConsoleJSON(await run_in_threadpool(journal_read, lambda j: events_payload(j, after=after)))
 
+    def limits_now(journal: Any) -> dict[str, Any]:
+        return {**limits_payload(journal, source.thresholds, now=source.now()), "controls": token is not None}
+
     async def limits(_: Request) -> Response:
-        payload = await run_in_threadpool(
-            journal_read, lambda j: limits_payload(j, source.thresholds, now=source.now())
-        )
-        payload["controls"] = token is not None
-        return ConsoleJSON(payload)
+        return ConsoleJSON(await run_in_threadpool(journal_read, limits_now))
 
     async def stop(request: Request) -> Response:
         return await _control(request, token, source.stop)
@@ -126,7 +125,14 @@ def build_app(
 
     async def stream(request: Request) -> Response:
         return StreamingResponse(
-            _events(request, source, journal_read, status_every_s=status_every_s, journal_poll_s=journal_poll_s),
+            _events(
+                request,
+                source,
+                journal_read,
+                limits_now,
+                status_every_s=status_every_s,
+                journal_poll_s=journal_poll_s,
+            ),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
@@ -222,6 +228,7 @@ async def _events(
     request: Request,
     source: ConsoleSource,
     journal_read: Callable[[Callable[[Any], Any]], Any],
+    limits_now: Callable[[Any], dict[str, Any]],
     *,
     status_every_s: float,
     journal_poll_s: float,
@@ -237,7 +244,7 @@ async def _events(
             payload = batches_payload(journal, limit=3, simulated=source.simulated)
             payload["events"] = news["events"]
             payload["next"] = news["next"]
-            payload["limits"] = limits_payload(journal, source.thresholds, now=source.now())
+            payload["limits"] = limits_now(journal)
             return payload
 
         return journal_read(read)  # type: ignore[no-any-return]

@@ -151,4 +151,5 @@ def test_the_stream_sends_the_journal_then_the_status(journal):
     (journal_kind, update), (status_kind, status) = events
     assert (journal_kind, status_kind) == ("journal", "status")
     assert update["batches"][0]["status"] == "DONE" and update["next"] == len(update["events"])
+    assert update["limits"]["controls"] is True and update["limits"]["hf_floor"] == "1.05"
     assert status["health_factor"] == "1.2345678"

@@ -40,7 +40,9 @@
     $("daily-bar").style.width = Math.min(100, 100 * used).toFixed(1) + "%";
     text($("batch-limit"), "per batch ≤ $" + fmt(limits.max_batch_usd, 0));
     for (const id of ["stop", "clear-halt", "token"]) $(id).disabled = !limits.controls;
-    if (!limits.controls) text($("control-result"), "read-only: no console token configured");
+    const result = $("control-result");
+    if (!limits.controls) text(result, "read-only: no console token configured");
+    else if (result.textContent.startsWith("read-only")) text(result, "");
   }
 
   function hfLines() {
@@ -159,7 +161,7 @@
     const batches = update.batches || [];
     renderBatch(batches.length ? batches[batches.length - 1] : null);
     renderAlerts(update.events || []);
-    if ((update.events || []).some((e) => e.kind.startsWith("batch:"))) refreshHistory();
+    if ((update.events || []).some((e) => e.kind.startsWith("batch:"))) { refreshHistory(); refreshPlan(); }
     const last = (update.events || []).slice(-1)[0];
     window.delever.updates += 1;
     // Journal write → on the page (the first update is the backlog, not a write just made).
