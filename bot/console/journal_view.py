@@ -34,15 +34,14 @@ def batches_payload(journal: Journal | None, *, limit: int, simulated: bool) -> 
 
 
 def events_payload(journal: Journal | None, *, after: int, limit: int = 500) -> dict[str, Any]:
-    """Journal events after position ``after`` (events are append-only: a position is an id),
-    newest last; ``next`` is the cursor for the following call."""
+    """Journal events with an id above ``after``, newest last (at most ``limit``); ``next`` is
+    the cursor for the following call."""
     if journal is None:
         return {"events": [], "next": 0}
-    rows = journal.events()
-    start = max(after, len(rows) - limit)
+    rows = journal.events_after(after, limit=limit)
     events = [
         {
-            "id": index,
+            "id": event_id,
             "ts": ts,
             "batch_id": batch_id,
             "step": step,
@@ -50,9 +49,9 @@ def events_payload(journal: Journal | None, *, after: int, limit: int = 500) -> 
             "detail": detail,
             "alert": kind in _ALERT_KINDS,
         }
-        for index, (ts, batch_id, step, kind, detail) in enumerate(rows[start:], start=start + 1)
+        for event_id, ts, batch_id, step, kind, detail in rows
     ]
-    return {"events": events, "next": len(rows)}
+    return {"events": events, "next": rows[-1][0] if rows else after}
 
 
 def limits_payload(journal: Journal | None, thresholds: Thresholds, *, now: float) -> dict[str, Any]:

@@ -50,6 +50,8 @@ def test_events_page_by_cursor_and_flag_alerts(tmp_path):
     assert first["next"] == len(first["events"]) > 5
     assert [e["kind"] for e in first["events"] if e["alert"]] == ["control:HALTED"]
     assert client.get(f"/api/events?after={first['next']}").json() == {"events": [], "next": first["next"]}
+    later = client.get("/api/events?after=3").json()
+    assert [e["id"] for e in later["events"]] == list(range(4, first["next"] + 1)) and later["next"] == first["next"]
 
 
 def test_limits_show_the_hf_lines_and_the_days_sales_against_the_limit(journal):
