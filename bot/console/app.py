@@ -10,6 +10,7 @@ checked as well, and the Host header must name this server (no DNS rebinding).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import json
 import threading
@@ -64,6 +65,9 @@ def build_app(
 ) -> Starlette:
     """The app over ``source``. ``token``: the controls' secret (None: read-only console)."""
     plan_cache = _Cached(source.plan, ttl_s=plan_ttl_s)
+    # One chain read serves every open page and API call within a second.
+    status_cache = _Cached(source.status, ttl_s=min(1.0, status_every_s))
+    source = dataclasses.replace(source, status=status_cache.get)
 
     def journal_read(read: Callable[[Any], Any]) -> Any:
         journal = source.open_journal()
