@@ -642,6 +642,17 @@ class Journal:
     def events(self) -> list[tuple[float, str | None, str | None, str, str | None]]:
         return [tuple(r) for r in self._db.execute("SELECT ts, batch_id, step, kind, detail FROM events ORDER BY id")]
 
+    def events_after(
+        self, after: int, *, limit: int = 500
+    ) -> list[tuple[int, float, str | None, str | None, str, str | None]]:
+        """(id, ts, batch_id, step, kind, detail) of the events with id > ``after``, oldest first;
+        at most the newest ``limit`` of them (ids only grow: an id is a reader's cursor)."""
+        rows = self._db.execute(
+            "SELECT id, ts, batch_id, step, kind, detail FROM events WHERE id > ? ORDER BY id DESC LIMIT ?",
+            (after, limit),
+        ).fetchall()
+        return [tuple(r) for r in reversed(rows)]
+
     def dump_text(self) -> str:
         """Every row of every table as text (for audits and the no-secrets test)."""
         lines = []

@@ -26,6 +26,7 @@ from bot.settings.errors import config_error
 from bot.settings.sections import (
     MASKED_SECRET_PATHS,
     ChainConfig,
+    ConsoleConfig,
     EngineConfig,
     ExchangeConfig,
     FieldProblem,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ChainConfig",
+    "ConsoleConfig",
     "EngineConfig",
     "ExchangeConfig",
     "JournalConfig",
@@ -101,6 +103,7 @@ class Settings(BaseSettings):
     metrics: MetricsConfig = MetricsConfig()
     notify: NotifyConfig = NotifyConfig()
     engine: EngineConfig = EngineConfig()
+    console: ConsoleConfig = ConsoleConfig()
 
     @classmethod
     def settings_customise_sources(
@@ -268,7 +271,7 @@ def _register_secrets(settings: Settings) -> None:
 # The chain, the wallet, the journal, metrics and notifications are the daemon's; a backtest
 # accepts a full daemon config and ignores those sections (it touches no chain).
 BACKTEST_SECTIONS = ("exchange", "policy", "limits", "engine")
-_DAEMON_ONLY_KEYS = frozenset({"mode", "devnet_state", "chain", "wallet", "journal", "metrics", "notify"})
+_DAEMON_ONLY_KEYS = frozenset({"mode", "devnet_state", "chain", "wallet", "journal", "metrics", "notify", "console"})
 
 
 class BacktestSettings(BaseModel):

@@ -122,13 +122,18 @@ class Devnet:
 
     # ---- the daemon -----------------------------------------------------------------------
     def start_daemon(
-        self, *, wait_for_tick: bool = True, timeout: float = 90, env: dict[str, str] | None = None
+        self,
+        *,
+        wait_for_tick: bool = True,
+        timeout: float = 90,
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
     ) -> None:
         self.log_path = self.tmp / "daemon.log"
         log = open(self.log_path, "w")  # noqa: SIM115 - owned by the child until it exits
         self.marks["daemon_start"] = time.monotonic()
         self.daemon = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "--config", str(CONFIG), "run"],
+            [sys.executable, "-m", "bot.cli", "--config", str(CONFIG), "run", *args],
             cwd=self.tmp,
             env={**cli_env(self.state_dir), **(env or {})},
             stdout=log,
