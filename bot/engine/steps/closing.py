@@ -6,6 +6,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from bot.domain.position import Position, health_factor_wad, to_units
+from bot.domain.wadray import MAX_UINT256
 from bot.engine import guards
 from bot.engine.batch_run import BatchRun
 from bot.engine.journal import StepRow
@@ -30,12 +31,27 @@ class Repay(RepayStep):
             landed = AWAIT_QUOTE.ok_outcome(run)
             arrived = landed.arrived_units if landed is not None else None
             balance = min(balance, arrived) if arrived is not None else 0
+        kept = _refill(run, balance)
+        balance -= kept
         if balance <= 0 or debt <= 0:
+            if debt > 0 and kept > 0:
+                return Skip("what arrived refilled the buffer; nothing left to repay")
             return Skip("nothing arrived to repay" if debt > 0 else "no debt")
         return RepayIntent(run.spec.debt, repay_amount(run, balance=balance, debt=debt), balance, debt)
 
 
 REPAY = Repay()
+
+
+def _refill(run: BatchRun, balance: int) -> int:
+    """What the batch keeps in the wallet: the buffer its idle repay spent, back from the sale."""
+    if run.spec.refill_units <= 0:
+        return 0
+    spent = REPAY_IDLE.ok_intent(run)
+    if spent is None:
+        return 0
+    paid = spent.amount if spent.amount != MAX_UINT256 else min(spent.wallet_balance, spent.debt_before)
+    return max(0, min(run.spec.refill_units, paid, balance))
 
 
 class Verify(Step[VerifyIntent, VerifyOutcome]):
