@@ -385,7 +385,8 @@ def _simulate(s: _Setup, run: _Run, qty: Decimal, spend: int = 0) -> _Sim:
     unit = run.pos.reserve(s.debt).unit
     proceeds = int((net * unit).to_integral_value(rounding=ROUND_FLOOR)) if net > 0 else 0
     start = after_repay(run.pos, s.debt, spend) if spend else run.pos
-    refill = min(proceeds, spend, run.buffer)
+    # Back to the buffer's level (rebuilding what an earlier, partly filled batch left short).
+    refill = min(proceeds, max(0, run.buffer - (run.wallet - spend))) if spend else 0
     mid = after_withdraw(start, s.collateral, units)
     repay = min(proceeds - refill, mid.reserve(s.debt).debt)
     end = after_repay(mid, s.debt, repay)
@@ -474,10 +475,12 @@ def _unwind(s: _Setup, run: _Run) -> str:
         if bound <= 0 or bound < min_qty:
             return limited_by if bound <= 0 else f"{limited_by} (below the exchange/batch minimum)"
         sim = _simulate(s, run, bound, spend)
-        if not _done(s, sim):
+        if not _done(s, sim) or not _refills(run, sim):
             chosen = sim
         else:
-            chosen = _smallest_reaching(s, run, bound, min_qty, lambda x: _done(s, x), spend)
+            # The least sale that reaches the target and still refills the buffer: a buffer
+            # left short makes every later batch smaller.
+            chosen = _smallest_reaching(s, run, bound, min_qty, lambda x: _done(s, x) and _refills(run, x), spend)
             limited_by = "target" if s.target_wad is not None else "repay_all"
         if _leaves_dust(s, chosen) and _repays_all(sim):
             # What would be left is too small for another batch to clear (exchange minimum
@@ -497,6 +500,10 @@ def _done(s: _Setup, sim: _Sim) -> bool:
     if s.target_wad is None:
         return sim.end.reserve(s.debt).debt == 0
     return health_factor_wad(sim.end) >= s.target_wad
+
+
+def _refills(run: _Run, sim: _Sim) -> bool:
+    return sim.refill >= max(0, run.buffer - (run.wallet - sim.spend)) if sim.spend else True
 
 
 def _repays_all(sim: _Sim) -> bool:

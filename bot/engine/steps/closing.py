@@ -6,7 +6,6 @@ from dataclasses import replace
 from decimal import Decimal
 
 from bot.domain.position import Position, health_factor_wad, to_units
-from bot.domain.wadray import MAX_UINT256
 from bot.engine import guards
 from bot.engine.batch_run import BatchRun
 from bot.engine.journal import StepRow
@@ -44,14 +43,11 @@ REPAY = Repay()
 
 
 def _refill(run: BatchRun, balance: int) -> int:
-    """What the batch keeps in the wallet: the buffer its idle repay spent, back from the sale."""
-    if run.spec.refill_units <= 0:
+    """What the batch keeps in the wallet: the buffer it spent on its idle repay, back from the
+    sale (the plan's amount, up to the buffer's level); nothing when it spent none."""
+    if run.spec.refill_units <= 0 or REPAY_IDLE.ok_intent(run) is None:
         return 0
-    spent = REPAY_IDLE.ok_intent(run)
-    if spent is None:
-        return 0
-    paid = spent.amount if spent.amount != MAX_UINT256 else min(spent.wallet_balance, spent.debt_before)
-    return max(0, min(run.spec.refill_units, paid, balance))
+    return max(0, min(run.spec.refill_units, balance))
 
 
 class Verify(Step[VerifyIntent, VerifyOutcome]):
