@@ -487,6 +487,10 @@ def _unwind(s: _Setup, run: _Run) -> str:
             # plus the fixed withdrawal fee): repay everything now instead.
             chosen = _smallest_reaching(s, run, bound, min_qty, _repays_all, spend)
             limited_by = "repay_all"
+        if chosen.spend:
+            least = _least_spend(s, run, chosen.units, chosen.spend)
+            if least < chosen.spend:
+                chosen = _simulate(s, run, chosen.qty, least)
         hf_before = health_factor_wad(run.pos)
         if health_factor_wad(chosen.end) <= hf_before:
             run.warnings.append(
@@ -500,6 +504,37 @@ def _done(s: _Setup, sim: _Sim) -> bool:
     if s.target_wad is None:
         return sim.end.reserve(s.debt).debt == 0
     return health_factor_wad(sim.end) >= s.target_wad
+
+
+def _repay_first_room(s: _Setup, run: _Run, spend: int) -> int:
+    """The most a batch that repays ``spend`` first may withdraw: its start HF, then the floor."""
+    keeps = repay_first_withdraw(
+        run.pos,
+        collateral=s.collateral,
+        debt=s.debt,
+        repay_units=spend,
+        shock_bps=s.shock,
+        symbols=s.shock_symbols,
+        margin_bps=REPAY_FIRST_MARGIN_BPS,
+        search=max_withdraw_fast,
+    )
+    floor = max_withdraw_fast(_shock(s, after_repay(run.pos, s.debt, spend)), s.collateral, min_hf_wad=s.floor_wad)
+    return min(keeps, floor)
+
+
+def _least_spend(s: _Setup, run: _Run, units: int, spend: int) -> int:
+    """About the least repay-first spend that still makes room for ``units``: a smaller sale
+    than the buffer allows spends only its share, so the sale refills all it spent. Starts at
+    the collateral-to-debt ratio with the margin (exact with one collateral) and steps up
+    until it fits."""
+    coll = run.pos.reserve(s.collateral).collateral
+    debt = run.pos.reserve(s.debt).debt
+    keep = 10_000 + REPAY_FIRST_MARGIN_BPS
+    least = min(spend, debt - (coll - units) * debt * 10_000 // (keep * coll) + 1) if coll else spend
+    step = max(1, least // 10_000)
+    while least < spend and _repay_first_room(s, run, least) < units:
+        least, step = min(spend, least + step), step * 2
+    return least
 
 
 def _refills(run: _Run, sim: _Sim) -> bool:

@@ -43,14 +43,16 @@ def test_buffer_makes_every_batch_repay_first_and_hf_never_dips_below_its_start(
     assert all(b.order == "repay_first" for b in unwinds)
     for b in unwinds:
         # repaid from the wallet first; the withdrawal keeps HF at or above its start
-        assert b.repay_from_wallet_units == 6_400 * E6
+        assert 0 < b.repay_from_wallet_units <= 6_400 * E6
         assert b.hf_after_withdraw_wad >= b.hf_before_wad
         assert b.limited_by in ("repay_first", "target")
         assert b.hf_after_repay_wad > b.hf_before_wad
-    # the sale refills what the batch spent and repays the rest; the last batch is the least
-    # sale that reaches the target and still refills the buffer (a short buffer shrinks every
-    # later batch)
-    assert all(b.refill_units == 6_400 * E6 for b in unwinds)
+    # the whole buffer while the start HF bounds the sale (less the cents the lot step rounds
+    # off); the last, smaller sale (the least that reaches the target) spends only its share;
+    # each refills all it spent
+    assert all(6_399 * E6 < b.repay_from_wallet_units <= 6_400 * E6 for b in unwinds[:-1])
+    assert unwinds[-1].repay_from_wallet_units < 6_400 * E6
+    assert all(b.refill_units == b.repay_from_wallet_units for b in unwinds)
     first = unwinds[0]
     # C·R/D = 100 × 6,400 / 127,692.3… = 5.0120 WETH; with HF kept 1 bp above its start for
     # the interest: 100 − 1.0001 × 100 × (127,692.3… − 6,400) / 127,692.3… = 5.0025 WETH
@@ -80,3 +82,14 @@ def test_a_buffer_too_small_for_the_minimum_sale_falls_back_to_withdraw_first() 
     assert result.batches[0].order == "withdraw_first" and result.batches[0].repay_from_wallet_units == 0
     assert any("withdraw first" in n for n in result.notes)
     assert health_factor_wad(s.position) == result.health_factor_wad
+
+
+def test_a_sale_smaller_than_the_buffer_allows_spends_only_its_share_and_refills_it() -> None:
+    s = _snap(wallet_usdt=6_400)
+    result = plan(s, Intent.restore_hf("1.6", max_sell=D("1")), limits=_limits(6_400))
+    (batch,) = result.batches
+    assert batch.order == "repay_first" and batch.withdraw_amount == D("1") and batch.limited_by == "sell_cap"
+    # 1 WETH of 100 needs D·(1 − 99 / (100 × 1.0001)) = 1,289.42 USDT repaid first (HF 1 bp up)
+    assert 1_289_42 * E6 // 100 < batch.repay_from_wallet_units < 1_290 * E6
+    assert batch.refill_units == batch.repay_from_wallet_units  # the sale brings back all it spent
+    assert batch.hf_after_withdraw_wad >= batch.hf_before_wad
