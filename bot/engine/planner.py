@@ -254,7 +254,7 @@ def _plan(
         return _finish(setup, run, hf0, PlanStatus.NO_ACTION, stop, book_source)
 
     run.buffer = to_units(limits.buffer_usd, debt_r.decimals)
-    _repay_idle(setup, run, keep_wallet=run.buffer > 0)
+    _repay_idle(setup, run)
     stop = _unwind(setup, run)
     if _reached(setup, run.pos):
         status = PlanStatus.REACHES_TARGET
@@ -294,9 +294,9 @@ def _reached(s: _Setup, pos: Position) -> bool:
 # --- idle repay -------------------------------------------------------------------------
 
 
-def _repay_idle(s: _Setup, run: _Run, *, keep_wallet: bool) -> None:
-    """Idle debt tokens repay first. ``keep_wallet``: unless they reach the target alone, the
-    wallet's are left to the repay-first batches (spent before each withdrawal, refilled)."""
+def _repay_idle(s: _Setup, run: _Run) -> None:
+    """Idle debt tokens repay first: on the exchange, and in the wallet beyond the buffer (the
+    buffer is left to the repay-first batches, which spend it and refill it)."""
     pos = run.pos
     debt_r = pos.reserve(s.debt)
     needed = debt_r.debt
@@ -304,12 +304,12 @@ def _repay_idle(s: _Setup, run: _Run, *, keep_wallet: bool) -> None:
         for_target = repay_for_target(pos, s.debt, target_hf_wad=s.target_wad)
         needed = debt_r.debt if for_target is None else for_target
     wallet = max(0, s.snapshot.wallet_balances.get(s.debt, 0))
+    run.wallet = min(wallet, run.buffer)
+    wallet -= run.wallet
     on_exchange = s.snapshot.exchange_balances.get(s.rules.quote, D(0)) - s.costs.exchange_withdrawal_fee
     exchange_units = to_units(on_exchange, debt_r.decimals) if on_exchange > 0 else 0
     from_wallet = min(wallet, needed)
     from_exchange = min(exchange_units, needed - from_wallet)
-    if keep_wallet and from_wallet + from_exchange < needed:
-        run.wallet, from_wallet = wallet, 0
     if from_wallet + from_exchange == 0:
         return
     repay = from_wallet + from_exchange

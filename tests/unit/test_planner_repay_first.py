@@ -93,3 +93,13 @@ def test_a_sale_smaller_than_the_buffer_allows_spends_only_its_share_and_refills
     assert 1_289_42 * E6 // 100 < batch.repay_from_wallet_units < 1_290 * E6
     assert batch.refill_units == batch.repay_from_wallet_units  # the sale brings back all it spent
     assert batch.hf_after_withdraw_wad >= batch.hf_before_wad
+
+
+def test_the_buffer_is_never_spent_by_an_idle_repay_only_what_lies_beyond_it() -> None:
+    # 20,000 USDT in the wallet with a 6,400 buffer: 13,600 is the owner's idle money, repaid once
+    s = _snap(wallet_usdt=20_000)
+    result = plan(s, Intent.restore_hf("1.6"), limits=_limits(6_400))
+    idle, *rest = result.batches
+    assert idle.kind == "repay_idle" and idle.repay_from_wallet_units == 13_600 * E6
+    assert rest and all(b.order == "repay_first" and b.refill_units == b.repay_from_wallet_units for b in rest)
+    assert result.status is PlanStatus.REACHES_TARGET
