@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-IN_TRANSIT_MIN_USD = 0.01  # less than a cent off the pool is rounding, not transit
+IN_TRANSIT_MIN_USD = 1.0  # less off the pool is dust under the lot step or a unit, not transit
 
 
 @dataclass
