@@ -504,6 +504,8 @@ def policy_plan_fn(
             worst_price=batch.worst_price,
             note=f"{intent.reason} [{batch.kind}, limited by {batch.limited_by}]".strip(),
             repay_idle_amount=batch.repay_from_wallet_units,
+            order=batch.order,
+            refill_units=batch.refill_units,
         )
         return PlanChoice(spec, intent.reason, the_plan.to_dict(), hold=held)
 

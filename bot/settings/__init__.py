@@ -133,6 +133,10 @@ class Settings(BaseSettings):
             )
         if self.wallet.address is None:
             raise FieldProblem(("wallet", "address"), "required (the wallet whose position is managed)")
+        if self.limits.buffer_usd > 0 and not self.engine.repay_idle:
+            raise FieldProblem(
+                ("limits", "buffer_usd"), "needs engine.repay_idle = true (batches spend the buffer first)"
+            )
         if self.mode in ("testnet", "live"):
             if self.wallet.key_source == "none":
                 raise FieldProblem(

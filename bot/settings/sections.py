@@ -200,6 +200,9 @@ class LimitsConfig(BaseModel):
     min_batch_usd: PositiveUsd = Decimal("100")
     cooldown_s: Seconds = 300.0
     max_oracle_divergence_bps: Annotated[int, Field(gt=0, le=5000)] = 300
+    # Stablecoins (debt token, ≈ USD) the bot may spend from the wallet at a batch's start and
+    # refill from its sale: with it, batches repay first and HF never dips below their start.
+    buffer_usd: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)] = Decimal("0")
 
     @model_validator(mode="after")
     def _ordered_amounts(self) -> LimitsConfig:
