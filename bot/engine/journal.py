@@ -548,27 +548,29 @@ class Journal:
 
     # ---- steps -----------------------------------------------------------------------------
 
-    def write_intent(self, batch_id: str, step: str, *, key: str, intent: dict[str, Any]) -> None:
-        """Commit the intent (status PENDING) before acting. Fails if the step already exists."""
+    def write_intent(self, batch_id: str, step: str, *, key: str, intent: dict[str, Any]) -> StepRow:
+        """Commit the intent (status PENDING) before acting. Fails if the step already exists.
+        Returns the row as committed (the caller need not read it back)."""
         now = self._clock.now()
         with self._tx() as db:
-            db.execute(
+            row = db.execute(
                 "INSERT INTO steps(batch_id, step, key, status, attempts, intent, outcome, error, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, 0, ?, NULL, NULL, ?, ?)",
+                " VALUES (?, ?, ?, ?, 0, ?, NULL, NULL, ?, ?) RETURNING *",
                 (batch_id, step, key, StepStatus.PENDING.value, self._safe(to_json(intent)), now, now),
-            )
+            ).fetchall()[0]
             self._event(db, batch_id, step, "intent", None)
+        return _step_row(row)
 
     def record_attempt(self, batch_id: str, step: str) -> int:
         """Count an attempt before acting: the count says how many acts may have reached the venue."""
         with self._tx() as db:
-            db.execute(
-                "UPDATE steps SET attempts = attempts + 1, updated_at=? WHERE batch_id=? AND step=?",
+            rows = db.execute(
+                "UPDATE steps SET attempts = attempts + 1, updated_at=? WHERE batch_id=? AND step=? RETURNING attempts",
                 (self._clock.now(), batch_id, step),
-            )
-            return int(
-                db.execute("SELECT attempts FROM steps WHERE batch_id=? AND step=?", (batch_id, step)).fetchone()[0]
-            )
+            ).fetchall()
+            if len(rows) != 1:
+                raise KeyError(f"no step {batch_id}:{step}")
+        return int(rows[0][0])
 
     def write_outcome(
         self,
@@ -578,15 +580,18 @@ class Journal:
         *,
         outcome: dict[str, Any] | None = None,
         error: str | None = None,
-    ) -> None:
+    ) -> StepRow:
+        """Commit the step's outcome; returns the row as committed."""
         with self._tx() as db:
-            cursor = db.execute(
-                "UPDATE steps SET status=?, outcome=COALESCE(?, outcome), error=?, updated_at=? WHERE batch_id=? AND step=?",
+            rows = db.execute(
+                "UPDATE steps SET status=?, outcome=COALESCE(?, outcome), error=?, updated_at=? WHERE batch_id=? AND step=?"
+                " RETURNING *",
                 (status.value, self._safe(to_json(outcome)), self._safe(error), self._clock.now(), batch_id, step),
-            )
-            if cursor.rowcount != 1:
+            ).fetchall()
+            if len(rows) != 1:
                 raise KeyError(f"no step {batch_id}:{step}")
             self._event(db, batch_id, step, status.value, error)
+        return _step_row(rows[0])
 
     def mark_for_reconcile(self, batch_id: str, step: str, *, by: str) -> None:
         """After a review: set a NEEDS_REVIEW step back to UNKNOWN so the next start looks it

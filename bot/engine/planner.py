@@ -51,7 +51,7 @@ from bot.domain import (
 from bot.domain.book import round_down_to_step
 from bot.domain.repay_first import keeps_start_hf, repay_first_withdraw
 from bot.engine.book_model import BookState, synthetic_book
-from bot.engine.fast_sizing import max_withdraw_fast
+from bot.engine.fast_sizing import max_withdraw_fast, repay_for_target_fast
 from bot.engine.plan_types import (
     Batch,
     MarketModel,
@@ -301,7 +301,7 @@ def _repay_idle(s: _Setup, run: _Run) -> None:
     debt_r = pos.reserve(s.debt)
     needed = debt_r.debt
     if s.target_wad is not None:
-        for_target = repay_for_target(pos, s.debt, target_hf_wad=s.target_wad)
+        for_target = repay_for_target_fast(pos, s.debt, target_hf_wad=s.target_wad)
         needed = debt_r.debt if for_target is None else for_target
     wallet = max(0, s.snapshot.wallet_balances.get(s.debt, 0))
     run.wallet = min(wallet, run.buffer)
