@@ -6,7 +6,18 @@ import sys
 
 import typer
 
-from bot.cli import backtest_cmd, config_cmd, data_cmd, demo_cmd, devnet_cmd, history_cmd, plan_cmd, run_cmd, status_cmd
+from bot.cli import (
+    backtest_cmd,
+    config_cmd,
+    data_cmd,
+    demo_cmd,
+    devnet_cmd,
+    history_cmd,
+    plan_cmd,
+    run_cmd,
+    status_cmd,
+    stress_cmd,
+)
 from bot.cli.common import CliContext, hide_flag_types, run_guarded
 from bot.logs import configure_from_context
 
@@ -37,6 +48,7 @@ def _root(
 
 for _module in (status_cmd, plan_cmd, run_cmd, history_cmd, backtest_cmd, data_cmd, devnet_cmd, config_cmd, demo_cmd):
     _module.register(app)
+stress_cmd.register(app)
 
 
 def main() -> None:

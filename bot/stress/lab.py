@@ -1,0 +1,191 @@
+"""The stress lab: one backtest per path, per grid point — the policy under test and the
+baselines through the one engine (``bot.backtest.scenario.run_scenario``) — reduced to the
+odds (``bot.stress.stats``).
+
+Work goes out as ``StressTask``s: a grid point and a chunk of path numbers. A worker rebuilds
+its paths from the source (a seed or file names: nothing big crosses process boundaries) and
+returns one small ``PathOutcome`` per path and actor. Tasks run through the backtest sweep's
+process pool and progress bar (``bot.backtest.sweep.run_sweep``); results come back in task
+order, so the output does not depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from bot.backtest.data import Candles, load_csv
+from bot.backtest.runner import RunResult
+from bot.backtest.sweep import run_sweep
+from bot.settings import BacktestSettings, load_backtest_settings
+from bot.stress.stats import PathOutcome, summarise_policy
+
+START_T = 1_767_225_600  # 2026-01-01T00:00Z: bootstrapped paths' first open (UTC days matter to the daily cap)
+DEFAULT_TARGET_HF = "1.6"  # the baselines' target when the policy names none (scenario.make_actors)
+
+
+@dataclass(frozen=True)
+class BootstrapSource:
+    """Regime-aware block bootstrap of the shipped history (``bot.stress.paths``)."""
+
+    bar_s: int
+    horizon: int  # bars per path
+    seed: int
+    block: int  # bars per block
+    window: int  # bars in the realised-volatility state
+    start_price: float
+
+    def candles(self, ids: range) -> list[Candles]:
+        from bot.stress.history import shipped_history
+        from bot.stress.paths import bootstrap, scaled
+
+        history = shipped_history(self.bar_s, self.window, self.block)
+        paths = scaled(
+            bootstrap(history, np.arange(ids.start, ids.stop), seed=self.seed, horizon=self.horizon, block=self.block),
+            self.start_price,
+        )
+        ts = START_T + self.bar_s * np.arange(self.horizon, dtype=np.int64)
+        return [
+            Candles(ts, p[:, 0], p[:, 1], p[:, 2], p[:, 3], p[:, 4], source=f"bootstrap path {i}")
+            for i, p in zip(ids, paths)
+        ]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": "bootstrap",
+            "bar_s": self.bar_s,
+            "horizon_bars": self.horizon,
+            "seed": self.seed,
+            "block_bars": self.block,
+            "window_bars": self.window,
+            "start_price": repr(self.start_price),
+        }
+
+
+@dataclass(frozen=True)
+class CsvSource:
+    """The user's own paths: one candle CSV per path."""
+
+    files: tuple[str, ...]
+
+    def candles(self, ids: range) -> list[Candles]:
+        return [_csv(self.files[i]) for i in ids]
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "files", "files": len(self.files)}
+
+
+@lru_cache(maxsize=4)
+def _settings(path: str | None) -> BacktestSettings:
+    return load_backtest_settings(path)
+
+
+@lru_cache(maxsize=64)
+def _csv(path: str) -> Candles:
+    return load_csv(path)
+
+
+PathSource = BootstrapSource | CsvSource
+
+
+@dataclass(frozen=True)
+class StressTask:
+    source: PathSource
+    point: int  # the grid point's index
+    first: int  # path numbers [first, stop)
+    stop: int
+    policy: str | None
+    values: tuple[tuple[str, str], ...]
+    collateral: str
+    start_hf: str
+    baselines: tuple[str, ...]
+    position: tuple[tuple[str, str], ...] | None = None
+    config: str | None = None
+
+
+def run_stress_task(task: StressTask) -> list[list[tuple[str, PathOutcome]]]:
+    """Per path of the chunk: each actor's name and outcome, in the scenario's actor order."""
+    from bot.backtest.scenario import PolicyFailed, run_scenario
+
+    out = []
+    for n, candles in zip(range(task.first, task.stop), task.source.candles(range(task.first, task.stop))):
+        try:
+            outcome = run_scenario(
+                candles,
+                task.policy,
+                dict(task.values),
+                collateral=Decimal(task.collateral),
+                start_hf=Decimal(task.start_hf),
+                position=dict(task.position) if task.position else None,
+                baselines=task.baselines,
+                config=_settings(task.config),
+            )
+        except PolicyFailed as exc:
+            point = ", ".join(f"{k}={v}" for k, v in task.values)
+            raise PolicyFailed(f"path {n} ({point or 'fixed params'}): {exc}") from None
+        params = outcome.inputs["policy"]["params"]
+        target = Decimal(str(dict(task.values).get("target_hf") or params.get("target_hf") or DEFAULT_TARGET_HF))
+        out.append([(s["policy"], path_outcome(r, s, target)) for r, s in zip(outcome.results, outcome.summaries)])
+    return out
+
+
+def path_outcome(result: RunResult, summary: dict[str, Any], target_hf: Decimal) -> PathOutcome:
+    return PathOutcome(
+        liquidated=bool(summary["liquidated"]),
+        shortfall_usd=summary["shortfall_usd"],
+        liquidation_penalty_usd=summary["liquidation_penalty_usd"],
+        equity_vs_hold_usd=summary["equity_vs_hold_usd"],
+        min_health_factor=summary["min_health_factor"],
+        time_to_target_s=time_to_target(result, float(target_hf)),
+        acted=bool(result.world.ledger.batch_log),
+    )
+
+
+def time_to_target(result: RunResult, target_hf: float) -> int | None:
+    """Seconds from the first batch's start until HF (at the bar's close) first reaches
+    ``target_hf`` or the debt is gone; None if the run never acted or never got there."""
+    batches = result.world.ledger.batch_log.values()
+    if not batches:
+        return None
+    t0 = min(b.t for b in batches)
+    pair = result.world.pair
+    lt = result.start_position.reserve(pair.collateral).liquidation_threshold_bps / 10_000
+    close = result.candles.close
+    for cp in result.checkpoints:
+        if cp.t < t0:
+            continue
+        if cp.debt_units == 0:
+            return cp.t - t0
+        coll = cp.coll_units / 10**pair.collateral_decimals
+        debt = cp.debt_units / 10**pair.debt_decimals
+        if coll * float(close[cp.bar]) * lt / debt >= target_hf:
+            return cp.t - t0
+    return None
+
+
+def chunks(n_paths: int, size: int) -> list[range]:
+    return [range(a, min(n_paths, a + size)) for a in range(0, n_paths, size)]
+
+
+def run_stress(tasks: list[StressTask], *, workers: int | None, progress: bool) -> list[Any]:
+    """Every task's per-path outcomes, in task order (the sweep's pool and progress bar)."""
+    return run_sweep(tasks, workers=workers, progress=progress, run=run_stress_task, label="stress")
+
+
+def reduce(points: list[dict[str, str]], tasks: list[StressTask], rows: list[Any]) -> list[dict[str, Any]]:
+    """One entry per grid point and actor, in grid then actor order."""
+    by_point: list[dict[str, list[PathOutcome]]] = [{} for _ in points]
+    for task, chunk in zip(tasks, rows):
+        per_actor = by_point[task.point]
+        for path in chunk:
+            for name, outcome in path:
+                per_actor.setdefault(name, []).append(outcome)
+    return [
+        {"policy": name, "params": params, **summarise_policy(outcomes)}
+        for params, per_actor in zip(points, by_point)
+        for name, outcomes in per_actor.items()
+    ]
