@@ -92,7 +92,11 @@ def _source(opts: dict[str, Any]) -> Any:
         raise UserInputError(f"--paths must be 1 to {MAX_PATHS:,}")
     if not 0 <= opts["seed"] < 2**63:
         raise UserInputError("--seed must be 0 or more")
-    bar_s = duration_s(opts["bar"], "--bar")
+    from bot.backtest.data import TIMEFRAME_SECONDS
+
+    if opts["bar"] not in TIMEFRAME_SECONDS:
+        raise UserInputError(f"--bar must be one of {', '.join(TIMEFRAME_SECONDS)}, got {opts['bar']!r}")
+    bar_s = TIMEFRAME_SECONDS[opts["bar"]]
     horizon = bars_of(opts["horizon"], "--horizon", bar_s)
     if not 2 <= horizon <= MAX_HORIZON_BARS:
         raise UserInputError(f"--horizon must hold 2 to {MAX_HORIZON_BARS:,} bars")

@@ -140,30 +140,26 @@ def path_outcome(result: RunResult, summary: dict[str, Any], target_hf: Decimal)
         liquidation_penalty_usd=summary["liquidation_penalty_usd"],
         equity_vs_hold_usd=summary["equity_vs_hold_usd"],
         min_health_factor=summary["min_health_factor"],
-        time_to_target_s=time_to_target(result, float(target_hf)),
+        time_to_target_s=time_to_target(result, target_hf),
         acted=bool(result.world.ledger.batch_log),
     )
 
 
-def time_to_target(result: RunResult, target_hf: float) -> int | None:
-    """Seconds from the first batch's start until HF (at the bar's close) first reaches
-    ``target_hf`` or the debt is gone; None if the run never acted or never got there."""
-    batches = result.world.ledger.batch_log.values()
+def time_to_target(result: RunResult, target_hf: Decimal) -> int | None:
+    """Seconds from the first batch's start to the last repay of the first batch that left HF
+    at ``target_hf`` or above (or the debt repaid), at the oracle of that repay; None if the
+    run never acted or never got there. An atomic swap (one-shot) ends where it starts."""
+    batches = sorted(result.world.ledger.batch_log.values(), key=lambda b: b.t)
     if not batches:
         return None
-    t0 = min(b.t for b in batches)
-    pair = result.world.pair
-    lt = result.start_position.reserve(pair.collateral).liquidation_threshold_bps / 10_000
-    close = result.candles.close
-    for cp in result.checkpoints:
-        if cp.t < t0:
-            continue
-        if cp.debt_units == 0:
-            return cp.t - t0
-        coll = cp.coll_units / 10**pair.collateral_decimals
-        debt = cp.debt_units / 10**pair.debt_decimals
-        if coll * float(close[cp.bar]) * lt / debt >= target_hf:
-            return cp.t - t0
+    ends: dict[str, int] = {}
+    for move in result.world.moves:
+        if move.kind == "repay":
+            batch_id = move.key.split(":", 1)[0]
+            ends[batch_id] = max(ends.get(batch_id, move.t), move.t)
+    for b in batches:
+        if b.repaid > 0 and (b.hf_after is None or b.hf_after >= target_hf):
+            return ends.get(b.batch_id, b.t) - batches[0].t
     return None
 
 

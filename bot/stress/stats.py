@@ -56,12 +56,17 @@ def cvar(sorted_values: list[Decimal], q: float) -> Decimal | None:
     """Mean of the worst (largest) 1 − q share of the values, at least one of them."""
     if not sorted_values:
         return None
-    tail = sorted_values[max(0, min(len(sorted_values) - 1, math.ceil(q * len(sorted_values)) - 1)) :]
+    worst = max(1, math.ceil(round((1 - q) * len(sorted_values), 9)))
+    tail = sorted_values[-worst:]
     return _money(sum(tail, Decimal(0)) / len(tail))
 
 
 def _money(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+
+
+def _mean(values: list[Decimal]) -> Decimal | None:
+    return _money(sum(values, Decimal(0)) / len(values)) if values else None
 
 
 def _s(value: Decimal | None) -> str | None:
@@ -85,17 +90,17 @@ def summarise_policy(outcomes: list[PathOutcome]) -> dict[str, Any]:
         "p_liquidation": _p(Decimal(liq) / n) if n else None,
         "p_liquidation_ci": [_p(lo), _p(hi)],
         "acted_paths": sum(o.acted for o in outcomes),
-        "shortfall_usd_mean": _s(mean(shortfall)),
+        "shortfall_usd_mean": _s(_mean(shortfall)),
         "shortfall_usd_p95": _s(nearest_rank(shortfall, 0.95)),
         "shortfall_usd_cvar95": _s(cvar(shortfall, 0.95)),
-        "liquidation_penalty_usd_mean": _s(mean(penalty)),
+        "liquidation_penalty_usd_mean": _s(_mean(penalty)),
         "liquidation_penalty_usd_p95": _s(nearest_rank(penalty, 0.95)),
         "time_to_target_paths": len(ttt),
         "time_to_target_s_median": nearest_rank(ttt, 0.5),
         "time_to_target_s_p95": nearest_rank(ttt, 0.95),
         "min_health_factor_p5": _s(nearest_rank(min_hf, 0.05)),
         "min_health_factor_median": _s(nearest_rank(min_hf, 0.5)),
-        "equity_vs_hold_usd_mean": _s(mean(equity)),
+        "equity_vs_hold_usd_mean": _s(_mean(equity)),
         "equity_vs_hold_usd_p5": _s(nearest_rank(equity, 0.05)),
         "equity_vs_hold_usd_median": _s(nearest_rank(equity, 0.5)),
     }
