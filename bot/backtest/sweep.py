@@ -153,7 +153,7 @@ def run_sweep(
     run = run or run_task
     workers = min(workers or os.cpu_count() or 1, max(1, len(tasks)))  # no idle processes
     results: list[Any] = [None] * len(tasks)
-    bar = _progress(len(tasks), label) if progress else None
+    bar = progress_bar(len(tasks), label) if progress else None
     try:
         if workers <= 1 or len(tasks) <= 1:
             for n, task in enumerate(tasks):
@@ -178,7 +178,7 @@ def run_sweep(
     return [r or [] for r in results]
 
 
-def _progress(total: int, label: str = "sweep") -> tuple[Any, Any]:
+def progress_bar(total: int, label: str = "sweep") -> tuple[Any, Any]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 

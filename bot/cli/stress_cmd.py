@@ -47,8 +47,15 @@ def register(app: typer.Typer) -> None:
         collateral: str = typer.Option("100", "--collateral", help="Units of collateral."),
         start_hf: str = typer.Option("1.45", "--start-hf", help="Debt is sized so HF starts here."),
         position: str = typer.Option(None, "--position", help="Starting position file (JSON/TOML: collateral, debt)."),
-        workers: int = typer.Option(0, "--workers", help="Processes (0: one per CPU)."),
+        workers: int = typer.Option(0, "--workers", help="Processes, or Ray's CPUs when local (0: one per CPU)."),
+        engine: str = typer.Option("local", "--engine", help="local (a process pool) or ray."),
+        ray_address: str = typer.Option(
+            None, "--ray-address", help="An existing Ray cluster (with --engine ray; default: a local Ray)."
+        ),
         json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+        report: str = typer.Option(
+            None, "--report", help="Write an HTML report (HF survival, shortfall CDFs, a P(liq) heat map) here."
+        ),
     ) -> None:
         """Run the policy and the baselines over many paths: P(liquidation), shortfall, time to target."""
         from bot.backtest.scenario import PolicyFailed
@@ -122,12 +129,17 @@ def _run(opts: dict[str, Any]) -> None:
     from bot.backtest.baselines import BASELINES
     from bot.backtest.scenario import prepare
     from bot.backtest.sweep import grid, parse_sets
-    from bot.cli.backtest_cmd import check_run_options
+    from bot.cli.backtest_cmd import check_report_folder, check_run_options
     from bot.settings import load_backtest_settings
     from bot.stress.history import shipped_history
-    from bot.stress.lab import BootstrapSource, StressTask, chunks, reduce, run_stress
+    from bot.stress.lab import BootstrapSource, StressTask, chunks, group, reduce, run_stress
 
     collateral, start_hf = check_run_options(opts["collateral"], opts["start_hf"], opts["workers"])
+    report_dir = check_report_folder(opts["report"]) if opts["report"] else None
+    if opts["engine"] not in ("local", "ray"):
+        raise UserInputError(f"--engine must be local or ray, got {opts['engine']!r}")
+    if opts["ray_address"] and opts["engine"] != "ray":
+        raise UserInputError("--ray-address needs --engine ray")
     source = _source(opts)
     if isinstance(source, BootstrapSource):
         shipped_history(source.bar_s, source.window, source.block)  # a bar the history cannot give fails here
@@ -176,9 +188,22 @@ def _run(opts: dict[str, Any]) -> None:
                     opts["config"],
                 )
             )
-    rows = run_stress(tasks, workers=opts["workers"] or None, progress=not opts["json_out"])
-    policies = reduce(points, tasks, rows)
+    if opts["engine"] == "ray":
+        from bot.stress.ray_engine import run_on_ray
+
+        rows = run_on_ray(
+            tasks, address=opts["ray_address"], cpus=opts["workers"] or None, progress=not opts["json_out"]
+        )
+    else:
+        rows = run_stress(tasks, workers=opts["workers"] or None, progress=not opts["json_out"])
+    groups = group(points, tasks, rows)
+    policies = reduce(groups)
     payload = {"paths": source.describe(), "axes": axes, "policies": policies, "inputs": inputs}
+    if report_dir is not None:
+        from bot.stress.report import write_stress_report
+
+        written = write_stress_report(payload, groups, report_dir, title=f"delever stress: {_what(payload['paths'])}")
+        typer.echo(f"report: {', '.join(str(p) for p in written)}", err=True)
     if opts["json_out"]:
         print_json(payload)
     else:
@@ -218,19 +243,19 @@ def _cell(key: str, value: Any) -> str:
     return str(value)
 
 
+def _what(src: dict[str, Any]) -> str:
+    if src["kind"] == "files":
+        return f"{src['files']} path files"
+    return f"bootstrap seed {src['seed']}, {src['horizon_bars']} bars of {src['bar_s']}s"
+
+
 def _table(payload: dict[str, Any], keys: list[str]) -> None:
     from rich.console import Console
     from rich.table import Table
 
     from bot.backtest.present import describe
 
-    src = payload["paths"]
-    what = (
-        f"{src['files']} path files"
-        if src["kind"] == "files"
-        else f"bootstrap seed {src['seed']}, {src['horizon_bars']} bars of {src['bar_s']}s"
-    )
-    table = Table(title=f"stress: {what}")
+    table = Table(title=f"stress: {_what(payload['paths'])}")
     for k in keys:
         table.add_column(k, justify="right")
     for key, label in COLUMNS:

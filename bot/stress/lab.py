@@ -172,8 +172,11 @@ def run_stress(tasks: list[StressTask], *, workers: int | None, progress: bool) 
     return run_sweep(tasks, workers=workers, progress=progress, run=run_stress_task, label="stress")
 
 
-def reduce(points: list[dict[str, str]], tasks: list[StressTask], rows: list[Any]) -> list[dict[str, Any]]:
-    """One entry per grid point and actor, in grid then actor order."""
+Group = tuple[dict[str, str], str, list[PathOutcome]]  # grid point's params, actor, its paths' outcomes
+
+
+def group(points: list[dict[str, str]], tasks: list[StressTask], rows: list[Any]) -> list[Group]:
+    """The outcomes per grid point and actor, in grid then actor order."""
     by_point: list[dict[str, list[PathOutcome]]] = [{} for _ in points]
     for task, chunk in zip(tasks, rows):
         per_actor = by_point[task.point]
@@ -181,7 +184,10 @@ def reduce(points: list[dict[str, str]], tasks: list[StressTask], rows: list[Any
             for name, outcome in path:
                 per_actor.setdefault(name, []).append(outcome)
     return [
-        {"policy": name, "params": params, **summarise_policy(outcomes)}
-        for params, per_actor in zip(points, by_point)
-        for name, outcomes in per_actor.items()
+        (params, name, outcomes) for params, per_actor in zip(points, by_point) for name, outcomes in per_actor.items()
     ]
+
+
+def reduce(groups: list[Group]) -> list[dict[str, Any]]:
+    """One summary per grid point and actor (``bot.stress.stats``)."""
+    return [{"policy": name, "params": params, **summarise_policy(outcomes)} for params, name, outcomes in groups]

@@ -83,7 +83,6 @@ def summarise_policy(outcomes: list[PathOutcome]) -> dict[str, Any]:
     equity = sorted(Decimal(o.equity_vs_hold_usd) for o in outcomes)
     min_hf = sorted(Decimal(o.min_health_factor) for o in outcomes if o.min_health_factor is not None)
     ttt = sorted(o.time_to_target_s for o in outcomes if o.time_to_target_s is not None)
-    mean = lambda xs: _money(sum(xs, Decimal(0)) / len(xs)) if xs else None  # noqa: E731
     return {
         "paths": n,
         "liquidated_paths": liq,
