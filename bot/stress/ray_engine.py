@@ -8,6 +8,7 @@ On a cluster, every node needs delever installed (the same version): the tasks i
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from bot.backtest.sweep import progress_bar
@@ -28,7 +29,7 @@ def run_on_ray(tasks: list[StressTask], *, address: str | None, cpus: int | None
                 num_cpus=None if address else cpus,
                 include_dashboard=False,
                 log_to_driver=False,
-                logging_level="error",
+                logging_level=logging.ERROR,
                 configure_logging=False,
             )
         except ConnectionError as exc:
