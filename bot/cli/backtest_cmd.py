@@ -99,7 +99,7 @@ def check_run_options(collateral_s: str, start_hf_s: str, workers: int) -> tuple
     return collateral, start_hf
 
 
-def check_report_folder(folder: str) -> Path:
+def check_report_folder(folder: str, flag: str = "--report") -> Path:
     """Create ``folder`` and prove a file can be written there, before any simulation runs."""
     path = Path(folder)
     try:
@@ -107,7 +107,7 @@ def check_report_folder(folder: str) -> Path:
         with tempfile.NamedTemporaryFile(dir=path, prefix=".delever-probe-"):
             pass
     except OSError as exc:
-        raise UserInputError(f"--report {folder}: cannot write there ({exc.strerror or type(exc).__name__})") from None
+        raise UserInputError(f"{flag} {folder}: cannot write there ({exc.strerror or type(exc).__name__})") from None
     return path
 
 

@@ -53,6 +53,9 @@ def register(app: typer.Typer) -> None:
             None, "--ray-address", help="An existing Ray cluster (with --engine ray; default: a local Ray)."
         ),
         json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+        parquet: str = typer.Option(
+            None, "--parquet", help="Write one row per grid point, policy and path to this file."
+        ),
         report: str = typer.Option(
             None, "--report", help="Write an HTML report (HF survival, shortfall CDFs, a P(liq) heat map) here."
         ),
@@ -136,6 +139,8 @@ def _run(opts: dict[str, Any]) -> None:
 
     collateral, start_hf = check_run_options(opts["collateral"], opts["start_hf"], opts["workers"])
     report_dir = check_report_folder(opts["report"]) if opts["report"] else None
+    if opts["parquet"]:
+        check_report_folder(str(Path(opts["parquet"]).parent), "--parquet")  # writable before anything runs
     if opts["engine"] not in ("local", "ray"):
         raise UserInputError(f"--engine must be local or ray, got {opts['engine']!r}")
     if opts["ray_address"] and opts["engine"] != "ray":
@@ -199,6 +204,10 @@ def _run(opts: dict[str, Any]) -> None:
     groups = group(points, tasks, rows)
     policies = reduce(groups)
     payload = {"paths": source.describe(), "axes": axes, "policies": policies, "inputs": inputs}
+    if opts["parquet"]:
+        from bot.stress.parquet import write_parquet
+
+        typer.echo(f"parquet: {write_parquet(groups, Path(opts['parquet']))}", err=True)
     if report_dir is not None:
         from bot.stress.report import write_stress_report
 

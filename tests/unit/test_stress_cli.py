@@ -80,3 +80,28 @@ def test_bad_input_is_one_line_and_exit_2(args, needle):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("delever: error:") and needle in lines[0]
     assert result.stdout == ""
+
+
+def test_parquet_and_report_hold_every_path_of_every_point(tmp_path):
+    import pyarrow.parquet as pq
+
+    grid = ["--set", "trigger_hf=1.3,1.4", "--set", "target_hf=1.7,1.8"]
+    out = tmp_path / "out"
+    result = invoke(
+        *SMALL, *grid, "--workers", "1", "--json", "--parquet", str(out / "paths.parquet"), "--report", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["policies"]
+    table = pq.read_table(out / "paths.parquet").to_pylist()
+    assert len(table) == 4 * 4 * 3  # points × actors × paths
+    for row in rows:
+        mine = [r for r in table if r["policy"] == row["policy"] and json.loads(r["params"]) == row["params"]]
+        assert [r["path"] for r in mine] == [0, 1, 2]
+        assert sum(r["liquidated"] for r in mine) == row["liquidated_paths"]
+        assert str(max(r["shortfall_usd"] for r in mine)) == row["shortfall_usd_p95"]
+    page = (out / "stress.html").read_text()
+    assert "P(liquidation) of threshold" in page  # the heat map over the two-key grid
+    for policy in ("threshold", "do-nothing", "sell-all", "one-shot"):  # an HF survival curve and a shortfall CDF
+        assert page.count(f'"legendgroup":"{policy} (trigger_hf=1.4, target_hf=1.8)"') == 2
+    assert json.loads((out / "stress.json").read_text())["policies"] == rows
+    assert (out / "plotly.min.js").stat().st_size > 1_000_000  # offline: nothing is fetched when it opens
