@@ -47,6 +47,11 @@ def register(app: typer.Typer) -> None:
         collateral: str = typer.Option("100", "--collateral", help="Units of collateral."),
         start_hf: str = typer.Option("1.45", "--start-hf", help="Debt is sized so HF starts here."),
         position: str = typer.Option(None, "--position", help="Starting position file (JSON/TOML: collateral, debt)."),
+        baselines: str = typer.Option(
+            "do-nothing,sell-all,one-shot",
+            "--baselines",
+            help="Reference strategies run beside the policy ('' for none).",
+        ),
         workers: int = typer.Option(0, "--workers", help="Processes, or Ray's CPUs when local (0: one per CPU)."),
         engine: str = typer.Option("local", "--engine", help="local (a process pool) or ray."),
         ray_address: str = typer.Option(
@@ -152,6 +157,10 @@ def _run(opts: dict[str, Any]) -> None:
     else:
         n_paths = len(source.files)
     config = load_backtest_settings(opts["config"])
+    chosen = tuple(b.strip() for b in opts["baselines"].split(",") if b.strip())
+    unknown = [b for b in chosen if b not in BASELINES]
+    if unknown:
+        raise UserInputError(f"--baselines: unknown {unknown[0]!r} (known: {', '.join(BASELINES)})")
     fixed, axes = parse_sets(opts["set_"])
     position = None
     if opts["position"]:
@@ -171,6 +180,7 @@ def _run(opts: dict[str, Any]) -> None:
             start_hf=start_hf,
             position=position,
             config=config,
+            baselines=chosen,
         )
         inputs = inputs or point_inputs
     pos = tuple(sorted((k, str(v)) for k, v in position.items())) if position else None
@@ -188,7 +198,7 @@ def _run(opts: dict[str, Any]) -> None:
                     tuple(values.items()),
                     str(collateral),
                     str(start_hf),
-                    BASELINES,
+                    chosen,
                     pos,
                     opts["config"],
                 )
