@@ -24,6 +24,11 @@ def register(app: typer.Typer) -> None:
         paths: int = typer.Option(1000, "--paths", help="Bootstrapped paths per grid point."),
         horizon: str = typer.Option("10d", "--horizon", help="Length of a bootstrapped path (e.g. 10d, 36h)."),
         bar: str = typer.Option("5m", "--bar", help="Bar of a bootstrapped path (1m, 5m, 15m, 30m, 1h)."),
+        model: str = typer.Option(
+            "bootstrap",
+            "--model",
+            help="Paths from the history: bootstrap (regime-aware blocks) or jumps (a fitted jump diffusion).",
+        ),
         seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap: the same seed, the same paths."),
         block: str = typer.Option("2h", "--block", help="Length of a bootstrapped block of real bars."),
         vol_window: str = typer.Option(
@@ -93,7 +98,7 @@ def bars_of(text: str, name: str, bar_s: int) -> int:
 
 def _source(opts: dict[str, Any]) -> Any:
     from bot.stress.history import last_close
-    from bot.stress.lab import BootstrapSource, CsvSource
+    from bot.stress.lab import CsvSource, HistorySource
 
     if opts["paths_dir"]:
         folder = Path(opts["paths_dir"])
@@ -103,6 +108,8 @@ def _source(opts: dict[str, Any]) -> Any:
         if not files:
             raise UserInputError(f"--paths-dir {folder}: no .csv files")
         return CsvSource(files)
+    if opts["model"] not in ("bootstrap", "jumps"):
+        raise UserInputError(f"--model must be bootstrap or jumps, got {opts['model']!r}")
     if not 1 <= opts["paths"] <= MAX_PATHS:
         raise UserInputError(f"--paths must be 1 to {MAX_PATHS:,}")
     if not 0 <= opts["seed"] < 2**63:
@@ -123,13 +130,14 @@ def _source(opts: dict[str, Any]) -> Any:
         price = float(_decimal(opts["start_price"], "--start-price"))
         if not MIN_PRICE <= price <= MAX_PRICE / 100:
             raise UserInputError(f"--start-price must be {MIN_PRICE:g} to {MAX_PRICE / 100:g}")
-    return BootstrapSource(
+    return HistorySource(
         bar_s=bar_s,
         horizon=horizon,
         seed=opts["seed"],
         block=bars_of(opts["block"], "--block", bar_s),
         window=bars_of(opts["vol_window"], "--vol-window", bar_s),
         start_price=price,
+        model=opts["model"],
     )
 
 
@@ -140,7 +148,7 @@ def _run(opts: dict[str, Any]) -> None:
     from bot.cli.backtest_cmd import check_report_folder, check_run_options
     from bot.settings import load_backtest_settings
     from bot.stress.history import shipped_history
-    from bot.stress.lab import BootstrapSource, StressTask, chunks, group, reduce, run_stress
+    from bot.stress.lab import HistorySource, StressTask, chunks, group, reduce, run_stress
 
     collateral, start_hf = check_run_options(opts["collateral"], opts["start_hf"], opts["workers"])
     report_dir = check_report_folder(opts["report"]) if opts["report"] else None
@@ -151,7 +159,7 @@ def _run(opts: dict[str, Any]) -> None:
     if opts["ray_address"] and opts["engine"] != "ray":
         raise UserInputError("--ray-address needs --engine ray")
     source = _source(opts)
-    if isinstance(source, BootstrapSource):
+    if isinstance(source, HistorySource):
         shipped_history(source.bar_s, source.window, source.block)  # a bar the history cannot give fails here
         n_paths = opts["paths"]
     else:
@@ -265,7 +273,7 @@ def _cell(key: str, value: Any) -> str:
 def _what(src: dict[str, Any]) -> str:
     if src["kind"] == "files":
         return f"{src['files']} path files"
-    return f"bootstrap seed {src['seed']}, {src['horizon_bars']} bars of {src['bar_s']}s"
+    return f"{src['kind']} seed {src['seed']}, {src['horizon_bars']} bars of {src['bar_s']}s"
 
 
 def _table(payload: dict[str, Any], keys: list[str]) -> None:

@@ -11,6 +11,7 @@ order, so the output does not depend on the number of workers.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -29,8 +30,9 @@ DEFAULT_TARGET_HF = "1.6"  # the baselines' target when the policy names none (s
 
 
 @dataclass(frozen=True)
-class BootstrapSource:
-    """Regime-aware block bootstrap of the shipped history (``bot.stress.paths``)."""
+class HistorySource:
+    """Paths from the shipped history: its regime-aware block bootstrap (``bot.stress.paths``)
+    or a jump diffusion fitted to it (``bot.stress.jumps``)."""
 
     bar_s: int
     horizon: int  # bars per path
@@ -38,31 +40,47 @@ class BootstrapSource:
     block: int  # bars per block
     window: int  # bars in the realised-volatility state
     start_price: float
+    model: str = "bootstrap"  # or "jumps"
 
     def candles(self, ids: range) -> list[Candles]:
         from bot.stress.history import shipped_history
         from bot.stress.paths import bootstrap, scaled
 
         history = shipped_history(self.bar_s, self.window, self.block)
-        paths = scaled(
-            bootstrap(history, np.arange(ids.start, ids.stop), seed=self.seed, horizon=self.horizon, block=self.block),
-            self.start_price,
-        )
+        numbers = np.arange(ids.start, ids.stop)
+        if self.model == "jumps":
+            from bot.stress.jumps import fit, simulate
+
+            unit = simulate(fit(history.bars), numbers, seed=self.seed, horizon=self.horizon)
+        else:
+            unit = bootstrap(history, numbers, seed=self.seed, horizon=self.horizon, block=self.block)
+        paths = scaled(unit, self.start_price)
         ts = START_T + self.bar_s * np.arange(self.horizon, dtype=np.int64)
         return [
             Candles(ts, p[:, 0], p[:, 1], p[:, 2], p[:, 3], p[:, 4], source=f"bootstrap path {i}")
             for i, p in zip(ids, paths)
         ]
 
+    def fitted(self) -> dict[str, Any]:
+        """The jump diffusion's fitted parameters (empty for the bootstrap)."""
+        if self.model != "jumps":
+            return {}
+        from bot.stress.history import shipped_history
+        from bot.stress.jumps import fit
+
+        m = fit(shipped_history(self.bar_s, self.window, self.block).bars)
+        return {k: format(v, ".6g") for k, v in dataclasses.asdict(m).items()}
+
     def describe(self) -> dict[str, Any]:
         return {
-            "kind": "bootstrap",
+            "kind": self.model,
             "bar_s": self.bar_s,
             "horizon_bars": self.horizon,
             "seed": self.seed,
             "block_bars": self.block,
             "window_bars": self.window,
             "start_price": repr(self.start_price),
+            **({"fitted": self.fitted()} if self.model == "jumps" else {}),
         }
 
 
@@ -89,7 +107,7 @@ def _csv(path: str) -> Candles:
     return load_csv(path)
 
 
-PathSource = BootstrapSource | CsvSource
+PathSource = HistorySource | CsvSource
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
+from bot.stress.jumps import fit, simulate
 from bot.stress.paths import aggregate, bar_history, bootstrap, scaled
 from bot.stress.stats import PathOutcome, cvar, nearest_rank, summarise_policy, wilson
 
@@ -106,3 +107,32 @@ def test_a_policy_summary_counts_paths_and_liquidations():
     assert row["p_liquidation"] == "0.333333"
     assert row["shortfall_usd_mean"] == "20.00" and row["shortfall_usd_p95"] == "30.00"
     assert row["time_to_target_s_median"] == 60 and row["acted_paths"] == 2
+
+
+def synthetic_bars(n: int, seed: int) -> np.ndarray:
+    """(n, 5) bars with σ = 1 % returns and a -10 % ± 2 % jump on 1 % of bars."""
+    rng = np.random.default_rng(seed)
+    ret = 0.01 * rng.standard_normal(n) + (rng.random(n) < 0.01) * rng.normal(-0.10, 0.02, n)
+    return np.stack(
+        [np.zeros(n), np.full(n, 0.004) + np.maximum(ret, 0), np.minimum(ret, 0) - 0.004, ret, np.full(n, 5.0)], 1
+    )
+
+
+def test_the_jump_diffusion_recovers_the_parameters_it_was_fitted_to():
+    model = fit(synthetic_bars(200_000, 1))
+    assert model.sigma == pytest.approx(0.01, rel=0.03)
+    assert model.jump_rate == pytest.approx(0.01, rel=0.1)
+    assert model.jump_mean == pytest.approx(-0.10, rel=0.05)
+    assert model.jump_sd == pytest.approx(0.02, rel=0.15)
+    assert model.quote_volume == 5.0
+
+
+def test_jump_paths_are_valid_per_path_reproducible_candles():
+    model = fit(synthetic_bars(20_000, 2))
+    whole = simulate(model, np.arange(8), seed=4, horizon=500)
+    assert np.array_equal(simulate(model, np.arange(5, 7), seed=4, horizon=500), whole[5:7])
+    o, h, lo, c = (whole[:, :, k] for k in range(4))
+    assert np.all(o[:, 0] == 1.0) and np.array_equal(o[:, 1:], c[:, :-1])
+    assert np.all(lo <= np.minimum(o, c)) and np.all(h >= np.maximum(o, c))
+    steps = np.diff(np.log(c), axis=1)
+    assert np.mean(steps < -0.05) == pytest.approx(0.01, abs=0.004)  # the jumps are there, at their rate
