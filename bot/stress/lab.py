@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.backtest.data import Candles, load_csv
+from bot.backtest.data import Candles, load_csv, validate
 from bot.backtest.runner import RunResult
 from bot.backtest.sweep import run_sweep
 from bot.settings import BacktestSettings, load_backtest_settings
@@ -56,10 +56,12 @@ class HistorySource:
             unit = bootstrap(history, numbers, seed=self.seed, horizon=self.horizon, block=self.block)
         paths = scaled(unit, self.start_price)
         ts = START_T + self.bar_s * np.arange(self.horizon, dtype=np.int64)
-        return [
-            Candles(ts, p[:, 0], p[:, 1], p[:, 2], p[:, 3], p[:, 4], source=f"bootstrap path {i}")
-            for i, p in zip(ids, paths)
-        ]
+        out = []
+        for i, p in zip(ids, paths):
+            c = Candles(ts, p[:, 0], p[:, 1], p[:, 2], p[:, 3], p[:, 4], source=f"{self.model} path {i}")
+            validate(c, name=c.source)  # a long horizon could leave the prices a simulation can carry
+            out.append(c)
+        return out
 
     def fitted(self) -> dict[str, Any]:
         """The jump diffusion's fitted parameters (empty for the bootstrap)."""
