@@ -72,6 +72,9 @@ def test_a_grid_gives_one_row_per_point_and_actor():
         (["--paths-dir", "/nonexistent/folder"], "--paths-dir"),
         (["--set", "trigger_hf=abc"], "trigger_hf"),
         (["--start-price", "nan"], "--start-price"),
+        (["--model", "garch"], "--model"),
+        (["--baselines", "hodl"], "--baselines"),
+        (["--engine", "spark"], "--engine"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, needle):
@@ -105,3 +108,12 @@ def test_parquet_and_report_hold_every_path_of_every_point(tmp_path):
         assert page.count(f'"legendgroup":"{policy} (trigger_hf=1.4, target_hf=1.8)"') == 2
     assert json.loads((out / "stress.json").read_text())["policies"] == rows
     assert (out / "plotly.min.js").stat().st_size > 1_000_000  # offline: nothing is fetched when it opens
+
+
+def test_jump_paths_name_their_fitted_model():
+    result = invoke(*SMALL, "--model", "jumps", "--baselines", "do-nothing", "--workers", "1", "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["paths"]["kind"] == "jumps"
+    assert list(payload["paths"]["fitted"]) == ["sigma", "jump_rate", "jump_mean", "jump_sd", "wick", "quote_volume"]
+    assert [row["policy"] for row in payload["policies"]] == ["threshold", "do-nothing"]
