@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from bot.errors import UserInputError
 
 MAX_PATHS = 10_000_000
 MAX_HORIZON_BARS = 10_000_000
-CHUNK_PATHS = 8  # paths per task: small enough for a smooth progress bar, large enough to amortise a task
+CHUNK_PATHS = 8  # paths per task at most: large enough to amortise a task, small enough for a smooth bar
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -192,10 +193,13 @@ def _run(opts: dict[str, Any]) -> None:
         )
         inputs = inputs or point_inputs
     pos = tuple(sorted((k, str(v)) for k, v in position.items())) if position else None
+    # A few tasks per CPU even for few paths (a path of a large position can take a minute).
+    cpus = opts["workers"] or os.cpu_count() or 1
+    size = max(1, min(CHUNK_PATHS, -(-n_paths // (4 * cpus))))
     tasks = []
     for i, combo in enumerate(points):
         values = {**{k: (v if isinstance(v, str) else _json(v)) for k, v in fixed.items()}, **combo}
-        for ids in chunks(n_paths, CHUNK_PATHS):
+        for ids in chunks(n_paths, size):
             tasks.append(
                 StressTask(
                     source,
