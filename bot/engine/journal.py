@@ -489,6 +489,16 @@ class Journal:
                 )
             self._event(db, None, None, "hold:set" if payload is not None else "hold:released", to_json(payload))
 
+    def marked(self, key: str) -> bool:
+        """Whether ``mark(key)`` was ever called on this journal (one-time checks at start)."""
+        return self._db.execute("SELECT 1 FROM meta WHERE key=?", (f"mark:{key}",)).fetchone() is not None
+
+    def mark(self, key: str, detail: str) -> None:
+        """Record once that ``key`` happened (``detail``: why, audited in ``events``)."""
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", (f"mark:{key}", repr(self._clock.now())))
+            self._event(db, None, None, f"mark:{key}", detail)
+
     # ---- batches ---------------------------------------------------------------------------
 
     def peek_next_batch_id(self) -> str:
