@@ -39,6 +39,7 @@ from bot.domain import Snapshot
 from bot.engine import guards
 from bot.engine.controller import Controller, policy_plan_fn
 from bot.engine.executor import Executor
+from bot.engine.foreign_activity import ForeignActivityCheck
 from bot.engine.gas_policy import urgency_multiplier
 from bot.engine.guards import KillSwitch
 from bot.engine.journal import Journal, JournalLocked, StepStatus
@@ -264,6 +265,9 @@ def _assemble(
     collateral, debt = main_collateral(first.position), main_debt(first.position)
     if collateral is None or debt is None:
         raise DeleverError("the wallet has no Aave collateral or no debt to manage")
+    if real.wallet_watch is not None:
+        watch = real.wallet_watch((collateral.symbol, debt.symbol))
+        executor.foreign_check = ForeignActivityCheck(watch, journal, alert=observer.alert)
     limits = configs.plan_limits(settings.limits)
     controller = Controller(
         executor=executor,

@@ -499,6 +499,19 @@ class Journal:
             db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", (f"mark:{key}", repr(self._clock.now())))
             self._event(db, None, None, f"mark:{key}", detail)
 
+    def noted(self, key: str) -> dict[str, Any] | None:
+        """The value last given to ``note(key, …)``, or None."""
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (f"note:{key}",)).fetchone()
+        return _from_json(row[0]) if row is not None else None
+
+    def note(self, key: str, value: dict[str, Any]) -> None:
+        """Keep a small piece of the daemon's own state (replaced on each call, not audited)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (f"note:{key}", to_json(value)),
+            )
+
     # ---- batches ---------------------------------------------------------------------------
 
     def peek_next_batch_id(self) -> str:
