@@ -4,6 +4,7 @@ in or out, and the nonces it mined, each nonce checked against our transaction s
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,7 +15,8 @@ from bot.adapters.chain.tx_store import TxStore
 from bot.engine.foreign_activity import WalletActivity, WalletTransfer, normalise_hash
 
 TRANSFER_TOPIC = "0x" + Web3.keccak(text="Transfer(address,address,uint256)").hex().removeprefix("0x")
-MAX_BLOCKS = 2_000  # one scan at most; a longer gap is read in several checks
+MAX_BLOCKS = 2_000  # blocks of transfer logs read at most per check
+log = logging.getLogger(__name__)
 
 
 class ChainWalletWatch:
@@ -30,32 +32,42 @@ class ChainWalletWatch:
 
     def head(self) -> tuple[int, int]:
         block = int(retrying_read(lambda: self._w3.eth.block_number, what="head"))
-        return block, self._nonce(block)
+        return block, self._nonce()
 
     def activity(self, from_block: int, *, nonce_before: int) -> WalletActivity:
+        """Nonces over the whole gap (the mined count is read at the head, never at an old block:
+        a pruned node keeps no old state); transfers over the last ``MAX_BLOCKS`` of it at most
+        (providers refuse larger log queries; a longer stop leaves its older blocks unread)."""
         head = int(retrying_read(lambda: self._w3.eth.block_number, what="head"))
-        to_block = min(head, from_block + MAX_BLOCKS - 1)
-        if to_block < from_block:
-            return WalletActivity(from_block, to_block, nonce_before, (), ())
-        nonce = self._nonce(to_block)
+        if head < from_block:
+            return WalletActivity(from_block, head, nonce_before, (), ())
+        nonce = self._nonce()
         foreign = tuple(
             n for n in range(nonce_before, nonce) if self._store.key_for_nonce(self.wallet, self._chain_id, n) is None
         )
+        first = max(from_block, head - MAX_BLOCKS + 1)
+        if first > from_block:
+            log.warning(
+                "wallet watch: blocks %d-%d not read for transfers (%d blocks behind)",
+                from_block,
+                first - 1,
+                head - from_block,
+            )
         transfers = []
         for topics, incoming in (
             ([TRANSFER_TOPIC, self._wallet_topic], False),
             ([TRANSFER_TOPIC, None, self._wallet_topic], True),
         ):
-            for entry in self._logs(from_block, to_block, topics):
+            for entry in self._logs(first, head, topics):
                 transfers.append(self._transfer(entry, incoming))
         transfers.sort(key=lambda t: (t.block, t.tx_hash))
-        return WalletActivity(from_block, to_block, nonce, foreign, tuple(transfers))
+        return WalletActivity(from_block, head, nonce, foreign, tuple(transfers))
 
     def own_tx_hashes(self) -> frozenset[str]:
         return self._store.sent_hashes(self.wallet, self._chain_id)
 
-    def _nonce(self, block: int) -> int:
-        return int(retrying_read(lambda: self._w3.eth.get_transaction_count(self.wallet, block), what="nonce"))
+    def _nonce(self) -> int:
+        return int(retrying_read(lambda: self._w3.eth.get_transaction_count(self.wallet, "latest"), what="nonce"))
 
     def _logs(self, from_block: int, to_block: int, topics: list[Any]) -> list[Any]:
         query = {"fromBlock": from_block, "toBlock": to_block, "address": list(self._tokens), "topics": topics}
