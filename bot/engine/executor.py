@@ -195,8 +195,10 @@ class Executor:
         assert row is not None
         if row.status.terminal:
             return row.status
-        if step.kind is Kind.WRITE:
-            self.check_foreign(batch_open=True)  # before the next act, not after it
+        if step.kind is Kind.WRITE and row.attempts == 0:
+            # Before a new act. A step being reconciled (attempts > 0) goes first: after a crash,
+            # the exchange's withdrawal may have landed before the journal learnt its txid.
+            self.check_foreign(batch_open=True)
         started = time.perf_counter()
         try:
             if step.kind is Kind.WRITE:

@@ -139,3 +139,25 @@ def test_foreign_items_name_nonces_we_never_signed_and_unknown_transfers_only():
         "a transaction at nonce 8 that we never signed",
         f"6 base units of USDT out of the wallet in tx {FOREIGN_TX} (block 12)",
     ]
+
+
+def test_after_a_crash_the_exchange_withdrawal_that_landed_before_its_txid_was_journalled_is_ours(tmp_path):
+    from tests.support.fakes import Crash, crash_at
+
+    rig, watch = Rig(tmp_path), ScriptedWatch()
+    first = rig.executor(crash=crash_at("after_act:withdraw_quote"))
+    first.foreign_check, _ = _check(rig, watch)
+    first.check_foreign(batch_open=False)
+    with pytest.raises(Crash):
+        first.execute(rig.spec(10), rig.lending.snapshot())
+    rig.clock.advance(rig.world.withdraw_delay_s)  # the exchange pays out meanwhile, in a tx not ours
+    rig.world.settle()
+    (withdrawal,) = rig.world.withdrawals
+    assert withdrawal.delivered
+    watch.foreign_transfer("USDT", incoming=True, tx=withdrawal.txid)
+    rig.restart()
+    again = rig.executor()
+    again.foreign_check, alerts = _check(rig, watch)
+    (result,) = again.resume()
+    assert result.status is BatchStatus.DONE and alerts == []
+    assert rig.journal.control() == (ControlState.NORMAL, None)
