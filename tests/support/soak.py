@@ -69,6 +69,11 @@ EXCHANGE_FAULTS: dict[str, tuple[str, dict[str, Any]]] = {
     "ex_depth_delay_6s": ("GET /api/v3/depth", {"kind": "delay", "seconds": 6}),
     "ex_lookup_503": ("GET /api/v3/order", {"kind": "status", "status": 503, "times": 2}),
 }
+# A keyed exchange write gets one re-send after a failure that its lookup proves did nothing;
+# a second failure of the same key is the executor's NeedsReview by design. So a write route is
+# not faulted again within this many seconds of its last fault (one failure per key).
+WRITE_ROUTES = (ORDER, WITHDRAW)
+WRITE_FAULT_SPACING_S = 90.0
 # name -> (JSON-RPC method, spec): the fault proxy in front of the daemon's RPC
 RPC_FAULTS: dict[str, tuple[str, dict[str, Any]]] = {
     "rpc_503": ("*", {"kind": "status", "status": 503, "times": 2}),
@@ -369,10 +374,20 @@ class Soak:
             route, spec = EXCHANGE_FAULTS[kind]
             if any(f["route"] == route for f in self.rig.admin("GET", "/faults")):
                 return None
+            if route in WRITE_ROUTES and self._faulted_within(route, WRITE_FAULT_SPACING_S):
+                return None
             self.rig.add_fault(route=route, **spec)
         self.faults[f"armed:{kind}"] += 1
         self.recent.append((time.monotonic(), kind))
         return kind
+
+    def _faulted_within(self, route: str, seconds: float) -> bool:
+        method, path = route.split(" ", 1)
+        now = time.time()
+        return any(
+            r["fault"] and r["method"] == method and r["path"] == path and now - r["time"] < seconds
+            for r in self.rig.admin("GET", "/requests")
+        )
 
     def process_fault(self) -> str:
         kind = self.rng.choice(PROCESS_FAULTS)
