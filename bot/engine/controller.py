@@ -257,6 +257,7 @@ class Controller:
                 self._release_hold_after(done)
             return Tick(TickOutcome.EXECUTED, f"resumed {len(results)} batch(es)", results[-1] if results else None)
 
+        self.executor.check_foreign(batch_open=False)  # a warning: the snapshot below re-reads the wallet
         snapshot = self.observe()
         held = self._held_intent(snapshot)
         cfg = self.config

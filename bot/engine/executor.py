@@ -32,6 +32,7 @@ from bot.domain.snapshot import Snapshot
 from bot.engine.batch_run import BatchRun, StepPorts
 from bot.engine.batch_spec import BatchSpec, position_payload
 from bot.engine.executor_config import ExecutorConfig
+from bot.engine.foreign_activity import ForeignActivityCheck
 from bot.engine.journal import BatchStatus, ControlState, Journal, StepRow, StepStatus
 from bot.engine.outage import Outage
 from bot.engine.steps import STEPS, Act, Kind, Refused, Skip, Step, account_batch, status_of
@@ -122,6 +123,8 @@ class Executor:
         self.observer = observer or Observer()
         self._stop_requested = stop_requested
         self._crash = crash or crash_from_env()
+        # Set by the composition where the chain can tell foreign wallet activity (signing modes).
+        self.foreign_check: ForeignActivityCheck | None = None
 
     # ---- entry points ----------------------------------------------------------------------
 
@@ -190,6 +193,10 @@ class Executor:
             row = self._write_outcome(run, step, StepStatus.SKIPPED)
         if row.status.terminal:
             return row.status
+        if step.kind is Kind.WRITE and row.attempts == 0:
+            # Before a new act. A step being reconciled (attempts > 0) goes first: after a crash,
+            # the exchange's withdrawal may have landed before the journal learnt its txid.
+            self.check_foreign(batch_open=True)
         started = time.perf_counter()
         try:
             if step.kind is Kind.WRITE:
@@ -381,6 +388,13 @@ class Executor:
         log.warning("%s: %s, retrying in %.1f s", what, type(error).__name__, delay)
         self.clock.sleep(delay)
         return retries
+
+    def check_foreign(self, *, batch_open: bool) -> None:
+        """Wallet activity no journal of ours explains: a halt while a batch is open (raises
+        ``ForeignActivity``), a warning otherwise (``bot.engine.foreign_activity``)."""
+        check = self.foreign_check
+        if check is not None:
+            self.read(lambda: check.check(batch_open=batch_open))
 
     def _ports(self) -> StepPorts:
         return StepPorts(lending=self.lending, venue=self.venue, config=self.config, read=self.read)

@@ -41,13 +41,13 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from bot.engine import journal_files
+from bot.engine import journal_files, journal_schema
 from bot.engine.journal_files import WalletClaim, WalletRecord
 from bot.engine.journal_files import WalletLocked as WalletLocked
 from bot.errors import DeleverError, UserInputError
 from bot.ports import Clock
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = journal_schema.SCHEMA_VERSION
 MEMORY = ":memory:"  # the path of a journal that lives in memory only (backtests)
 
 
@@ -65,7 +65,6 @@ class JournalOfAnotherChain(UserInputError):
 
 
 NEW_JOURNAL_HINT = "`delever run --new-journal` moves it aside to {name}.<tag>.bak and starts a new one"
-_TABLES = ("meta", "batches", "steps", "events", "control")
 
 
 class StepStatus(str, Enum):
@@ -239,7 +238,7 @@ class Journal:
             version = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         except sqlite3.DatabaseError:
             version = None
-        if version is None or int(version[0]) != SCHEMA_VERSION:
+        if version is None or int(version[0]) not in journal_schema.READABLE_VERSIONS:
             self.close()
             raise JournalCorrupt(f"{self.path} is not a delever journal of schema version {SCHEMA_VERSION}")
 
@@ -252,7 +251,8 @@ class Journal:
         """An existing file must hold every table and pass ``quick_check``: never recreate a
         dropped table (a batch would be re-run from its first step)."""
         present = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        missing = [t for t in _TABLES if t not in present]
+        required = journal_schema.required_tables(journal_schema.stored_version(self._db))
+        missing = [t for t in required if t not in present]
         if missing:
             raise JournalCorrupt(self._damaged(f"table {', '.join(missing)} is missing"))
         verdict = str(self._db.execute("PRAGMA quick_check").fetchone()[0])
@@ -365,6 +365,9 @@ class Journal:
                     "INSERT INTO control(id, state, reason, since) VALUES (1, ?, NULL, ?)",
                     (ControlState.NORMAL.value, now),
                 )
+            elif int(version[0]) in journal_schema.READABLE_VERSIONS and int(version[0]) < SCHEMA_VERSION:
+                for line in journal_schema.migrate(db, int(version[0])):
+                    self._event(db, None, None, "migrated", line)
             elif int(version[0]) != SCHEMA_VERSION:
                 raise JournalCorrupt(f"journal schema version {version[0]} is not {SCHEMA_VERSION}")
             # From now on every keyed venue write is recorded in ``sends`` before it is sent.
@@ -485,6 +488,29 @@ class Journal:
                     (to_json(payload),),
                 )
             self._event(db, None, None, "hold:set" if payload is not None else "hold:released", to_json(payload))
+
+    def marked(self, key: str) -> bool:
+        """Whether ``mark(key)`` was ever called on this journal (one-time checks at start)."""
+        return self._db.execute("SELECT 1 FROM meta WHERE key=?", (f"mark:{key}",)).fetchone() is not None
+
+    def mark(self, key: str, detail: str) -> None:
+        """Record once that ``key`` happened (``detail``: why, audited in ``events``)."""
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", (f"mark:{key}", repr(self._clock.now())))
+            self._event(db, None, None, f"mark:{key}", detail)
+
+    def noted(self, key: str) -> dict[str, Any] | None:
+        """The value last given to ``note(key, …)``, or None."""
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (f"note:{key}",)).fetchone()
+        return _from_json(row[0]) if row is not None else None
+
+    def note(self, key: str, value: dict[str, Any]) -> None:
+        """Keep a small piece of the daemon's own state (replaced on each call, not audited)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (f"note:{key}", to_json(value)),
+            )
 
     # ---- batches ---------------------------------------------------------------------------
 
