@@ -43,6 +43,16 @@ def parse_positive_decimal(text: str, what: str) -> Decimal:
     return value
 
 
+def parse_non_negative_decimal(text: str, what: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{what} must be a number, got {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise ValueError(f"{what} must be zero or positive, got {text!r}")
+    return value
+
+
 def _user_error(message: str) -> None:
     fail(message, EXIT_USER)
 
@@ -104,11 +114,15 @@ def register(app: typer.Typer) -> None:
         block_time: int = typer.Option(
             1, "--block-time", help="Seconds between blocks once deployed (0: mine on every transaction)."
         ),
+        dex_depth: str = typer.Option(
+            "3000000", "--dex-depth", help="USD within 1 % in each Uniswap v3 WETH/stablecoin pair (0: no DEX)."
+        ),
     ) -> None:
         """Start anvil, deploy Aave v3, start the exchange emulator, open a leveraged position."""
         try:
             amount = parse_positive_decimal(collateral, "--collateral")
             target = parse_positive_decimal(hf, "--hf")
+            depth = parse_non_negative_decimal(dex_depth, "--dex-depth")
         except ValueError as exc:
             _user_error(str(exc))
         if target <= 1:
@@ -122,7 +136,9 @@ def register(app: typer.Typer) -> None:
 
         typer.echo("starting anvil, deploying Aave v3, opening the demo position…", err=True)
         state = launcher.bring_up(
-            launcher.UpOptions(collateral=amount, target_hf=target, port=port, block_time=block_time)
+            launcher.UpOptions(
+                collateral=amount, target_hf=target, port=port, block_time=block_time, dex_usd_within_1pct=depth
+            )
         )
         facts = _connection_facts(state)
         if json_out:
@@ -235,6 +251,7 @@ def register(app: typer.Typer) -> None:
 
         answer = quick.set_feed_price(current.rpc_url, current.price_feeds[symbol], price)
         launcher.notify_exchange_price(current, symbol, price)
+        launcher.align_dex(current)
         hf = _health_factor(current)
         payload = {
             "symbol": symbol,
