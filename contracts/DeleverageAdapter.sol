@@ -81,6 +81,9 @@ contract DeleverageAdapter {
     error UnexpectedLoan();
     error HealthFactorTooLow(uint256 healthFactor, uint256 minimum);
     error TokenCallFailed(address token);
+    /// The swap reverted: above all, the pool's price moved past the cap (the router then cannot
+    /// pull more than `maxCollateralIn`: "STF", or "Too much requested"); the router's reason inside.
+    error SwapFailed(bytes reason);
 
     event Deleveraged(
         address indexed collateral, address indexed debt, uint256 repaid, uint256 collateralSold, uint256 healthFactor
@@ -140,7 +143,7 @@ contract DeleverageAdapter {
 
         // What is still held of the loan (amount - repaid) plus the swap pays back amount + premium.
         _approve(order.collateral, address(router), withdrawn);
-        uint256 sold = router.exactOutputSingle(
+        uint256 sold = _buyBack(
             ExactOutputSingleParams({
                 tokenIn: order.collateral,
                 tokenOut: asset,
@@ -163,6 +166,14 @@ contract DeleverageAdapter {
         repaidInCall = repaid;
         soldInCall = sold;
         return true;
+    }
+
+    function _buyBack(ExactOutputSingleParams memory params) private returns (uint256 sold) {
+        try router.exactOutputSingle(params) returns (uint256 amountIn) {
+            sold = amountIn;
+        } catch (bytes memory reason) {
+            revert SwapFailed(reason);
+        }
     }
 
     function _approve(address token, address spender, uint256 amount) private {

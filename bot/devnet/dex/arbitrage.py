@@ -55,9 +55,12 @@ def pool_sqrt_x96(url: str, pool: DexPool) -> int:
 
 def pool_usd_price(pool: DexPool, sqrt_x96: int) -> Decimal:
     """USD (stablecoin) per whole collateral token at a pool price."""
-    raw = depth.price_from_sqrt_x96(sqrt_x96)
-    stable_per_collateral_raw = raw if pool.collateral_is_token0 else 1 / raw
-    return stable_per_collateral_raw * Decimal(10) ** pool.collateral_decimals / Decimal(10) ** pool.stable_decimals
+    return depth.usd_price(
+        depth.price_from_sqrt_x96(sqrt_x96),
+        pool.collateral_decimals,
+        pool.stable_decimals,
+        collateral_is_token0=pool.collateral_is_token0,
+    )
 
 
 def oracle_target_sqrt_x96(url: str, oracle: str, pool: DexPool) -> int:

@@ -10,6 +10,7 @@ oracle price (``bot.devnet.dex.arbitrage``).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 from web3 import Web3
 
+from bot.adapters.chain.abis import Fn
 from bot.devnet import artifacts
 from bot.devnet.aave_market import ZERO_ADDRESS, Deployer, Market
 from bot.devnet.anvil import repo_root
@@ -65,64 +67,71 @@ def oracle_usd_price(w3: Web3, market: Market, symbol: str) -> Decimal:
     return Decimal(oracle.functions.getAssetPrice(market.reserve(symbol).asset).call())
 
 
+MINT = Fn(
+    "mint((address,address,uint24,int24,int24,uint256,uint256,uint256,uint256,address,uint256))",
+    ("uint256", "uint128", "uint256", "uint256"),
+)
+
+
 def deploy_dex(w3: Web3, market: Market, maker: str, profile: DepthProfile = DepthProfile()) -> Dex:
     """Deploy Uniswap v3, create every WETH/stablecoin pool of the profile at the oracle price and
-    place its liquidity bands from ``maker`` (an unlocked account), which keeps a reserve of each
-    token for arbitrage and leaves the router approved to spend it."""
+    lay its liquidity ladder from ``maker`` (an unlocked account, one multicall per pool), which
+    keeps a reserve of each token for arbitrage and leaves the router approved to spend it."""
     d = Deployer(w3, maker)
-    weth = market.reserve(COLLATERAL).asset
-    factory = _deploy(d, "UniswapV3Factory")
-    router = _deploy(d, "SwapRouter", factory, weth)
-    manager_address = _deploy(d, "NonfungiblePositionManager", factory, weth, ZERO_ADDRESS)
-    quoter = _deploy(d, "QuoterV2", factory, weth)
-    manager = contract(w3, "NonfungiblePositionManager", manager_address)
-
     collateral = market.reserve(COLLATERAL)
+    factory = _deploy(d, "UniswapV3Factory")
+    router = _deploy(d, "SwapRouter", factory, collateral.asset)
+    manager_address = _deploy(d, "NonfungiblePositionManager", factory, collateral.asset, ZERO_ADDRESS)
+    quoter = _deploy(d, "QuoterV2", factory, collateral.asset)
+    manager = contract(w3, "NonfungiblePositionManager", manager_address)
+    factory_contract = contract(w3, "UniswapV3Factory", factory)
+
     collateral_usd = oracle_usd_price(w3, market, COLLATERAL)
     pools: list[DexPool] = []
-    mints: list[tuple[DexPool, int, int, int, int]] = []  # pool, lower, upper, amount0, amount1
+    mints: list[tuple[DexPool, list[bytes]]] = []
     needed: dict[str, int] = {}
     for stable_symbol in profile.stablecoins:
         stable = market.reserve(stable_symbol)
         usd_per_collateral = collateral_usd / oracle_usd_price(w3, market, stable_symbol)
         for fee, share in profile.fee_shares:
-            pool = DexPool(
+            draft = DexPool(
                 COLLATERAL, stable_symbol, fee, "", collateral.asset, stable.asset, collateral.decimals, stable.decimals
             )
+            token0, token1 = draft.tokens
             price = depth.raw_price(
-                usd_per_collateral, collateral.decimals, stable.decimals, collateral_is_token0=pool.collateral_is_token0
+                usd_per_collateral,
+                collateral.decimals,
+                stable.decimals,
+                collateral_is_token0=draft.collateral_is_token0,
             )
             sqrt_x96 = depth.sqrt_price_x96(price)
-            token0, token1 = pool.tokens
             d.call(
                 f"create {COLLATERAL}/{stable_symbol} {fee}",
                 manager.functions.createAndInitializePoolIfNecessary(token0, token1, fee, sqrt_x96),
             )
-            address = contract(w3, "UniswapV3Factory", factory).functions.getPool(token0, token1, fee).call()
-            pool = DexPool(
-                COLLATERAL,
-                stable_symbol,
-                fee,
-                str(address),
-                collateral.asset,
-                stable.asset,
-                collateral.decimals,
-                stable.decimals,
-            )
+            pool = replace(draft, address=str(factory_contract.functions.getPool(token0, token1, fee).call()))
             pools.append(pool)
-            liquidity = depth.liquidity_for_depth(
-                profile.usd_within_1pct * share, usd_per_collateral, collateral.decimals, stable.decimals
-            )
-            for band in profile.bands:
-                lower, upper = depth.band_ticks(price, band.width, depth.TICK_SPACING[fee])
-                band_liquidity = int(liquidity * band.share)
-                amount0, amount1 = depth.amounts_for_liquidity(band_liquidity, sqrt_x96, lower, upper)
-                mints.append((pool, lower, upper, amount0, amount1))
+            calls = []
+            for lower, upper in depth.ladder(price, profile, depth.TICK_SPACING[fee]):
+                centre_usd = depth.usd_price(
+                    depth.price_at_tick((lower + upper) // 2),
+                    collateral.decimals,
+                    stable.decimals,
+                    collateral_is_token0=pool.collateral_is_token0,
+                )
+                liquidity = depth.liquidity_for_depth(
+                    profile.usd_within_1pct * share, centre_usd, collateral.decimals, stable.decimals
+                )
+                amount0, amount1 = depth.amounts_for_liquidity(liquidity, sqrt_x96, lower, upper)
+                calls.append(
+                    MINT.encode((token0, token1, fee, lower, upper, amount0, amount1, 0, 0, d.sender, FAR_DEADLINE))
+                )
                 symbol0, symbol1 = (
                     (COLLATERAL, stable_symbol) if pool.collateral_is_token0 else (stable_symbol, COLLATERAL)
                 )
                 needed[symbol0] = needed.get(symbol0, 0) + amount0
                 needed[symbol1] = needed.get(symbol1, 0) + amount1
+            mints.append((pool, calls))
 
     reserve = {symbol: units * RESERVE_MULTIPLE for symbol, units in needed.items()}
     for symbol, units in needed.items():
@@ -130,8 +139,6 @@ def deploy_dex(w3: Web3, market: Market, maker: str, profile: DepthProfile = Dep
         d.call(f"mint {symbol} to the DEX maker", token.functions.mint(d.sender, units + reserve[symbol]))
         d.call(f"approve {symbol} to the position manager", token.functions.approve(manager_address, units))
         d.call(f"approve {symbol} to the router", token.functions.approve(router, 2**256 - 1))
-    for pool, lower, upper, amount0, amount1 in mints:
-        token0, token1 = pool.tokens
-        params = (token0, token1, pool.fee, lower, upper, amount0, amount1, 0, 0, d.sender, FAR_DEADLINE)
-        d.call(f"mint liquidity {pool.stable} {pool.fee} [{lower}, {upper})", manager.functions.mint(params))
+    for pool, calls in mints:
+        d.call(f"lay the {pool.stable} {pool.fee} liquidity ladder", manager.functions.multicall(calls))
     return Dex(factory, router, manager_address, quoter, d.sender, tuple(pools), reserve)
