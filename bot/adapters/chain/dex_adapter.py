@@ -78,3 +78,40 @@ class DeleverageResult:
 def decode_result(data: bytes) -> DeleverageResult:
     repaid, sold, hf = DELEVERAGE.decode(data)
     return DeleverageResult(int(repaid), int(sold), int(hf))
+
+
+# The adapter's custom errors, for one readable line when a simulation reverts.
+_ERRORS = {
+    "NotOwner()": (),
+    "NotPool()": (),
+    "NotInitiator()": (),
+    "UnexpectedLoan()": (),
+    "HealthFactorTooLow(uint256,uint256)": ("uint256", "uint256"),
+    "TokenCallFailed(address)": ("address",),
+    "SwapFailed(bytes)": ("bytes",),
+}
+_SELECTORS = {Fn(signature, ()).selector: (signature, types) for signature, types in _ERRORS.items()}
+
+
+def describe_revert(data: bytes) -> str:
+    """The adapter's revert data as one line (its own errors by name, the swap's reason inside)."""
+    from eth_abi import decode as abi_decode
+
+    from bot.adapters.chain.aave_errors import decode_revert_data
+
+    known = _SELECTORS.get(bytes(data[:4]))
+    if known is None:
+        return str(decode_revert_data(data))
+    signature, types = known
+    name = signature.split("(")[0]
+    try:
+        values = abi_decode(list(types), bytes(data[4:])) if types else ()
+    except Exception:  # noqa: BLE001 - malformed payload: the name is still the news
+        return name
+    if name == "SwapFailed":
+        inner = str(decode_revert_data(values[0]))
+        cap = " (the pool's price is past the slippage cap)" if inner in ("STF", "Too much requested") else ""
+        return f"SwapFailed: {inner}{cap}"
+    if name == "HealthFactorTooLow":
+        return f"HealthFactorTooLow: HF would end at {values[0] / 10**18:.4f}, below {values[1] / 10**18:.4f}"
+    return name + ("" if not values else f" {values[0]}")
