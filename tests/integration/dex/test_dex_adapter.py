@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,11 +19,12 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError
 
 from bot.adapters.chain import dex_adapter
-from bot.devnet import artifacts, scenario
+from bot.devnet import artifacts, launcher, quick, scenario, state
 from bot.devnet.dex import arbitrage, depth
 from bot.devnet.dex.adapter import deploy_adapter
 from bot.devnet.dex.facts import Dex
 from bot.devnet.dex.uniswap import contract as uniswap_contract
+from bot.devnet.local import devnet_state
 from tests.support.devnet import Devnet, reverted
 
 WAD = 10**18
@@ -150,6 +152,27 @@ def test_the_pools_follow_the_oracle_and_pay_the_profile_depth_within_one_percen
         assert _send(setup.w3, router.functions.exactInputSingle(params), maker)["status"] == 1
         received += setup.usdt.functions.balanceOf(maker).call() - before
     assert abs(Decimal(received) / 10**6 / Decimal(3_000_000) - 1) < Decimal("0.03"), received
+
+
+def test_set_price_through_the_state_file_moves_every_pool_to_the_new_oracle_price(
+    dex_devnet: Devnet, tmp_path: Path
+) -> None:
+    """What `devnet set-price` does: the feed through plain RPC, then the launcher's DEX hook
+    with the facts read back from the state file."""
+    path = state.write_state(devnet_state(dex_devnet.deployed, pids={}), tmp_path / "devnet.json")
+    recorded = state.read_state(path)
+    assert recorded is not None
+    with reverted(dex_devnet.w3):
+        quick.set_feed_price(recorded.rpc_url, recorded.price_feeds["WETH"], Decimal("1733.5"))
+        moves = launcher.align_dex(recorded)
+        again = launcher.align_dex(recorded)
+        dex = Dex.from_json(recorded.extra["dex"])
+        prices = [arbitrage.pool_usd_price(p, arbitrage.pool_sqrt_x96(recorded.rpc_url, p)) for p in dex.pools]
+
+    assert [(m.stable, m.fee) for m in moves] == [("USDT", 500), ("USDT", 3000), ("USDC", 500), ("USDC", 3000)]
+    assert all(abs(m.usd_before - 2000) < Decimal("0.0001") for m in moves)
+    assert all(abs(p - Decimal("1733.5")) < Decimal("0.001") for p in prices), prices
+    assert again == []  # already at the oracle: nothing to do
 
 
 def test_an_atomic_deleverage_from_hf_1_02_raises_hf_in_one_transaction(setup: Setup) -> None:
