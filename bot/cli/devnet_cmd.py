@@ -249,7 +249,8 @@ def register(app: typer.Typer) -> None:
 
         from bot.devnet import launcher, quick
 
-        answer = quick.set_feed_price(current.rpc_url, current.price_feeds[symbol], price)
+        has_dex = bool(current.extra.get("dex"))  # then the arbitrage mines the price with it
+        answer = quick.set_feed_price(current.rpc_url, current.price_feeds[symbol], price, mine=not has_dex)
         launcher.notify_exchange_price(current, symbol, price)
         launcher.align_dex(current)
         hf = _health_factor(current)

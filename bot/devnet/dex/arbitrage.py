@@ -77,8 +77,8 @@ def oracle_target_sqrt_x96(url: str, oracle: str, pool: DexPool) -> int:
 
 
 def align_pools(url: str, oracle: str, dex: Dex) -> list[PoolMove]:
-    """Swap every pool to the oracle price and mine; the moves made (pools already there are left
-    out). Raises when a swap reverts."""
+    """Swap every pool to the oracle price and mine one block; the moves made (pools already
+    there are left out). Raises when a swap reverts."""
     sent: list[tuple[str, PoolMove]] = []
     for pool in dex.pools:
         current = pool_sqrt_x96(url, pool)
@@ -108,8 +108,9 @@ def align_pools(url: str, oracle: str, dex: Dex) -> list[PoolMove]:
         sent.append(
             (tx_hash, PoolMove(pool.stable, pool.fee, pool_usd_price(pool, current), pool_usd_price(pool, target)))
         )
-    if sent:
-        rpc_call(url, "anvil_mine", ["0x1"])  # with interval mining the swaps would wait for the next block
+    # One block with the swaps (and a price written just before): with interval mining they
+    # would otherwise wait for the next one.
+    rpc_call(url, "anvil_mine", ["0x1"])
     for tx_hash, move in sent:
         receipt = rpc_call(url, "eth_getTransactionReceipt", [tx_hash])
         if receipt is None or int(receipt["status"], 16) != 1:

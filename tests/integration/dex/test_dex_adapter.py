@@ -163,8 +163,10 @@ def test_set_price_through_the_state_file_moves_every_pool_to_the_new_oracle_pri
     recorded = state.read_state(path)
     assert recorded is not None
     with reverted(dex_devnet.w3):
-        quick.set_feed_price(recorded.rpc_url, recorded.price_feeds["WETH"], Decimal("1733.5"))
+        block = quick.block_number(recorded.rpc_url)
+        quick.set_feed_price(recorded.rpc_url, recorded.price_feeds["WETH"], Decimal("1733.5"), mine=False)
         moves = launcher.align_dex(recorded)
+        mined = quick.block_number(recorded.rpc_url) - block
         again = launcher.align_dex(recorded)
         dex = Dex.from_json(recorded.extra["dex"])
         prices = [arbitrage.pool_usd_price(p, arbitrage.pool_sqrt_x96(recorded.rpc_url, p)) for p in dex.pools]
@@ -173,6 +175,7 @@ def test_set_price_through_the_state_file_moves_every_pool_to_the_new_oracle_pri
     assert all(abs(m.usd_before - 2000) < Decimal("0.0001") for m in moves)
     assert all(abs(p - Decimal("1733.5")) < Decimal("0.001") for p in prices), prices
     assert again == []  # already at the oracle: nothing to do
+    assert mined >= 1
 
 
 def test_an_atomic_deleverage_from_hf_1_02_raises_hf_in_one_transaction(setup: Setup) -> None:
