@@ -3,7 +3,8 @@
 It goes through the same ``TxSender`` as every other write (one idempotency key → one nonce,
 the same reconciliation after a crash). Before signing: the position is read fresh; the owner's
 aTokens are approved to the adapter for exactly the cap (``{key}/approve``; the adapter's pull
-consumes it, and a refused pre-flight revokes it: nothing stays open); an ``eth_call`` pre-flight of the very call must succeed and
+consumes it, and a refused pre-flight revokes it: nothing stays open) unless the owner keeps a
+standing approval (only the owner can start a pull), which makes the deleverage one transaction; an ``eth_call`` pre-flight of the very call must succeed and
 show HF rising. The contract itself also reverts unless HF ends above where it started
 (``min_health_factor_wad`` = HF now + 1 wei).
 """
@@ -19,6 +20,7 @@ from web3.exceptions import ContractLogicError
 from bot.adapters.chain import abis
 from bot.adapters.chain.aave_lending import AaveLending
 from bot.adapters.chain.dex_adapter import DeleverageOrder, DeleverageResult, decode_result, describe_revert
+from bot.adapters.chain.multicall import Call
 from bot.adapters.chain.rpc import retrying_read
 from bot.adapters.chain.tx_sender import TxRequest
 from bot.domain import from_units, health_factor_wad
@@ -105,11 +107,12 @@ class DexRoute:
             max_collateral_in_units=max_collateral_in_units,
             pool_fee=pool_fee,
         )
-        self._approve_a_tokens(key, collateral, max_collateral_in_units)
+        approved_now = self._approve_a_tokens(key, collateral, max_collateral_in_units)
         try:
             checked = self.preflight(order)
         except GuardRefused:
-            self._revoke_a_tokens(key, collateral)  # no approval stays open for a call never sent
+            if approved_now:
+                self._revoke_a_tokens(key, collateral)  # no approval stays open for a call never sent
             raise
         decimals = {r.symbol: r.decimals for r in self.lending.reader.market().reserves}
         log.info(
@@ -131,19 +134,27 @@ class DexRoute:
         )
         return self._send(key, request)
 
-    def _approve_a_tokens(self, key: str, collateral: str, amount: int) -> None:
-        """The owner's aTokens approved to the adapter for exactly ``amount`` (sub-key ``/approve``)."""
+    def _approve_a_tokens(self, key: str, collateral: str, amount: int) -> bool:
+        """The owner's aTokens approved to the adapter for exactly ``amount`` (sub-key
+        ``/approve``), unless a standing approval covers it (then the deleverage is the only
+        transaction). True when this call approved."""
         approve_key = f"{key}/approve"
         if self.sender.record(approve_key) is not None:
             self._require_ok(self._resume(approve_key))
-            return
+            return True
         a_token = self.lending.reader.market().reserve(collateral).a_token
+        ((allowance,),) = self.lending.reader.multicall.call(
+            [Call(a_token, abis.ALLOWANCE, (self.wallet, self.adapter), label=f"a{collateral}.allowance")]
+        )
+        if int(allowance) >= amount:
+            return False
         request = TxRequest(
             to=a_token,
             data=abis.APPROVE.encode(self.adapter, amount),
             description=f"approve a{collateral} {amount} for the deleverage adapter {self.adapter}",
         )
         self._require_ok(self._send(approve_key, request))
+        return True
 
     def _revoke_a_tokens(self, key: str, collateral: str) -> None:
         a_token = self.lending.reader.market().reserve(collateral).a_token

@@ -87,6 +87,22 @@ def test_an_atomic_deleverage_is_one_journaled_transaction_that_raises_hf(route:
     assert route.a_weth_allowance() == 0  # the adapter pulled exactly what was approved
 
 
+def test_with_a_standing_approval_the_deleverage_is_the_only_transaction(route: Route) -> None:
+    a_weth = route.devnet.token(route.devnet.market.reserve("WETH").a_token)
+    tx = a_weth.functions.approve(route.route.adapter, 2**256 - 1).transact({"from": route.devnet.wallet})
+    route.devnet.w3.eth.wait_for_transaction_receipt(tx, poll_latency=0.01)
+    hf_before, block_before = route.hf(), route.devnet.w3.eth.block_number
+
+    result = route.route.atomic_deleverage(
+        key=KEY, collateral="WETH", debt="USDT", pool_fee=500, **route.sizes(Decimal("0.4"), cap=Decimal("0.01"))
+    )
+
+    assert result.outcome is Outcome.OK and result.block == block_before + 1
+    assert route.devnet.w3.eth.block_number == block_before + 1  # HF restored in the first block
+    assert route.route.sender.record(f"{KEY}/approve") is None
+    assert route.hf() > hf_before
+
+
 def test_a_pre_flight_past_the_cap_signs_nothing_and_leaves_no_approval(route: Route) -> None:
     pool = route.dex.pool("USDT", 500)
     current = arbitrage.pool_sqrt_x96(route.devnet.rpc_url, pool)
