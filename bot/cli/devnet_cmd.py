@@ -156,6 +156,7 @@ def register(app: typer.Typer) -> None:
             ("health_factor", _hf_text(_health_factor(state))),
             *((f"token {sym}", addr) for sym, addr in state.tokens.items()),
             ("exchange_url", state.exchange_url or "— (no exchange emulator)"),
+            ("uniswap_v3_router", (state.extra.get("dex") or {}).get("router", "— (no DEX)")),
             ("state_file", facts["state_file"]),
         ]
         _print_table("delever devnet", rows)

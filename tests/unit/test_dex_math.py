@@ -106,3 +106,22 @@ def test_the_deleverage_call_encodes_the_order_after_its_selector() -> None:
     assert int.from_bytes(data[4 + 128 : 4 + 160], "big") == 500
     with pytest.raises(ValueError, match="positive"):
         dex_adapter.DeleverageOrder(WETH, USDT, 0, 1, 500, 0)
+
+
+def _error(signature: str, types: list[str], values: list[object]) -> bytes:
+    from eth_abi import encode
+
+    return keccak(text=signature)[:4] + (encode(types, values) if types else b"")
+
+
+def test_the_adapter_reverts_read_as_one_line() -> None:
+    stf = _error("Error(string)", ["string"], ["STF"])
+
+    assert dex_adapter.describe_revert(_error("NotOwner()", [], [])) == "NotOwner"
+    assert dex_adapter.describe_revert(_error("SwapFailed(bytes)", ["bytes"], [stf])) == (
+        "SwapFailed: STF (the pool's price is past the slippage cap)"
+    )
+    assert dex_adapter.describe_revert(
+        _error("HealthFactorTooLow(uint256,uint256)", ["uint256", "uint256"], [1_010_000_000_000_000_000, 10**18 * 2])
+    ) == ("HealthFactorTooLow: HF would end at 1.0100, below 2.0000")
+    assert dex_adapter.describe_revert(_error("Error(string)", ["string"], ["35"])).startswith("HEALTH_FACTOR")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -113,5 +114,6 @@ def describe_revert(data: bytes) -> str:
         cap = " (the pool's price is past the slippage cap)" if inner in ("STF", "Too much requested") else ""
         return f"SwapFailed: {inner}{cap}"
     if name == "HealthFactorTooLow":
-        return f"HealthFactorTooLow: HF would end at {values[0] / 10**18:.4f}, below {values[1] / 10**18:.4f}"
+        end, minimum = (Decimal(v) / 10**18 for v in values[:2])
+        return f"HealthFactorTooLow: HF would end at {end:.4f}, below {minimum:.4f}"
     return name + ("" if not values else f" {values[0]}")
