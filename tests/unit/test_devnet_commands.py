@@ -113,6 +113,8 @@ def test_cli_devnet_down_and_status_without_a_devnet(monkeypatch, tmp_path) -> N
         ["devnet", "set-price", "WETH", "cheap"],
         ["devnet", "up", "--hf", "0.9"],
         ["devnet", "up", "--collateral", "lots"],
+        ["devnet", "up", "--dex-depth", "-1"],
+        ["devnet", "up", "--dex-depth", "deep"],
     ],
 )
 def test_cli_devnet_bad_arguments_exit_2_before_touching_anything(monkeypatch, tmp_path, args) -> None:
