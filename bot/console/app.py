@@ -16,7 +16,6 @@ import json
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from starlette.routing import Route
 from bot.console.journal_view import batches_csv, batches_payload, events_payload, limits_payload
 from bot.console.source import ConsoleSource, ControlRefused
 from bot.errors import DeleverError
-from bot.redact import redact, scrub
+from bot.redact import json_default, redact_payload, scrub
 
 TOKEN_HEADER = "X-Delever-Token"
 STATIC = Path(str(resources.files("bot.console") / "static"))
@@ -51,7 +50,7 @@ class ConsoleJSON(JSONResponse):
     """JSON with Decimals as strings and every registered secret masked."""
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(_masked(content), default=_json_default, separators=(",", ":")).encode()
+        return json.dumps(redact_payload(content), default=json_default, separators=(",", ":")).encode()
 
 
 def build_app(
@@ -272,7 +271,7 @@ async def _events(
 
 
 def _sse(event: str, payload: dict[str, Any]) -> str:
-    data = json.dumps(_masked(payload), default=_json_default, separators=(",", ":"))
+    data = json.dumps(redact_payload(payload), default=json_default, separators=(",", ":"))
     return f"event: {event}\ndata: {data}\n\n"
 
 
@@ -301,19 +300,3 @@ def _int_param(request: Request, name: str, default: int, *, high: int) -> int:
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(scrub(str(exc)).split())
-
-
-def _masked(payload: Any) -> Any:
-    if isinstance(payload, dict):
-        return {scrub(str(k)): _masked(v) for k, v in payload.items()}
-    if isinstance(payload, (list, tuple)):
-        return [_masked(v) for v in payload]
-    if payload is None or isinstance(payload, (bool, int, float, Decimal)):
-        return payload
-    return redact(payload)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

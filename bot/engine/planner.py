@@ -423,16 +423,7 @@ def _bounds(s: _Setup, run: _Run, spend: int = 0) -> dict[str, Decimal]:
     if s.intent.max_sell is not None:
         out["sell_cap"] = max(D(0), s.intent.max_sell - run.sold_qty)
     if spend:
-        keeps = repay_first_withdraw(
-            run.pos,
-            collateral=s.collateral,
-            debt=s.debt,
-            repay_units=spend,
-            shock_bps=s.shock,
-            symbols=s.shock_symbols,
-            margin_bps=REPAY_FIRST_MARGIN_BPS,
-            search=max_withdraw_fast,
-        )
+        keeps = _keeps_start_hf(s, run, spend)
         out["repay_first"] = from_units(keeps, coll.decimals)
     return out
 
@@ -506,9 +497,9 @@ def _done(s: _Setup, sim: _Sim) -> bool:
     return health_factor_wad(sim.end) >= s.target_wad
 
 
-def _repay_first_room(s: _Setup, run: _Run, spend: int) -> int:
-    """The most a batch that repays ``spend`` first may withdraw: its start HF, then the floor."""
-    keeps = repay_first_withdraw(
+def _keeps_start_hf(s: _Setup, run: _Run, spend: int) -> int:
+    """The most a batch that repays ``spend`` first may withdraw and keep its start HF (shocked)."""
+    return repay_first_withdraw(
         run.pos,
         collateral=s.collateral,
         debt=s.debt,
@@ -518,6 +509,11 @@ def _repay_first_room(s: _Setup, run: _Run, spend: int) -> int:
         margin_bps=REPAY_FIRST_MARGIN_BPS,
         search=max_withdraw_fast,
     )
+
+
+def _repay_first_room(s: _Setup, run: _Run, spend: int) -> int:
+    """The most a batch that repays ``spend`` first may withdraw: its start HF, then the floor."""
+    keeps = _keeps_start_hf(s, run, spend)
     floor = max_withdraw_fast(_shock(s, after_repay(run.pos, s.debt, spend)), s.collateral, min_hf_wad=s.floor_wad)
     return min(keeps, floor)
 

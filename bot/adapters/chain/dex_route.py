@@ -18,14 +18,14 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError
 
 from bot.adapters.chain import abis
-from bot.adapters.chain.aave_lending import AaveLending
+from bot.adapters.chain.aave_lending import AaveLending, require_ok
 from bot.adapters.chain.dex_adapter import DeleverageOrder, DeleverageResult, decode_result, describe_revert
 from bot.adapters.chain.multicall import Call
 from bot.adapters.chain.rpc import retrying_read
 from bot.adapters.chain.tx_sender import TxRequest
 from bot.domain import from_units, health_factor_wad
-from bot.errors import GuardRefused, Rejected, Retryable
-from bot.ports import Outcome, TxResult
+from bot.errors import GuardRefused
+from bot.ports import TxResult
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class DexRoute:
         transaction). True when this call approved."""
         approve_key = f"{key}/approve"
         if self.sender.record(approve_key) is not None:
-            self._require_ok(self._resume(approve_key))
+            require_ok(self._resume(approve_key))
             return True
         a_token = self.lending.reader.market().reserve(collateral).a_token
         ((allowance,),) = self.lending.reader.multicall.call(
@@ -153,7 +153,7 @@ class DexRoute:
             data=abis.APPROVE.encode(self.adapter, amount),
             description=f"approve a{collateral} {amount} for the deleverage adapter {self.adapter}",
         )
-        self._require_ok(self._send(approve_key, request))
+        require_ok(self._send(approve_key, request))
         return True
 
     def _revoke_a_tokens(self, key: str, collateral: str) -> None:
@@ -163,14 +163,7 @@ class DexRoute:
             data=abis.APPROVE.encode(self.adapter, 0),
             description=f"revoke the a{collateral} approval of the deleverage adapter {self.adapter}",
         )
-        self._require_ok(self._send(f"{key}/revoke", request))
-
-    def _require_ok(self, result: TxResult) -> None:
-        if result.outcome is Outcome.OK:
-            return
-        if result.outcome is Outcome.FAILED:
-            raise Rejected(f"{result.key} failed: {result.error}", reason=result.error)
-        raise Retryable(f"{result.key} is not confirmed yet ({result.outcome.value}); call again to resume")
+        require_ok(self._send(f"{key}/revoke", request))
 
     def _send(self, key: str, request: TxRequest) -> TxResult:
         config = self.lending.config
