@@ -181,7 +181,10 @@ def run_demo(options: DemoOptions, view: Any) -> DemoRun:
                 f"demo directory {state_dir}" + (f" (stopped a previous run's {', '.join(stale)})" if stale else "")
             )
             view.setup("starting anvil, deploying Aave v3, starting the exchange emulator")
-            devnet = launcher.bring_up(launcher.UpOptions(collateral=DEMO_COLLATERAL, target_hf=DEMO_START_HF))
+            # No DEX yet: the demo's unwind is the CEX route, and its replayed prices move the oracle
+            # many times a minute, which pools would have to follow by arbitrage.
+            up = launcher.UpOptions(collateral=DEMO_COLLATERAL, target_hf=DEMO_START_HF, dex_usd_within_1pct=Decimal(0))
+            devnet = launcher.bring_up(up)
             run.pids.update(devnet.pids)
             settings = load_settings(CONFIG, env=daemon_env(state_dir, DAEMON_OVERRIDES))  # what the daemon reads
             chain = DemoChain(devnet, settings.chain)
