@@ -26,7 +26,8 @@ from bot.engine.journal import StepStatus
 from tests.support.devnet import CONFIG
 from tests.support.unwind_harness import Devnet, delever
 
-pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.slow]
+# Not slow: `make test` runs them where a browser is installed and names what is missing where not.
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("DELEVER_CHROMIUM", "/usr/bin/chromium"))
 ARTEFACTS = ROOT / "reports" / "console"
