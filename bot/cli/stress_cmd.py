@@ -263,6 +263,8 @@ COLUMNS = (
 
 
 def _cell(key: str, value: Any) -> str:
+    from bot.backtest.present import cell
+
     if value is None:
         return "–"
     if key == "p_liquidation_ci":
@@ -271,7 +273,7 @@ def _cell(key: str, value: Any) -> str:
         return f"{float(value):.2%}"
     if key == "time_to_target_s_median":
         return f"{int(value) / 3600:.1f} h"
-    return str(value)
+    return cell(key, value)
 
 
 def _what(src: dict[str, Any]) -> str:
@@ -286,13 +288,17 @@ def _table(payload: dict[str, Any], keys: list[str]) -> None:
 
     from bot.backtest.present import describe
 
+    # Like the backtest's: one column per policy and grid point, one row per metric, so that it
+    # reads in an 80-column terminal.
+    rows = payload["policies"]
     table = Table(title=f"stress: {_what(payload['paths'])}")
+    table.add_column("metric")
+    for row in rows:
+        table.add_column(str(row["policy"]), justify="right")
     for k in keys:
-        table.add_column(k, justify="right")
-    for key, label in COLUMNS:
-        table.add_column(label, justify="left" if key == "policy" else "right")
-    for row in payload["policies"]:
-        table.add_row(*(str(row["params"].get(k)) for k in keys), *(_cell(k, row.get(k)) for k, _ in COLUMNS))
+        table.add_row(k, *(str(row["params"].get(k)) for row in rows))
+    for key, label in COLUMNS[1:]:  # the policy is the column's header
+        table.add_row(label, *(_cell(key, row.get(key)) for row in rows))
     console = Console()
     for line in describe(payload["inputs"]):
         console.print(line, markup=False, highlight=False)

@@ -117,3 +117,14 @@ def test_jump_paths_name_their_fitted_model():
     assert payload["paths"]["kind"] == "jumps"
     assert list(payload["paths"]["fitted"]) == ["sigma", "jump_rate", "jump_mean", "jump_sd", "wick", "quote_volume"]
     assert [row["policy"] for row in payload["policies"]] == ["threshold", "do-nothing"]
+
+
+def test_the_table_has_a_column_per_policy_and_reads_in_80_columns():
+    result = invoke(*SMALL, "--workers", "1", "--baselines", "do-nothing")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    header = next(line for line in lines if "metric" in line)
+    assert [cell.strip() for cell in header.split("┃")[1:-1]] == ["metric", "threshold", "do-nothing"]
+    p_liq = next(line for line in lines if line.startswith("│ P(liq)"))
+    assert len(p_liq.split("│")) == 5  # the label and one cell per policy
