@@ -26,7 +26,6 @@ from bot.settings import BacktestSettings, load_backtest_settings
 from bot.stress.stats import PathOutcome, summarise_policy
 
 START_T = 1_767_225_600  # 2026-01-01T00:00Z: bootstrapped paths' first open (UTC days matter to the daily cap)
-DEFAULT_TARGET_HF = "1.6"  # the baselines' target when the policy names none (scenario.make_actors)
 
 
 @dataclass(frozen=True)
@@ -129,7 +128,7 @@ class StressTask:
 
 def run_stress_task(task: StressTask) -> list[list[tuple[str, PathOutcome]]]:
     """Per path of the chunk: each actor's name and outcome, in the scenario's actor order."""
-    from bot.backtest.scenario import PolicyFailed, run_scenario
+    from bot.backtest.scenario import BASELINE_TARGET_HF, PolicyFailed, run_scenario
 
     out = []
     for n, candles in zip(range(task.first, task.stop), task.source.candles(range(task.first, task.stop))):
@@ -148,7 +147,7 @@ def run_stress_task(task: StressTask) -> list[list[tuple[str, PathOutcome]]]:
             point = ", ".join(f"{k}={v}" for k, v in task.values)
             raise PolicyFailed(f"path {n} ({point or 'fixed params'}): {exc}") from None
         params = outcome.inputs["policy"]["params"]
-        target = Decimal(str(dict(task.values).get("target_hf") or params.get("target_hf") or DEFAULT_TARGET_HF))
+        target = Decimal(str(dict(task.values).get("target_hf") or params.get("target_hf") or BASELINE_TARGET_HF))
         out.append([(s["policy"], path_outcome(r, s, target)) for r, s in zip(outcome.results, outcome.summaries)])
     return out
 
