@@ -183,13 +183,14 @@ def test_plan_json_states_a_shock_from_the_exchanges_candles_after_price_moves(d
     done = dropped.cli_in_process("plan", "--json")
     assert done.exit_code == 0, done.stderr
     plan = json.loads(done.stdout)
-    assert re.fullmatch(
-        r"volatility: σ from \d\d × 1m candles \(ccxt fetch_ohlcv\), z=3, round trip \d+ s", plan["shock_source"]
-    ), plan["shock_source"]
+    # The candles keep coming on the emulator's clock: a slow machine sees a few more, which may
+    # reach the configured cap; either way the shock comes from the exchange's candles.
+    from_candles = r"(cap: \d+ bps \()?volatility: σ from \d\d × 1m candles \(ccxt fetch_ohlcv\), z=3, round trip \d+ s"
+    assert re.fullmatch(from_candles + r"( gives \d+ bps\))?", plan["shock_source"]), plan["shock_source"]
     assert plan["shock_bps"] > dropped.settings().limits.price_shock_bps
     assert all(D(b["hf_after_withdraw_shocked"]) >= FLOOR for b in plan["batches"])
-    table = dropped.cli_in_process("plan")
-    assert f"shock {plan['shock_bps']} bps: {plan['shock_source']}" in table.stdout
+    table = dropped.cli_in_process("plan")  # a later plan: its σ may differ by a candle
+    assert re.search(r"shock \d+ bps: " + from_candles, table.stdout), table.stdout
 
 
 def test_plan_json_when_the_klines_route_fails_uses_the_floor_and_says_why(dropped: LiveDevnet) -> None:
