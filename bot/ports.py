@@ -153,3 +153,37 @@ class Venue(Protocol):
 
     def withdrawal(self, *, key: str, coin: str) -> Transfer:
         """Follow the withdrawal made under ``key``."""
+
+
+@dataclass(frozen=True, slots=True)
+class DexQuote:
+    """The DEX route's price now for repaying ``repay_units`` of ``debt`` with ``collateral``
+    in one atomic transaction: flash-borrow the debt, repay, withdraw, swap exactly the loan
+    plus premium out of one pool, repay the loan. All amounts in base units."""
+
+    collateral: str  # Aave reserve symbols, e.g. "WETH", "USDT"
+    debt: str
+    repay_units: int  # debt repaid (the flash loan)
+    collateral_in_units: int  # collateral the swap takes now: pool fee and price impact included
+    flash_premium_units: int  # in debt units, bought by the swap on top of the repay
+    pool_fee: int  # the Uniswap v3 fee tier priced: 500, 3000, …
+    gas_units: int  # the deleverage's gas (an approval's included when one is needed)
+    source: str  # where the price came from, e.g. "quoter (QuoterV2 on chain)", "depth model"
+
+
+@runtime_checkable
+class Dex(Protocol):
+    """The DEX route: one atomic flash-loan deleverage; HF only rises, nothing is in transit."""
+
+    def quote(self, *, collateral: str, debt: str, repay_units: int) -> DexQuote | None:
+        """The cheapest pool's price for this repay; None when no pool can return it."""
+
+    def atomic_deleverage(
+        self, *, key: str, collateral: str, debt: str, repay_units: int, max_collateral_in_units: int, pool_fee: int
+    ) -> TxResult:
+        """Repay ``repay_units`` selling at most ``max_collateral_in_units`` (the slippage cap:
+        past it the whole transaction reverts) on the pool of ``pool_fee``, under ``key`` (one
+        key, one nonce; a repeated call reconciles, never re-sends)."""
+
+    def lookup(self, key: str) -> TxResult | None:
+        """Reconcile by key, like ``Lending.lookup``."""
