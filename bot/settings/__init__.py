@@ -27,6 +27,7 @@ from bot.settings.sections import (
     MASKED_SECRET_PATHS,
     ChainConfig,
     ConsoleConfig,
+    DexConfig,
     EngineConfig,
     ExchangeConfig,
     FieldProblem,
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ChainConfig",
     "ConsoleConfig",
+    "DexConfig",
     "EngineConfig",
     "ExchangeConfig",
     "JournalConfig",
@@ -104,6 +106,7 @@ class Settings(BaseSettings):
     notify: NotifyConfig = NotifyConfig()
     engine: EngineConfig = EngineConfig()
     console: ConsoleConfig = ConsoleConfig()
+    dex: DexConfig = DexConfig()
 
     @classmethod
     def settings_customise_sources(

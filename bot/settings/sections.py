@@ -296,6 +296,21 @@ class EngineConfig(BaseModel):
     backoff_s: Annotated[float, Field(gt=0, le=60, allow_inf_nan=False)] = 1.0
 
 
+class DexConfig(BaseModel):
+    """The atomic DEX route: flash-borrow the debt, repay, withdraw and swap in one transaction
+    through the project's adapter contract."""
+
+    model_config = FROZEN_STRICT
+
+    # "auto": each batch takes the cheaper route that respects the cap, the DEX when the CEX
+    # path cannot act; "cex": the exchange only; "dex": the atomic route only.
+    route: Literal["auto", "cex", "dex"] = "cex"
+    # The deployed adapter (``delever adapter deploy``); None: no DEX route on this chain.
+    adapter_address: ChecksumAddress | None = None
+    # Uniswap v3 fee tiers priced for each batch (hundredths of a bip: 500 = 0.05 %).
+    fee_tiers: tuple[Annotated[int, Field(gt=0, lt=1_000_000)], ...] = (500, 3000)
+
+
 class NotifyConfig(BaseModel):
     model_config = FROZEN_STRICT
 
