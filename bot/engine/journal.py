@@ -194,7 +194,7 @@ class Journal:
             self._lock_fd = _acquire_lock(self.lock_path(self.path))
         try:
             if not in_memory:
-                self.created = journal_files.create_private(self.path)
+                self.created = journal_files.is_new(self.path)
                 wal = journal_files.sidecars(self.path)[0]
                 if self.created and wal.exists() and wal.stat().st_size > 0:
                     damage: str | None = f"its main file is empty but its WAL holds {wal.stat().st_size} bytes"
@@ -202,6 +202,9 @@ class Journal:
                     damage = None if self.created else journal_files.wal_damage(wal)
                 if damage:
                     raise JournalCorrupt(self._damaged(damage))
+                if self.created:
+                    journal_files.create_atomically(self.path, self._build_new)
+                journal_files.make_private(self.path)
             # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, one transaction per transition.
             self._db = sqlite3.connect(
                 str(path) if in_memory else str(self.path), isolation_level=None, check_same_thread=False
@@ -342,29 +345,39 @@ class Journal:
             raise
         self._db.execute("COMMIT")  # synchronous=FULL: the WAL is fsynced before COMMIT returns
 
+    def _build_new(self, db: sqlite3.Connection) -> None:
+        """A new journal's tables and first rows, written into its staging file."""
+        db.executescript(_SCHEMA)
+        db.execute("BEGIN IMMEDIATE")
+        self._insert_first_rows(db)
+        db.execute("COMMIT")
+
+    def _insert_first_rows(self, db: sqlite3.Connection) -> None:
+        now = self._clock.now()
+        db.executemany(
+            "INSERT INTO meta(key, value) VALUES (?, ?)",
+            [
+                ("schema_version", str(SCHEMA_VERSION)),
+                ("journal_tag", self._new_tag or secrets.token_hex(3)),
+                ("next_batch_seq", "1"),
+                ("created_at", repr(now)),
+            ],
+        )
+        db.execute(
+            "INSERT INTO control(id, state, reason, since) VALUES (1, ?, NULL, ?)",
+            (ControlState.NORMAL.value, now),
+        )
+
     def _init_schema(self) -> None:
-        # executescript commits implicitly, so the tables are created outside our own transaction
-        # (every statement is IF NOT EXISTS: a crash here leaves nothing half-made). Only a new
-        # journal gets tables: an existing one passed ``_check_existing``.
-        if self.created:
+        # A new file got its tables before it appeared (``create_atomically``); an in-memory
+        # journal gets them here (executescript commits implicitly; every statement is IF NOT
+        # EXISTS). An existing one passed ``_check_existing``.
+        if self.created and str(self.path) == MEMORY:
             self._db.executescript(_SCHEMA)
         with self._tx() as db:
             version = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
             if version is None:
-                now = self._clock.now()
-                db.executemany(
-                    "INSERT INTO meta(key, value) VALUES (?, ?)",
-                    [
-                        ("schema_version", str(SCHEMA_VERSION)),
-                        ("journal_tag", self._new_tag or secrets.token_hex(3)),
-                        ("next_batch_seq", "1"),
-                        ("created_at", repr(now)),
-                    ],
-                )
-                db.execute(
-                    "INSERT INTO control(id, state, reason, since) VALUES (1, ?, NULL, ?)",
-                    (ControlState.NORMAL.value, now),
-                )
+                self._insert_first_rows(db)
             elif int(version[0]) in journal_schema.READABLE_VERSIONS and int(version[0]) < SCHEMA_VERSION:
                 for line in journal_schema.migrate(db, int(version[0])):
                     self._event(db, None, None, "migrated", line)

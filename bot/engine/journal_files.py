@@ -25,7 +25,9 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import sqlite3
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,20 +50,47 @@ def sidecars(path: Path) -> list[Path]:
     return [path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
 
 
-def create_private(path: Path) -> bool:
-    """Create ``path`` empty with mode 0600 when it does not exist; tighten existing journal
-    files to 0600. True when the main file is new (absent or empty)."""
-    fd = os.open(str(path), os.O_RDWR | os.O_CREAT, 0o600)
+def is_new(path: Path) -> bool:
+    """True when ``path`` holds no journal yet (absent or empty): it gets a new one."""
     try:
-        size = os.fstat(fd).st_size
-    finally:
-        os.close(fd)
+        return path.stat().st_size == 0
+    except FileNotFoundError:
+        return True
+
+
+def make_private(path: Path) -> None:
+    """Tighten a journal's files to mode 0600."""
     for file in (path, *sidecars(path)):
         try:
             os.chmod(file, 0o600)
         except FileNotFoundError:
             pass
-    return size == 0
+
+
+def create_atomically(path: Path, build: Callable[[sqlite3.Connection], None]) -> None:
+    """A new journal appears whole or not at all: ``build`` fills ``<name>.new`` (mode 0600),
+    which is fsynced and renamed over ``path``. A reader (``status``, the console) opening the
+    path meanwhile finds no journal, never a half-made one it would call damaged."""
+    staging = path.with_name(path.name + ".new")
+    for leftover in (staging, *sidecars(staging)):  # from a crash before an earlier rename
+        leftover.unlink(missing_ok=True)
+    os.close(os.open(str(staging), os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+    db = sqlite3.connect(str(staging), isolation_level=None)
+    try:
+        build(db)
+    finally:
+        db.close()
+    fd = os.open(str(staging), os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(staging, path)
+    directory = os.open(str(path.parent), os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the rename itself survives a power cut
+    finally:
+        os.close(directory)
 
 
 def wal_damage(wal: Path) -> str | None:

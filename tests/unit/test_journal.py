@@ -190,3 +190,33 @@ def test_journal_is_bound_to_one_mode_and_one_chain(tmp_path):
             j.bind(mode="live", chain_id=31337)
         with pytest.raises(UserInputError, match="chain_id 31337, not 1"):
             j.bind(mode="testnet", chain_id=1)
+
+
+def test_a_new_journal_appears_whole_never_half_made(tmp_path, monkeypatch):
+    # A reader opening the path while the journal is being made finds no file at all (never an
+    # empty or schema-less one it would call damaged); a staging file left by a crash is replaced.
+    from bot.engine import journal_files
+
+    path = tmp_path / "j.sqlite"
+    staging = tmp_path / "j.sqlite.new"
+    staging.write_bytes(b"left by a crash")
+    seen: list[bool] = []
+    build = journal_files.create_atomically
+
+    def watching(target, fill):
+        def fill_and_look(db):
+            fill(db)
+            seen.append(path.exists())
+
+        build(target, fill_and_look)
+
+    monkeypatch.setattr(journal_files, "create_atomically", watching)
+    with Journal(path, clock=ManualClock(1000.0)) as new:
+        assert new.created
+    assert seen == [False]
+    assert not staging.exists()
+    assert path.stat().st_mode & 0o777 == 0o600
+    with Journal(path, clock=ManualClock(1000.0), read_only=True) as reader:
+        assert reader.control()[0].value == "NORMAL"
+    with Journal(path, clock=ManualClock(1001.0)) as again:
+        assert not again.created
