@@ -20,12 +20,13 @@ from typing import Any
 from decimal import ROUND_CEILING, Decimal
 
 from bot.backtest.engine import EngineActor
+from bot.backtest.dex import SimDex
 from bot.backtest.runner import NEVER, Sim, Wake
 from bot.compose.configs import simulated_engine
 from bot.domain.book import depth_above, floor_price
 from bot.domain.dex_depth import largest_output_within
 from bot.domain.position import decimal_to_wad, from_units, health_factor_wad, to_units
-from bot.domain.sizing import max_withdraw, repay_for_target
+from bot.domain.sizing import max_withdraw
 from bot.domain.snapshot import Snapshot
 from bot.domain.wadray import WAD
 from bot.engine.controller import PlanChoice, PlanContext
@@ -170,19 +171,15 @@ class OneShot:
         p = w.pair
         if dex is None or health_factor_wad(pos) > decimal_to_wad(self.trigger_hf):
             return
-        owed = pos.reserve(p.debt).debt
-        repay = repay_for_target(pos, p.debt, target_hf_wad=decimal_to_wad(self.target_hf)) or owed
-        repay = min(repay, owed)
-        if not repay:
-            return
         limit = Decimal(self.slippage_bps) / Decimal(10_000)
         premium_rate = Decimal(dex.flash_premium_bps) / Decimal(10_000)
-        wanted = from_units(repay, p.debt_decimals) * (1 + premium_rate)
+        owed = from_units(pos.reserve(p.debt).debt, p.debt_decimals) * (1 + premium_rate)
         fee, best = max(
-            ((fee, largest_output_within(dex.pool(fee), limit, at_most=wanted)) for fee in dex.fees),
+            ((fee, largest_output_within(dex.pool(fee), limit, at_most=owed)) for fee in dex.fees),
             key=lambda item: item[1],
         )
-        repay = min(repay, to_units(best / (1 + premium_rate), p.debt_decimals))
+        within = to_units(best / (1 + premium_rate), p.debt_decimals)
+        repay = self._repay_to_target(dex, fee, within)
         swap_units = dex.swap_units(fee, repay)
         if swap_units is None:
             self._revert(w, f"no pool repays the debt within {self.slippage_bps} bps")
@@ -190,7 +187,7 @@ class OneShot:
         out = from_units(repay + dex.premium(repay), p.debt_decimals)
         price = Decimal(pos.reserve(p.collateral).price) / Decimal(pos.reserve(p.debt).price)
         cap = int((out / price * (1 + limit)).scaleb(p.collateral_decimals).to_integral_value(ROUND_CEILING))
-        fee_units = swap_units * self.service_fee_bps // (10_000 - self.service_fee_bps)
+        fee_units = (self._collateral_out(dex, fee, repay) or swap_units) - swap_units
         if not self._improves(swap_units + fee_units, repay):
             self._revert(w, f"a repay of {from_units(repay, p.debt_decimals)} {p.debt} would lower HF")
             return
@@ -210,6 +207,35 @@ class OneShot:
         record.withdrawn += fee_coins
         record.hf_after = w.hf_decimal()
         w.checkpoint()
+
+    def _collateral_out(self, dex: SimDex, fee: int, repay: int) -> int | None:
+        """Collateral units leaving the pool for ``repay``: the swap's input and the service fee."""
+        swap = dex.swap_units(fee, repay)
+        return None if swap is None else swap + swap * self.service_fee_bps // (10_000 - self.service_fee_bps)
+
+    def _repay_to_target(self, dex: SimDex, fee: int, at_most: int) -> int:
+        """The smallest repay (≤ ``at_most``) whose sale of collateral brings HF to the target,
+        else ``at_most``: HF rises with the repay while the swap costs less than HF / LT − 1."""
+        assert self.sim is not None
+        w, p = self.sim.world, self.sim.world.pair
+        target = decimal_to_wad(self.target_hf)
+
+        def reaches(repay: int) -> bool:
+            out = self._collateral_out(dex, fee, repay)
+            coll = w.position.reserve(p.collateral).collateral
+            if out is None or out > coll:
+                return False
+            after = w.position.with_reserve(p.collateral, collateral=coll - out)
+            after = after.with_reserve(p.debt, debt=max(0, w.position.reserve(p.debt).debt - repay))
+            return health_factor_wad(after) >= target
+
+        if at_most <= 0 or not reaches(at_most):
+            return max(at_most, 0)
+        lo, hi = 0, at_most  # hi reaches the target, lo does not
+        while hi - lo > max(1, at_most // 1_000_000):
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if reaches(mid) else (mid, hi)
+        return hi
 
     def _revert(self, w: Any, why: str) -> None:
         self.reverts += 1

@@ -65,6 +65,7 @@ class SimDex:
         self.profile = profile
         self.flash_premium_bps = flash_premium_bps
         self._moved: dict[int, tuple[int, Decimal]] = {}  # fee -> (bar, √price a swap left it at)
+        self._pools: dict[int, tuple[Decimal, Pool]] = {}  # fee -> (price, the pool at it)
 
     def __repr__(self) -> str:
         return f"SimDex(depth={self.profile.usd_within_1pct}, premium_bps={self.flash_premium_bps})"
@@ -78,7 +79,12 @@ class SimDex:
         p = self.w.pair
         pos = self.w.position
         price = Decimal(pos.reserve(p.collateral).price) / Decimal(pos.reserve(p.debt).price)
-        pool = pool_at(price, self.profile, fee)
+        cached = self._pools.get(fee)
+        if cached is not None and cached[0] == price:
+            pool = cached[1]
+        else:
+            pool = pool_at(price, self.profile, fee)
+            self._pools[fee] = (price, pool)
         moved = self._moved.get(fee)
         if moved is not None and moved[0] == self.w.bar:
             return Pool(fee, moved[1], pool.ranges)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
+from functools import lru_cache
 
 PRECISION = 50
 TICK_BASE = Decimal("1.0001")
@@ -94,24 +95,37 @@ def liquidity_for_depth(depth: Decimal, price: Decimal) -> Decimal:
 
 
 def pool_at(price: Decimal, profile: DepthProfile, fee: int) -> Pool:
-    """The fee tier's pool with its ladder centred on ``price`` (liquidity providers follow it)."""
+    """The fee tier's pool with its ladder centred on ``price`` (liquidity providers follow it).
+    The ladder at any price is the one at 1 scaled: √ bounds by √price, L by 1/√price."""
+    with localcontext() as ctx:
+        ctx.prec = PRECISION
+        sqrt_p = price.sqrt()
+        ranges = tuple(
+            LiquidityRange(r.sqrt_lower * sqrt_p, r.sqrt_upper * sqrt_p, r.liquidity / sqrt_p)
+            for r in _unit_ladder(profile, fee)
+        )
+        return Pool(fee, sqrt_p, ranges)
+
+
+@lru_cache(maxsize=64)
+def _unit_ladder(profile: DepthProfile, fee: int) -> tuple[LiquidityRange, ...]:
+    """The ladder centred on price 1."""
     share = dict(profile.fee_shares)[fee]
     with localcontext() as ctx:
         ctx.prec = PRECISION
         depth = profile.usd_within_1pct * share
         half = math.ceil(math.log(float(profile.price_range)) / math.log(1.0001) / profile.step_ticks)
-        sqrt_step = (TICK_BASE ** profile.step_ticks).sqrt()
+        sqrt_step = (TICK_BASE**profile.step_ticks).sqrt()
         sqrt_half_step = (TICK_BASE ** Decimal(profile.step_ticks / 2)).sqrt()
-        sqrt_p = price.sqrt()
         ranges = []
         for k in range(-half, half + 1):
-            centre = sqrt_p * sqrt_step**k
+            centre = sqrt_step**k
             ranges.append(
                 LiquidityRange(
                     centre / sqrt_half_step, centre * sqrt_half_step, liquidity_for_depth(depth, centre * centre)
                 )
             )
-        return Pool(fee, sqrt_p, tuple(ranges))
+        return tuple(ranges)
 
 
 def _below(pool: Pool) -> list[LiquidityRange]:
