@@ -16,11 +16,11 @@ small explicit rule, run where it can through the same engine as the policies.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 from decimal import ROUND_CEILING, Decimal
+from typing import Any
 
-from bot.backtest.engine import EngineActor
 from bot.backtest.dex import SimDex
+from bot.backtest.engine import EngineActor
 from bot.backtest.runner import NEVER, Sim, Wake
 from bot.compose.configs import simulated_engine
 from bot.domain.book import depth_above, floor_price

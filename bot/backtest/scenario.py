@@ -42,7 +42,7 @@ from bot.engine.controller import PolicyError, policy_plan_fn
 from bot.errors import ConfigError, DeleverError, UserInputError
 from bot.settings import BacktestSettings, load_backtest_settings
 from bot.settings.errors import config_error
-from bot.settings.sections import EngineConfig, LimitsConfig
+from bot.settings.sections import DexConfig, EngineConfig, LimitsConfig
 from bot.settings.simulation import (
     DexModelConfig,
     MarketModelConfig,
@@ -58,6 +58,7 @@ LIMIT_KEYS = set(LimitsConfig.model_fields)
 ENGINE_KEYS = set(EngineConfig.model_fields) - {"kill_switch_path"}
 PLANNER_KEYS = set(PlannerAssumptions.model_fields)
 DEX_KEYS = set(DexModelConfig.model_fields)
+ROUTE_KEYS = {"route"}  # the [dex] section's route: auto, cex or dex
 
 # Where each ``--set`` key goes, in the order a key is looked up (the policy's params come last).
 KEY_OWNERS = (
@@ -67,6 +68,7 @@ KEY_OWNERS = (
     ("engine", ENGINE_KEYS),
     ("planner", PLANNER_KEYS),
     ("dex model", DEX_KEYS),
+    ("dex", ROUTE_KEYS),
 )
 
 
@@ -105,6 +107,8 @@ def split_settings(values: dict[str, Any], config: BacktestSettings | None = Non
                 "engine": _section(EngineConfig, config.engine.model_dump(), engine),
             }
         )
+    if routed["dex"]:
+        config = config.model_copy(update={"dex": _section(DexConfig, config.dex.model_dump(), routed["dex"])})
     baseline = {k: str(v) for k, v in values.items() if k in ("trigger_hf", "target_hf")}
     dex = DexParams.from_config(_section(DexModelConfig, {}, routed["dex model"]))
     return ScenarioSettings(config, mp, sp, planner, policy, baseline, dex)

@@ -145,9 +145,7 @@ def exact_output(pool: Pool, debt_out: Decimal) -> Swap | None:
             room = r.liquidity * (top - r.sqrt_lower)
             if room >= left:
                 end = top - left / r.liquidity
-                return Swap(
-                    (net_in + r.liquidity * (1 / end - 1 / top)) / (1 - pool.fee_rate), debt_out, end
-                )
+                return Swap((net_in + r.liquidity * (1 / end - 1 / top)) / (1 - pool.fee_rate), debt_out, end)
             net_in += r.liquidity * (1 / r.sqrt_lower - 1 / top)
             left -= room
             sqrt_p = r.sqrt_lower

@@ -21,9 +21,7 @@ KEY = "b1:atomic_deleverage"
 def world(collateral: int = 1_000, debt: int = 1_500_000) -> SimWorld:
     """``collateral`` WETH against ``debt`` USDT at $2,000 (1,000 / 1.5M: HF ≈ 1.1067)."""
     w = sim_world()
-    w.position = weth_usdt_position(
-        collateral_units=collateral * E18, debt_units=debt * E6, weth_price_base=2_000 * E8
-    )
+    w.position = weth_usdt_position(collateral_units=collateral * E18, debt_units=debt * E6, weth_price_base=2_000 * E8)
     w.debt = DebtBook.opened(debt * E6, rate_ray=0, at=0)
     return w
 
