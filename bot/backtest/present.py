@@ -20,13 +20,12 @@ TABLE_ROWS = (
     ("batches", "batches"),
     ("batches_repay_first", "batches repaying first"),
     ("batches_withdraw_first", "batches withdrawing first"),
-    ("batches_by_route", "batches by route"),
+    ("batches_by_route", "batches, cex / dex"),
     ("max_in_transit_usd", "most in transit $"),
     ("min_hf_in_transit", "lowest HF in transit"),
     ("max_hf_dip_below_batch_start", "HF in transit below its batch's start, at most"),
     ("min_hf_vs_batch_start_same_price", "HF in transit / batch start at the same price, lowest"),
     ("collateral_sold", "collateral sold"),
-    ("collateral_sold_by_route", "collateral sold by route"),
     ("debt_repaid", "debt repaid $"),
     ("avg_fill_price", "average sale price"),
     ("arrival_price", "first decision price"),
@@ -75,8 +74,8 @@ def cell(key: str, value: Any) -> str:
         return DASH
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, dict):  # by route: "cex 1,234.5 · dex 0"
-        return " · ".join(f"{name} {cell(key, part)}" for name, part in value.items())
+    if isinstance(value, dict):  # by route, in the label's order: "6 / 0"
+        return " / ".join(cell(key, part) for part in value.values())
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, str) and key != "policy":

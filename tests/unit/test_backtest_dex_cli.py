@@ -64,3 +64,12 @@ def test_bad_dex_options_are_one_line_errors(args: tuple[str, ...], message: str
 
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines() == [f"delever: error: {message}"]
+
+
+def test_the_table_shows_batches_by_route_in_the_labels_order() -> None:
+    from bot.backtest.present import LABELS, cell
+
+    assert (LABELS["batches_by_route"], cell("batches_by_route", {"cex": 1234, "dex": 0})) == (
+        "batches, cex / dex",
+        "1,234 / 0",
+    )
