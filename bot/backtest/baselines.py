@@ -156,6 +156,7 @@ class OneShot:
     name: str = "one-shot"
     sim: Sim | None = field(default=None, repr=False)
     reverts: int = 0
+    sent: int = 0
 
     def bind(self, sim: Sim) -> None:
         self.sim = sim
@@ -191,7 +192,8 @@ class OneShot:
         if not self._improves(swap_units + fee_units, repay):
             self._revert(w, f"a repay of {from_units(repay, p.debt_decimals)} {p.debt} would lower HF")
             return
-        key = f"one-shot-{len(w.ledger.batch_log) + 1}:atomic_deleverage"
+        self.sent += 1  # a key per transaction: a reverted one is never read back as the next
+        key = f"one-shot-{self.sent}:atomic_deleverage"
         result = dex.atomic_deleverage(
             key=key, collateral=p.collateral, debt=p.debt, repay_units=repay, max_collateral_in_units=cap, pool_fee=fee
         )

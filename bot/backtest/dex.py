@@ -172,7 +172,7 @@ class SimDex:
         w.moves.append(Move(int(w.now), key, DEX_MOVE, sold))
         self._moved[pool_fee] = (w.bar, swap.end_sqrt_price)
         w.event(
-            w.now,
+            int(w.now),
             "batch",
             f"atomic deleverage: {sold} {collateral} on the {pool_fee} pool, repay {from_units(paid, p.debt_decimals)}"
             f" {debt}",
