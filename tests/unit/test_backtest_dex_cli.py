@@ -73,3 +73,15 @@ def test_the_table_shows_batches_by_route_in_the_labels_order() -> None:
         "batches, cex / dex",
         "1,234 / 0",
     )
+
+
+def test_the_configs_dex_section_applies_and_route_overrides_it(tmp_path) -> None:
+    config = tmp_path / "delever.toml"
+    config.write_text('[dex]\nroute = "dex"\n')
+
+    from_file = invoke("--config", str(config))
+    overridden = invoke("--config", str(config), "--route", "cex")
+
+    assert from_file.exit_code == 0, from_file.output
+    assert json.loads(from_file.stdout)["inputs"]["dex"]["route"] == "dex"
+    assert json.loads(overridden.stdout)["inputs"]["dex"]["route"] == "cex"
