@@ -8,27 +8,30 @@ small explicit rule, run where it can through the same engine as the policies.
   floor ``min_hf_mid``, no shock, slippage up to the schema's maximum, no cooldown, no
   divergence pause. The transfer legs, the sell, the repay are the executor's.
 - ``one-shot``: a DeFi-Saver-style automation: when HF ≤ trigger, one flash-loan transaction
-  swaps collateral on a DEX and repays to the target HF — no transfer legs and no HF dip, but
-  the whole size in one sweep of the book (no refill) and a DEX + service fee. It is atomic,
-  which the executor's saga is not, so it keeps a small direct path on the simulated world.
+  through the simulated DEX (``bot.backtest.dex``) repays towards the target HF — no transfer
+  legs and no HF dip, but only as much as one pool gives within its slippage limit (the
+  largest swap that passes it; else a revert), plus the automation's service fee.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
+from typing import Any
 
-from bot.backtest.adapters import record_fill
+from bot.backtest.dex import SimDex
 from bot.backtest.engine import EngineActor
 from bot.backtest.runner import NEVER, Sim, Wake
 from bot.compose.configs import simulated_engine
-from bot.domain.book import depth_above, floor_price, walk_bids
+from bot.domain.book import depth_above, floor_price
+from bot.domain.dex_depth import largest_output_within
 from bot.domain.position import decimal_to_wad, from_units, health_factor_wad, to_units
-from bot.domain.sizing import max_withdraw, repay_for_target
+from bot.domain.sizing import max_withdraw
 from bot.domain.snapshot import Snapshot
 from bot.domain.wadray import WAD
 from bot.engine.controller import PlanChoice, PlanContext
 from bot.engine.steps import BatchSpec
+from bot.ports import Outcome
 from bot.settings import BacktestSettings
 from bot.settings.sections import LimitsConfig
 
@@ -140,11 +143,20 @@ class SellAll(EngineActor):
 
 @dataclass
 class OneShot:
+    """A DeFi-Saver repay: when HF ≤ trigger, one flash-loan transaction through the simulated
+    DEX repays towards the target — as much as the best pool gives within the slippage limit
+    (the largest swap that passes it), the automation's service fee taken from the collateral
+    withdrawn. A repay the pools cannot price within the limit reverts: nothing happens, no gas.
+    Without a DEX (depth 0) it never acts."""
+
     trigger_hf: Decimal = Decimal("1.25")
     target_hf: Decimal = Decimal("1.5")
-    fee_bps: int = 35  # DEX pool fee + automation service fee
+    slippage_bps: int = 100
+    service_fee_bps: int = 30
     name: str = "one-shot"
     sim: Sim | None = field(default=None, repr=False)
+    reverts: int = 0
+    sent: int = 0
 
     def bind(self, sim: Sim) -> None:
         self.sim = sim
@@ -154,71 +166,92 @@ class OneShot:
 
     def act(self) -> None:
         assert self.sim is not None
-        w = self.sim.world
+        w, dex = self.sim.world, self.sim.dex
         w.sync()
         pos = w.position
         p = w.pair
-        if health_factor_wad(pos) > decimal_to_wad(self.trigger_hf):
+        if dex is None or health_factor_wad(pos) > decimal_to_wad(self.trigger_hf):
             return
-        book = self.sim.venue.order_book(p.symbol)
-        repay = repay_for_target(pos, p.debt, target_hf_wad=decimal_to_wad(self.target_hf))
-        if repay is None:
-            repay = pos.reserve(p.debt).debt
-        if not repay:
-            return
-        # The quantity whose sweep, net of fees, pays ``repay``: solved on the book (the DEX quote).
-        need = from_units(repay, p.debt_decimals)
-        keep = Decimal(1) - Decimal(self.fee_bps) / Decimal(10_000)
-        coll_r = pos.reserve(p.collateral)
-        lo, hi = Decimal(0), from_units(coll_r.collateral, coll_r.decimals)
-        for _ in range(40):
-            mid = (lo + hi) / 2
-            if walk_bids(book.bids, mid).notional * keep >= need:
-                hi = mid
-            else:
-                lo = mid
-        step = self.sim.venue.rules(p.symbol).step_size
-        qty = min(hi.quantize(step, rounding=ROUND_CEILING), from_units(coll_r.collateral, coll_r.decimals))
-        if qty <= 0:
-            return
-        if not self._improves(qty):  # simulated before sending: a reverting repay spends no gas
-            w.event(w.now, "batch-reverted", f"one-shot swap of {qty} {p.collateral} would lower HF: reverted")
-            return
-        if w.ledger.arrival_price is None:
-            w.ledger.arrival_price = from_units(w.oracle_base, 8)
-        batch = w.batch_record(f"one-shot-{len(w.ledger.batch_log) + 1}")
-        fill, fee = w.market.sweep(w.bar, int(w.now), qty, fee_bps=self.fee_bps)
-        sold_units = to_units(fill.qty, coll_r.decimals)
-        proceeds = to_units(fill.notional - fee, p.debt_decimals)
-        w.position = w.position.with_reserve(p.collateral, collateral=coll_r.collateral - sold_units)
-        paid = min(proceeds, w.debt_now().balance)
-        w.debt = w.debt_now().repaid(paid)
-        w.position = w.position.with_reserve(p.debt, debt=w.debt.balance)
-        w.wallet[p.debt] += proceeds - paid
-        w.ledger.debt_repaid_units += paid
-        w.pay_gas("flashloan_repay")
-        w.ledger.batches.append((int(w.now), sold_units))
-        record_fill(w, fill.qty, fill.notional, fee, batch)
-        batch.withdrawn += fill.qty
-        batch.repaid += from_units(paid, p.debt_decimals)
-        batch.hf_after = w.hf_decimal()
-        w.event(
-            w.now,
-            "batch",
-            f"one-shot swap {fill.qty} {p.collateral}, repay {from_units(paid, p.debt_decimals)} {p.debt}",
+        limit = Decimal(self.slippage_bps) / Decimal(10_000)
+        premium_rate = Decimal(dex.flash_premium_bps) / Decimal(10_000)
+        owed = from_units(pos.reserve(p.debt).debt, p.debt_decimals) * (1 + premium_rate)
+        fee, best = max(
+            ((fee, largest_output_within(dex.pool(fee), limit, at_most=owed)) for fee in dex.fees),
+            key=lambda item: item[1],
         )
+        within = to_units(best / (1 + premium_rate), p.debt_decimals)
+        repay = self._repay_to_target(dex, fee, within)
+        swap_units = dex.swap_units(fee, repay)
+        if swap_units is None:
+            self._revert(w, f"no pool repays the debt within {self.slippage_bps} bps")
+            return
+        out = from_units(repay + dex.premium(repay), p.debt_decimals)
+        price = Decimal(pos.reserve(p.collateral).price) / Decimal(pos.reserve(p.debt).price)
+        cap = int((out / price * (1 + limit)).scaleb(p.collateral_decimals).to_integral_value(ROUND_CEILING))
+        fee_units = (self._collateral_out(dex, fee, repay) or swap_units) - swap_units
+        if not self._improves(swap_units + fee_units, repay):
+            self._revert(w, f"a repay of {from_units(repay, p.debt_decimals)} {p.debt} would lower HF")
+            return
+        self.sent += 1  # a key per transaction: a reverted one is never read back as the next
+        key = f"one-shot-{self.sent}:atomic_deleverage"
+        result = dex.atomic_deleverage(
+            key=key, collateral=p.collateral, debt=p.debt, repay_units=repay, max_collateral_in_units=cap, pool_fee=fee
+        )
+        if result.outcome is not Outcome.OK:
+            self._revert(w, result.error or "reverted")
+            return
+        # The service fee leaves with the withdrawal (the automation keeps it, the swap never sees it).
+        coll_r = w.position.reserve(p.collateral)
+        w.position = w.position.with_reserve(p.collateral, collateral=coll_r.collateral - fee_units)
+        fee_coins = from_units(fee_units, p.collateral_decimals)
+        w.ledger.fees_usd += fee_coins * from_units(w.oracle_base, 8)
+        record = w.batch_record(key)
+        record.withdrawn += fee_coins
+        record.hf_after = w.hf_decimal()
         w.checkpoint()
 
-    def _improves(self, qty: Decimal) -> bool:
-        """Automations revert a repay that leaves HF lower than before (or under 1): quote first."""
+    def _collateral_out(self, dex: SimDex, fee: int, repay: int) -> int | None:
+        """Collateral units leaving the pool for ``repay``: the swap's input and the service fee."""
+        swap = dex.swap_units(fee, repay)
+        return None if swap is None else swap + swap * self.service_fee_bps // (10_000 - self.service_fee_bps)
+
+    def _repay_to_target(self, dex: SimDex, fee: int, at_most: int) -> int:
+        """The smallest repay (≤ ``at_most``) whose sale of collateral brings HF to the target,
+        else ``at_most``: HF rises with the repay while the swap costs less than HF / LT − 1."""
+        assert self.sim is not None
+        w, p = self.sim.world, self.sim.world.pair
+        target = decimal_to_wad(self.target_hf)
+
+        def reaches(repay: int) -> bool:
+            out = self._collateral_out(dex, fee, repay)
+            coll = w.position.reserve(p.collateral).collateral
+            if out is None or out > coll:
+                return False
+            after = w.position.with_reserve(p.collateral, collateral=coll - out)
+            after = after.with_reserve(p.debt, debt=max(0, w.position.reserve(p.debt).debt - repay))
+            return health_factor_wad(after) >= target
+
+        if at_most <= 0 or not reaches(at_most):
+            return max(at_most, 0)
+        lo, hi = 0, at_most  # hi reaches the target, lo does not
+        while hi - lo > max(1, at_most // 1_000_000):
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if reaches(mid) else (mid, hi)
+        return hi
+
+    def _revert(self, w: Any, why: str) -> None:
+        self.reverts += 1
+        w.event(w.now, "batch-reverted", f"one-shot: {why}: reverted")
+
+    def _improves(self, units_out: int, repay: int) -> bool:
+        """Automations revert a repay that leaves HF lower than before (or under 1): simulated first."""
         assert self.sim is not None
         w = self.sim.world
         p = w.pair
-        book = self.sim.venue.order_book(p.symbol)
-        fill = walk_bids(book.bids, qty)
-        proceeds = to_units(fill.notional * (1 - Decimal(self.fee_bps) / Decimal(10_000)), p.debt_decimals)
         pos = w.position
         coll_r = pos.reserve(p.collateral)
-        after = pos.with_reserve(p.collateral, collateral=coll_r.collateral - to_units(fill.qty, coll_r.decimals))
-        after = after.with_reserve(p.debt, debt=max(0, pos.reserve(p.debt).debt - proceeds))
+        if units_out > coll_r.collateral:
+            return False
+        after = pos.with_reserve(p.collateral, collateral=coll_r.collateral - units_out)
+        after = after.with_reserve(p.debt, debt=max(0, pos.reserve(p.debt).debt - repay))
         return health_factor_wad(after) >= max(WAD, health_factor_wad(pos))

@@ -30,6 +30,8 @@ Definitions (a seller's implementation shortfall, notes C4):
   whatever the price did; a repay-first batch keeps it ≥ 1 by construction).
 - ``batches_repay_first``, ``batches_withdraw_first``: finished batches that withdrew, by
   order; ``batches_sweep``: those that only moved idle funds.
+- ``collateral_sold_by_route``, ``batches_by_route``: collateral sold and batches, by route:
+  ``cex`` (withdraw → exchange → repay) and ``dex`` (one atomic flash-loan deleverage).
 - ``market_drift_usd``: the rest of ``equity_vs_hold_usd``: coins sold at the decision prices
   instead of held to the last close, the transit drift (the market's direction, not the bot's
   skill), and the interest saved on the debt repaid early.
@@ -43,6 +45,7 @@ from typing import Any
 
 from bot.backtest.adapters import NATIVE, to_base
 from bot.backtest.data import iso
+from bot.backtest.dex import DEX_MOVE
 from bot.backtest.runner import RunResult
 from bot.domain.position import from_units, health_factor_wad
 
@@ -126,7 +129,19 @@ def summarise(result: RunResult) -> dict[str, Any]:
             None if math.isinf(tr.min_vs_start_same_price) else _f(tr.min_vs_start_same_price, 6)
         ),
         **{f"batches_{order}": led.batch_orders.get(order, 0) for order in ORDERS},
+        **_by_route(result),
         "engine_halted": next((f"{iso(t)}: {d}" for t, kind, d in result.events if kind == "halted"), None),
+    }
+
+
+def _by_route(result: RunResult) -> dict[str, Any]:
+    """The atomic route's batches are its moves; every other batch went through the exchange."""
+    w = result.world
+    dex_keys = {m.key.split(":", 1)[0]: m.amount for m in w.moves if m.kind == DEX_MOVE}
+    dex_sold = sum(dex_keys.values(), Decimal(0))
+    return {
+        "collateral_sold_by_route": {"cex": q(w.ledger.collateral_sold - dex_sold, QTY), "dex": q(dex_sold, QTY)},
+        "batches_by_route": {"cex": len(set(w.ledger.batch_log) - set(dex_keys)), "dex": len(dex_keys)},
     }
 
 

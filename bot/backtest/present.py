@@ -20,6 +20,7 @@ TABLE_ROWS = (
     ("batches", "batches"),
     ("batches_repay_first", "batches repaying first"),
     ("batches_withdraw_first", "batches withdrawing first"),
+    ("batches_by_route", "batches, cex / dex"),
     ("max_in_transit_usd", "most in transit $"),
     ("min_hf_in_transit", "lowest HF in transit"),
     ("max_hf_dip_below_batch_start", "HF in transit below its batch's start, at most"),
@@ -73,6 +74,8 @@ def cell(key: str, value: Any) -> str:
         return DASH
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, dict):  # by route, in the label's order: "6 / 0"
+        return " / ".join(cell(key, part) for part in value.values())
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, str) and key != "policy":
@@ -110,6 +113,19 @@ def describe(inputs: dict[str, Any]) -> list[str]:
         f"in a crash), refill half-life {mkt['refill_half_life_s']:g} s, taker fee {mkt['taker_fee_bps']} bps, "
         f"gas {mkt['gas_gwei']:g} gwei; transfers {sim['deposit_delay_s']} s in, "
         f"{sim['withdrawal_delay_s']} s back; borrow APR {sim['borrow_apr']}",
+        *_dex_line(inputs.get("dex")),
+    ]
+
+
+def _dex_line(dex: dict[str, Any] | None) -> list[str]:
+    if not dex:
+        return []
+    depth = Decimal(dex["depth_usd"])
+    pools = f"${depth / 1_000_000:f}".rstrip("0").rstrip(".") + "M within 1 % (0.05 % and 0.3 % pools)"
+    return [
+        f"dex: route {dex['route']}, {pools if depth else 'no pools'}, flash premium "
+        f"{dex['flash_premium_bps']} bps; one-shot slippage ≤ {dex['one_shot_slippage_bps']} bps, "
+        f"service fee {dex['one_shot_service_fee_bps']} bps"
     ]
 
 

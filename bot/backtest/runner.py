@@ -38,6 +38,7 @@ from bot.backtest.adapters import (
     to_base,
 )
 from bot.backtest.data import Candles
+from bot.backtest.dex import DexParams, SimDex
 from bot.backtest.lending import SECONDS_PER_YEAR, DebtBook, apr_to_ray, debt_for_health_factor
 from bot.backtest.market import Market, MarketParams
 from bot.backtest.pair import ETH_USDT, Pair
@@ -70,6 +71,7 @@ class Sim:
     lending: SimLending
     venue: SimVenue
     clock: SimClock
+    dex: SimDex | None = None  # the DEX route (None: no pools in this run)
 
 
 class Actor(Protocol):
@@ -153,6 +155,7 @@ class Runner:
         position: Position | None = None,
         jump: bool = True,
         pair: Pair = ETH_USDT,
+        dex: DexParams | None = None,
     ) -> None:
         if len(candles) == 0:
             raise ValueError("no candles")
@@ -179,7 +182,10 @@ class Runner:
             pair=pair,
         )
         self.world.enter_bar(0)
-        self.sim_ports = Sim(self.world, SimLending(self.world), SimVenue(self.world), SimClock(self.world))
+        simulated_dex = (dex or DexParams()).build(self.world)
+        self.sim_ports = Sim(
+            self.world, SimLending(self.world), SimVenue(self.world), SimClock(self.world), simulated_dex
+        )
         actor.bind(self.sim_ports)
         self.start_position = self.world.position
         self.start_debt = debt_book

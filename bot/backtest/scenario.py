@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from bot.backtest.adapters import WALLET_ADDRESS, to_base
 from bot.backtest.baselines import BASELINES, DoNothing, OneShot, SellAll
 from bot.backtest.data import Candles, iso
+from bot.backtest.dex import DexParams
 from bot.backtest.engine import EngineActor
 from bot.backtest.market import MarketParams
 from bot.backtest.metrics import HF as HF_PLACES
@@ -41,8 +42,14 @@ from bot.engine.controller import PolicyError, policy_plan_fn
 from bot.errors import ConfigError, DeleverError, UserInputError
 from bot.settings import BacktestSettings, load_backtest_settings
 from bot.settings.errors import config_error
-from bot.settings.sections import EngineConfig, LimitsConfig
-from bot.settings.simulation import MarketModelConfig, PlannerAssumptions, PositionFile, SimulationConfig
+from bot.settings.sections import DexConfig, EngineConfig, LimitsConfig
+from bot.settings.simulation import (
+    DexModelConfig,
+    MarketModelConfig,
+    PlannerAssumptions,
+    PositionFile,
+    SimulationConfig,
+)
 from strategies import LoadedPolicy, load_policy
 
 MARKET_KEYS = set(MarketModelConfig.model_fields)
@@ -50,6 +57,8 @@ SIM_KEYS = set(SimulationConfig.model_fields)
 LIMIT_KEYS = set(LimitsConfig.model_fields)
 ENGINE_KEYS = set(EngineConfig.model_fields) - {"kill_switch_path"}
 PLANNER_KEYS = set(PlannerAssumptions.model_fields)
+DEX_KEYS = set(DexModelConfig.model_fields)
+ROUTE_KEYS = {"route"}  # the [dex] section's route: auto, cex or dex
 
 # Where each ``--set`` key goes, in the order a key is looked up (the policy's params come last).
 KEY_OWNERS = (
@@ -58,6 +67,8 @@ KEY_OWNERS = (
     ("limits", LIMIT_KEYS),
     ("engine", ENGINE_KEYS),
     ("planner", PLANNER_KEYS),
+    ("dex model", DEX_KEYS),
+    ("dex", ROUTE_KEYS),
 )
 
 
@@ -74,6 +85,7 @@ class ScenarioSettings:
     planner: dict[str, Any]
     policy: dict[str, Any]
     baseline: dict[str, str]
+    dex: DexParams = DexParams()
 
 
 def split_settings(values: dict[str, Any], config: BacktestSettings | None = None) -> ScenarioSettings:
@@ -95,8 +107,11 @@ def split_settings(values: dict[str, Any], config: BacktestSettings | None = Non
                 "engine": _section(EngineConfig, config.engine.model_dump(), engine),
             }
         )
+    if routed["dex"]:
+        config = config.model_copy(update={"dex": _section(DexConfig, config.dex.model_dump(), routed["dex"])})
     baseline = {k: str(v) for k, v in values.items() if k in ("trigger_hf", "target_hf")}
-    return ScenarioSettings(config, mp, sp, planner, policy, baseline)
+    dex = DexParams.from_config(_section(DexModelConfig, {}, routed["dex model"]))
+    return ScenarioSettings(config, mp, sp, planner, policy, baseline, dex)
 
 
 def _section(model: Any, current: dict[str, Any], updates: dict[str, Any]) -> Any:
@@ -195,7 +210,12 @@ def make_baseline(name: str, params: dict[str, str], settings: ScenarioSettings,
             trigger_hf=trigger,
         )
     if name == "one-shot":
-        return OneShot(trigger_hf=trigger, target_hf=Decimal(params.get("target_hf", "1.5")))
+        return OneShot(
+            trigger_hf=trigger,
+            target_hf=Decimal(params.get("target_hf", "1.5")),
+            slippage_bps=settings.dex.one_shot_slippage_bps,
+            service_fee_bps=settings.dex.one_shot_service_fee_bps,
+        )
     raise KeyError(name)
 
 
@@ -335,6 +355,7 @@ def run_scenario(
             sim=settings.sim,
             position=start,
             pair=pair,
+            dex=settings.dex,
         )
         try:
             results.append(runner.run())
@@ -374,4 +395,8 @@ def describe_inputs(policy: LoadedPolicy, settings: ScenarioSettings, pair: Pair
         "market_model": market,
         "simulation": sim,
         "planner": {k: str(v) for k, v in settings.planner.items()},
+        "dex": {
+            "route": settings.config.dex.route,
+            **{k: str(v) if isinstance(v, Decimal) else v for k, v in dataclasses.asdict(settings.dex).items()},
+        },
     }

@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         config: str = typer.Option(
             None,
             "--config",
-            help="Config file: its [limits], [policy], [engine] and [exchange] apply (default: the documented defaults).",
+            help="Config file: its [limits], [policy], [engine], [exchange] and [dex] apply (default: the documented defaults).",
         ),
         policy: str = typer.Option(
             None, "--policy", help="Policy name or file path (default: the config's policy.name)."
@@ -48,6 +48,14 @@ def register(app: typer.Typer) -> None:
         ),
         position: str = typer.Option(None, "--position", help="Starting position file (JSON/TOML: collateral, debt)."),
         workers: int = typer.Option(0, "--workers", help="Processes for a sweep (0: one per CPU)."),
+        dex_depth: str = typer.Option(
+            None,
+            "--dex-depth",
+            help="USD the simulated Uniswap v3 pools pay out within 1 % (default: the devnet's 3000000; 0: no DEX).",
+        ),
+        route: str = typer.Option(
+            None, "--route", help="auto | cex | dex: the batches' route (default: the config's dex.route)."
+        ),
     ) -> None:
         """Replay policies and baselines over candles, with market impact and Aave liquidations."""
         from bot.backtest.scenario import PolicyFailed
@@ -67,6 +75,7 @@ def register(app: typer.Typer) -> None:
                 report,
                 position,
                 workers,
+                tuple(dex_options(dex_depth, route)),
             )
         except UserInputError as exc:
             fail(str(exc), EXIT_USER)
@@ -82,6 +91,23 @@ def _decimal(text: str, name: str) -> Decimal:
     if not value.is_finite():
         raise UserInputError(f"{name} must be a finite number")
     return value
+
+
+ROUTES = ("auto", "cex", "dex")
+
+
+def dex_options(dex_depth: str | None, route: str | None) -> list[str]:
+    """``--dex-depth`` and ``--route`` as the ``--set`` values they stand for (the schema checks the bounds)."""
+    sets = []
+    if dex_depth is not None:
+        if _decimal(dex_depth, "--dex-depth") < 0:
+            raise UserInputError("--dex-depth must be 0 (no DEX) or more USD")
+        sets.append(f"dex_depth_usd={dex_depth}")
+    if route is not None:
+        if route not in ROUTES:
+            raise UserInputError(f"--route must be one of {', '.join(ROUTES)}, got {route!r}")
+        sets.append(f"route={route}")
+    return sets
 
 
 def check_run_options(collateral_s: str, start_hf_s: str, workers: int) -> tuple[Decimal, Decimal]:
@@ -125,6 +151,7 @@ def _run(
     report: str | None,
     position_file: str | None,
     workers: int,
+    dex_sets: tuple[str, ...] = (),
 ) -> None:
     from bot.backtest import data
     from bot.backtest.pair import pair as pair_named
@@ -150,7 +177,7 @@ def _run(
         raise UserInputError("need at least two candles")
     config = load_backtest_settings(config_path)
     market = pair_named(pair) if pair else market_pair(candles, config)
-    fixed, axes = parse_sets(sets)
+    fixed, axes = parse_sets([*sets, *dex_sets])
     position = load_position(position_file) if position_file else None
     head = {
         "start": data.iso(int(candles.timestamp[0])),

@@ -277,7 +277,7 @@ def _register_secrets(settings: Settings) -> None:
 # The sections a backtest reads from a config file: what to decide and within which limits.
 # The chain, the wallet, the journal, metrics and notifications are the daemon's; a backtest
 # accepts a full daemon config and ignores those sections (it touches no chain).
-BACKTEST_SECTIONS = ("exchange", "policy", "limits", "engine")
+BACKTEST_SECTIONS = ("exchange", "policy", "limits", "engine", "dex")
 _DAEMON_ONLY_KEYS = frozenset({"mode", "devnet_state", "chain", "wallet", "journal", "metrics", "notify", "console"})
 
 
@@ -290,6 +290,7 @@ class BacktestSettings(BaseModel):
     policy: PolicyConfig = PolicyConfig()
     limits: LimitsConfig = LimitsConfig()
     engine: EngineConfig = EngineConfig()
+    dex: DexConfig = DexConfig()
 
 
 def load_backtest_settings(

@@ -73,6 +73,20 @@ class SimulationConfig(BaseModel):
     rounding: Literal["v3.0", "v3.5"] = "v3.5"
 
 
+class DexModelConfig(BaseModel):
+    """The simulated DEX (``bot/backtest/dex.py``): Uniswap v3 pools shaped like the devnet's."""
+
+    model_config = FROZEN_STRICT
+
+    # Debt coins the pools of the pair pay out while the price falls 1 % (the devnet's default
+    # depth, split 75/25 between the 0.05 % and 0.3 % tiers); 0: no DEX.
+    dex_depth_usd: Annotated[Decimal, Field(ge=0, le=10**12, allow_inf_nan=False)] = Decimal(3_000_000)
+    flash_premium_bps: Annotated[int, Field(ge=0, le=1_000)] = 5  # Aave v3's flash-loan premium
+    # The one-shot baseline's slippage limit (a DeFi-Saver repay's): past it the swap reverts.
+    one_shot_slippage_bps: Annotated[int, Field(ge=1, le=5_000)] = 100
+    one_shot_service_fee_bps: Annotated[int, Field(ge=0, le=1_000)] = 30  # the automation's own fee
+
+
 class PlannerAssumptions(BaseModel):
     """The planner's cost and market assumptions a backtest may override (None: the planner's own)."""
 
