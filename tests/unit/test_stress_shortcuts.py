@@ -1,0 +1,64 @@
+"""The stress lab's shortcuts leave every path's outcome as the full engine gives it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from decimal import Decimal
+
+from bot.backtest.scenario import run_scenario
+from bot.stress import lab
+from bot.stress.lab import HistorySource, StressTask, run_stress_task
+
+# A position that needs many batches: 3,000 WETH against $1M of depth within 1 %.
+SOURCE = HistorySource(bar_s=300, horizon=288, seed=3, block=24, window=72, start_price=2451.96)
+VALUES = (
+    ("depth_usd_1pct", "1000000"),
+    ("crash_depth_factor", "0.3"),
+    ("trigger_hf", "1.4"),
+    ("target_hf", "1.8"),
+    ("cooldown_s", "0"),
+)
+
+
+def task(first: int, stop: int) -> StressTask:
+    return StressTask(
+        source=SOURCE,
+        point=0,
+        first=first,
+        stop=stop,
+        policy="threshold",
+        values=VALUES,
+        collateral="3000",
+        start_hf="1.42",
+        baselines=("do-nothing", "sell-all"),
+    )
+
+
+def as_json(rows: list) -> str:
+    return json.dumps([[(name, dataclasses.asdict(o)) for name, o in path] for path in rows], default=str)
+
+
+def test_planning_only_the_executed_batch_gives_the_same_outcomes(monkeypatch):
+    short = run_stress_task(task(0, 3))
+    monkeypatch.setattr(lab, "PLAN_BATCHES", None)  # plan the whole unwind at every tick
+    full = run_stress_task(task(0, 3))
+    assert as_json(short) == as_json(full)
+    assert sum(o.acted for path in short for name, o in path if name == "threshold") >= 2
+
+
+def test_the_position_takes_several_batches_and_a_full_plan_holds_more():
+    candles = SOURCE.candles(range(1, 2))[0]  # falls 11 %
+    outcome = run_scenario(
+        candles,
+        "threshold",
+        dict(VALUES),
+        collateral=Decimal(3000),
+        start_hf=Decimal("1.42"),
+        baselines=(),
+        record=True,
+    )
+    batches = outcome.results[0].world.ledger.batch_log
+    plans = outcome.actors[0].plans  # type: ignore[attr-defined]
+    assert len(batches) == 10
+    assert max(len(choice.detail["batches"]) for _, _, choice in plans if choice.detail) == 10
