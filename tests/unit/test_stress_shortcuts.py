@@ -62,3 +62,20 @@ def test_the_position_takes_several_batches_and_a_full_plan_holds_more():
     plans = outcome.actors[0].plans  # type: ignore[attr-defined]
     assert len(batches) == 10
     assert max(len(choice.detail["batches"]) for _, _, choice in plans if choice.detail) == 10
+
+
+def test_a_shifted_history_gives_the_volatility_of_a_fresh_computation():
+    from decimal import localcontext
+
+    from bot.engine.volatility import sigma_per_sqrt_second
+
+    prices = [Decimal("2451.96") + Decimal(k % 7) * Decimal("3.17") - Decimal(k) / 10 for k in range(400)]
+    points = [(60 * k, p) for k, p in enumerate(prices)]
+    for first in (0, 1, 5):  # the second and third reuse most log returns of the first
+        window = tuple(points[first : first + 300])
+        for prec in (28, 40):
+            with localcontext() as ctx:
+                ctx.prec = prec
+                returns = [(b / a).ln() for (_, a), (_, b) in zip(window, window[1:])]
+                fresh = (sum(r * r for r in returns) / Decimal(window[-1][0] - window[0][0])).sqrt()
+                assert sigma_per_sqrt_second.__wrapped__(window) == fresh  # past the whole-history cache
