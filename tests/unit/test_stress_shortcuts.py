@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from decimal import Decimal
 
+from bot.backtest.market import Market
 from bot.backtest.scenario import run_scenario
+from bot.engine import volatility
 from bot.stress import lab
 from bot.stress.lab import HistorySource, StressTask, run_stress_task
 
@@ -31,7 +34,7 @@ def task(first: int, stop: int) -> StressTask:
         values=VALUES,
         collateral="3000",
         start_hf="1.42",
-        baselines=("do-nothing", "sell-all"),
+        baselines=("do-nothing", "sell-all", "one-shot"),
     )
 
 
@@ -39,10 +42,21 @@ def as_json(rows: list) -> str:
     return json.dumps([[(name, dataclasses.asdict(o)) for name, o in path] for path in rows], default=str)
 
 
-def test_planning_only_the_executed_batch_gives_the_same_outcomes(monkeypatch):
+def uncached_displacement(self: Market, i: int, t: int) -> float:
+    gap, sold = self._decayed(t)
+    impact = self.p.impact_coef * self.daily_sigma(i) * math.sqrt(sold / self.daily_volume(i)) if sold else 0.0
+    return min(0.9, max(gap, impact))
+
+
+def test_the_shortcuts_give_the_same_outcomes_as_the_engine_without_them(monkeypatch):
     short = run_stress_task(task(0, 3))
     monkeypatch.setattr(lab, "PLAN_BATCHES", None)  # plan the whole unwind at every tick
+    monkeypatch.setattr(Market, "stress", Market._stress_of)  # the regime and impact of a bar, afresh
+    monkeypatch.setattr(Market, "displacement", uncached_displacement)
+    monkeypatch.setattr(volatility, "_cached_log_ratio", volatility._cached_log_ratio.__wrapped__)
+    volatility.sigma_per_sqrt_second.cache_clear()
     full = run_stress_task(task(0, 3))
+    volatility.sigma_per_sqrt_second.cache_clear()
     assert as_json(short) == as_json(full)
     assert sum(o.acted for path in short for name, o in path if name == "threshold") >= 2
 
