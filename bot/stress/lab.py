@@ -126,7 +126,7 @@ class StressTask:
     start_hf: str
     baselines: tuple[str, ...]
     position: tuple[tuple[str, str], ...] | None = None
-    config: str | None = None
+    config: BacktestSettings | None = None  # as the driver loaded it: a cluster's nodes need not see the file
 
 
 def run_stress_task(task: StressTask) -> list[list[tuple[str, PathOutcome]]]:
@@ -144,7 +144,7 @@ def run_stress_task(task: StressTask) -> list[list[tuple[str, PathOutcome]]]:
                 start_hf=Decimal(task.start_hf),
                 position=dict(task.position) if task.position else None,
                 baselines=task.baselines,
-                config=_settings(task.config),
+                config=task.config or _settings(None),
                 plan_batches=PLAN_BATCHES,
             )
         except PolicyFailed as exc:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.settings import load_backtest_settings
 from bot.stress.lab import HistorySource, StressTask, chunks, run_stress
 
 pytestmark = pytest.mark.slow
@@ -62,7 +63,7 @@ def feb_tasks(n_paths: int, config: Path) -> list[StressTask]:
                     "1.45",
                     (),
                     FEB_POSITION,
-                    str(config),
+                    load_backtest_settings(str(config)),
                 )
             )
     return tasks

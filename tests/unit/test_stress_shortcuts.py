@@ -93,3 +93,16 @@ def test_a_shifted_history_gives_the_volatility_of_a_fresh_computation():
                 returns = [(b / a).ln() for (_, a), (_, b) in zip(window, window[1:])]
                 fresh = (sum(r * r for r in returns) / Decimal(window[-1][0] - window[0][0])).sqrt()
                 assert sigma_per_sqrt_second.__wrapped__(window) == fresh  # past the whole-history cache
+
+
+def test_a_task_carries_the_config_itself_so_a_worker_needs_no_file(tmp_path):
+    from bot.settings import load_backtest_settings
+
+    path = tmp_path / "fund.toml"
+    path.write_text(
+        '[limits]\nmax_daily_usd = "1e10"\nmax_batch_usd = "1e10"\nmin_batch_usd = "1e9"\n'
+    )  # never this big
+    settings = load_backtest_settings(str(path))
+    path.unlink()  # as on a cluster node that never saw the driver's file
+    rows = run_stress_task(dataclasses.replace(task(0, 3), config=settings, baselines=()))
+    assert [[(name, o.acted) for name, o in path] for path in rows] == [[("threshold", False)]] * 3
