@@ -117,9 +117,17 @@ class Market:
         # price); None: the candle price of ``sell_price``.
         self.override_mid: float | None = None
         self._last_book: tuple[tuple[object, ...], OrderBook] | None = None
+        # Per bar, from completed candles only: a many-batch run asks for the same bars again and again.
+        self._stress: dict[int, float] = {}
+        self._daily: dict[int, tuple[float, float]] = {}  # bar → (daily σ, daily volume)
 
     # -- regime -----------------------------------------------------------------------------
     def stress(self, i: int) -> float:
+        if i not in self._stress:
+            self._stress[i] = self._stress_of(i)
+        return self._stress[i]
+
+    def _stress_of(self, i: int) -> float:
         i = max(0, i - 1)  # regime from completed bars only: no look-ahead into the current one
         lo = max(0, i - self._bars_day + 1)
         peak = float(np.max(self.c.high[lo : i + 1]))
@@ -164,7 +172,12 @@ class Market:
 
     def displacement(self, i: int, t: int) -> float:
         gap, sold = self._decayed(t)
-        impact = self.p.impact_coef * self.daily_sigma(i) * math.sqrt(sold / self.daily_volume(i)) if sold else 0.0
+        impact = 0.0
+        if sold:
+            if i not in self._daily:
+                self._daily[i] = (self.daily_sigma(i), self.daily_volume(i))
+            sigma, volume = self._daily[i]
+            impact = self.p.impact_coef * sigma * math.sqrt(sold / volume)
         return min(0.9, max(gap, impact))
 
     def mid(self, i: int, t: int) -> float:

@@ -212,7 +212,7 @@ def _run(opts: dict[str, Any]) -> None:
                     str(start_hf),
                     chosen,
                     pos,
-                    opts["config"],
+                    config,
                 )
             )
     if opts["engine"] == "ray":

@@ -25,6 +25,9 @@ from bot.backtest.sweep import run_sweep
 from bot.settings import BacktestSettings, load_backtest_settings
 from bot.stress.stats import PathOutcome, summarise_policy
 
+# A tick executes only its plan's first batch: planning the rest of the unwind (up to 100
+# batches, most of a many-batch path's time) cannot change the path's outcome.
+PLAN_BATCHES = 1
 START_T = 1_767_225_600  # 2026-01-01T00:00Z: bootstrapped paths' first open (UTC days matter to the daily cap)
 
 
@@ -123,7 +126,7 @@ class StressTask:
     start_hf: str
     baselines: tuple[str, ...]
     position: tuple[tuple[str, str], ...] | None = None
-    config: str | None = None
+    config: BacktestSettings | None = None  # as the driver loaded it: a cluster's nodes need not see the file
 
 
 def run_stress_task(task: StressTask) -> list[list[tuple[str, PathOutcome]]]:
@@ -141,7 +144,8 @@ def run_stress_task(task: StressTask) -> list[list[tuple[str, PathOutcome]]]:
                 start_hf=Decimal(task.start_hf),
                 position=dict(task.position) if task.position else None,
                 baselines=task.baselines,
-                config=_settings(task.config),
+                config=task.config or _settings(None),
+                plan_batches=PLAN_BATCHES,
             )
         except PolicyFailed as exc:
             point = ", ".join(f"{k}={v}" for k, v in task.values)
