@@ -9,6 +9,7 @@ is still the process that was started (pids get reused), and removes the file.
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from typing import Any
 from bot.devnet import anvil, state, state_cache
 from bot.devnet.anvil import rpc_call
 from bot.devnet.dex.depth import DepthProfile
+from bot.devnet.exchange_launch import EmulatorProcess, prespawn_emulator
 from bot.devnet.state import DevnetState
 from bot.errors import UserInputError
 
@@ -77,6 +79,18 @@ def start_exchange(launch: ExchangeLaunch) -> ExchangeEndpoint | None:
         oracle=launch.oracle,
         directory=launch.state_dir,
     )
+    return _endpoint(facts)
+
+
+def _launch_prepared(prepared: EmulatorProcess, launch: ExchangeLaunch) -> ExchangeEndpoint:
+    """``start_exchange`` for an emulator started ahead of its chain (``prespawn_emulator``)."""
+    facts = prepared.launch(
+        rpc_url=launch.rpc_url, chain_id=launch.chain_id, tokens=launch.tokens, oracle=launch.oracle
+    )
+    return _endpoint(facts)
+
+
+def _endpoint(facts: dict[str, str | int]) -> ExchangeEndpoint:
     return ExchangeEndpoint(
         url=str(facts["exchange_url"]),
         api_key=str(facts["api_key"]),
@@ -172,13 +186,25 @@ def bring_up(options: UpOptions, *, exchange_starter: ExchangeStarter = start_ex
             state.remove_state()
         cache_key, cached = _cached_market(options)
         load = ("--load-state", str(cached.state_path)) if cached is not None else ()
-        anvil_options = anvil.AnvilOptions(port=options.port, chain_id=options.chain_id, extra_args=load)
-        pid, rpc_url = anvil.spawn_detached(anvil_options, log_path=directory / state.ANVIL_LOG_NAME)
-        pids = {ANVIL: pid}
+        # From the cache, the emulator's start (its imports: a second or more) is the slowest part
+        # of `up`: start its process first, so it imports while anvil loads and the position opens.
+        prepared = None
+        if cached is not None and exchange_starter is start_exchange:
+            prepared = prespawn_emulator(directory=directory, deposit_start_block=0)
+        genesis = ("--timestamp", str(state_cache.next_genesis_timestamp()))  # a new genesis hash per `up`
+        anvil_options = anvil.AnvilOptions(port=options.port, chain_id=options.chain_id, extra_args=genesis + load)
+        try:
+            pid, rpc_url = anvil.spawn_detached(anvil_options, log_path=directory / state.ANVIL_LOG_NAME)
+        except BaseException:
+            if prepared is not None:
+                anvil.terminate_pid(prepared.pid)
+            raise
+        pids = {ANVIL: pid, **({"exchange": prepared.pid} if prepared is not None else {})}
         _write_pending(directory, pids)
         try:
             if cached is not None:
-                devnet = _open_from_cache(rpc_url, options, pids, exchange_starter, directory, cached)
+                starter = functools.partial(_launch_prepared, prepared) if prepared is not None else exchange_starter
+                devnet = _open_from_cache(rpc_url, options, pids, starter, directory, cached)
             else:
                 devnet = _deploy_and_open(rpc_url, options, pids, exchange_starter, directory, cache_key=cache_key)
             state.write_state(devnet)

@@ -11,17 +11,20 @@ chain id and the DEX depth). Any change gives another name: the stale file is pr
 rebuilt on the next `up` (or by `make install`, which builds the default ones).
 
 Only the accounts (code, storage, balances, nonces) are kept, not the blocks: every `up` then
-starts from a fresh genesis block of its own, so two devnets loaded from one cache still have
-different genesis hashes, and a journal of an earlier devnet is recognised as another chain's.
+starts from a fresh genesis block of its own, at a timestamp no earlier `up` used
+(``next_genesis_timestamp``), so two devnets loaded from one cache have different genesis
+hashes, and a journal of an earlier devnet is recognised as another chain's.
 """
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import hashlib
 import json
 import os
 import sys
+import time
 from dataclasses import asdict, dataclass, replace
 from decimal import Decimal
 from pathlib import Path
@@ -34,6 +37,7 @@ CACHE_RELATIVE_DIR = Path("devnet-deps/state-cache")
 # What the deployment depends on besides its parameters.
 _INPUTS = ("devnet-deps/package-lock.json", "bot/adapters/chain/deleverage_adapter.json", "bot/adapters/chain/abis.py")
 _CODE_DIR = Path("bot/devnet")
+GENESIS_CLOCK_NAME = "genesis-clock"
 FORMAT = 2  # bump when the layout of the cached files changes
 
 
@@ -140,6 +144,30 @@ def store(
         if not old.name.startswith(fingerprint) and old.name.endswith((".state.json", ".facts.json")):
             old.unlink(missing_ok=True)
     return state_path
+
+
+def next_genesis_timestamp(root: Path | None = None) -> int:
+    """A genesis timestamp no earlier `up` of this checkout used: now, or one second after the last.
+
+    anvil's genesis hash depends on the genesis timestamp and nothing else that differs between
+    two `up`s (a loaded state, a genesis file's extra data: neither changes it), and a journal
+    knows its chain by that hash: two devnets started within one second must still differ.
+    """
+    directory = cache_dir(root)
+    now = int(time.time())
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with open(directory / GENESIS_CLOCK_NAME, "a+") as clock:
+            fcntl.flock(clock, fcntl.LOCK_EX)
+            clock.seek(0)
+            text = clock.read().strip()
+            stamp = max(now, int(text) + 1) if text.isdigit() else now
+            clock.seek(0)
+            clock.truncate()
+            clock.write(str(stamp))
+            return stamp
+    except OSError:  # a read-only checkout: at least a second apart
+        return now
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -63,7 +63,7 @@ def test_an_up_with_the_cache_missing_deploys_and_leaves_the_cache_for_the_next(
     loaded = launcher.bring_up(options, exchange_starter=_fake_exchange)
 
     assert deployed.extra["deploy_block"] > 0 and loaded.extra["deploy_block"] == 0
-    assert sorted(p.name for p in cache.iterdir()) == [f"{key}.facts.json", f"{key}.state.json"]
+    assert sorted(p.name for p in cache.glob("*.json")) == [f"{key}.facts.json", f"{key}.state.json"]
     assert loaded.pool == deployed.pool and loaded.extra["genesis_hash"] != deployed.extra["genesis_hash"]
     hf = quick.account_data(loaded.rpc_url, loaded.pool, loaded.wallet).health_factor
     assert hf is not None and abs(hf - Decimal("2")) < Decimal("1e-6")
