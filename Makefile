@@ -10,6 +10,8 @@ PYTEST_ARGS ?=
 .PHONY: install test test-fast test-slow bench demo lint clean
 
 install: $(PY_STAMP) $(NPM_STAMP)
+	# The devnet's market as an anvil state that `devnet up` loads; rebuilt only when its inputs changed.
+	$(PY) -m bot.devnet.state_cache
 
 $(PY_STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

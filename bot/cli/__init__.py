@@ -7,6 +7,7 @@ import sys
 import typer
 
 from bot.cli import (
+    adapter_cmd,
     backtest_cmd,
     config_cmd,
     console_cmd,
@@ -48,7 +49,7 @@ def _root(
 
 
 _COMMANDS = (status_cmd, plan_cmd, run_cmd, history_cmd, backtest_cmd, stress_cmd, data_cmd, devnet_cmd, config_cmd)
-for _module in (*_COMMANDS, demo_cmd, console_cmd):
+for _module in (*_COMMANDS, demo_cmd, console_cmd, adapter_cmd):
     _module.register(app)
 
 

@@ -27,6 +27,7 @@ from bot.adapters.dryrun import dry_run_pair
 from bot.adapters.venue import CcxtVenue
 from bot.clock import SystemClock
 from bot.compose import configs
+from bot.compose.adapter_deploy import check_configured_adapter
 from bot.compose.adapters import (
     AdapterUnavailable,
     ChainUnavailable,
@@ -131,6 +132,7 @@ def build_runtime(
             config_provider=chain.pool_addresses_provider,
             rpc_provider=real.pool_addresses_provider,
         )
+        check_configured_adapter(settings)  # testnet/live: [dex] adapter_address is our build, or refuse
         if real.genesis_hash is not None:
             journal.bind(mode=settings.mode, chain_id=chain.chain_id, genesis_hash=real.genesis_hash)
             if settings.signs:

@@ -9,6 +9,7 @@ is still the process that was started (pids get reused), and removes the file.
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,8 +18,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bot.devnet import anvil, state
+from bot.devnet import anvil, state, state_cache
+from bot.devnet.anvil import rpc_call
 from bot.devnet.dex.depth import DepthProfile
+from bot.devnet.exchange_launch import EmulatorProcess, prespawn_emulator
 from bot.devnet.state import DevnetState
 from bot.errors import UserInputError
 
@@ -76,6 +79,18 @@ def start_exchange(launch: ExchangeLaunch) -> ExchangeEndpoint | None:
         oracle=launch.oracle,
         directory=launch.state_dir,
     )
+    return _endpoint(facts)
+
+
+def _launch_prepared(prepared: EmulatorProcess, launch: ExchangeLaunch) -> ExchangeEndpoint:
+    """``start_exchange`` for an emulator started ahead of its chain (``prespawn_emulator``)."""
+    facts = prepared.launch(
+        rpc_url=launch.rpc_url, chain_id=launch.chain_id, tokens=launch.tokens, oracle=launch.oracle
+    )
+    return _endpoint(facts)
+
+
+def _endpoint(facts: dict[str, str | int]) -> ExchangeEndpoint:
     return ExchangeEndpoint(
         url=str(facts["exchange_url"]),
         api_key=str(facts["api_key"]),
@@ -126,6 +141,9 @@ class UpOptions:
     block_time: int = 1  # whole seconds (anvil takes an integer)
     # Uniswap v3 WETH/stablecoin pools with this much USD within 1 % per pair; 0: no DEX.
     dex_usd_within_1pct: Decimal = Decimal(3_000_000)
+    # Load the market from the state cache (``bot.devnet.state_cache``), deploying and caching it
+    # on a miss; False: always deploy (and leave the cache alone).
+    use_state_cache: bool = True
 
 
 @contextmanager
@@ -166,12 +184,29 @@ def bring_up(options: UpOptions, *, exchange_starter: ExchangeStarter = start_ex
                 )
             _stop_all(existing)  # stale: whatever is left of it
             state.remove_state()
-        anvil_options = anvil.AnvilOptions(port=options.port, chain_id=options.chain_id)
-        pid, rpc_url = anvil.spawn_detached(anvil_options, log_path=directory / state.ANVIL_LOG_NAME)
-        pids = {ANVIL: pid}
+        cache_key, cached = _cached_market(options)
+        load = ("--load-state", str(cached.state_path)) if cached is not None else ()
+        # From the cache, the emulator's start (its imports: a second or more) is the slowest part
+        # of `up`: start its process first, so it imports while anvil loads and the position opens.
+        prepared = None
+        if cached is not None and exchange_starter is start_exchange:
+            prepared = prespawn_emulator(directory=directory, deposit_start_block=0)
+        genesis = ("--timestamp", str(state_cache.next_genesis_timestamp()))  # a new genesis hash per `up`
+        anvil_options = anvil.AnvilOptions(port=options.port, chain_id=options.chain_id, extra_args=genesis + load)
+        try:
+            pid, rpc_url = anvil.spawn_detached(anvil_options, log_path=directory / state.ANVIL_LOG_NAME)
+        except BaseException:
+            if prepared is not None:
+                anvil.terminate_pid(prepared.pid)
+            raise
+        pids = {ANVIL: pid, **({"exchange": prepared.pid} if prepared is not None else {})}
         _write_pending(directory, pids)
         try:
-            devnet = _deploy_and_open(rpc_url, options, pids, exchange_starter, directory)
+            if cached is not None:
+                starter = functools.partial(_launch_prepared, prepared) if prepared is not None else exchange_starter
+                devnet = _open_from_cache(rpc_url, options, pids, starter, directory, cached)
+            else:
+                devnet = _deploy_and_open(rpc_url, options, pids, exchange_starter, directory, cache_key=cache_key)
             state.write_state(devnet)
         except BaseException:
             for started in pids.values():
@@ -207,13 +242,116 @@ def _clean_pending(directory: Path) -> list[str]:
     return stopped
 
 
+def _cached_market(options: UpOptions) -> tuple[str | None, state_cache.CachedMarket | None]:
+    """The state cache's key for these options and its entry if there is one (key None: no cache)."""
+    if not options.use_state_cache:
+        return None, None
+    key = state_cache.cache_key(chain_id=options.chain_id, dex_usd_within_1pct=options.dex_usd_within_1pct)
+    return key, state_cache.lookup(key)
+
+
+def _open_from_cache(
+    rpc_url: str,
+    options: UpOptions,
+    pids: dict[str, int],
+    exchange_starter: ExchangeStarter,
+    directory: Path,
+    cached: state_cache.CachedMarket,
+) -> DevnetState:
+    """On an anvil that loaded the cached market: open the demo position over plain JSON-RPC while
+    the exchange emulator starts (both take about a second; web3 is never imported)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.devnet import quick
+    from bot.devnet.state import demo_record
+    from bot.domain.position import decimal_to_wad, to_units
+
+    market = cached.market
+    if rpc_call(rpc_url, "eth_getCode", [market["pool"], "latest"]) in ("0x", ""):
+        cached.state_path.unlink(missing_ok=True)  # rebuilt on the next `up`
+        raise RuntimeError(f"the devnet state cache {cached.state_path.name} holds no Aave Pool: removed, run again")
+    try:
+        collateral, debt = cached.reserve(options.collateral_symbol), cached.reserve(options.debt_symbol)
+        wallet, wallet_key = cached.account(options.wallet_index)
+    except (KeyError, IndexError) as exc:
+        raise UserInputError(f"not on the devnet: {exc}") from None
+    if wallet.lower() in (market["admin"].lower(), cached.facts["liquidity_provider"].lower()):
+        raise UserInputError("the demo wallet must not be the admin or the liquidity provider account")
+    if options.collateral <= 0:
+        raise UserInputError("collateral must be positive")
+    _funder, funder_key = cached.account(0)  # the admin account: holds ETH, may mint the test tokens
+    launch = ExchangeLaunch(
+        rpc_url=rpc_url,
+        chain_id=market["chain_id"],
+        tokens={r["symbol"]: r["asset"] for r in market["reserves"]},
+        price_feeds={r["symbol"]: r["price_feed"] for r in market["reserves"]},
+        prices_usd=cached.prices_usd(),
+        wallet=wallet,
+        state_dir=directory,
+        oracle=market["oracle"],
+        funder_private_key=funder_key,
+    )
+    with ThreadPoolExecutor(max_workers=1) as background:
+        starting = background.submit(exchange_starter, launch)
+        try:
+            quick.open_position(
+                rpc_url,
+                pool=market["pool"],
+                oracle=market["oracle"],
+                wallet=wallet,
+                collateral=(
+                    collateral["asset"],
+                    to_units(options.collateral, collateral["decimals"]),
+                    options.collateral_symbol in cached.facts["weth"],
+                ),
+                debt=(debt["asset"], debt["decimals"]),
+                target_hf_wad=decimal_to_wad(options.target_hf),
+            )
+        except BaseException:
+            _stop_endpoint(starting.exception() or starting.result())
+            raise
+        endpoint = starting.result()
+    if endpoint is not None and endpoint.pid is not None:
+        pids["exchange"] = endpoint.pid
+        _write_pending(directory, pids)
+    if options.block_time > 0:
+        rpc_call(rpc_url, "evm_setIntervalMining", [options.block_time])
+    devnet = demo_record(
+        rpc_url=rpc_url,
+        market=market,
+        wallet=wallet,
+        wallet_private_key=wallet_key,
+        liquidity_provider=cached.facts["liquidity_provider"],
+        dex=cached.facts.get("dex"),
+        pids=pids,
+        extra={
+            "process_start_ticks": {name: _start_ticks(pid) for name, pid in pids.items()},
+            "anvil_log": str(directory / state.ANVIL_LOG_NAME),
+            # A fresh genesis block per `up` (the cache holds no blocks): a journal binds to it.
+            "genesis_hash": rpc_call(rpc_url, "eth_getBlockByNumber", ["0x0", False])["hash"],
+        },
+    )
+    return with_exchange(devnet, endpoint) if endpoint is not None else devnet
+
+
+def _stop_endpoint(started: object) -> None:
+    if isinstance(started, ExchangeEndpoint) and started.pid is not None:
+        anvil.terminate_pid(started.pid)
+
+
 def _deploy_and_open(
-    rpc_url: str, options: UpOptions, pids: dict[str, int], exchange_starter: ExchangeStarter, directory: Path
+    rpc_url: str,
+    options: UpOptions,
+    pids: dict[str, int],
+    exchange_starter: ExchangeStarter,
+    directory: Path,
+    *,
+    cache_key: str | None = None,
 ) -> DevnetState:
     from web3 import Web3
 
     from bot.devnet import scenario
-    from bot.devnet.local import DemoOptions, deploy_demo, devnet_state
+    from bot.devnet.local import DemoOptions, deploy_demo, deploy_market_base, devnet_state
 
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30}))
     demo_options = DemoOptions(
@@ -224,7 +362,15 @@ def _deploy_and_open(
         wallet_index=options.wallet_index,
         dex=_dex_profile(options),
     )
-    demo = deploy_demo(w3, rpc_url, demo_options)
+    base = deploy_market_base(w3, reserves=demo_options.reserves, dex=demo_options.dex)
+    if cache_key is not None:
+        try:  # the next `up` loads it
+            state_cache.store(
+                rpc_url, cache_key, market=base.market, liquidity_provider=base.liquidity_provider, dex=base.dex
+            )
+        except OSError:
+            pass  # a read-only checkout: `up` works, only slower
+    demo = deploy_demo(w3, rpc_url, demo_options, base=base)
     if options.block_time > 0:
         anvil.rpc_call(rpc_url, "evm_setIntervalMining", [options.block_time])
     _funder, funder_key = scenario.account_key(scenario.ADMIN_INDEX)

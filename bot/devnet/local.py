@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +20,7 @@ from bot.devnet.aave_market import DEFAULT_RESERVES, Market, ReserveSpec, deploy
 from bot.devnet.dex.depth import DepthProfile
 from bot.devnet.dex.facts import Dex
 from bot.devnet.scenario import OpenedPosition
-from bot.devnet.state import DevnetState
+from bot.devnet.state import DevnetState, demo_record
 from bot.errors import UserInputError
 
 
@@ -47,61 +46,64 @@ class DemoDeployment:
     dex: Dex | None = None
 
 
-def deploy_demo(w3: Web3, rpc_url: str, options: DemoOptions = DemoOptions()) -> DemoDeployment:
-    """Deploy the market, supply liquidity from account 1, open the demo position (account 2)."""
-    if options.wallet_index in (scenario.ADMIN_INDEX, scenario.LIQUIDITY_PROVIDER_INDEX):
-        raise UserInputError("the demo wallet must not be the admin or the liquidity provider account")
+@dataclass(frozen=True, slots=True)
+class MarketBase:
+    """Everything `devnet up` deploys before the demo position (what the state cache holds)."""
+
+    market: Market
+    liquidity_provider: str
+    dex: Dex | None = None
+
+
+def deploy_market_base(
+    w3: Web3, *, reserves: tuple[ReserveSpec, ...] = DEFAULT_RESERVES, dex: DepthProfile | None = None
+) -> MarketBase:
+    """Deploy the market, supply liquidity from account 1, and Uniswap v3 from its maker account.
+    No borrow is made: a state saved here accrues no interest while it waits."""
     accounts = scenario.accounts(w3)
-    market = deploy_market(w3, admin=accounts[scenario.ADMIN_INDEX], reserves=options.reserves)
+    market = deploy_market(w3, admin=accounts[scenario.ADMIN_INDEX], reserves=reserves)
     provider = accounts[scenario.LIQUIDITY_PROVIDER_INDEX]
     scenario.provide_liquidity(w3, market, provider=provider)
+    deployed_dex = None
+    if dex is not None:
+        from bot.devnet.dex.uniswap import MAKER_INDEX, deploy_dex
+
+        deployed_dex = deploy_dex(w3, market, accounts[MAKER_INDEX], dex)
+    return MarketBase(market, provider, deployed_dex)
+
+
+def deploy_demo(
+    w3: Web3, rpc_url: str, options: DemoOptions = DemoOptions(), *, base: MarketBase | None = None
+) -> DemoDeployment:
+    """Deploy the market base (unless ``base``: already on this chain, e.g. loaded from the state
+    cache), then open the demo position (account 2)."""
+    if options.wallet_index in (scenario.ADMIN_INDEX, scenario.LIQUIDITY_PROVIDER_INDEX):
+        raise UserInputError("the demo wallet must not be the admin or the liquidity provider account")
+    base = base or deploy_market_base(w3, reserves=options.reserves, dex=options.dex)
     wallet, private_key = scenario.account_key(options.wallet_index)
     opened = scenario.open_position(
         w3,
-        market,
+        base.market,
         wallet=wallet,
         collateral_symbol=options.collateral_symbol,
         collateral_amount=options.collateral,
         debt_symbol=options.debt_symbol,
         target_hf=options.target_hf,
     )
-    dex = None
-    if options.dex is not None:
-        from bot.devnet.dex.uniswap import MAKER_INDEX, deploy_dex
-
-        dex = deploy_dex(w3, market, accounts[MAKER_INDEX], options.dex)
-    return DemoDeployment(rpc_url, market, wallet, private_key, opened, provider, dex)
+    return DemoDeployment(rpc_url, base.market, wallet, private_key, opened, base.liquidity_provider, base.dex)
 
 
 def devnet_state(demo: DemoDeployment, *, pids: dict[str, int], extra: dict[str, Any] | None = None) -> DevnetState:
     """The state-file record for a deployed demo (exchange fields empty)."""
-    market = demo.market
-    return DevnetState(
+    return demo_record(
         rpc_url=demo.rpc_url,
-        chain_id=market.chain_id,
-        pool_addresses_provider=market.pool_addresses_provider,
-        pool=market.pool,
-        oracle=market.oracle,
-        data_provider=market.data_provider,
-        multicall3=market.multicall3,
+        market=asdict(demo.market),
         wallet=demo.wallet,
         wallet_private_key=demo.wallet_private_key,
-        tokens=market.tokens,
-        price_feeds=market.price_feeds,
-        pids=dict(pids),
-        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        extra={
-            "pool_configurator": market.pool_configurator,
-            "acl_manager": market.acl_manager,
-            "admin": market.admin,
-            "liquidity_provider": demo.liquidity_provider,
-            "decimals": {r.symbol: r.decimals for r in market.reserves},
-            "a_tokens": {r.symbol: r.a_token for r in market.reserves},
-            "variable_debt_tokens": {r.symbol: r.variable_debt_token for r in market.reserves},
-            "deploy_block": market.deploy_block,
-            **({"dex": demo.dex.to_json()} if demo.dex is not None else {}),
-            **(extra or {}),
-        },
+        liquidity_provider=demo.liquidity_provider,
+        dex=demo.dex.to_json() if demo.dex is not None else None,
+        pids=pids,
+        extra=extra,
     )
 
 

@@ -14,6 +14,7 @@ import os
 import re
 import tempfile
 from dataclasses import MISSING, asdict, dataclass, field, fields
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +163,45 @@ def read_state(path: Path | None = None) -> DevnetState | None:
 
 def remove_state(path: Path | None = None) -> None:
     (path or state_path()).unlink(missing_ok=True)
+
+
+def demo_record(
+    *,
+    rpc_url: str,
+    market: dict[str, Any],  # ``Market`` as a dict (``dataclasses.asdict``)
+    wallet: str,
+    wallet_private_key: str,
+    liquidity_provider: str,
+    dex: dict[str, Any] | None,
+    pids: dict[str, int],
+    extra: dict[str, Any] | None = None,
+) -> DevnetState:
+    """The state-file record from plain values (what `devnet up` from the state cache has)."""
+    reserves = market["reserves"]
+    return DevnetState(
+        rpc_url=rpc_url,
+        chain_id=market["chain_id"],
+        pool_addresses_provider=market["pool_addresses_provider"],
+        pool=market["pool"],
+        oracle=market["oracle"],
+        data_provider=market["data_provider"],
+        multicall3=market["multicall3"],
+        wallet=wallet,
+        wallet_private_key=wallet_private_key,
+        tokens={r["symbol"]: r["asset"] for r in reserves},
+        price_feeds={r["symbol"]: r["price_feed"] for r in reserves},
+        pids=dict(pids),
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        extra={
+            "pool_configurator": market["pool_configurator"],
+            "acl_manager": market["acl_manager"],
+            "admin": market["admin"],
+            "liquidity_provider": liquidity_provider,
+            "decimals": {r["symbol"]: r["decimals"] for r in reserves},
+            "a_tokens": {r["symbol"]: r["a_token"] for r in reserves},
+            "variable_debt_tokens": {r["symbol"]: r["variable_debt_token"] for r in reserves},
+            "deploy_block": market["deploy_block"],
+            **({"dex": dex} if dex is not None else {}),
+            **(extra or {}),
+        },
+    )

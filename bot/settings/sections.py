@@ -307,6 +307,9 @@ class DexConfig(BaseModel):
     route: Literal["auto", "cex", "dex"] = "cex"
     # The deployed adapter (``delever adapter deploy``); None: no DEX route on this chain.
     adapter_address: ChecksumAddress | None = None
+    # The Uniswap v3 SwapRouter the adapter swaps through (`delever adapter deploy` builds it in;
+    # Ethereum mainnet: 0xE592427A0AEce92De3Edee1F18E0157C05861564).
+    swap_router: ChecksumAddress | None = None
     # Uniswap v3 fee tiers priced for each batch (hundredths of a bip: 500 = 0.05 %).
     fee_tiers: tuple[Annotated[int, Field(gt=0, lt=1_000_000)], ...] = (500, 3000)
 

@@ -64,6 +64,9 @@ _NONCE_TOO_LOW = ("nonce too low", "nonce too small", "noncetoolow", "nonce has 
 _UNDERPRICED = ("underpriced", "replacement transaction", "fee too low")
 
 
+CREATE = ""  # ``TxRequest.to`` of a contract deployment
+
+
 class NonceGap(UserInputError):
     """The journal's nonces run ahead of the chain with nothing that can fill the gap."""
 
@@ -92,7 +95,8 @@ def nonce_gap(store: TxStore, sender: str, chain_id: int, pending_nonce: int) ->
 
 @dataclass(frozen=True, slots=True)
 class TxRequest:
-    """What to call. ``gas`` fixes the gas limit (no estimate), e.g. 21000 for an ETH transfer."""
+    """What to call. ``gas`` fixes the gas limit (no estimate), e.g. 21000 for an ETH transfer.
+    ``to`` empty (``CREATE``): deploy ``data`` as a contract's creation code."""
 
     to: str
     data: bytes = b""
@@ -174,7 +178,7 @@ class TxSender:
             sender=self.address,
             chain_id=self.config.chain_id,
             nonce=nonce,
-            to=Web3.to_checksum_address(request.to),
+            to=Web3.to_checksum_address(request.to) if request.to else CREATE,
             data="0x" + bytes(request.data).hex(),
             value=request.value,
             gas=gas,
@@ -372,7 +376,7 @@ class TxSender:
             "type": 2,
             "chainId": record.chain_id,
             "nonce": record.nonce,
-            "to": record.to,
+            **({"to": record.to} if record.to else {}),
             "data": record.data,
             "value": record.value,
             "gas": record.gas,
@@ -510,7 +514,9 @@ class TxSender:
 
     def _replay_reason(self, record: TxRecord, block_number: int) -> RevertReason:
         """Replay the reverted call with ``eth_call`` at its block to read the reason."""
-        call = {"from": record.sender, "to": record.to, "data": record.data, "value": record.value, "gas": record.gas}
+        call = {"from": record.sender, "data": record.data, "value": record.value, "gas": record.gas}
+        if record.to:
+            call["to"] = record.to
         try:
             self._read(lambda: self._w3.eth.call(call, block_number), "revert replay")
         except ContractLogicError as exc:
@@ -541,10 +547,11 @@ class TxSender:
     def _call_params(self, request: TxRequest) -> dict[str, Any]:
         params: dict[str, Any] = {
             "from": self.address,
-            "to": Web3.to_checksum_address(request.to),
             "data": "0x" + bytes(request.data).hex(),
             "value": request.value,
         }
+        if request.to:
+            params["to"] = Web3.to_checksum_address(request.to)
         if request.gas:
             params["gas"] = request.gas
         return params

@@ -26,6 +26,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -82,7 +83,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--taker-fee", type=Decimal, default=Decimal("0.001"))
     parser.add_argument("--maker-fee", type=Decimal, default=Decimal("0.001"))
     parser.add_argument("--no-timestamp-check", action="store_true")
+    parser.add_argument(
+        "--wait-for-state-file", type=float, default=0.0, help="seconds to wait for --state-file to appear"
+    )
     return parser.parse_args(argv)
+
+
+def _wait_for_state_file(args: argparse.Namespace) -> None:
+    """Started ahead of its chain (`devnet up` overlaps this process's imports with its own work)."""
+    if not args.wait_for_state_file or not args.state_file:
+        return
+    deadline = time.monotonic() + args.wait_for_state_file
+    while not Path(args.state_file).exists():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"no state file at {args.state_file} within {args.wait_for_state_file:.0f} s")
+        time.sleep(0.01)
 
 
 def build_config(args: argparse.Namespace, env: dict[str, str]) -> tuple[EmulatorConfig, dict[str, str]]:
@@ -147,6 +162,7 @@ def build_config(args: argparse.Namespace, env: dict[str, str]) -> tuple[Emulato
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv)
+    _wait_for_state_file(args)
     config, pins = build_config(args, dict(os.environ))
     handle = start_emulator(config)
     for symbol, price in pins.items():
