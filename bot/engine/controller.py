@@ -33,7 +33,15 @@ from bot.engine import guards
 from bot.engine.blocked import Blocked, blocked_by
 from bot.engine.executor import BatchResult, Executor, Observer, VerifyFailed
 from bot.engine.hold import intent_from_payload, intent_payload
-from bot.engine.in_flight import InFlight, floor_view, in_flight_of, landed_view, return_leg_busy, smaller_plan
+from bot.engine.in_flight import (
+    GATED_STEPS,
+    InFlight,
+    floor_view,
+    in_flight_of,
+    landed_view,
+    may_start,
+    smaller_plan,
+)
 from bot.engine.journal import ControlState
 from bot.engine.steps import BatchSpec, sold_quote_between
 from bot.engine.volatility import read_price_history
@@ -46,7 +54,6 @@ log = logging.getLogger("delever.controller")
 # While blocked below the trigger, the critical alert is raised again this often even when the
 # reason stays the same (and at once when the reason changes).
 BLOCKED_REALERT_S = 900.0
-RETURN_LEG_START = "withdraw_quote"  # from the exchange withdrawal to the repay: one batch at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,6 +384,8 @@ class Controller:
         state, reason = self.journal.control()
         if state is ControlState.HALTED:
             raise Halt(f"the journal is halted for review: {reason}")
+        if any(b.spends_whole_wallet for b in in_flight):
+            return Tick(TickOutcome.IDLE, "a batch that repays from the whole wallet runs alone")
         if any(b.on_exchange_base > 0 for b in in_flight):
             # Collateral already credited on the exchange is sold before more is withdrawn.
             return Tick(TickOutcome.IDLE, "selling the collateral on the exchange first")
@@ -398,11 +407,8 @@ class Controller:
         return tuple((r.step, r.status.value, r.attempts) for r in self.journal.steps(batch_id))
 
     def _gate(self, batch_id: str, step: str) -> bool:
-        """One batch at a time walks the return leg (its arrival is told by the wallet's
-        balance, which another batch's repay would move); the oldest goes first."""
-        if step != RETURN_LEG_START:
-            return True
-        return not return_leg_busy(self._in_flight(), batch_id)
+        """Whether a batch may journal its next step beside the others (``in_flight.may_start``)."""
+        return step not in GATED_STEPS or may_start(step, batch_id, self._in_flight())
 
     # ---- the held target (engine.hold_to_target) ---------------------------------------------
 

@@ -31,9 +31,10 @@ from bot.engine.steps.closing import REPAY
 from bot.engine.steps.exchange import AWAIT_DEPOSIT, SELL, WITHDRAW_QUOTE
 from bot.engine.steps.outbound import DEPOSIT, WITHDRAW
 
-# The return leg: from the exchange withdrawal to the repay. One batch at a time walks it: its
-# arrival is told by the wallet's balance, which another batch's repay would move meanwhile.
-RETURN_LEG = (WITHDRAW_QUOTE.name, REPAY.name)
+# A batch's stablecoins are told to have arrived by the wallet's balance (at least its balance
+# before the exchange withdrawal plus the amount): no batch repays (spends from the wallet)
+# while another's are on their way, and none starts its way while another's landed unrepaid.
+AWAIT_QUOTE_NAME = "await_quote"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,10 @@ class InFlight:
     withdrawn_units: int  # off the pool, not yet repaid for
     on_exchange_base: Decimal  # credited on the exchange and not yet sold (whole coins)
     worst_price: Decimal | None  # the planner's lowest price for it (quote per coin)
-    in_return_leg: bool  # between its exchange withdrawal and its repay
+    awaiting_quote: bool  # its exchange withdrawal begun, its arrival not yet seen
+    landed_unrepaid: bool  # its stablecoins arrived, its repay not yet final
+    # Its repay spends the wallet's whole balance (a sweep, no amount planned): it runs alone.
+    spends_whole_wallet: bool = False
 
 
 def in_flight_of(batch: BatchRow, steps: Sequence[StepRow]) -> InFlight:
@@ -67,8 +71,10 @@ def in_flight_of(batch: BatchRow, steps: Sequence[StepRow]) -> InFlight:
     if deposit is not None and credited and "amount" in deposit.intent and (sell is None or not sell.status.terminal):
         units = DepositIntent.from_payload(deposit.intent).amount
         on_exchange = Decimal(units).scaleb(-_decimals(batch.start, spec.collateral))
-    quote, repay = rows.get(RETURN_LEG[0]), rows.get(RETURN_LEG[1])
-    in_return_leg = quote is not None and (repay is None or not repay.status.terminal)
+    quote, landed, repay = rows.get(WITHDRAW_QUOTE.name), rows.get(AWAIT_QUOTE_NAME), rows.get(REPAY.name)
+    repaid = repay is not None and repay.status.terminal
+    awaiting = quote is not None and not repaid and (landed is None or not landed.status.terminal)
+    landed_unrepaid = landed is not None and landed.status is StepStatus.OK and not repaid
     return InFlight(
         batch_id=batch.id,
         collateral=spec.collateral,
@@ -77,7 +83,9 @@ def in_flight_of(batch: BatchRow, steps: Sequence[StepRow]) -> InFlight:
         withdrawn_units=withdrawn if repay is None or not repay.status.terminal else 0,
         on_exchange_base=on_exchange,
         worst_price=spec.worst_price,
-        in_return_leg=in_return_leg,
+        awaiting_quote=awaiting,
+        landed_unrepaid=landed_unrepaid,
+        spends_whole_wallet=spec.repay_idle_amount is None,
     )
 
 
@@ -137,6 +145,16 @@ def smaller_plan(for_floor: Plan, for_target: Plan) -> Plan:
     return for_floor if a.withdraw_units <= b.withdraw_units else for_target
 
 
-def return_leg_busy(in_flight: Sequence[InFlight], batch_id: str) -> bool:
-    """Another batch walks the return leg: ``batch_id`` waits before its exchange withdrawal."""
-    return any(b.in_return_leg and b.batch_id != batch_id for b in in_flight)
+GATED_STEPS = (WITHDRAW_QUOTE.name, REPAY.name)  # the only steps ``may_start`` can hold back
+
+
+def may_start(step: str, batch_id: str, in_flight: Sequence[InFlight]) -> bool:
+    """May ``batch_id`` journal ``step`` now, beside the others in flight? Its exchange
+    withdrawal waits while another batch's stablecoins landed unrepaid; its repay waits while
+    another's are on their way (each arrival is told by the wallet's balance)."""
+    others = [b for b in in_flight if b.batch_id != batch_id]
+    if step == WITHDRAW_QUOTE.name:
+        return not any(b.landed_unrepaid for b in others)
+    if step == REPAY.name:
+        return not any(b.awaiting_quote for b in others)
+    return True

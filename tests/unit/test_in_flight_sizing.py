@@ -46,7 +46,8 @@ def _flying(*, pending_eth: int = 0, withdrawn_eth: int = 0, on_exchange: str = 
         withdrawn_units=withdrawn_eth * WAD,
         on_exchange_base=D(on_exchange),
         worst_price=D(1990),
-        in_return_leg=False,
+        awaiting_quote=False,
+        landed_unrepaid=False,
     )
 
 
