@@ -6,6 +6,11 @@ respect the cooldown and the daily cap; ask the policy and the planner; execute 
 batch of the plan only (the next tick re-plans from fresh state). With no plan but idle funds
 (collateral or quote on the exchange, debt tokens in the wallet) it runs a sweep batch.
 
+With ``max_in_flight`` > 1 a tick advances every open batch as far as it goes without waiting
+(``Executor.advance``), opens the next one whenever a slot is free (sized by
+``bot.engine.in_flight``: all collateral in transit counted as gone), and sleeps a poll
+interval only when nothing moved: the batches' waits interleave instead of adding up.
+
 When: with a ``head`` (the node's block number, one cheap call) and ``watch_blocks``, a tick
 runs on every new block — the head is polled every ``head_poll_s`` — and right away when a
 batch spanned blocks; otherwise every ``interval_s``.

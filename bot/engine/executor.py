@@ -13,6 +13,9 @@ counter is still 0 never reached a venue and simply acts.
   ``reconcile_timeout_s`` has passed since the outcome became unknown.
 - ``NeedsReview``/``Halt`` → the journal is HALTED; a human decides.
 - verify finds HF not raised → REDUCE_ONLY and a halt with an alert.
+- ``advance`` (batches in flight): the same steps, but a wait raises ``Waiting`` instead of
+  sleeping, so the controller can move other batches meanwhile; the next call resumes the
+  batch from its journal.
 - a stop request (``StopRequested``: between steps, or out of any wait on the clock) pauses
   the batch: it stays OPEN, the waiting step PENDING/UNKNOWN as journalled, nothing FAILED or
   HALTED; the next start reconciles that step by its key and goes on.
