@@ -36,6 +36,7 @@ from bot.engine.batch_run import BatchRun, StepPorts
 from bot.engine.batch_spec import BatchSpec, position_payload
 from bot.engine.executor_config import ExecutorConfig
 from bot.engine.foreign_activity import ForeignActivityCheck
+from bot.engine.in_flight import WITHDRAW_NAME
 from bot.engine.journal import BatchStatus, ControlState, Journal, StepRow, StepStatus
 from bot.engine.outage import Outage
 from bot.engine.steps import STEPS, Act, Kind, Refused, Skip, Step, account_batch, status_of
@@ -55,7 +56,6 @@ from bot.ports import Clock, Lending, Outcome, Venue
 log = logging.getLogger("delever.executor")
 
 CRASH_ENV = "DELEVER_CRASH_AT"
-WITHDRAW_STEP = "withdraw"  # whose amount batches in flight count as gone (see _count_later_withdrawals)
 T = TypeVar("T")
 
 
@@ -444,7 +444,7 @@ class Executor:
         this batch did, not what the next withdrawal did meanwhile."""
         taken = 0
         for batch in self.journal.batches_after(run.seq):
-            row = self.journal.step(batch.id, WITHDRAW_STEP)
+            row = self.journal.step(batch.id, WITHDRAW_NAME)
             if row is not None and row.status is StepStatus.OK and "amount" in row.intent:
                 taken += int(row.intent["amount"])
         if taken:

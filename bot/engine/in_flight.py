@@ -28,13 +28,13 @@ from bot.engine.journal import BatchRow, StepRow, StepStatus
 from bot.engine.plan_types import Plan
 from bot.engine.steps import DepositIntent, WithdrawIntent
 from bot.engine.steps.closing import REPAY
-from bot.engine.steps.exchange import AWAIT_DEPOSIT, SELL, WITHDRAW_QUOTE
+from bot.engine.steps.exchange import AWAIT_DEPOSIT, AWAIT_QUOTE, SELL, WITHDRAW_QUOTE
 from bot.engine.steps.outbound import DEPOSIT, WITHDRAW
 
 # A batch's stablecoins are told to have arrived by the wallet's balance (at least its balance
 # before the exchange withdrawal plus the amount): no batch repays (spends from the wallet)
 # while another's are on their way, and none starts its way while another's landed unrepaid.
-AWAIT_QUOTE_NAME = "await_quote"
+WITHDRAW_NAME = WITHDRAW.name  # whose amount batches in flight count as gone from each other's start
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +71,7 @@ def in_flight_of(batch: BatchRow, steps: Sequence[StepRow]) -> InFlight:
     if deposit is not None and credited and "amount" in deposit.intent and (sell is None or not sell.status.terminal):
         units = DepositIntent.from_payload(deposit.intent).amount
         on_exchange = Decimal(units).scaleb(-_decimals(batch.start, spec.collateral))
-    quote, landed, repay = rows.get(WITHDRAW_QUOTE.name), rows.get(AWAIT_QUOTE_NAME), rows.get(REPAY.name)
+    quote, landed, repay = rows.get(WITHDRAW_QUOTE.name), rows.get(AWAIT_QUOTE.name), rows.get(REPAY.name)
     repaid = repay is not None and repay.status.terminal
     awaiting = quote is not None and not repaid and (landed is None or not landed.status.terminal)
     landed_unrepaid = landed is not None and landed.status is StepStatus.OK and not repaid
