@@ -84,6 +84,12 @@ class Ledger:
     fills: list[tuple[int, Decimal, Decimal]] = field(default_factory=list)  # (t, qty, avg price)
     batches: list[tuple[int, int]] = field(default_factory=list)  # (t, withdrawn units)
     batch_orders: dict[str, int] = field(default_factory=dict)  # finished batches by order (or "sweep")
+    # Time to target: when the policy first asked for a batch, the HF it asked for, and when a
+    # finished batch first left HF at it (None: never).
+    triggered_at: int | None = None
+    target_hf: Decimal | None = None
+    target_reached_at: int | None = None
+    in_flight_at_start: dict[str, int] = field(default_factory=dict)  # batches in flight when each opened
 
 
 @dataclass

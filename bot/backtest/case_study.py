@@ -38,6 +38,61 @@ LIMITS = {
 }
 
 
+# Pipelining: `threshold` at base depth, holding its target (so that it reaches HF 1.8), with
+# one batch at a time and with four in flight.
+PIPELINING_DEPTH = "base: $8M per 1 %, crash 0.4x"
+IN_FLIGHT = ("1", "4")
+
+
+def pipelining_tasks() -> list[Task]:
+    window = Window(str(data.SHIPPED_DIR / WINDOW), data.parse_date(SINCE), data.parse_date(UNTIL))
+    base = {**LIMITS, **DEPTHS[PIPELINING_DEPTH], **POLICIES["threshold"], **BASELINE_PARAMS}
+    return [
+        Task(
+            window,
+            "threshold",
+            tuple({**base, "hold_to_target": "true", "max_in_flight": n}.items()),
+            "0",
+            "2",
+            (),
+            POSITION,
+        )
+        for n in IN_FLIGHT
+    ]
+
+
+PIPELINING_COLUMNS = (
+    ("batches", "batches"),
+    ("time_to_target_s", "time to HF 1.8 (h)"),
+    ("shortfall_usd", "shortfall $M"),
+    ("shortfall_bps", "IS bps"),
+    ("min_health_factor", "min HF"),
+    ("max_in_transit_usd", "most in transit $M"),
+    ("min_hf_in_transit", "min HF in transit"),
+    ("final_health_factor", "final HF"),
+)
+
+
+def pipelining_markdown(rows: list[list[dict[str, Any]]]) -> str:
+    lines = ["| max_in_flight | " + " | ".join(h for _, h in PIPELINING_COLUMNS) + " |"]
+    lines.append("|---|" + "---|" * len(PIPELINING_COLUMNS))
+    for n, result in zip(IN_FLIGHT, rows, strict=True):
+        row = result[0]
+        cells = []
+        for key, _ in PIPELINING_COLUMNS:
+            value = row[key]
+            if value is None:
+                cells.append("–")
+            elif key == "time_to_target_s":
+                cells.append(f"{int(value) / 3600:,.1f}")
+            elif key in ("shortfall_usd", "max_in_transit_usd"):
+                cells.append(f"{float(value) / 1e6:,.1f}")
+            else:
+                cells.append(str(value))
+        lines.append(f"| {n} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def tasks() -> list[Task]:
     window = Window(str(data.SHIPPED_DIR / WINDOW), data.parse_date(SINCE), data.parse_date(UNTIL))
     out = []
@@ -92,9 +147,14 @@ def markdown(rows: list[list[dict[str, Any]]], task_list: list[Task]) -> str:
 
 
 def main() -> None:
+    if sys.argv[1:] == ["--pipelining"]:  # only the pipelining table
+        sys.stdout.write(pipelining_markdown(run_sweep(pipelining_tasks(), progress=sys.stderr.isatty())))
+        return
     task_list = tasks()
     rows = run_sweep(task_list, progress=sys.stderr.isatty())
     sys.stdout.write(markdown(rows, task_list))
+    sys.stdout.write("\n#### pipelining: threshold holding its target, base depth\n\n")
+    sys.stdout.write(pipelining_markdown(run_sweep(pipelining_tasks(), progress=sys.stderr.isatty())))
 
 
 if __name__ == "__main__":

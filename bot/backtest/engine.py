@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.backtest.runner import NEVER, GateFn, Sim, Wake
 from bot.compose.configs import SimulatedEngine
-from bot.domain.position import to_units
+from bot.domain.position import decimal_to_wad, to_units
 from bot.domain.snapshot import Snapshot
 from bot.engine import guards
 from bot.engine.controller import Controller, PlanChoice, PlanContext, PlanFn, PolicyError, TickOutcome
@@ -42,6 +42,11 @@ class EventObserver(Observer):
 
     def batch_done(self, *, batch_id: str, status: BatchStatus, accounting: dict[str, Any]) -> None:
         reason = accounting.get("reason", "")
+        led = self.world.ledger
+        hf_after = accounting.get("hf_after_wad")
+        target = led.target_hf
+        if target is not None and led.target_reached_at is None and hf_after is not None:
+            led.target_reached_at = int(self.world.now) if int(hf_after) >= decimal_to_wad(target) else None
         if self.journal is not None:
             spec = BatchSpec.from_payload(self.journal.batch(batch_id).spec)
             order = spec.order if spec.withdraw_amount > 0 else "sweep"
@@ -98,13 +103,19 @@ class EngineActor:
             crash=_never,
         )
         inner: PlanFn = self._make_plan_fn(sim.venue)
-        plan_fn = inner
-        if self.record:
+        ledger = sim.world.ledger
 
-            def plan_fn(snapshot: Snapshot, context: PlanContext) -> PlanChoice:
-                choice = inner(snapshot, context)
+        def plan_fn(snapshot: Snapshot, context: PlanContext) -> PlanChoice:
+            choice = inner(snapshot, context)
+            if self.record:
                 self.plans.append((snapshot, context, choice))
-                return choice
+            if choice.spec is not None and choice.spec.withdraw_amount > 0:
+                ledger.in_flight_at_start[self.journal.peek_next_batch_id()] = len(context.in_flight)
+                if ledger.triggered_at is None:
+                    target = (choice.detail or {}).get("target_health_factor")
+                    ledger.triggered_at = int(sim.world.now)
+                    ledger.target_hf = None if target is None else Decimal(target)
+            return choice
 
         self.controller = Controller(
             executor=self.executor,

@@ -23,6 +23,8 @@ Definitions (a seller's implementation shortfall, notes C4):
 - ``max_in_transit_usd``: the most collateral (at the market) and stablecoins off the pool at
   once — withdrawn, on the way, on the exchange — not counting the wallet's stablecoins.
 - ``min_hf_in_transit``: the lowest HF while anything was in transit.
+- ``time_to_target_s``: from the policy's first batch (its trigger) to the end of the first
+  batch that left HF at the policy's target; None when no batch ever did (or no target).
 - ``max_hf_dip_below_batch_start``: how far HF in transit fell below its value at the start of
   its batch, at most (0: never below); the market's own move while coins travel counts.
 - ``min_hf_vs_batch_start_same_price``: the lowest HF in transit over the HF the batch's start
@@ -124,6 +126,11 @@ def summarise(result: RunResult) -> dict[str, Any]:
         "market_drift_usd": q(equity - hold + protection + penalty, USD),
         "max_in_transit_usd": q(Decimal(repr(round(tr.max_usd, 2))), USD),
         "min_hf_in_transit": None if math.isinf(tr.min_hf) else _f(tr.min_hf, HF),
+        "time_to_target_s": (
+            None
+            if led.target_reached_at is None or led.triggered_at is None
+            else led.target_reached_at - led.triggered_at
+        ),
         "max_hf_dip_below_batch_start": _f(tr.max_dip_below_start, HF),
         "min_hf_vs_batch_start_same_price": (
             None if math.isinf(tr.min_vs_start_same_price) else _f(tr.min_vs_start_same_price, 6)
@@ -160,6 +167,7 @@ def batch_rows(result: RunResult) -> list[dict[str, Any]]:
                 "repaid_usd": q(b.repaid, USD),
                 "hf_before": None if b.hf_before is None else q(b.hf_before, HF),
                 "hf_after": None if b.hf_after is None else q(b.hf_after, HF),
+                "in_flight": result.world.ledger.in_flight_at_start.get(b.batch_id, 0),
             }
         )
     return rows

@@ -101,6 +101,7 @@ def controller_config(
         sweep_min_usd=engine.sweep_min_usd,
         candles_timeframe=exchange.candles_timeframe,
         candles_limit=exchange.candles_limit,
+        max_in_flight=engine.max_in_flight,
     )
 
 

@@ -45,6 +45,7 @@ class BatchRun:
         self.ports = ports
         self.batch_id = batch_id
         row = journal.batch(batch_id)
+        self.seq = row.seq
         self.spec = BatchSpec.from_payload(row.spec)
         self.start_position: Position = position_from_payload(row.start)
         self.start_hf_wad: int | None = start_hf_wad(row.start)
@@ -55,6 +56,14 @@ class BatchRun:
         self._journal = journal
         self._alert = alert
         self._rows: dict[str, StepRow] = {r.step: r for r in journal.steps(batch_id)}
+
+    def count_as_gone(self, collateral_units: int) -> None:
+        """Take collateral that other batches withdrew after this one started off its start
+        position (batches in flight): verify then compares like with like."""
+        reserve = self.start_position.reserve(self.spec.collateral)
+        self.start_position = self.start_position.with_reserve(
+            self.spec.collateral, collateral=max(0, reserve.collateral - collateral_units)
+        )
 
     @property
     def reduce_only(self) -> bool:

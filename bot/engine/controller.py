@@ -6,6 +6,11 @@ respect the cooldown and the daily cap; ask the policy and the planner; execute 
 batch of the plan only (the next tick re-plans from fresh state). With no plan but idle funds
 (collateral or quote on the exchange, debt tokens in the wallet) it runs a sweep batch.
 
+With ``max_in_flight`` > 1 a tick advances every open batch as far as it goes without waiting
+(``Executor.advance``), opens the next one whenever a slot is free (sized by
+``bot.engine.in_flight``: all collateral in transit counted as gone), and sleeps a poll
+interval only when nothing moved: the batches' waits interleave instead of adding up.
+
 When: with a ``head`` (the node's block number, one cheap call) and ``watch_blocks``, a tick
 runs on every new block — the head is polled every ``head_poll_s`` — and right away when a
 batch spanned blocks; otherwise every ``interval_s``.
@@ -33,6 +38,15 @@ from bot.engine import guards
 from bot.engine.blocked import Blocked, blocked_by
 from bot.engine.executor import BatchResult, Executor, Observer, VerifyFailed
 from bot.engine.hold import intent_from_payload, intent_payload
+from bot.engine.in_flight import (
+    GATED_STEPS,
+    InFlight,
+    floor_view,
+    in_flight_of,
+    landed_view,
+    may_start,
+    smaller_plan,
+)
 from bot.engine.journal import ControlState
 from bot.engine.steps import BatchSpec, sold_quote_between
 from bot.engine.volatility import read_price_history
@@ -70,6 +84,8 @@ class ControllerConfig:
     sweep_min_usd: Decimal  # idle funds worth less than this stay where they are
     candles_timeframe: str  # the recent candles the shock's σ comes from (exchange.candles_*)
     candles_limit: int
+    # Batches in flight at once; 1: the executor drives one batch to its end per tick.
+    max_in_flight: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +94,10 @@ class PlanContext:
     daily_remaining_usd: Decimal | None
     reduce_only: bool
     held: Intent | None = None  # the restore-to-target carried in the journal (engine.hold_to_target)
+    # Batches in flight beside the one being planned (engine.max_in_flight > 1); the snapshot
+    # is then ``in_flight.floor_view``: their collateral gone, their funds theirs.
+    in_flight: tuple[InFlight, ...] = ()
+    pipelined: bool = False  # engine.max_in_flight > 1: the plan's batches say how many are in flight
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +270,8 @@ class Controller:
         state, reason = self.journal.control()
         if state is ControlState.HALTED:
             raise Halt(f"the journal is halted for review: {reason}")
+        if self.config.max_in_flight > 1:
+            return self._pipelined_tick()
         open_batches = self.journal.open_batches()
         if open_batches:
             results = self.executor.resume()
@@ -259,6 +281,18 @@ class Controller:
 
         self.executor.check_foreign(batch_open=False)  # a warning: the snapshot below re-reads the wallet
         snapshot = self.observe()
+        spec, paused = self._next_spec(snapshot, state)
+        if paused is not None:
+            return paused
+        assert spec is not None
+        result = self.executor.execute(spec, snapshot)
+        self._release_hold_after(result)
+        return Tick(TickOutcome.EXECUTED, f"batch {result.batch_id} {result.status.value}", result)
+
+    def _next_spec(
+        self, snapshot: Snapshot, state: ControlState, in_flight: tuple[InFlight, ...] = ()
+    ) -> tuple[BatchSpec | None, Tick | None]:
+        """The next batch to open (and no tick), or why none (a paused or idle tick)."""
         held = self._held_intent(snapshot)
         cfg = self.config
         oracle = guards.oracle_price_in_quote(snapshot.position, collateral=cfg.collateral, debt=cfg.debt)
@@ -266,19 +300,21 @@ class Controller:
         verdict = guards.check_divergence(oracle_price=oracle, exchange_mid=mid, max_bps=cfg.max_oracle_divergence_bps)
         if not verdict.ok:
             self.observer.alert("warning", f"trading paused: {verdict.reason}")
-            return Tick(TickOutcome.PAUSED, verdict.reason)
+            return None, Tick(TickOutcome.PAUSED, verdict.reason)
 
         now = self.clock.now()
         wait = guards.cooldown_remaining(
             last_finished_at=self.journal.last_batch_finished_at(), now=now, cooldown_s=cfg.cooldown_s
         )
         if wait > 0:
-            return Tick(TickOutcome.PAUSED, f"cooldown: {wait:.0f} s left")
+            return None, Tick(TickOutcome.PAUSED, f"cooldown: {wait:.0f} s left")
 
         day_start, day_end = guards.utc_day_bounds(now)
         sold_today = sold_quote_between(self.journal, day_start, day_end)
         remaining = guards.daily_cap_remaining(sold_today_usd=sold_today, max_daily_usd=cfg.max_daily_usd)
-        context = PlanContext(sold_today, remaining, state is ControlState.REDUCE_ONLY, held)
+        context = PlanContext(
+            sold_today, remaining, state is ControlState.REDUCE_ONLY, held, in_flight, cfg.max_in_flight > 1
+        )
 
         choice = self.plan_fn(snapshot, context)
         self._log_shock_source(choice.detail)
@@ -292,17 +328,92 @@ class Controller:
             # What an earlier sell could not fill goes first: the book sized this withdrawal
             # without it, and selling it raises HF before anything more leaves the pool.
             spec = replace(spec, withdraw_amount=0, note="selling the collateral waiting on the exchange first")
-        if spec is None:
+        if in_flight and spec is not None and spec.withdraw_amount > 0:
+            # Beside batches in flight a batch spends nothing of the wallet's (their proceeds).
+            spec = replace(spec, repay_idle_amount=0, refill_units=0)
+        elif in_flight:
+            spec = None  # idle funds wait until the batches in flight have landed
+        elif spec is None:
             # Nothing planned: bring home only the bot's own leftovers on the exchange; the
             # wallet's stablecoins are the owner's and are spent only when a plan asks.
             spec = self._sweep_spec(snapshot, mid, include_wallet=False)
         elif spec.withdraw_amount == 0 and not self._has_idle_funds(snapshot, mid):
             spec = None
         if spec is None:
-            return Tick(TickOutcome.IDLE, choice.reason or "nothing to do")
-        result = self.executor.execute(spec, snapshot)
-        self._release_hold_after(result)
-        return Tick(TickOutcome.EXECUTED, f"batch {result.batch_id} {result.status.value}", result)
+            return None, Tick(TickOutcome.IDLE, choice.reason or "nothing to do")
+        return spec, None
+
+    # ---- batches in flight (engine.max_in_flight > 1) ------------------------------------------
+
+    def _pipelined_tick(self) -> Tick:
+        """Advance every open batch as far as it goes without waiting, oldest first; open a new
+        one whenever a slot is free and something moved, sized with every batch in flight
+        counted as gone; sleep a poll interval only when nothing moved. Returns once nothing
+        is in flight and nothing more is planned (as one sequential tick ends with its batch)."""
+        results: list[BatchResult] = []
+        opened = 0
+        moved, idle = True, Tick(TickOutcome.IDLE, "nothing to do")
+        while True:
+            if self._stop_requested():
+                raise StopRequested("stop requested between batches in flight")
+            in_flight = self._in_flight()
+            for batch in in_flight:
+                before = self._marks(batch.batch_id)
+                result = self.executor.advance(batch.batch_id, gate=self._gate)
+                if result is not None:
+                    results.append(result)
+                    self._release_hold_after(result)
+                    moved = True
+                elif self._marks(batch.batch_id) != before:
+                    moved = True
+            in_flight = self._in_flight()
+            if moved and len(in_flight) < self.config.max_in_flight:
+                not_opened = self._open_beside(in_flight)
+                if not_opened is None:
+                    opened += 1
+                    continue  # advance it at once
+                idle = not_opened
+            if not in_flight:
+                break
+            if not moved:
+                self.clock.sleep(self.executor.config.poll_interval_s)
+            moved = False
+        if results or opened:
+            last = results[-1] if results else None
+            return Tick(TickOutcome.EXECUTED, f"{opened} batch(es) opened, {len(results)} closed", last)
+        return idle
+
+    def _open_beside(self, in_flight: tuple[InFlight, ...]) -> Tick | None:
+        """Open the next batch beside those in flight, if the plan has one (None); else the
+        tick that says why not."""
+        state, reason = self.journal.control()
+        if state is ControlState.HALTED:
+            raise Halt(f"the journal is halted for review: {reason}")
+        if any(b.spends_whole_wallet for b in in_flight):
+            return Tick(TickOutcome.IDLE, "a batch that repays from the whole wallet runs alone")
+        if any(b.on_exchange_base > 0 for b in in_flight):
+            # Collateral already credited on the exchange is sold before more is withdrawn.
+            return Tick(TickOutcome.IDLE, "selling the collateral on the exchange first")
+        self.executor.check_foreign(batch_open=bool(in_flight))
+        snapshot = self.observe()
+        view = floor_view(snapshot, in_flight, base_coin=self.config.base_coin, quote_coin=self.config.quote_coin)
+        spec, idle = self._next_spec(view, state, in_flight)
+        if spec is None:
+            return idle
+        # Its start (what verify compares against) counts the batches in flight's collateral
+        # as gone too: their withdrawals still to come are not this batch's doing.
+        self.executor.open_batch(spec, replace(snapshot, position=view.position))
+        return None
+
+    def _in_flight(self) -> tuple[InFlight, ...]:
+        return tuple(in_flight_of(b, self.journal.steps(b.id)) for b in self.journal.open_batches())
+
+    def _marks(self, batch_id: str) -> tuple[tuple[str, str, int], ...]:
+        return tuple((r.step, r.status.value, r.attempts) for r in self.journal.steps(batch_id))
+
+    def _gate(self, batch_id: str, step: str) -> bool:
+        """Whether a batch may journal its next step beside the others (``in_flight.may_start``)."""
+        return step not in GATED_STEPS or may_start(step, batch_id, self._in_flight())
 
     # ---- the held target (engine.hold_to_target) ---------------------------------------------
 
@@ -473,6 +584,11 @@ def policy_plan_fn(
         return held
 
     def plan_fn(snapshot: Snapshot, context: PlanContext) -> PlanChoice:
+        # Beside batches in flight: the policy sees the pool as they will leave it; the batch
+        # is the smaller of what the floor allows (all in transit gone) and what the target needs.
+        floor = snapshot
+        if context.in_flight:
+            snapshot = landed_view(floor, context.in_flight)
         decision = safe_decide(policy, snapshot)
         if decision.error:
             raise PolicyError(f"policy {decision.policy}: {decision.error}")
@@ -488,12 +604,21 @@ def policy_plan_fn(
             return PlanChoice(None, f"policy {decision.policy}: no action")
         plan_limits = dc_replace(limits, sold_today_usd=context.sold_today_usd)
         the_plan = make_plan(snapshot, intent, limits=plan_limits, rules=venue.rules(market), costs=costs, market=model)
+        if context.in_flight:
+            the_plan = smaller_plan(
+                make_plan(floor, intent, limits=plan_limits, rules=venue.rules(market), costs=costs, market=model),
+                the_plan,
+            )
+        detail = the_plan.to_dict()
+        if context.pipelined:
+            for planned in detail["batches"]:
+                planned["in_flight"] = len(context.in_flight)
         batch = the_plan.next_batch
         if batch is None:
             return PlanChoice(
                 None,
                 f"plan {the_plan.status.value}: {the_plan.stop_reason}",
-                the_plan.to_dict(),
+                detail,
                 blocked=blocked_by(the_plan) if fresh is not None else None,
                 hold=held,
             )
@@ -508,6 +633,6 @@ def policy_plan_fn(
             order=batch.order,
             refill_units=batch.refill_units,
         )
-        return PlanChoice(spec, intent.reason, the_plan.to_dict(), hold=held)
+        return PlanChoice(spec, intent.reason, detail, hold=held)
 
     return plan_fn

@@ -13,6 +13,9 @@ counter is still 0 never reached a venue and simply acts.
   ``reconcile_timeout_s`` has passed since the outcome became unknown.
 - ``NeedsReview``/``Halt`` → the journal is HALTED; a human decides.
 - verify finds HF not raised → REDUCE_ONLY and a halt with an alert.
+- ``advance`` (batches in flight): the same steps, but a wait raises ``Waiting`` instead of
+  sleeping, so the controller can move other batches meanwhile; the next call resumes the
+  batch from its journal.
 - a stop request (``StopRequested``: between steps, or out of any wait on the clock) pauses
   the batch: it stays OPEN, the waiting step PENDING/UNKNOWN as journalled, nothing FAILED or
   HALTED; the next start reconciles that step by its key and goes on.
@@ -24,7 +27,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from bot.clock import StopRequested
@@ -33,6 +36,7 @@ from bot.engine.batch_run import BatchRun, StepPorts
 from bot.engine.batch_spec import BatchSpec, position_payload
 from bot.engine.executor_config import ExecutorConfig
 from bot.engine.foreign_activity import ForeignActivityCheck
+from bot.engine.in_flight import WITHDRAW_NAME
 from bot.engine.journal import BatchStatus, ControlState, Journal, StepRow, StepStatus
 from bot.engine.outage import Outage
 from bot.engine.steps import STEPS, Act, Kind, Refused, Skip, Step, account_batch, status_of
@@ -61,6 +65,15 @@ class RetriesExhausted(DeleverError):
 
 class VerifyFailed(Halt):
     """The batch did not raise HF: the journal is REDUCE_ONLY until a human clears it."""
+
+
+class Waiting(Exception):  # noqa: N818 - a signal, not an error
+    """A step of a batch being advanced waits on the world (a confirmation, a credit, a
+    landing) or on the controller's gate: the batch stays OPEN and the controller moves on."""
+
+
+# May the batch (id) journal the intent of the step (name) now? The pipelined controller's gate.
+StepGate = Callable[[str, str], bool]
 
 
 def crash_from_env() -> Callable[[str], None]:
@@ -123,6 +136,9 @@ class Executor:
         self.observer = observer or Observer()
         self._stop_requested = stop_requested
         self._crash = crash or crash_from_env()
+        # Set while ``advance`` drives a batch: waits raise ``Waiting`` instead of sleeping.
+        self._advancing = False
+        self._gate: StepGate | None = None
         # Set by the composition where the chain can tell foreign wallet activity (signing modes).
         self.foreign_check: ForeignActivityCheck | None = None
 
@@ -148,9 +164,29 @@ class Executor:
         """Finish every batch the journal holds OPEN, oldest first."""
         return [self.run_batch(row.id) for row in self.journal.open_batches()]
 
+    def advance(self, batch_id: str, *, gate: StepGate | None = None) -> BatchResult | None:
+        """Drive a batch as far as it goes without waiting: its result when it closed, None
+        while a step waits (or ``gate`` holds a step back). Each step is journalled before it
+        acts, as in ``run_batch``; the next call takes the batch up from its journal."""
+        self._advancing, self._gate = True, gate
+        try:
+            return self.run_batch(batch_id)
+        except Waiting:
+            return None
+        finally:
+            self._advancing, self._gate = False, None
+
     def run_batch(self, batch_id: str) -> BatchResult:
         self._refuse_if_halted()
-        run = BatchRun(self._ports(), self.journal, batch_id, alert=self.observer.alert)
+        ports = self._ports()
+        if self._advancing and any(b.id != batch_id for b in self.journal.open_batches()):
+            # Beside other batches, what is idle on the exchange is theirs: sell and bring back
+            # only this batch's own.
+            config = replace(self.config, sweep_idle_base=False, sweep_idle_quote=False)
+            ports = replace(ports, config=config)
+        run = BatchRun(ports, self.journal, batch_id, alert=self.observer.alert)
+        if self._advancing:
+            self._count_later_withdrawals(run)
         try:
             for step in STEPS:
                 status = self._run_step(run, step)
@@ -188,6 +224,8 @@ class Executor:
         if row is None:
             if self._stop_requested():
                 raise StopRequested(f"stopped before {run.batch_id}:{step.name}")
+            if self._gate is not None and not self._gate(run.batch_id, step.name):
+                raise Waiting(f"{run.batch_id}:{step.name} waits its turn")
             row = self._write_intent(run, step)
         elif row.status is StepStatus.PENDING and Skip.from_payload(row.intent) is not None:
             row = self._write_outcome(run, step, StepStatus.SKIPPED)
@@ -321,6 +359,8 @@ class Executor:
         while act.status is Outcome.PENDING:
             if self.clock.now() > deadline:
                 raise NeedsReview(f"{key}: still pending after {self.config.transfer_timeout_s:.0f} s")
+            if self._advancing:
+                raise Waiting(f"{key} pending")  # the next advance reconciles it by its key
             self.clock.sleep(self.config.poll_interval_s)
             found = self.read(lambda: step.reconcile(run, key, intent))
             if found is not None:
@@ -344,6 +384,8 @@ class Executor:
             if self._stop_requested():
                 # Only reads so far: the step stays PENDING and resumes on restart.
                 raise StopRequested(f"stopped while waiting on {row.key}")
+            if self._advancing:
+                raise Waiting(f"{row.key} not landed yet")
             self.clock.sleep(self.config.poll_interval_s)
 
     # ---- helpers ---------------------------------------------------------------------------
@@ -396,6 +438,18 @@ class Executor:
         if check is not None:
             self.read(lambda: check.check(batch_open=batch_open))
 
+    def _count_later_withdrawals(self, run: BatchRun) -> None:
+        """With batches in flight, the collateral that batches opened after this one took off
+        the pool is counted as gone from this batch's start too: its verify then judges what
+        this batch did, not what the next withdrawal did meanwhile."""
+        taken = 0
+        for batch in self.journal.batches_after(run.seq):
+            row = self.journal.step(batch.id, WITHDRAW_NAME)
+            if row is not None and row.status is StepStatus.OK and "amount" in row.intent:
+                taken += int(row.intent["amount"])
+        if taken:
+            run.count_as_gone(taken)
+
     def _ports(self) -> StepPorts:
         return StepPorts(lending=self.lending, venue=self.venue, config=self.config, read=self.read)
 
@@ -439,6 +493,7 @@ __all__ = [
     "RetriesExhausted",
     "StopRequested",
     "VerifyFailed",
+    "Waiting",
     "batch_accounting",
     "crash_from_env",
 ]

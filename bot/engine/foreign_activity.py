@@ -127,7 +127,12 @@ class ForeignActivityCheck:
         activity = self.watch.activity(int(mark["block"]) + 1, nonce_before=int(mark["nonce"]))
         if activity.to_block < activity.from_block:
             return []  # no new block
-        items = foreign_items(activity, self._known_hashes())
+        known = self._known_hashes()
+        if self._arrival_not_yet_journalled(activity, known):
+            # Batches in flight: one's stablecoins from the exchange can land before its step
+            # learns their txid. The mark stays: these blocks are read again once it has.
+            return []
+        items = foreign_items(activity, known)
         # The mark moves past what was seen before anything else: a halt cleared by a human, or
         # a warning, is not raised again for the same blocks.
         self.journal.note(WATCH_MARK, {"block": activity.to_block, "nonce": activity.nonce})
@@ -141,6 +146,16 @@ class ForeignActivityCheck:
         log.warning("%s; re-reading the position", text)
         self.alert("warning", f"{text}; no batch was open: the plan is re-read from the chain")
         return items
+
+    def _arrival_not_yet_journalled(self, activity: WalletActivity, known: set[str]) -> bool:
+        """Only incoming transfers are unexplained, and an open batch awaits its exchange
+        withdrawal (requested, its landing not yet journalled)."""
+        unexplained = [t for t in activity.transfers if normalise_hash(t.tx_hash) not in known]
+        if activity.foreign_nonces or not unexplained or not all(t.incoming for t in unexplained):
+            return False
+        from bot.engine.in_flight import in_flight_of  # the steps' names live there, not here
+
+        return any(in_flight_of(b, self.journal.steps(b.id)).awaiting_quote for b in self.journal.open_batches())
 
     def _known_hashes(self) -> set[str]:
         batches = self.journal.open_batches() + self.journal.batches()[-RECENT_BATCHES:]

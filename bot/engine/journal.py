@@ -579,6 +579,11 @@ class Journal:
     def open_batches(self) -> list[BatchRow]:
         return self.batches(BatchStatus.OPEN)
 
+    def batches_after(self, seq: int) -> list[BatchRow]:
+        """The batches opened after the one numbered ``seq`` (any status), oldest first."""
+        rows = self._db.execute("SELECT * FROM batches WHERE seq>? ORDER BY seq", (seq,)).fetchall()
+        return [_batch_row(r) for r in rows]
+
     def last_batch_finished_at(self) -> float | None:
         row = self._db.execute(
             "SELECT MAX(updated_at) FROM batches WHERE status != ?", (BatchStatus.OPEN.value,)

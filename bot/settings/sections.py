@@ -294,6 +294,9 @@ class EngineConfig(BaseModel):
     # Retries of a read, or of a write the venue refused as retryable, before the tick fails.
     max_retries: Annotated[int, Field(ge=0, le=50)] = 8
     backoff_s: Annotated[float, Field(gt=0, le=60, allow_inf_nan=False)] = 1.0
+    # Batches in flight at once (1: one round trip at a time). More overlap their waits while
+    # the HF floor holds at the shocked price with all collateral in transit counted as gone.
+    max_in_flight: Annotated[int, Field(ge=1, le=16)] = 1
 
 
 class DexConfig(BaseModel):

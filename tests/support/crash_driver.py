@@ -4,6 +4,12 @@
 
 ``start-repay-first``: a 15,000 USDT buffer in the wallet, spent first and refilled by the sale.
 
+    python -m tests.support.crash_driver STATE JOURNAL pipelined
+
+``pipelined``: the controller with ``max_in_flight`` 2 unwinds ``PIPELINED_BATCHES`` batches of
+5 WETH (the wallet's 1,000 USDT repaid first), two in flight; run again, it resumes every
+open batch and opens the rest.
+
 ``DELEVER_CRASH_AT=<point>`` makes the executor die there with ``os._exit(137)``. The world is
 saved after every call into it, as a venue keeps what happened whatever the client does.
 """
@@ -14,13 +20,15 @@ import json
 import sys
 from pathlib import Path
 
+from bot.engine.controller import Controller, PlanChoice
 from bot.engine.executor import Executor
 from bot.engine.journal import Journal
 from bot.engine.steps import BatchSpec
-from tests.support.engine_kit import default_config
+from tests.support.engine_kit import controller_config, default_config
 from tests.support.fakes import E6, E18, FakeLending, FakeVenue, FakeWorld, make_world
 
 REPAY_FIRST_BUFFER_USDT = 15_000
+PIPELINED_BATCHES = 2
 
 
 class Persisting:
@@ -50,6 +58,8 @@ def main(state: Path, journal_path: Path, action: str) -> int:
     lending = Persisting(FakeLending(world), world, state)
     venue = Persisting(FakeVenue(world), world, state)
     with Journal(journal_path, clock=world.clock) as journal:
+        if action == "pipelined":
+            return _pipelined(world, lending, venue, journal)
         executor = Executor(
             journal=journal,
             lending=lending,
@@ -76,6 +86,41 @@ def main(state: Path, journal_path: Path, action: str) -> int:
     world.save(state)
     print(json.dumps([r.status.value for r in results]))
     return 0
+
+
+def _pipelined(world: FakeWorld, lending, venue, journal: Journal) -> int:
+    executor = Executor(
+        journal=journal,
+        lending=lending,
+        venue=venue,
+        clock=world.clock,
+        config=default_config(world, unwrap_native=True),
+    )
+
+    def plan(snapshot, context) -> PlanChoice:
+        if len(journal.batches()) >= PIPELINED_BATCHES:
+            return PlanChoice(None, "done")
+        idle = snapshot.wallet_balances.get("USDT", 0)
+        spec = BatchSpec(collateral="WETH", debt="USDT", withdraw_amount=5 * E18, repay_idle_amount=idle)
+        return PlanChoice(spec, "test")
+
+    controller = Controller(
+        executor=executor,
+        lending=lending,
+        venue=venue,
+        clock=world.clock,
+        plan_fn=plan,
+        config=controller_config(max_in_flight=2),
+    )
+    for _ in range(PIPELINED_BATCHES + 1):
+        controller.tick()
+    world.save(world_path(lending))
+    print(json.dumps([b.status.value for b in journal.batches()]))
+    return 0
+
+
+def world_path(adapter: Persisting) -> Path:
+    return adapter._path
 
 
 if __name__ == "__main__":

@@ -77,6 +77,7 @@ def controller_config(**overrides: Any) -> ControllerConfig:
         sweep_min_usd=Decimal("10"),
         candles_timeframe="1m",
         candles_limit=0,
+        max_in_flight=1,
     )
     return ControllerConfig(**{**values, **overrides})
 

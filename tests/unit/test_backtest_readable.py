@@ -124,6 +124,7 @@ def test_the_report_lists_batches_inputs_and_a_readable_table(tmp_path: Path):
         "repaid_usd": "99797.07",
         "hf_before": "1.4000",
         "hf_after": "1.4609",
+        "in_flight": 0,  # batches in flight when it started (engine.max_in_flight 1: none)
     }
     assert summary["inputs"]["policy"]["name"] == "threshold"
     assert re.search(r'"yaxis2":\{[^}]*"range":\[0\.8,2\.4', page.replace(" ", ""))  # the HF panel clipped

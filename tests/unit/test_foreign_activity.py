@@ -161,3 +161,25 @@ def test_after_a_crash_the_exchange_withdrawal_that_landed_before_its_txid_was_j
     (result,) = again.resume()
     assert result.status is BatchStatus.DONE and alerts == []
     assert rig.journal.control() == (ControlState.NORMAL, None)
+
+
+def test_a_landing_of_a_batch_in_flight_waits_for_its_txid_then_is_ours(tmp_path):
+    # Batches in flight: A's stablecoins land while B is about to act; A's step has not yet
+    # journalled the withdrawal's txid. Not foreign: the blocks are read again once it has.
+    rig, watch = Rig(tmp_path), ScriptedWatch()
+    check, alerts = _check(rig, watch)
+    check.check(batch_open=False)
+    batch = rig.journal.open_batch(spec=rig.spec(5).to_payload(), start={"reserves": []})
+    rig.journal.write_intent(batch, "withdraw_quote", key=f"{batch}:withdraw_quote", intent={})
+    rig.journal.write_outcome(batch, "withdraw_quote", StepStatus.OK, outcome={})
+    rig.journal.write_intent(batch, "await_quote", key=f"{batch}:await_quote", intent={})
+    watch.foreign_transfer("USDT", incoming=True)
+    assert check.check(batch_open=True) == []
+    assert rig.journal.noted(WATCH_MARK)["block"] == 100  # not moved past the landing
+    rig.journal.write_outcome(batch, "await_quote", StepStatus.OK, outcome={"txid": FOREIGN_TX})
+    assert check.check(batch_open=True) == [] and rig.journal.noted(WATCH_MARK)["block"] == 101
+    # anything else unexplained still halts at once
+    watch.foreign_transfer("aWETH", tx="0x" + "cd" * 32)
+    with pytest.raises(ForeignActivity):
+        check.check(batch_open=True)
+    assert alerts == []
