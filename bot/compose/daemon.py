@@ -35,6 +35,7 @@ from bot.compose.adapters import (
     connect_chain,
     make_real_adapters,
 )
+from bot.compose.dex import route_setting
 from bot.domain import Snapshot
 from bot.engine import guards
 from bot.engine.controller import Controller, policy_plan_fn
@@ -252,6 +253,7 @@ def _assemble(
         wallet=settings.wallet.address,
         chain_poll_s=settings.chain.poll_interval_s,
     )
+    route = route_setting(settings, real.dex)
     executor = Executor(
         journal=journal,
         lending=lending,
@@ -260,6 +262,7 @@ def _assemble(
         config=exec_cfg,
         observer=observer,
         stop_requested=lambda: kill_switch.tripped,
+        dex=real.dex if route != "cex" else None,
     )
     first = executor.read(lending.snapshot)
     collateral, debt = main_collateral(first.position), main_debt(first.position)
@@ -280,6 +283,8 @@ def _assemble(
             venue=venue,
             market=exec_cfg.market,
             hold_to_target=settings.engine.hold_to_target,
+            dex=real.dex,
+            route=route,
         ),
         config=configs.controller_config(
             exchange=settings.exchange,
@@ -298,6 +303,7 @@ def _assemble(
         ),
         head=real.head,
     )
+    controller.dex_fallback = route != "cex"  # the DEX can act while the exchange does not answer
     metrics_on = settings.metrics.enabled
     return Runtime(
         mode=settings.mode,
