@@ -35,7 +35,7 @@ from bot.compose.adapters import (
     connect_chain,
     make_real_adapters,
 )
-from bot.compose.dex import route_setting
+from bot.compose.dex import check_dex_settings, route_setting
 from bot.domain import Snapshot
 from bot.engine import guards
 from bot.engine.controller import Controller, policy_plan_fn
@@ -103,6 +103,7 @@ def build_runtime(
     chain = settings.chain
     # Refuse what the config alone already rules out, before touching any network.
     guards.check_mode(mode=settings.mode, live_flag=live_flag, config_chain_id=chain.chain_id, config_only=True)
+    check_dex_settings(settings)  # a DEX route without its adapter: exit 2 before any network
 
     # One stop request for the whole process: every wait on the clock (the adapters' too) ends
     # within seconds of SIGTERM/SIGINT or the kill-switch file.
