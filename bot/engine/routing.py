@@ -34,6 +34,9 @@ CEX_BATCH_GAS_UNITS = 450_000
 # A DEX batch's size before its first quote: pool fee + premium + impact, a guess the quote corrects.
 FIRST_GUESS_COST = Decimal("0.005")
 MAX_QUOTES_PER_BATCH = 8  # halving the repay until the quote is within the cap
+# Sized a hair past the target: the quote's rounding and a block's interest would otherwise
+# leave HF a few wei short and ask for a second, dust-sized batch.
+TARGET_MARGIN_WAD = 10**13
 
 
 class Quoter(Protocol):
@@ -237,7 +240,7 @@ def _repay_for(
     cd, dd = plan.collateral_decimals, plan.debt_decimals
 
     def after(repay: int) -> Position:
-        sold = to_units(from_units(repay, dd) * (1 + cost) / oracle, cd)
+        sold = to_units(from_units(repay, dd) * (1 + cost) / oracle, cd) + 1
         coll = pos.reserve(plan.collateral).collateral
         moved = pos.with_reserve(plan.collateral, collateral=max(0, coll - sold))
         return moved.with_reserve(plan.debt, debt=debt_units - repay)
@@ -247,7 +250,7 @@ def _repay_for(
         low, high = 0, debt_units
         while low < high:  # the least repay whose end reaches the target
             mid = (low + high) // 2
-            if health_factor_wad(after(mid)) >= target_wad:
+            if health_factor_wad(after(mid)) >= target_wad + TARGET_MARGIN_WAD:
                 high = mid
             else:
                 low = mid + 1
