@@ -84,7 +84,7 @@ def rescue(dex_world, tmp_path: Path):
     )
     (tmp_path / "devnet.toml").write_text(toml)
     try:
-        yield world, dex, drop
+        yield world, dex, drop, adapter
     finally:
         handle.stop()
 
@@ -115,6 +115,13 @@ def _drop_price(world: E2E, dex, price: D) -> int:
     scenario.set_price(devnet.w3, devnet.market, "WETH", price)
     align_pools(devnet.rpc_url, devnet.market.oracle, dex)
     return quick.block_number(devnet.rpc_url)
+
+
+def _approve_a_weth(world: E2E, adapter: str) -> None:
+    devnet = world.devnet
+    a_weth = devnet.token(devnet.market.reserve("WETH").a_token)
+    tx = a_weth.functions.approve(adapter, 2**256 - 1).transact({"from": devnet.wallet})
+    devnet.w3.eth.wait_for_transaction_receipt(tx)
 
 
 def _wait_restored(world: E2E, proc: subprocess.Popen, timeout: float = 150) -> int:
@@ -170,8 +177,12 @@ def _assert_rescued(world: E2E, trigger: int, restored: int) -> list[str]:
     return routes
 
 
-def test_a_position_at_hf_1_02_is_restored_through_the_dex(rescue):
-    world, dex, drop = rescue
+@pytest.mark.parametrize("standing_approval", [False, True], ids=["approve-per-batch", "standing-approval"])
+def test_a_position_at_hf_1_02_is_restored_through_the_dex(rescue, standing_approval):
+    world, dex, drop, adapter = rescue
+    if standing_approval:  # the owner approved its aWETH to the adapter once: one transaction per batch
+        _approve_a_weth(world, adapter)
+        drop -= D("0.02")  # not the other test's transactions again (anvil's revert keeps their hashes)
     trigger = _drop_price(world, dex, drop)
     plan = subprocess.run(
         [sys.executable, "-m", "bot.cli", "--config", str(world.tmp / "devnet.toml"), "plan", "--json"],
@@ -192,10 +203,12 @@ def test_a_position_at_hf_1_02_is_restored_through_the_dex(rescue):
         _stop(proc)
     routes = _assert_rescued(world, trigger, restored)
     print(f"\nDEX rescue: {len(routes)} batch(es), {restored - trigger} block(s) from the trigger to HF restored")
+    # The first transaction after the trigger restores HF (an approval before it when none stands).
+    assert restored - trigger == (1 if standing_approval else 2)
 
 
 def test_the_dex_rescues_while_the_exchange_answers_503_to_everything(rescue):
-    world, dex, drop = rescue
+    world, dex, drop, adapter = rescue
     proc = _spawn(world)
     try:
         time.sleep(3)
