@@ -257,6 +257,15 @@ def register(app: typer.Typer) -> None:
         except DeleverError as exc:  # live reads failed (chain, exchange), a halt, the policy raised
             fail(str(exc), EXIT_RUNTIME)
         result = make_plan(plan_input)
+        if not snapshot_file:
+            try:  # each batch's route, when dex.route is "auto" or "dex" (quotes read on chain)
+                from bot.compose.dex import routed_plan
+
+                result = routed_plan(_load_settings(ctx), result, plan_input)
+            except UserInputError as exc:
+                fail(str(exc), EXIT_USER)
+            except DeleverError as exc:
+                fail(str(exc), EXIT_RUNTIME)
         if save_file:
             try:
                 save_input(save_file, plan_input)

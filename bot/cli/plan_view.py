@@ -38,7 +38,10 @@ def render_plan(plan: Plan, *, file: IO[str]) -> None:
     if plan.reason:
         console.print(f"why: {plan.reason}")
     if plan.batches:
+        routed = any(b.route_reason for b in plan.batches)  # a route was chosen: show which and why
         table = Table(show_lines=False, header_style="bold")
+        if routed:
+            table.add_column("route", justify="left")
         for col in (
             "#",
             "kind",
@@ -59,6 +62,7 @@ def render_plan(plan: Plan, *, file: IO[str]) -> None:
             table.add_column(col, justify="left" if col in ("kind", "sized by") else "right")
         for b in plan.batches:
             table.add_row(
+                *((b.route,) if routed else ()),
                 str(b.index),
                 f"{b.kind} (repay first)" if b.kind == "unwind" and b.order == "repay_first" else b.kind,
                 _num(b.withdraw_amount, 4),
@@ -76,6 +80,8 @@ def render_plan(plan: Plan, *, file: IO[str]) -> None:
                 b.limited_by,
             )
         console.print(table)
+        for b in plan.batches if routed else ():
+            console.print(f"route #{b.index}: {b.route_reason}", markup=False)
         t = plan.totals
         sold = Decimal(t.withdraw_units).scaleb(-plan.collateral_decimals)
         console.print(

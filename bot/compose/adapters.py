@@ -34,7 +34,7 @@ from bot.compose.configs import journal_path
 from bot.domain import Snapshot, decimal_to_wad
 from bot.engine.foreign_activity import WalletWatch
 from bot.errors import ConfigError, DeleverError, GuardRefused, Halt, Retryable
-from bot.ports import Clock, Lending, TxResult, Venue
+from bot.ports import Clock, Dex, Lending, TxResult, Venue
 from bot.settings import ChainConfig, ExchangeConfig, Settings
 
 # The tx sender's own limits (not settings): a fee cap no urgency can exceed, and how long a
@@ -87,6 +87,7 @@ class RealAdapters:
     reconcile: Callable[[], object] | None = None  # re-find what the last run left in flight; once bound
     # symbols of the reserves managed -> the wallet's foreign-activity watch (signing modes only)
     wallet_watch: Callable[[Sequence[str]], WalletWatch] | None = None
+    dex: Dex | None = None  # the atomic DEX route, when dex.adapter_address is set (bot.compose.dex)
 
 
 class ReadOnlyLending:
@@ -208,6 +209,9 @@ def make_real_adapters(settings: Settings, *, clock: Clock | None = None) -> Rea
         lending = read_only_lending(link, settings)
     provider = pool_addresses_provider(link, lending.reader)
     genesis, nonce = chain_facts(link, _wallet(settings))
+    from bot.compose.dex import open_dex
+
+    dex = open_dex(settings, link.w3, lending.reader, lending=lending if isinstance(lending, AaveLending) else None)
     return RealAdapters(
         lending,
         open_venue(settings.exchange, clock=clock),
@@ -218,6 +222,7 @@ def make_real_adapters(settings: Settings, *, clock: Clock | None = None) -> Rea
         wallet_nonce=nonce,
         reconcile=reconcile,
         wallet_watch=functools.partial(wallet_watch, link, lending) if isinstance(lending, AaveLending) else None,
+        dex=dex,
     )
 
 

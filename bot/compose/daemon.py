@@ -36,6 +36,7 @@ from bot.compose.adapters import (
     connect_chain,
     make_real_adapters,
 )
+from bot.compose.dex import check_dex_settings, route_setting
 from bot.domain import Snapshot
 from bot.engine import guards
 from bot.engine.controller import Controller, policy_plan_fn
@@ -103,6 +104,7 @@ def build_runtime(
     chain = settings.chain
     # Refuse what the config alone already rules out, before touching any network.
     guards.check_mode(mode=settings.mode, live_flag=live_flag, config_chain_id=chain.chain_id, config_only=True)
+    check_dex_settings(settings)  # a DEX route without its adapter: exit 2 before any network
 
     # One stop request for the whole process: every wait on the clock (the adapters' too) ends
     # within seconds of SIGTERM/SIGINT or the kill-switch file.
@@ -254,6 +256,7 @@ def _assemble(
         wallet=settings.wallet.address,
         chain_poll_s=settings.chain.poll_interval_s,
     )
+    route = route_setting(settings, real.dex)
     executor = Executor(
         journal=journal,
         lending=lending,
@@ -262,6 +265,7 @@ def _assemble(
         config=exec_cfg,
         observer=observer,
         stop_requested=lambda: kill_switch.tripped,
+        dex=real.dex if route != "cex" else None,
     )
     first = executor.read(lending.snapshot)
     collateral, debt = main_collateral(first.position), main_debt(first.position)
@@ -282,6 +286,8 @@ def _assemble(
             venue=venue,
             market=exec_cfg.market,
             hold_to_target=settings.engine.hold_to_target,
+            dex=real.dex,
+            route=route,
         ),
         config=configs.controller_config(
             exchange=settings.exchange,
@@ -300,6 +306,7 @@ def _assemble(
         ),
         head=real.head,
     )
+    controller.dex_fallback = route != "cex"  # the DEX can act while the exchange does not answer
     metrics_on = settings.metrics.enabled
     return Runtime(
         mode=settings.mode,

@@ -15,7 +15,7 @@ from bot.domain.snapshot import Snapshot
 from bot.engine.batch_spec import BatchSpec, position_from_payload, start_hf_wad
 from bot.engine.executor_config import ExecutorConfig
 from bot.engine.journal import ControlState, Journal, StepRow, StepStatus
-from bot.ports import Lending, Venue
+from bot.ports import Dex, Lending, Venue
 
 T = TypeVar("T")
 
@@ -34,6 +34,7 @@ class StepPorts:
     venue: Venue
     config: ExecutorConfig
     read: Reader
+    dex: Dex | None = None  # the atomic route, where one is configured
 
 
 class BatchRun:
@@ -52,6 +53,7 @@ class BatchRun:
         self.start_timestamp: int | None = row.start.get("timestamp")  # the start block's time
         self.lending: Lending = ports.lending
         self.venue: Venue = ports.venue
+        self.dex: Dex | None = ports.dex
         self.config: ExecutorConfig = ports.config
         self._journal = journal
         self._alert = alert

@@ -13,6 +13,9 @@ from bot.domain.position import Position, Reserve, Rounding, health_factor_wad
 REPAY_FIRST = "repay_first"
 WITHDRAW_FIRST = "withdraw_first"
 ORDERS = (REPAY_FIRST, WITHDRAW_FIRST)
+ROUTE_CEX = "cex"  # withdraw, sell on the exchange, bring the quote back, repay
+ROUTE_DEX = "dex"  # one atomic flash-loan deleverage through the DEX adapter
+ROUTES = (ROUTE_CEX, ROUTE_DEX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,19 +37,37 @@ class BatchSpec:
     # Debt tokens the batch leaves in the wallet from what comes back (at most what its idle
     # repay spent): the revolving buffer it spent, refilled by the sale.
     refill_units: int = 0
+    # "dex": one atomic deleverage repaying ``dex_repay_units`` on the pool of ``dex_pool_fee``,
+    # selling at most ``withdraw_amount`` of collateral (the slippage cap); "cex": the legs.
+    route: str = ROUTE_CEX
+    dex_repay_units: int = 0
+    dex_pool_fee: int = 0
 
     def __post_init__(self) -> None:
         if self.order not in ORDERS:
             raise ValueError(f"batch order must be one of {', '.join(ORDERS)}, got {self.order!r}")
         if self.refill_units < 0:
             raise ValueError("refill_units must be >= 0")
+        if self.route not in ROUTES:
+            raise ValueError(f"batch route must be one of {', '.join(ROUTES)}, got {self.route!r}")
+        if self.route == ROUTE_DEX and (
+            self.dex_repay_units <= 0 or self.dex_pool_fee <= 0 or self.withdraw_amount <= 0
+        ):
+            raise ValueError("a DEX batch needs a repay, a pool fee and a collateral cap")
+
+    @property
+    def atomic(self) -> bool:
+        return self.route == ROUTE_DEX
 
     @property
     def repay_first(self) -> bool:
         return self.order == REPAY_FIRST
 
     def to_payload(self) -> dict[str, Any]:
-        return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
+        payload = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
+        if not self.atomic:  # a CEX batch journals what it always has, plus its route
+            del payload["dex_repay_units"], payload["dex_pool_fee"]
+        return payload
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> BatchSpec:
@@ -64,6 +85,9 @@ class BatchSpec:
             repay_idle_amount=None if idle is None else int(idle),
             order=payload.get("order", WITHDRAW_FIRST),
             refill_units=int(payload.get("refill_units", 0)),
+            route=payload.get("route", ROUTE_CEX),  # journals from before the DEX route
+            dex_repay_units=int(payload.get("dex_repay_units", 0)),
+            dex_pool_fee=int(payload.get("dex_pool_fee", 0)),
         )
 
 

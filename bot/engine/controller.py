@@ -163,6 +163,10 @@ class Controller:
         self._blocked_alerted_at = 0.0
         self._history_kind: str | None = None  # the kind of price history last logged
         self._shock_kind: str | None = None  # the bound that set the last logged shock
+        # Set by the composition when a DEX route can act without the exchange: then an exchange
+        # that does not answer leaves the snapshot without a book (the plan routes to the DEX)
+        # instead of failing the tick.
+        self.dex_fallback = False
 
     # ---- the loop --------------------------------------------------------------------------
 
@@ -298,6 +302,8 @@ class Controller:
         oracle = guards.oracle_price_in_quote(snapshot.position, collateral=cfg.collateral, debt=cfg.debt)
         mid = snapshot.book.mid if snapshot.book is not None else None
         verdict = guards.check_divergence(oracle_price=oracle, exchange_mid=mid, max_bps=cfg.max_oracle_divergence_bps)
+        if snapshot.book is None and self.dex_fallback:
+            verdict = guards.OK  # no exchange price to compare; the DEX batch is capped against the oracle
         if not verdict.ok:
             self.observer.alert("warning", f"trading paused: {verdict.reason}")
             return None, Tick(TickOutcome.PAUSED, verdict.reason)
@@ -321,7 +327,11 @@ class Controller:
         self._carry_hold(held, choice.hold)
         self._report_blocked(snapshot, choice.blocked)
         spec = choice.spec
-        if spec is not None and spec.withdraw_amount > 0 and (context.reduce_only or remaining == 0):
+        if spec is not None and spec.atomic and context.reduce_only:
+            spec = None  # reduce-only: no collateral leaves the pool, not even atomically
+        if spec is not None and spec.atomic:
+            pass  # one transaction: nothing waits on the exchange, nothing is swept
+        elif spec is not None and spec.withdraw_amount > 0 and (context.reduce_only or remaining == 0):
             why = "reduce-only" if context.reduce_only else "daily cap reached"
             spec = replace(spec, withdraw_amount=0, note=f"{why}: sweep only")
         elif spec is not None and spec.withdraw_amount > 0 and self._base_waiting(snapshot, mid):
@@ -484,8 +494,14 @@ class Controller:
     def observe(self) -> Snapshot:
         read = self.executor.read
         snapshot = read(self.lending.snapshot)
-        book = read(lambda: self.venue.order_book(self.config.market))
-        balances = read(self.venue.balances)
+        try:
+            book = read(lambda: self.venue.order_book(self.config.market))
+            balances = read(self.venue.balances)
+        except DeleverError as e:
+            if not self.dex_fallback:
+                raise
+            log.warning("the exchange does not answer (%s): planning without it", type(e).__name__)
+            return replace(snapshot, book=None, exchange_balances={})
         snapshot = replace(snapshot, book=book, exchange_balances=balances)
         cfg = self.config
         # A simulated lending brings its own bars (the backtest, where candles_limit is 0).
@@ -557,6 +573,8 @@ def policy_plan_fn(
     costs: Any = None,
     model: Any = None,
     hold_to_target: bool = False,
+    dex: Any = None,
+    route: str = "cex",
 ) -> PlanFn:
     """Bind a loaded policy (``strategies.load_policy``) and the planner into a ``PlanFn``.
 
@@ -571,10 +589,16 @@ def policy_plan_fn(
 
     A fresh ask of the policy that the plan cannot meet comes back as ``PlanChoice.blocked``
     with the plan's explanation (``plan`` prints the same words).
+
+    ``dex`` and ``route`` ("auto" | "cex" | "dex"): each batch's route (``bot.engine.routing``);
+    a snapshot without a book (the exchange did not answer) forces the DEX.
     """
     from dataclasses import replace as dc_replace
 
+    from bot.engine.plan_types import PlanCosts
+    from bot.engine.planner import default_rules
     from bot.engine.planner import plan as make_plan
+    from bot.engine.routing import Routing, route_plan
     from strategies import safe_decide
 
     def carried(held: Intent | None, snapshot: Snapshot) -> Intent | None:
@@ -603,11 +627,22 @@ def policy_plan_fn(
         if intent is None:
             return PlanChoice(None, f"policy {decision.policy}: no action")
         plan_limits = dc_replace(limits, sold_today_usd=context.sold_today_usd)
-        the_plan = make_plan(snapshot, intent, limits=plan_limits, rules=venue.rules(market), costs=costs, market=model)
+        routed = dex is not None and route != "cex"
+        exchange_down = routed and snapshot.book is None
+        rules = default_rules(market) if exchange_down else venue.rules(market)
+        the_plan = make_plan(snapshot, intent, limits=plan_limits, rules=rules, costs=costs, market=model)
         if context.in_flight:
             the_plan = smaller_plan(
-                make_plan(floor, intent, limits=plan_limits, rules=venue.rules(market), costs=costs, market=model),
+                make_plan(floor, intent, limits=plan_limits, rules=rules, costs=costs, market=model), the_plan
+            )
+        if routed:
+            the_plan = route_plan(
                 the_plan,
+                snapshot,
+                intent,
+                limits=plan_limits,
+                costs=costs or PlanCosts(),
+                routing=Routing(route, dex, "the exchange does not answer" if exchange_down else None),
             )
         detail = the_plan.to_dict()
         if context.pipelined:
@@ -622,7 +657,7 @@ def policy_plan_fn(
                 blocked=blocked_by(the_plan) if fresh is not None else None,
                 hold=held,
             )
-        spec = BatchSpec(
+        fields: dict[str, Any] = dict(
             collateral=batch.collateral,
             debt=batch.debt,
             withdraw_amount=batch.withdraw_units if batch.kind == "unwind" else 0,
@@ -633,6 +668,21 @@ def policy_plan_fn(
             order=batch.order,
             refill_units=batch.refill_units,
         )
+        spec = BatchSpec(**{**fields, **_route_fields(batch)})
         return PlanChoice(spec, intent.reason, detail, hold=held)
 
     return plan_fn
+
+
+def _route_fields(batch: Any) -> dict[str, Any]:
+    """A DEX batch's spec: the repay, the pool, and the cap as the collateral it may sell."""
+    if batch.route != "dex":
+        return {}
+    return {
+        "route": "dex",
+        "dex_repay_units": batch.repay_units,
+        "dex_pool_fee": batch.dex_pool_fee,
+        "withdraw_amount": batch.dex_max_collateral_in_units,
+        "repay_idle_amount": 0,
+        "note": f"{batch.route_reason} [dex, limited by {batch.limited_by}]",
+    }

@@ -39,7 +39,7 @@ from bot.engine.foreign_activity import ForeignActivityCheck
 from bot.engine.in_flight import WITHDRAW_NAME
 from bot.engine.journal import BatchStatus, ControlState, Journal, StepRow, StepStatus
 from bot.engine.outage import Outage
-from bot.engine.steps import STEPS, Act, Kind, Refused, Skip, Step, account_batch, status_of
+from bot.engine.steps import Act, Kind, Refused, Skip, Step, account_batch, status_of, steps_for
 from bot.errors import (
     DeleverError,
     GuardRefused,
@@ -51,7 +51,7 @@ from bot.errors import (
     Retryable,
     VenueUnreachable,
 )
-from bot.ports import Clock, Lending, Outcome, Venue
+from bot.ports import Clock, Dex, Lending, Outcome, Venue
 
 log = logging.getLogger("delever.executor")
 
@@ -127,8 +127,10 @@ class Executor:
         observer: Observer | None = None,
         stop_requested: Callable[[], bool] = lambda: False,
         crash: Callable[[str], None] | None = None,
+        dex: Dex | None = None,
     ) -> None:
         self.journal = journal
+        self.dex = dex  # the atomic route: batches with route "dex" run through it
         self.lending = lending
         self.venue = venue
         self.clock = clock
@@ -149,7 +151,7 @@ class Executor:
         shared journal would otherwise adopt someone else's orders and transactions)."""
         self._refuse_if_halted()
         batch_id = self.journal.peek_next_batch_id()
-        self._probe_foreign(batch_id)
+        self._probe_foreign(batch_id, spec)
         start = position_payload(snapshot.position)
         start.update(block=snapshot.block, timestamp=snapshot.timestamp)
         opened = self.journal.open_batch(spec=spec.to_payload(), start=start)
@@ -188,7 +190,7 @@ class Executor:
         if self._advancing:
             self._count_later_withdrawals(run)
         try:
-            for step in STEPS:
+            for step in steps_for(run.spec):
                 status = self._run_step(run, step)
                 if status is StepStatus.NEEDS_REVIEW:
                     raise NeedsReview(f"{run.key(step.name)} is marked for review in the journal")
@@ -451,11 +453,11 @@ class Executor:
             run.count_as_gone(taken)
 
     def _ports(self) -> StepPorts:
-        return StepPorts(lending=self.lending, venue=self.venue, config=self.config, read=self.read)
+        return StepPorts(lending=self.lending, venue=self.venue, config=self.config, read=self.read, dex=self.dex)
 
-    def _probe_foreign(self, batch_id: str) -> None:
+    def _probe_foreign(self, batch_id: str, spec: BatchSpec) -> None:
         ports = self._ports()
-        for step in STEPS:
+        for step in steps_for(spec):  # the keys this batch will use (a DEX batch asks no exchange)
             found = step.probe(ports, f"{batch_id}:{step.name}")
             if found is not None:
                 self._foreign(found)

@@ -142,6 +142,12 @@ class Batch:
     # HF at its start price for price; "withdraw_first": withdraws under the HF floor first.
     order: str = "withdraw_first"
     refill_units: int = 0  # of what comes back, debt tokens kept in the wallet (the buffer)
+    # "cex": the legs through the exchange; "dex": one atomic flash-loan deleverage on the pool
+    # of ``dex_pool_fee`` selling at most ``dex_max_collateral_in_units`` (the slippage cap).
+    route: str = "cex"
+    route_reason: str = ""  # why this route, e.g. "dex: 0.31 % vs cex 0.42 %"
+    dex_pool_fee: int = 0
+    dex_max_collateral_in_units: int = 0
 
     @property
     def withdraw_amount(self) -> Decimal:
@@ -195,6 +201,16 @@ class Batch:
             "limited_by": self.limited_by,
             "order": self.order,
             "refill_amount": _amount(self.refill_units, self.debt_decimals),
+            "route": self.route,
+            "route_reason": self.route_reason,
+            **(
+                {
+                    "dex_pool_fee": self.dex_pool_fee,
+                    "dex_max_collateral_in": _amount(self.dex_max_collateral_in_units, self.collateral_decimals),
+                }
+                if self.route == "dex"
+                else {}
+            ),
         }
 
 

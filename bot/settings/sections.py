@@ -315,6 +315,8 @@ class DexConfig(BaseModel):
     swap_router: ChecksumAddress | None = None
     # Uniswap v3 fee tiers priced for each batch (hundredths of a bip: 500 = 0.05 %).
     fee_tiers: tuple[Annotated[int, Field(gt=0, lt=1_000_000)], ...] = (500, 3000)
+    # Uniswap v3's QuoterV2 on this chain (the DEX route's prices); required with the adapter.
+    quoter_address: ChecksumAddress | None = None
 
 
 class NotifyConfig(BaseModel):

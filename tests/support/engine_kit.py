@@ -102,6 +102,7 @@ class Rig:
     clock: ManualClock = field(default_factory=ManualClock)
     world: FakeWorld | None = None
     observer: RecordingObserver = field(default_factory=RecordingObserver)
+    dex: Any = None  # a ``Dex`` port (tests.support.dex_fakes.FakeDex) for DEX-routed batches
 
     def __post_init__(self) -> None:
         if self.world is None:
@@ -133,6 +134,7 @@ class Rig:
             observer=self.observer,
             crash=crash or (lambda p: None),
             stop_requested=stop_requested,
+            dex=self.dex,
         )
 
     def spec(self, eth: Decimal | int = 10) -> BatchSpec:

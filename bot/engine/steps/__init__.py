@@ -7,6 +7,7 @@ package exports.
 
 from bot.engine.batch_spec import BatchSpec, position_from_payload, position_payload
 from bot.engine.steps.accounting import BatchAccounting
+from bot.engine.steps.atomic import ATOMIC_DELEVERAGE, AtomicIntent, AtomicOutcome
 from bot.engine.steps.base import Act, Kind, Refused, Skip, Step, TxStep, status_of, tx_act
 from bot.engine.steps.outbound import wants_unwrap
 from bot.engine.steps.payloads import (
@@ -27,12 +28,27 @@ from bot.engine.steps.payloads import (
     WithdrawIntent,
     WithdrawQuoteIntent,
 )
-from bot.engine.steps.sequence import STEP_NAMES, STEPS, account_batch, crash_points, sold_quote_between, step_label
+from bot.engine.steps.sequence import (
+    ALL_STEPS,
+    DEX_STEPS,
+    STEP_NAMES,
+    STEPS,
+    account_batch,
+    crash_points,
+    sold_quote_between,
+    step_label,
+    steps_for,
+)
 
 __all__ = [
+    "ALL_STEPS",
+    "ATOMIC_DELEVERAGE",
+    "DEX_STEPS",
     "STEPS",
     "STEP_NAMES",
     "Act",
+    "AtomicIntent",
+    "AtomicOutcome",
     "AwaitDepositIntent",
     "AwaitQuoteIntent",
     "BatchAccounting",
@@ -63,6 +79,7 @@ __all__ = [
     "sold_quote_between",
     "status_of",
     "step_label",
+    "steps_for",
     "tx_act",
     "wants_unwrap",
 ]

@@ -24,6 +24,12 @@ class BatchAccounting:
     hf_before_wad: int | None = None  # from verify, once it ran
     hf_after_wad: int | None = None
     improved: bool | None = None
+    # The DEX route's atomic deleverage, when the batch took it.
+    dex_collateral_sold_units: int | None = None
+    dex_debt_repaid_units: int | None = None
+    dex_pool_fee: int | None = None
+    dex_gas_used: int | None = None
+    dex_gas_cost_wei: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The batch's journalled outcome: strings for Decimals and base units."""
@@ -41,6 +47,13 @@ class BatchAccounting:
             out["quote_arrived_units"] = str(self.quote_arrived_units)
         if self.repay_requested_units:
             out["repay_requested_units"] = [str(a) for a in self.repay_requested_units]
+        if self.dex_collateral_sold_units is not None:
+            out["route"] = "dex"
+            out["dex_collateral_sold_units"] = str(self.dex_collateral_sold_units)
+            out["dex_debt_repaid_units"] = str(self.dex_debt_repaid_units)
+            out["dex_pool_fee"] = self.dex_pool_fee
+            out["dex_gas_used"] = self.dex_gas_used
+            out["dex_gas_cost_wei"] = None if self.dex_gas_cost_wei is None else str(self.dex_gas_cost_wei)
         if self.hf_after_wad is not None:
             out["hf_before_wad"], out["hf_after_wad"] = str(self.hf_before_wad), str(self.hf_after_wad)
         return out

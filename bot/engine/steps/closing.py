@@ -10,6 +10,7 @@ from bot.engine import guards
 from bot.engine.batch_run import BatchRun
 from bot.engine.journal import StepRow
 from bot.engine.steps.accounting import BatchAccounting
+from bot.engine.steps.atomic import ATOMIC_DELEVERAGE
 from bot.engine.steps.base import Act, Kind, Skip, Step
 from bot.engine.steps.exchange import AWAIT_DEPOSIT, AWAIT_QUOTE, SELL
 from bot.engine.steps.outbound import REPAY_IDLE, WITHDRAW, RepayStep, repay_amount
@@ -63,7 +64,7 @@ class Verify(Step[VerifyIntent, VerifyOutcome]):
         sold_any = sold is not None and sold.filled > 0  # an IOC that filled nothing moved nothing
         moved = tuple(
             s.name
-            for s in (REPAY_IDLE, WITHDRAW, SELL, REPAY)
+            for s in (REPAY_IDLE, WITHDRAW, SELL, REPAY, ATOMIC_DELEVERAGE)
             if (sold_any if s is SELL else run.ok_row(s.name) is not None)
         )
         if not moved:

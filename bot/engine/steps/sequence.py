@@ -3,6 +3,10 @@
     repay_idle → withdraw → unwrap → deposit → await_deposit → sell → withdraw_quote →
     await_quote → repay → verify
 
+or, for a batch routed to the DEX (``BatchSpec.route == "dex"``):
+
+    atomic_deleverage → verify
+
 Keys are ``{batch_id}:{step}``; batch ids are ``{journal_tag}-{seq}`` with the sequence
 persisted before use, so a key is never reused, even across journals.
 """
@@ -13,8 +17,10 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from bot.engine.batch_spec import BatchSpec
 from bot.engine.journal import Journal, StepRow
 from bot.engine.steps.accounting import BatchAccounting
+from bot.engine.steps.atomic import ATOMIC_DELEVERAGE
 from bot.engine.steps.base import Kind, Step
 from bot.engine.steps.closing import REPAY, VERIFY
 from bot.engine.steps.exchange import AWAIT_DEPOSIT, AWAIT_QUOTE, SELL, WITHDRAW_QUOTE
@@ -33,16 +39,25 @@ STEPS: tuple[Step[Any, Any], ...] = (
     VERIFY,
 )
 STEP_NAMES: tuple[str, ...] = tuple(s.name for s in STEPS)
-_BY_NAME = {s.name: s for s in STEPS}
+DEX_STEPS: tuple[Step[Any, Any], ...] = (ATOMIC_DELEVERAGE, VERIFY)
+# Every step some batch may journal: what probes, accounting and labels go through.
+ALL_STEPS: tuple[Step[Any, Any], ...] = (*STEPS, ATOMIC_DELEVERAGE)
+_BY_NAME = {s.name: s for s in ALL_STEPS}
 
 
-def crash_points() -> tuple[str, ...]:
-    """Every named point a plain run passes, where a test may kill the executor.
+def steps_for(spec: BatchSpec) -> tuple[Step[Any, Any], ...]:
+    """The steps a batch runs, by its route."""
+    return DEX_STEPS if spec.atomic else STEPS
+
+
+def crash_points(route: str = "cex") -> tuple[str, ...]:
+    """Every named point a plain run of a batch on ``route`` passes, where a test may kill
+    the executor.
 
     ``after_unknown:<step>`` (a write's outcome journalled UNKNOWN, before the lookup) is
     only reached under a fault, so it is not listed here."""
     points = ["after_open"]
-    for step in STEPS:
+    for step in DEX_STEPS if route == "dex" else STEPS:
         points.append(f"after_intent:{step.name}")
         if step.kind is Kind.WRITE:
             points += [f"before_act:{step.name}", f"after_act:{step.name}"]
@@ -55,7 +70,7 @@ def account_batch(rows: Sequence[StepRow]) -> BatchAccounting:
     """What moved, from the batch's journal rows alone; each step adds its own part."""
     acc = BatchAccounting(statuses=tuple((r.step, r.status) for r in rows))
     by_name = {r.step: r for r in rows}
-    for step in STEPS:
+    for step in ALL_STEPS:
         row = by_name.get(step.name)
         if row is not None:
             acc = step.account(row, acc)
