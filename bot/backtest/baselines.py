@@ -133,7 +133,7 @@ class SellAll(EngineActor):
             debt=debt,
             wallet=wallet,
         )
-        super().__init__("sell-all", engine, lambda venue: self.rule, wake_hf=trigger_hf)
+        super().__init__("sell-all", engine, lambda venue, dex: self.rule, wake_hf=trigger_hf)
 
     def wake(self) -> Wake:
         if self.rule.triggered and not self.halted:

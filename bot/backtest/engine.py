@@ -74,7 +74,7 @@ class EngineActor:
     ) -> None:
         self.name = name
         self.engine = engine
-        self._make_plan_fn = plan_fn  # (venue) -> PlanFn: bound once the simulated venue exists
+        self._make_plan_fn = plan_fn  # (venue, dex) -> PlanFn: bound once the simulated venues exist
         self.wake_hf = wake_hf  # the policy's declared bound (also the report's trigger line)
         self._gate = gate
         self.record = record
@@ -101,8 +101,9 @@ class EngineActor:
             config=self.engine.executor,
             observer=observer,
             crash=_never,
+            dex=sim.dex,
         )
-        inner: PlanFn = self._make_plan_fn(sim.venue)
+        inner: PlanFn = self._make_plan_fn(sim.venue, sim.dex)
         ledger = sim.world.ledger
 
         def plan_fn(snapshot: Snapshot, context: PlanContext) -> PlanChoice:

@@ -174,7 +174,7 @@ def make_actors(
     costs, model = planner_inputs(settings.planner, settings.sim, settings.market.refill_half_life_s)
     wake_hf, gate = wake_of(policy)
 
-    def plan_fn(venue: Any) -> Any:
+    def plan_fn(venue: Any, dex: Any) -> Any:
         return policy_plan_fn(
             policy,
             limits=limits,
@@ -183,6 +183,8 @@ def make_actors(
             costs=costs,
             model=model,
             hold_to_target=engine.hold_to_target,
+            dex=dex,
+            route=settings.config.dex.route,
         )
 
     actors: list[Actor] = [EngineActor(policy.name, engine, plan_fn, wake_hf=wake_hf, gate=gate, record=record)]

@@ -8,7 +8,8 @@ Both are priced in bps of the collateral's value at the oracle price:
 - DEX: the quote's collateral in against the debt repaid (pool fee, impact, flash premium),
   and its gas at the same USD per gas unit.
 
-``auto`` takes the cheaper one whose quote is within the slippage cap, and the DEX whenever
+``auto`` takes the cheaper one whose quote is within the slippage cap, the DEX when the HF
+floor in transit holds the CEX batch short of the target, and the DEX whenever
 the CEX path cannot act (the plan is blocked by the HF floor at the shocked price, or the
 exchange does not answer). A DEX batch is not bounded by that floor (nothing is in transit, HF
 only rises): it is sized to the target, within the batch limits and the cap. ``cex`` (the
@@ -85,6 +86,11 @@ def route_plan(
     dex_bps = dex_cost_bps(quote, oracle, costs, plan.collateral_decimals, plan.debt_decimals)
     if quote.collateral_in_units > cap_units(quote, oracle, limits, plan.collateral_decimals, plan.debt_decimals):
         return _label(plan, f"cex: the DEX is past the {limits.max_slippage_bps} bps cap ({_pct(dex_bps)})")
+    if first.limited_by.startswith("floor"):
+        # The CEX batch is as large as its in-transit exposure allows, short of the target: the
+        # atomic route, never exposed, gets there without a dip.
+        why = f"dex: the CEX batch is held back by the HF floor in transit; {_pct(dex_bps)} vs cex {_pct(cex_bps)}"
+        return _dex_plan(plan, snapshot, intent, limits, costs, dex, oracle, why)
     if dex_bps < cex_bps:
         why = f"dex: {_pct(dex_bps)} vs cex {_pct(cex_bps)}"
         return _dex_plan(plan, snapshot, intent, limits, costs, dex, oracle, why)

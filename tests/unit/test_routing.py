@@ -65,6 +65,20 @@ def test_auto_takes_the_cheaper_route():
     assert dear.batches[0].route_reason.startswith("cex: 0.") and " vs dex 0." in dear.batches[0].route_reason
 
 
+def test_a_cex_batch_held_back_by_the_floor_in_transit_goes_to_the_dex_even_when_dearer():
+    # Near the floor the CEX batch is as large as its in-transit exposure allows, short of the
+    # target; the atomic route gets there in one transaction without a dip.
+    planned, routed, _ = _routed(debt_usdt=150_000, cost_bps=45)
+    assert planned.batches[0].limited_by == "floor"
+    assert routed.batches[0].route == "dex"
+    assert routed.batches[0].route_reason == (
+        "dex: the CEX batch is held back by the HF floor in transit; 0.84 % vs cex 0.49 %"
+    )
+    assert routed.final_health_factor_wad >= decimal_to_wad(TARGET)
+    _, away, _ = _routed(debt_usdt=130_000, cost_bps=45)  # far from the floor: the cheaper CEX
+    assert away.batches[0].route == "cex"
+
+
 def test_a_pool_past_the_cap_is_never_taken():
     planned, routed, _ = _routed(debt_usdt=162_745, cost_bps=600)
     assert routed.batches == ()
