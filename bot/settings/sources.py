@@ -238,8 +238,9 @@ def fill_from_devnet(data: dict[str, Any], state: Mapping[str, Any]) -> dict[str
         data = {**data, "exchange": exchange}
     dex_state, dex = state.get("dex"), section("dex")
     if isinstance(dex_state, Mapping) and isinstance(dex, dict):
-        # The devnet's Uniswap v3 quoter, and the deleverage adapter once one is deployed.
+        # The devnet's Uniswap v3 quoter and router, and the deleverage adapter once one is deployed.
         _fill(dex, "quoter_address", _checksum(dex_state.get("quoter")))
+        _fill(dex, "swap_router", _checksum(dex_state.get("router")))
         _fill(dex, "adapter_address", _checksum(dex_state.get("adapter")))
         data = {**data, "dex": dex}
     return data

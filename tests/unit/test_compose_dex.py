@@ -47,10 +47,11 @@ def test_without_a_signer_the_dex_quotes_but_refuses_to_write_and_a_dry_run_exec
     assert route_setting(settings, dex) == "cex"  # dry-run: priced, not simulated
 
 
-def test_the_devnet_state_fills_the_quoter_and_the_adapter():
-    state = devnet_state(dex={"quoter": QUOTER.lower(), "adapter": ADAPTER.lower()})
+def test_the_devnet_state_fills_the_quoter_the_router_and_the_adapter():
+    router = "0x" + "22" * 20
+    state = devnet_state(dex={"quoter": QUOTER.lower(), "adapter": ADAPTER.lower(), "router": router})
     filled = fill_from_devnet({}, state)
-    assert filled["dex"] == {"quoter_address": QUOTER, "adapter_address": ADAPTER}
+    assert filled["dex"] == {"quoter_address": QUOTER, "adapter_address": ADAPTER, "swap_router": router}
     assert (
         fill_from_devnet({"dex": {"quoter_address": "0x" + "11" * 20}}, state)["dex"]["quoter_address"]
         == "0x" + "11" * 20
