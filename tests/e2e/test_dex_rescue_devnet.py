@@ -80,7 +80,7 @@ def rescue(dex_world, tmp_path: Path):
     toml = toml.replace("max_batch_usd = 20000", "max_batch_usd = 500000")
     toml += (
         f'[engine]\nhold_to_target = true\npoll_interval_s = 0.2\nmax_retries = 2\nbackoff_s = 0.2\n[dex]\nroute = "auto"\n'
-        f'adapter_address = "{adapter}"\nquoter_address = "{dex.quoter}"\n'
+        f'adapter_address = "{adapter}"\nquoter_address = "{dex.quoter}"\nswap_router = "{dex.router}"\n'
     )
     (tmp_path / "devnet.toml").write_text(toml)
     try:
