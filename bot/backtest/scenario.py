@@ -35,6 +35,7 @@ from bot.backtest.pair import pair as pair_named
 from bot.backtest.policies import planner_inputs, wake_of
 from bot.backtest.runner import Actor, Runner, RunResult, SimParams, opening_position
 from bot.compose.configs import simulated_engine
+from bot.compose.shock_history import shock_table
 from bot.domain.position import Position, from_units, health_factor_wad, to_units
 from bot.domain.wadray import MAX_UINT256, WAD
 from bot.engine.controller import PolicyError, policy_plan_fn
@@ -145,7 +146,12 @@ def make_actors(
     engine = simulated_engine(
         settings.config, symbol=pair.symbol, collateral=pair.collateral, debt=pair.debt, wallet=WALLET_ADDRESS
     )
-    costs, model = planner_inputs(settings.planner, settings.sim, settings.market.refill_half_life_s)
+    costs, model = planner_inputs(
+        settings.planner,
+        settings.sim,
+        settings.market.refill_half_life_s,
+        shock_table=shock_table(settings.config.limits.shock_quantile),
+    )
     wake_hf, gate = wake_of(policy)
 
     def plan_fn(venue: Any) -> Any:

@@ -35,6 +35,7 @@ from bot.compose.adapters import (
     connect_chain,
     make_real_adapters,
 )
+from bot.compose.shock_history import market_model
 from bot.domain import Snapshot
 from bot.engine import guards
 from bot.engine.controller import Controller, policy_plan_fn
@@ -253,6 +254,7 @@ def _assemble(
             limits=limits,
             venue=venue,
             market=exec_cfg.market,
+            model=market_model(settings.limits),
             hold_to_target=settings.engine.hold_to_target,
         ),
         config=configs.controller_config(

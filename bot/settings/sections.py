@@ -194,6 +194,11 @@ class LimitsConfig(BaseModel):
     # The least in-transit price shock a sell floor must survive; the planner sizes it from
     # recent volatility above this when it has price history.
     price_shock_bps: Annotated[int, Field(ge=0, lt=9000)] = 300
+    # The shock above that floor: this quantile of the worst fall over a batch's round trip in
+    # the shipped price history, in the regime of the recent candles' volatility.
+    shock_quantile: Annotated[Decimal, Field(ge=Decimal("0.5"), le=Decimal("0.9999"), allow_inf_nan=False)] = Decimal(
+        "0.999"
+    )
     max_batch_usd: PositiveUsd = Decimal("100000")
     max_daily_usd: PositiveUsd = Decimal("1000000")
     min_batch_usd: PositiveUsd = Decimal("100")
