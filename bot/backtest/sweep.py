@@ -139,6 +139,15 @@ def _json(value: Any) -> str:
     return json.dumps(value)
 
 
+def _warm_shock_tables(tasks: list[Task]) -> None:
+    from bot.backtest.scenario import split_settings
+    from bot.compose.shock_history import shock_table
+
+    configs = {task.config: _settings(task.config) for task in tasks}
+    for task in tasks:
+        shock_table(split_settings(dict(task.values), configs[task.config]).config.limits.shock_quantile)
+
+
 def run_sweep(tasks: list[Task], *, workers: int | None = None, progress: bool = True) -> list[list[dict[str, Any]]]:
     """Run every task; ``workers`` processes (default: the CPU count, 1 = in this process)."""
     workers = min(workers or os.cpu_count() or 1, max(1, len(tasks)))  # no idle processes
@@ -151,6 +160,7 @@ def run_sweep(tasks: list[Task], *, workers: int | None = None, progress: bool =
                 if bar:
                     bar[0].advance(bar[1])
         else:
+            _warm_shock_tables(tasks)  # built once here, inherited by the forked workers
             pool = ProcessPoolExecutor(max_workers=workers)
             try:
                 futures = [pool.submit(run_task, task) for task in tasks]

@@ -160,7 +160,7 @@ def test_open_lending_without_a_key_is_read_only_and_refuses_writes(live: LiveDe
     assert lending.lookup("k") is None
 
 
-# ---- the in-transit shock: σ from the exchange's candles, or the floor and why ------------------
+# ---- the in-transit shock: history in the regime of the exchange's candles, or the floor and why
 
 
 def _emulator(live: LiveDevnet, method: str, path: str, body: dict | None = None) -> object:
@@ -184,8 +184,11 @@ def test_plan_json_states_a_shock_from_the_exchanges_candles_after_price_moves(d
     assert done.exit_code == 0, done.stderr
     plan = json.loads(done.stdout)
     assert re.fullmatch(
-        r"volatility: σ from \d\d × 1m candles \(ccxt fetch_ohlcv\), z=3, round trip \d+ s", plan["shock_source"]
+        r"history: 99\.9 % worst fall over a \d+ s round trip at σ [\d.]+ %/day \(regime [^;]+; "
+        r"σ from \d\d × 1m candles \(ccxt fetch_ohlcv\); Binance ETH/USDT .+\)",
+        plan["shock_source"],
     ), plan["shock_source"]
+    assert all(b["shock_source"] == plan["shock_source"] for b in plan["batches"])
     assert plan["shock_bps"] > dropped.settings().limits.price_shock_bps
     assert all(D(b["hf_after_withdraw_shocked"]) >= FLOOR for b in plan["batches"])
     table = dropped.cli_in_process("plan")
