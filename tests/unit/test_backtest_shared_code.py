@@ -19,6 +19,7 @@ import strategies.threshold
 from bot.backtest import data
 from bot.backtest.pair import ETH_USDT
 from bot.backtest.scenario import run_scenario
+from bot.compose.shock_history import shock_table
 from bot.engine.plan_types import MarketModel, PlanCosts, PlanLimits, TransferTimings
 from strategies import load_policy
 
@@ -45,7 +46,8 @@ def test_same_snapshot_gives_same_plan_in_backtest_and_direct_call(policy, windo
     recorded = out.actors[0].plans
     assert len(recorded) >= 2
     # What the daemon passes with no config, written out by hand: the schema's limits, the
-    # simulated transfer timings (300 s deposit, 600 s withdrawal), refill half-life 600 s.
+    # simulated transfer timings (300 s deposit, 600 s withdrawal), refill half-life 600 s, the
+    # shock table of the schema's quantile.
     limits = PlanLimits(
         hf_floor=Decimal("1.10"),
         max_slippage_bps=100,
@@ -55,7 +57,7 @@ def test_same_snapshot_gives_same_plan_in_backtest_and_direct_call(policy, windo
         min_batch_usd=Decimal(100),
     )
     costs = PlanCosts(timings=TransferTimings(deposit_s=300, exchange_withdrawal_s=600))
-    market = MarketModel(refill_half_life_s=600)
+    market = MarketModel(refill_half_life_s=600, shock_table=shock_table(Decimal("0.999")))
     direct_policy = load_policy(policy)
     planned = []
     for snapshot, context, choice in recorded:
