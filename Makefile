@@ -21,9 +21,10 @@ $(NPM_STAMP): $(NPM_DIR)/package.json $(NPM_DIR)/package-lock.json
 	cd $(NPM_DIR) && npm install --no-audit --no-fund --no-save --loglevel=error
 	touch $@
 
-# Unit, property and integration tests (real anvil + Aave + exchange emulator on loopback).
+# Unit, property and integration tests (real anvil + Aave + exchange emulator on loopback);
+# -rs names every skipped test's reason (the browser tests where no Chromium is installed).
 test: lint
-	$(PY) -m pytest -q -m "not slow" -n 2 --dist loadscope $(PYTEST_ARGS)
+	$(PY) -m pytest -q -rs -m "not slow" -n 2 --dist loadscope $(PYTEST_ARGS)
 
 # Pure tests only: no chain, no emulator.
 test-fast: install

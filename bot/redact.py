@@ -166,6 +166,25 @@ def redact(value: Any) -> Any:
     return scrub(repr(value))
 
 
+def redact_payload(payload: Any) -> Any:
+    """``payload`` with every registered secret masked in its strings and keys (Decimals kept, so
+    JSON shows them exactly through :func:`json_default`)."""
+    if isinstance(payload, dict):
+        return {scrub(str(k)): redact_payload(v) for k, v in payload.items()}
+    if isinstance(payload, (list, tuple)):
+        return [redact_payload(v) for v in payload]
+    if isinstance(payload, Decimal) or payload is None or isinstance(payload, (bool, int, float)):
+        return payload
+    return redact(payload)
+
+
+def json_default(value: Any) -> Any:
+    """``json.dumps``'s fallback: a Decimal as its exact text, anything else refused."""
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
 def _mask_secret_value(value: Any) -> Any:
     if value is None or value == "":
         return value

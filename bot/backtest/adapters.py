@@ -26,6 +26,7 @@ import numpy as np
 from bot.backtest.lending import DebtBook, LiquidationResult, liquidate_max
 from bot.backtest.market import Market, gas_usd
 from bot.backtest.pair import ETH_USDT, Pair
+from bot.backtest.transit import TransitWatch
 from bot.domain.book import OrderBook
 from bot.domain.position import Position, from_units, health_factor_wad, to_units
 from bot.domain.snapshot import Snapshot
@@ -82,6 +83,7 @@ class Ledger:
     liquidations: list[tuple[int, LiquidationResult]] = field(default_factory=list)
     fills: list[tuple[int, Decimal, Decimal]] = field(default_factory=list)  # (t, qty, avg price)
     batches: list[tuple[int, int]] = field(default_factory=list)  # (t, withdrawn units)
+    batch_orders: dict[str, int] = field(default_factory=dict)  # finished batches by order (or "sweep")
 
 
 @dataclass
@@ -153,6 +155,8 @@ class SimWorld:
         self.moves: list[Move] = []  # what each keyed call moved: withdrawals, sales, repays
         self.checkpoints: list[Checkpoint] = []
         self.min_hf = math.inf
+        self.transit = TransitWatch()
+        self.funded_units = 0  # debt tokens the actor brought to the wallet at the start (its buffer)
         self._after_low = {"close": self.c.close, "low": self.c.low, "open": self.c.open}[market.p.sell_price]
         self._ts = self.c.timestamp
         self._n = len(self.c)
@@ -188,6 +192,7 @@ class SimWorld:
     def fold_min_hf(self, hf: float) -> None:
         if hf < self.min_hf:
             self.min_hf = hf
+        self.transit.hf(hf)
 
     def fold_exact_hf(self) -> None:
         hf = health_factor_wad(self.position)
@@ -324,6 +329,7 @@ class SimWorld:
         if record is None:
             record = BatchRecord(batch_id, int(self.now), from_units(self.oracle_base, 8), self.hf_decimal())
             self.ledger.batch_log[batch_id] = record
+            self.transit.batch_started(self.hf_at(self.oracle_base), self.hf_at(10**8))
         return record
 
     def event(self, t: int, kind: str, detail: str) -> None:
@@ -341,6 +347,10 @@ class SimWorld:
                     coll += float(tr.amount)
                 else:
                     usd += float(tr.amount - tr.fee)
+        self.transit.state(
+            coll * self.collateral_price + usd - self.wallet[p.debt] / 10**p.debt_decimals, self.hf_at(10**8)
+        )
+        self.transit.hf(self.hf_at(self.oracle_base))
         cp = Checkpoint(
             self.bar,
             int(self.now),
@@ -481,11 +491,11 @@ class SimLending:
         pay = min(owed, w.wallet.get(symbol, 0) if amount == MAX_UINT256 else amount)
         if pay <= 0 or pay > w.wallet.get(symbol, 0):
             return self._record(key, Outcome.FAILED, "nothing to repay or insufficient balance")
+        record = w.batch_record(key)  # a batch that repays first starts here, before the repay
         w.wallet[symbol] -= pay
         w.debt = w.debt_now().repaid(pay)
         w.position = w.position.with_reserve(w.pair.debt, debt=w.debt.balance)
         w.ledger.debt_repaid_units += pay
-        record = w.batch_record(key)
         record.repaid += from_units(pay, w.pair.debt_decimals)
         record.hf_after = w.hf_decimal()
         w.pay_gas("repay")

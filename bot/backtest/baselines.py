@@ -120,6 +120,7 @@ class SellAll(EngineActor):
                 "max_oracle_divergence_bps": _schema_max("max_oracle_divergence_bps"),
                 "max_batch_usd": _schema_max_usd(settings.limits),
                 "max_daily_usd": _schema_max_usd(settings.limits),
+                "buffer_usd": 0,  # a baseline brings no cash of its own
             }
         )
         engine = simulated_engine(

@@ -18,12 +18,13 @@ from typing import Any
 
 from bot.backtest.runner import NEVER, GateFn, Sim, Wake
 from bot.compose.configs import SimulatedEngine
+from bot.domain.position import to_units
 from bot.domain.snapshot import Snapshot
 from bot.engine import guards
 from bot.engine.controller import Controller, PlanChoice, PlanContext, PlanFn, PolicyError, TickOutcome
 from bot.engine.executor import Executor, Observer, VerifyFailed
 from bot.engine.journal import MEMORY, BatchStatus, ControlState, Journal, StepStatus
-from bot.engine.steps import sold_quote_between
+from bot.engine.steps import BatchSpec, sold_quote_between
 from bot.errors import Halt
 
 JOURNAL_TAG = "bt"
@@ -34,12 +35,18 @@ class EventObserver(Observer):
 
     def __init__(self, sim: Sim) -> None:
         self.world = sim.world
+        self.journal: Journal | None = None
 
     def step_done(self, *, batch_id: str, step: str, status: StepStatus, seconds: float) -> None:
         return None
 
     def batch_done(self, *, batch_id: str, status: BatchStatus, accounting: dict[str, Any]) -> None:
         reason = accounting.get("reason", "")
+        if self.journal is not None:
+            spec = BatchSpec.from_payload(self.journal.batch(batch_id).spec)
+            order = spec.order if spec.withdraw_amount > 0 else "sweep"
+            orders = self.world.ledger.batch_orders
+            orders[order] = orders.get(order, 0) + 1
         self.world.event(self.world.now, "batch-done", f"{batch_id} {status.value}{': ' + reason if reason else ''}")
 
     def alert(self, level: str, message: str) -> None:
@@ -75,6 +82,12 @@ class EngineActor:
         self.sim = sim
         observer = EventObserver(sim)
         self.journal = Journal(MEMORY, clock=sim.clock, lock=False, tag=JOURNAL_TAG)
+        observer.journal = self.journal
+        # The revolving buffer the config lets the bot spend and refill: the fund's own cash,
+        # in the wallet from the start (the metrics take it out of the equity again).
+        buffer = to_units(self.engine.limits.buffer_usd, sim.world.pair.debt_decimals)
+        sim.world.wallet[sim.world.pair.debt] += buffer
+        sim.world.funded_units += buffer
         self.executor = Executor(
             journal=self.journal,
             lending=sim.lending,

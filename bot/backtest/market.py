@@ -116,6 +116,7 @@ class Market:
         # The mid while a decision is taken inside a bar (where the path crossed the wake
         # price); None: the candle price of ``sell_price``.
         self.override_mid: float | None = None
+        self._last_book: tuple[tuple[object, ...], OrderBook] | None = None
 
     # -- regime -----------------------------------------------------------------------------
     def stress(self, i: int) -> float:
@@ -170,7 +171,18 @@ class Market:
         return self.candle_mid(i) * (1.0 - self.displacement(i, t))
 
     def order_book(self, i: int, t: int, symbol: str = "ETH/USDT") -> OrderBook:
-        """Bids from the depth profile around the displaced mid; one thin ask at the spread."""
+        """Bids from the depth profile around the displaced mid; one thin ask at the spread.
+
+        The last book is kept: within one bar the engine asks for it several times (policy,
+        plan, sell) while nothing it depends on has moved."""
+        key = (i, t, symbol, self._gap, self._gap_at, self._sold, self._sold_at, self.override_mid)
+        if self._last_book is not None and self._last_book[0] == key:
+            return self._last_book[1]
+        book = self._build_book(i, t, symbol)
+        self._last_book = (key, book)
+        return book
+
+    def _build_book(self, i: int, t: int, symbol: str) -> OrderBook:
         p = self.p
         mid = self.mid(i, t)
         d1 = p.depth_usd_1pct * self.depth_factor(i)

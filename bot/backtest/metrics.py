@@ -20,6 +20,16 @@ Definitions (a seller's implementation shortfall, notes C4):
   compare with the liquidation penalty it avoided (the do-nothing baseline's penalty).
 - ``engine_halted``: when and why the engine halted (a halt, or failed ticks up to
   ``engine.max_consecutive_failures``), as the daemon would; None if it never did.
+- ``max_in_transit_usd``: the most collateral (at the market) and stablecoins off the pool at
+  once — withdrawn, on the way, on the exchange — not counting the wallet's stablecoins.
+- ``min_hf_in_transit``: the lowest HF while anything was in transit.
+- ``max_hf_dip_below_batch_start``: how far HF in transit fell below its value at the start of
+  its batch, at most (0: never below); the market's own move while coins travel counts.
+- ``min_hf_vs_batch_start_same_price``: the lowest HF in transit over the HF the batch's start
+  position would have at the same price (≥ 1: no batch ever left HF below where it started,
+  whatever the price did; a repay-first batch keeps it ≥ 1 by construction).
+- ``batches_repay_first``, ``batches_withdraw_first``: finished batches that withdrew, by
+  order; ``batches_sweep``: those that only moved idle funds.
 - ``market_drift_usd``: the rest of ``equity_vs_hold_usd``: coins sold at the decision prices
   instead of held to the last close, the transit drift (the market's direction, not the bot's
   skill), and the interest saved on the debt repaid early.
@@ -27,6 +37,7 @@ Definitions (a seller's implementation shortfall, notes C4):
 
 from __future__ import annotations
 
+import math
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -36,6 +47,7 @@ from bot.backtest.runner import RunResult
 from bot.domain.position import from_units, health_factor_wad
 
 USD, QTY, PRICE, HF, BPS_PLACES = 2, 6, 2, 4, 2
+ORDERS = ("repay_first", "withdraw_first", "sweep")
 
 
 def q(value: Decimal | None, places: int) -> str | None:
@@ -59,7 +71,7 @@ def summarise(result: RunResult) -> dict[str, Any]:
     debt_end = w.debt.at(end_t).balance
     coll_units = w.position.reserve(p.collateral).collateral
     coins = from_units(coll_units + w.wallet[p.collateral] + w.wallet[NATIVE], cd) + w.exchange[p.base]
-    usd = from_units(w.wallet[p.debt], dd) + w.exchange[p.quote]
+    usd = from_units(w.wallet[p.debt] - w.funded_units, dd) + w.exchange[p.quote]
     for tr in w.transfers.values():
         if not tr.done:
             if tr.coin == p.base:
@@ -82,6 +94,7 @@ def summarise(result: RunResult) -> dict[str, Any]:
     final_pos = w.position.with_prices({p.collateral: to_base(float(c.close[-1]))}).with_reserve(p.debt, debt=debt_end)
     final_hf = health_factor_wad(final_pos)
     protection = led.fees_usd + led.gas_usd + led.execution_cost_usd
+    tr = w.transit
     return {
         "policy": result.name,
         "liquidated": bool(led.liquidations),
@@ -106,6 +119,13 @@ def summarise(result: RunResult) -> dict[str, Any]:
         "transit_drift_usd": q(led.transit_drift_usd, USD),
         "protection_cost_usd": q(protection, USD),
         "market_drift_usd": q(equity - hold + protection + penalty, USD),
+        "max_in_transit_usd": q(Decimal(repr(round(tr.max_usd, 2))), USD),
+        "min_hf_in_transit": None if math.isinf(tr.min_hf) else _f(tr.min_hf, HF),
+        "max_hf_dip_below_batch_start": _f(tr.max_dip_below_start, HF),
+        "min_hf_vs_batch_start_same_price": (
+            None if math.isinf(tr.min_vs_start_same_price) else _f(tr.min_vs_start_same_price, 6)
+        ),
+        **{f"batches_{order}": led.batch_orders.get(order, 0) for order in ORDERS},
         "engine_halted": next((f"{iso(t)}: {d}" for t, kind, d in result.events if kind == "halted"), None),
     }
 

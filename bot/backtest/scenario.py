@@ -62,6 +62,11 @@ KEY_OWNERS = (
 )
 
 
+# The baselines' trigger and target when neither the policy nor [baseline] names them.
+BASELINE_TRIGGER_HF = "1.4"
+BASELINE_TARGET_HF = "1.6"
+
+
 @dataclass(frozen=True)
 class ScenarioSettings:
     config: BacktestSettings  # the file's sections with the --set limits and engine values applied
@@ -171,8 +176,8 @@ def make_actors(
     for key in ("trigger_hf", "target_hf"):
         if key not in base and params.get(key) is not None:
             base[key] = str(params[key])
-    base.setdefault("trigger_hf", "1.4")
-    base.setdefault("target_hf", "1.6")
+    base.setdefault("trigger_hf", BASELINE_TRIGGER_HF)
+    base.setdefault("target_hf", BASELINE_TARGET_HF)
     for name in baselines:
         if name == "do-nothing" and wake_hf == 0:
             continue  # the policy under test already never acts

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
@@ -148,22 +149,32 @@ def _warm_shock_tables(tasks: list[Task]) -> None:
         shock_table(split_settings(dict(task.values), configs[task.config]).config.limits.shock_quantile)
 
 
-def run_sweep(tasks: list[Task], *, workers: int | None = None, progress: bool = True) -> list[list[dict[str, Any]]]:
-    """Run every task; ``workers`` processes (default: the CPU count, 1 = in this process)."""
+def run_sweep(
+    tasks: Sequence[Any],
+    *,
+    workers: int | None = None,
+    progress: bool = True,
+    run: Callable[[Any], Any] | None = None,
+    label: str = "sweep",
+) -> list[Any]:
+    """Run every task with ``run`` (default: ``run_task``, a backtest per task; the stress lab
+    passes its own); ``workers`` processes (default: the CPU count, 1 = in this process)."""
+    run = run or run_task
     workers = min(workers or os.cpu_count() or 1, max(1, len(tasks)))  # no idle processes
-    results: list[list[dict[str, Any]] | None] = [None] * len(tasks)
-    bar = _progress(len(tasks)) if progress else None
+    results: list[Any] = [None] * len(tasks)
+    bar = progress_bar(len(tasks), label) if progress else None
     try:
         if workers <= 1 or len(tasks) <= 1:
             for n, task in enumerate(tasks):
-                results[n] = run_task(task)
+                results[n] = run(task)
                 if bar:
                     bar[0].advance(bar[1])
         else:
-            _warm_shock_tables(tasks)  # built once here, inherited by the forked workers
+            if run is run_task:
+                _warm_shock_tables(tasks)  # built once here, inherited by the forked workers
             pool = ProcessPoolExecutor(max_workers=workers)
             try:
-                futures = [pool.submit(run_task, task) for task in tasks]
+                futures = [pool.submit(run, task) for task in tasks]
                 # In task order: the failure reported is the first point's that fails, whatever
                 # the scheduling.
                 for n, fut in enumerate(futures):
@@ -178,12 +189,12 @@ def run_sweep(tasks: list[Task], *, workers: int | None = None, progress: bool =
     return [r or [] for r in results]
 
 
-def _progress(total: int) -> tuple[Any, Any]:
+def progress_bar(total: int, label: str = "sweep") -> tuple[Any, Any]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
     progress = Progress(
-        "sweep",
+        label,
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
@@ -192,4 +203,4 @@ def _progress(total: int) -> tuple[Any, Any]:
         transient=True,
     )
     progress.start()
-    return progress, progress.add_task("sweep", total=total)
+    return progress, progress.add_task(label, total=total)

@@ -6,7 +6,19 @@ import sys
 
 import typer
 
-from bot.cli import backtest_cmd, config_cmd, data_cmd, demo_cmd, devnet_cmd, history_cmd, plan_cmd, run_cmd, status_cmd
+from bot.cli import (
+    backtest_cmd,
+    config_cmd,
+    console_cmd,
+    data_cmd,
+    demo_cmd,
+    devnet_cmd,
+    history_cmd,
+    plan_cmd,
+    run_cmd,
+    status_cmd,
+    stress_cmd,
+)
 from bot.cli.common import CliContext, hide_flag_types, run_guarded
 from bot.logs import configure_from_context
 
@@ -35,7 +47,8 @@ def _root(
     configure_from_context(ctx.obj)
 
 
-for _module in (status_cmd, plan_cmd, run_cmd, history_cmd, backtest_cmd, data_cmd, devnet_cmd, config_cmd, demo_cmd):
+_COMMANDS = (status_cmd, plan_cmd, run_cmd, history_cmd, backtest_cmd, stress_cmd, data_cmd, devnet_cmd, config_cmd)
+for _module in (*_COMMANDS, demo_cmd, console_cmd):
     _module.register(app)
 
 

@@ -84,7 +84,22 @@ def _decimal(text: str, name: str) -> Decimal:
     return value
 
 
-def check_report_folder(folder: str) -> Path:
+def check_run_options(collateral_s: str, start_hf_s: str, workers: int) -> tuple[Decimal, Decimal]:
+    """``--collateral``, ``--start-hf`` and ``--workers`` checked (shared with ``delever stress``)."""
+    from bot.settings.simulation import MAX_COLLATERAL_COINS
+
+    collateral = _decimal(collateral_s, "--collateral")
+    start_hf = _decimal(start_hf_s, "--start-hf")
+    if not 0 < collateral <= MAX_COLLATERAL_COINS:
+        raise UserInputError(f"--collateral must be > 0 and at most {MAX_COLLATERAL_COINS:,} coins")
+    if not 1 < start_hf <= MAX_START_HF:
+        raise UserInputError(f"--start-hf must be > 1 and at most {MAX_START_HF}")
+    if not 0 <= workers <= MAX_WORKERS:
+        raise UserInputError(f"--workers must be 0 (one per CPU) to {MAX_WORKERS}")
+    return collateral, start_hf
+
+
+def check_report_folder(folder: str, flag: str = "--report") -> Path:
     """Create ``folder`` and prove a file can be written there, before any simulation runs."""
     path = Path(folder)
     try:
@@ -92,7 +107,7 @@ def check_report_folder(folder: str) -> Path:
         with tempfile.NamedTemporaryFile(dir=path, prefix=".delever-probe-"):
             pass
     except OSError as exc:
-        raise UserInputError(f"--report {folder}: cannot write there ({exc.strerror or type(exc).__name__})") from None
+        raise UserInputError(f"{flag} {folder}: cannot write there ({exc.strerror or type(exc).__name__})") from None
     return path
 
 
@@ -116,18 +131,10 @@ def _run(
     from bot.backtest.scenario import load_position, market_pair, prepare, run_scenario
     from bot.backtest.sweep import Window, parse_sets, run_sweep, tasks_for
     from bot.settings import load_backtest_settings
-    from bot.settings.simulation import MAX_COLLATERAL_COINS
 
     if bool(prices) == bool(pair):
         raise UserInputError("give either --prices FILE or --pair P --since D --until D")
-    collateral = _decimal(collateral_s, "--collateral")
-    start_hf = _decimal(start_hf_s, "--start-hf")
-    if not 0 < collateral <= MAX_COLLATERAL_COINS:
-        raise UserInputError(f"--collateral must be > 0 and at most {MAX_COLLATERAL_COINS:,} coins")
-    if not 1 < start_hf <= MAX_START_HF:
-        raise UserInputError(f"--start-hf must be > 1 and at most {MAX_START_HF}")
-    if not 0 <= workers <= MAX_WORKERS:
-        raise UserInputError(f"--workers must be 0 (one per CPU) to {MAX_WORKERS}")
+    collateral, start_hf = check_run_options(collateral_s, start_hf_s, workers)
     report_dir = check_report_folder(report) if report else None
     lo = data.parse_date(since) if since else None
     hi = data.parse_date(until) if until else None

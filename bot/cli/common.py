@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 import typer
 
 from bot.errors import UserInputError
-from bot.redact import redact, scrub, scrubbed_stdio
+from bot.redact import json_default, redact_payload, scrub, scrubbed_stdio
 
 EXIT_OK = 0
 EXIT_RUNTIME = 1
@@ -60,29 +60,8 @@ def error_line(message: str) -> None:
 
 def print_json(payload: dict[str, Any]) -> None:
     """One JSON object on stdout and nothing else there (Decimals as strings)."""
-    sys.stdout.write(json.dumps(redact_payload(payload), default=_json_default, sort_keys=False) + "\n")
+    sys.stdout.write(json.dumps(redact_payload(payload), default=json_default, sort_keys=False) + "\n")
     sys.stdout.flush()
-
-
-def redact_payload(payload: Any) -> Any:
-    """``payload`` with every registered secret masked in its strings and keys (Decimals kept)."""
-    from decimal import Decimal
-
-    if isinstance(payload, dict):
-        return {scrub(str(k)): redact_payload(v) for k, v in payload.items()}
-    if isinstance(payload, (list, tuple)):
-        return [redact_payload(v) for v in payload]
-    if isinstance(payload, Decimal) or payload is None or isinstance(payload, (bool, int, float)):
-        return payload
-    return redact(payload)
-
-
-def _json_default(value: Any) -> Any:
-    from decimal import Decimal
-
-    if isinstance(value, Decimal):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 @functools.cache

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from bot.cli.common import EXIT_RUNTIME, EXIT_USER, fail, print_json
+from bot.cli.common import EXIT_USER, fail, print_json
 from bot.devnet import feeds
 from bot.errors import UserInputError
 
@@ -40,6 +40,16 @@ def parse_positive_decimal(text: str, what: str) -> Decimal:
         raise ValueError(f"{what} must be a number, got {text!r}") from None
     if not value.is_finite() or value <= 0:
         raise ValueError(f"{what} must be positive, got {text!r}")
+    return value
+
+
+def parse_non_negative_decimal(text: str, what: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{what} must be a number, got {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise ValueError(f"{what} must be zero or positive, got {text!r}")
     return value
 
 
@@ -77,7 +87,8 @@ def _require_running() -> Any:
 
     devnet = launcher.running_state()
     if devnet is None:
-        fail("no devnet is running (start one with `delever devnet up`)", EXIT_RUNTIME)
+        # Like `status` without a config: a step the user skipped, not a failure of ours.
+        fail("no devnet is running (start one with `delever devnet up`)", EXIT_USER)
     return devnet
 
 
@@ -104,11 +115,15 @@ def register(app: typer.Typer) -> None:
         block_time: int = typer.Option(
             1, "--block-time", help="Seconds between blocks once deployed (0: mine on every transaction)."
         ),
+        dex_depth: str = typer.Option(
+            "3000000", "--dex-depth", help="USD within 1 % in each Uniswap v3 WETH/stablecoin pair (0: no DEX)."
+        ),
     ) -> None:
         """Start anvil, deploy Aave v3, start the exchange emulator, open a leveraged position."""
         try:
             amount = parse_positive_decimal(collateral, "--collateral")
             target = parse_positive_decimal(hf, "--hf")
+            depth = parse_non_negative_decimal(dex_depth, "--dex-depth")
         except ValueError as exc:
             _user_error(str(exc))
         if target <= 1:
@@ -122,7 +137,9 @@ def register(app: typer.Typer) -> None:
 
         typer.echo("starting anvil, deploying Aave v3, opening the demo position…", err=True)
         state = launcher.bring_up(
-            launcher.UpOptions(collateral=amount, target_hf=target, port=port, block_time=block_time)
+            launcher.UpOptions(
+                collateral=amount, target_hf=target, port=port, block_time=block_time, dex_usd_within_1pct=depth
+            )
         )
         facts = _connection_facts(state)
         if json_out:
@@ -140,6 +157,7 @@ def register(app: typer.Typer) -> None:
             ("health_factor", _hf_text(_health_factor(state))),
             *((f"token {sym}", addr) for sym, addr in state.tokens.items()),
             ("exchange_url", state.exchange_url or "— (no exchange emulator)"),
+            ("uniswap_v3_router", (state.extra.get("dex") or {}).get("router", "— (no DEX)")),
             ("state_file", facts["state_file"]),
         ]
         _print_table("delever devnet", rows)
@@ -233,8 +251,10 @@ def register(app: typer.Typer) -> None:
 
         from bot.devnet import launcher, quick
 
-        answer = quick.set_feed_price(current.rpc_url, current.price_feeds[symbol], price)
+        has_dex = bool(current.extra.get("dex"))  # then the arbitrage mines the price with it
+        answer = quick.set_feed_price(current.rpc_url, current.price_feeds[symbol], price, mine=not has_dex)
         launcher.notify_exchange_price(current, symbol, price)
+        launcher.align_dex(current)
         hf = _health_factor(current)
         payload = {
             "symbol": symbol,

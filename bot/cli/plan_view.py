@@ -60,7 +60,7 @@ def render_plan(plan: Plan, *, file: IO[str]) -> None:
         for b in plan.batches:
             table.add_row(
                 str(b.index),
-                b.kind,
+                f"{b.kind} (repay first)" if b.kind == "unwind" and b.order == "repay_first" else b.kind,
                 _num(b.withdraw_amount, 4),
                 _num(b.expected_price),
                 _num(b.worst_price),

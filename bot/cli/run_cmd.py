@@ -23,7 +23,7 @@ missing, or with nonces the chain can never reach).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -52,6 +52,9 @@ def register(app: typer.Typer) -> None:
             help="Move the journal aside (renamed <name>.<tag>.bak) and start a new one: for a journal written on "
             "another chain (e.g. a restarted devnet). Refused while it holds a batch open on this chain.",
         ),
+        console: bool = typer.Option(
+            False, "--console", help="Serve the web console (console.host:console.port) from this process too."
+        ),
     ) -> None:
         """Watch the health factor and deleverage per the configured policy."""
         from bot.clock import StopRequested
@@ -75,7 +78,27 @@ def register(app: typer.Typer) -> None:
             typer.echo("delever: stop requested while starting (the kill-switch file exists?)", err=True)
             raise typer.Exit(0) from None
         runtime.kill_switch.install_signal_handlers()
-        raise typer.Exit(runtime.run(once=once))
+        server = _start_console(settings, runtime) if console else None
+        try:
+            code = runtime.run(once=once)
+        finally:
+            if server is not None:
+                server.stop()
+        raise typer.Exit(code)
+
+
+def _start_console(settings: Settings, runtime: Any) -> Any:
+    """The console in a thread of this process; its stop control trips the daemon's kill switch."""
+    from bot.compose.console import console_config, console_server
+
+    try:
+        server = console_server(settings, section=console_config(settings), stop=runtime.kill_switch.trip)
+    except UserInputError as e:
+        runtime.journal.close()
+        fail(str(e), EXIT_USER)
+    server.start()
+    typer.echo(f"delever: console at {server.url}", err=True)
+    return server
 
 
 def _clear_halt(settings: Settings) -> int:

@@ -68,6 +68,18 @@ def status_payload(snapshot: Snapshot) -> dict[str, Any]:
     }
 
 
+def status_json(settings: Any) -> dict[str, Any]:
+    """The whole ``status --json`` object for ``settings`` (the console's ``/api/status`` too):
+    one chain read, and the daemon's journal read-only. ``AdapterUnavailable`` when the RPC fails."""
+    from bot.compose.live import read_activity, read_position
+
+    read = read_position(settings)
+    payload = status_payload(read.snapshot)
+    payload["matches_chain"] = read.matches_chain
+    payload.update(activity_payload(read_activity(settings)))
+    return payload
+
+
 def activity_payload(activity: Any) -> dict[str, Any]:
     """The ``status --json`` fields read from the daemon's journal (a ``DaemonActivity`` or
     None when the daemon has no journal yet): the batch in progress and the funds in transit."""
@@ -170,22 +182,18 @@ def register(app: typer.Typer) -> None:
         """HF, collateral and debt per reserve with USD values, liquidation prices, the daemon's
         batch in progress and funds in transit."""
         from bot.compose.adapters import AdapterUnavailable
-        from bot.compose.live import read_activity, read_position
         from bot.settings import load_settings_or_devnet
 
         # A config (--config or DELEVER_CONFIG), or else the running devnet's state file.
         settings = load_settings_or_devnet(ctx.obj.config_path if ctx.obj else None)
         try:
-            read = read_position(settings)
+            payload = status_json(settings)
         except AdapterUnavailable as e:
             fail(str(e), EXIT_RUNTIME)
-        payload = status_payload(read.snapshot)
-        payload["matches_chain"] = read.matches_chain
-        payload.update(activity_payload(read_activity(settings)))
-        if not read.matches_chain:
+        if not payload["matches_chain"]:
             typer.echo(
                 f"delever: warning: computed account data differ from Pool.getUserAccountData at block "
-                f"{read.snapshot.block} (is chain.rounding = {settings.chain.rounding!r} right?)",
+                f"{payload['block']} (is chain.rounding = {settings.chain.rounding!r} right?)",
                 err=True,
             )
         if json_out:

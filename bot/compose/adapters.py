@@ -14,7 +14,8 @@ provider switches chains later. An RPC or exchange that does not answer is an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,9 +28,11 @@ from bot.adapters.chain.fees import MAX_FEE_CAP_WEI
 from bot.adapters.chain.rpc import make_web3, retrying_read
 from bot.adapters.chain.tx_sender import SenderConfig, TxSender
 from bot.adapters.chain.tx_store import TxStore
+from bot.adapters.chain.wallet_watch import ChainWalletWatch
 from bot.adapters.venue import CcxtVenue
 from bot.compose.configs import journal_path
 from bot.domain import Snapshot, decimal_to_wad
+from bot.engine.foreign_activity import WalletWatch
 from bot.errors import ConfigError, DeleverError, GuardRefused, Halt, Retryable
 from bot.ports import Clock, Lending, TxResult, Venue
 from bot.settings import ChainConfig, ExchangeConfig, Settings
@@ -82,6 +85,8 @@ class RealAdapters:
     genesis_hash: str | None = None  # block 0's hash: with the chain id, which chain this is (journal binding)
     wallet_nonce: int | None = None  # the wallet's mined transaction count when the adapters were made
     reconcile: Callable[[], object] | None = None  # re-find what the last run left in flight; once bound
+    # symbols of the reserves managed -> the wallet's foreign-activity watch (signing modes only)
+    wallet_watch: Callable[[Sequence[str]], WalletWatch] | None = None
 
 
 class ReadOnlyLending:
@@ -212,7 +217,19 @@ def make_real_adapters(settings: Settings, *, clock: Clock | None = None) -> Rea
         genesis_hash=genesis,
         wallet_nonce=nonce,
         reconcile=reconcile,
+        wallet_watch=functools.partial(wallet_watch, link, lending) if isinstance(lending, AaveLending) else None,
     )
+
+
+def wallet_watch(link: ChainLink, lending: AaveLending, symbols: Sequence[str]) -> ChainWalletWatch:
+    """The foreign-activity watch over the wallet's tokens of ``symbols`` and their aTokens."""
+    market = lending.reader.market()
+    tokens: dict[str, str] = {}
+    for symbol in symbols:
+        reserve = market.reserve(symbol)
+        tokens[reserve.asset], tokens[reserve.a_token] = symbol, f"a{symbol}"
+    store = lending.sender.store
+    return ChainWalletWatch(link.w3, store, wallet=lending.wallet, chain_id=link.chain_id, tokens=tokens)
 
 
 def chain_facts(link: ChainLink, wallet: str) -> tuple[str, int]:

@@ -38,6 +38,7 @@ def plan_limits(limits: LimitsConfig) -> PlanLimits:
         max_batch_usd=limits.max_batch_usd,
         max_daily_usd=limits.max_daily_usd,
         min_batch_usd=limits.min_batch_usd,
+        buffer_usd=limits.buffer_usd,
     )
 
 

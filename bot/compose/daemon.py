@@ -40,6 +40,7 @@ from bot.domain import Snapshot
 from bot.engine import guards
 from bot.engine.controller import Controller, policy_plan_fn
 from bot.engine.executor import Executor
+from bot.engine.foreign_activity import ForeignActivityCheck
 from bot.engine.gas_policy import urgency_multiplier
 from bot.engine.guards import KillSwitch
 from bot.engine.journal import Journal, JournalLocked, StepStatus
@@ -47,6 +48,7 @@ from bot.engine.journal_files import wallet_dir
 from bot.engine.metrics import Metrics
 from bot.engine.narrator import Narrator
 from bot.engine.notify import Notifier, Observers
+from bot.engine.state_recovery import EXCHANGE_HISTORY_CHECKED, missing_journal_seen_on_exchange
 from bot.errors import DeleverError, Halt, Retryable, UserInputError
 from bot.logs import get_logger
 from bot.ports import Clock, Lending
@@ -134,6 +136,7 @@ def build_runtime(
             journal.bind(mode=settings.mode, chain_id=chain.chain_id, genesis_hash=real.genesis_hash)
             if settings.signs:
                 _claim_wallet(journal, settings, real, replaced=new_journal)
+                _check_exchange_history(journal, settings, real, replaced=new_journal)
         if real.reconcile is not None:
             real.reconcile()  # bound to this chain: now finish or re-find what the last run left in flight
         return _assemble(settings, real, journal=journal, clock=clock, redactor=redactor, kill_switch=kill_switch)
@@ -172,6 +175,26 @@ def _claim_wallet(journal: Journal, settings: Settings, real: RealAdapters, *, r
             "`delever run --new-journal`"
         )
     journal.remember_wallet(real.genesis_hash)
+
+
+def _check_exchange_history(journal: Journal, settings: Settings, real: RealAdapters, *, replaced: bool) -> None:
+    """The exchange half of a missing journal (``bot.engine.state_recovery``): an empty journal is
+    refused while the exchange lists withdrawals of ours to this wallet; checked once per journal."""
+    if journal.marked(EXCHANGE_HISTORY_CHECKED):
+        return
+    if replaced or not journal.is_empty():
+        journal.mark(EXCHANGE_HISTORY_CHECKED, "run --new-journal" if replaced else "the journal holds batches")
+        return
+    history = getattr(real.venue, "withdrawal_ids_to", None)
+    if history is None:
+        return  # a venue that keeps no history of ours
+    coin, wallet = settings.exchange.quote, str(settings.wallet.address)
+    why = missing_journal_seen_on_exchange(
+        journal=str(journal.path), wallet=wallet, coin=coin, withdrawal_ids=history(coin, wallet)
+    )
+    if why:
+        raise UserInputError(why)
+    journal.mark(EXCHANGE_HISTORY_CHECKED, f"no {coin} withdrawal of ours to {wallet} on the exchange")
 
 
 def _replace_journal(
@@ -243,6 +266,9 @@ def _assemble(
     collateral, debt = main_collateral(first.position), main_debt(first.position)
     if collateral is None or debt is None:
         raise DeleverError("the wallet has no Aave collateral or no debt to manage")
+    if real.wallet_watch is not None:
+        watch = real.wallet_watch((collateral.symbol, debt.symbol))
+        executor.foreign_check = ForeignActivityCheck(watch, journal, alert=observer.alert)
     limits = configs.plan_limits(settings.limits)
     controller = Controller(
         executor=executor,

@@ -23,8 +23,11 @@ READY_MARK = "tick: "  # the controller logs one line per tick
 
 
 class Daemon:
-    def __init__(self, *, config: Path, state_dir: Path, cwd: Path, env_overrides: dict[str, str]) -> None:
+    def __init__(
+        self, *, config: Path, state_dir: Path, cwd: Path, env_overrides: dict[str, str], args: tuple[str, ...] = ()
+    ) -> None:
         self.config = config
+        self.args = args  # after `run`, e.g. ("--console",)
         self.state_dir = state_dir
         self.cwd = cwd
         self.env_overrides = env_overrides
@@ -34,7 +37,7 @@ class Daemon:
 
     def start(self) -> None:
         env = daemon_env(self.state_dir, self.env_overrides)
-        command = [sys.executable, "-m", "bot.cli", "--config", str(self.config), "run"]
+        command = [sys.executable, "-m", "bot.cli", "--config", str(self.config), "run", *self.args]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 command, cwd=self.cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,

@@ -157,6 +157,14 @@ class DemoRun:
         }
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def run_demo(options: DemoOptions, view: Any) -> DemoRun:
     """Run the whole demo; ``view`` (``bot.demo.view.DemoView``) prints as it goes."""
     from bot.devnet import launcher
@@ -173,7 +181,10 @@ def run_demo(options: DemoOptions, view: Any) -> DemoRun:
                 f"demo directory {state_dir}" + (f" (stopped a previous run's {', '.join(stale)})" if stale else "")
             )
             view.setup("starting anvil, deploying Aave v3, starting the exchange emulator")
-            devnet = launcher.bring_up(launcher.UpOptions(collateral=DEMO_COLLATERAL, target_hf=DEMO_START_HF))
+            # No DEX yet: the demo's unwind is the CEX route, and its replayed prices move the oracle
+            # many times a minute, which pools would have to follow by arbitrage.
+            up = launcher.UpOptions(collateral=DEMO_COLLATERAL, target_hf=DEMO_START_HF, dex_usd_within_1pct=Decimal(0))
+            devnet = launcher.bring_up(up)
             run.pids.update(devnet.pids)
             settings = load_settings(CONFIG, env=daemon_env(state_dir, DAEMON_OVERRIDES))  # what the daemon reads
             chain = DemoChain(devnet, settings.chain)
@@ -182,10 +193,16 @@ def run_demo(options: DemoOptions, view: Any) -> DemoRun:
             run.timings["devnet_up"] = time.monotonic() - began
             view.position(run, devnet)
 
-            daemon = Daemon(config=CONFIG, state_dir=state_dir, cwd=ROOT, env_overrides=DAEMON_OVERRIDES)
+            # The daemon serves the operator's console too, on a free loopback port.
+            console_port = _free_port()
+            overrides = {**DAEMON_OVERRIDES, "DELEVER_CONSOLE__PORT": str(console_port)}
+            daemon = Daemon(config=CONFIG, state_dir=state_dir, cwd=ROOT, env_overrides=overrides, args=("--console",))
             daemon.start()
             run.pids["daemon"] = daemon.pid or 0
-            view.setup(f"starting the daemon (pid {daemon.pid}): python -m bot.cli --config config/devnet.toml run")
+            view.setup(
+                f"starting the daemon (pid {daemon.pid}): python -m bot.cli --config config/devnet.toml run --console"
+            )
+            view.setup(f"watch it live in a browser: the console is at http://127.0.0.1:{console_port}/")
             run.timings["daemon_ready"] = daemon.wait_ready(options.ready_timeout_s)
             warm = VENUE_IN_FLIGHT_WINDOW_S - (time.monotonic() - daemon.started_at)
             if warm > 0:

@@ -15,8 +15,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from bot.devnet import anvil, state
+from bot.devnet.dex.depth import DepthProfile
 from bot.devnet.state import DevnetState
 from bot.errors import UserInputError
 
@@ -92,6 +94,24 @@ def notify_exchange_price(devnet: DevnetState, symbol: str, usd: Decimal) -> Non
     return None
 
 
+def align_dex(devnet: DevnetState) -> list[Any]:
+    """HOOK — after `devnet set-price`: arbitrage the devnet's Uniswap v3 pools to the oracle price
+    (no-op on a devnet without a DEX). Returns the pool moves made."""
+    facts = devnet.extra.get("dex")
+    if not facts:
+        return []
+    from bot.devnet.dex.arbitrage import align_pools
+    from bot.devnet.dex.facts import Dex
+
+    return list(align_pools(devnet.rpc_url, devnet.oracle, Dex.from_json(facts)))
+
+
+def _dex_profile(options: UpOptions) -> DepthProfile | None:
+    if options.dex_usd_within_1pct <= 0:
+        return None
+    return DepthProfile(usd_within_1pct=options.dex_usd_within_1pct)
+
+
 @dataclass(frozen=True, slots=True)
 class UpOptions:
     collateral: Decimal = Decimal(100)
@@ -104,6 +124,8 @@ class UpOptions:
     # Deploy on automine (fast), then produce a block every ``block_time`` seconds so that
     # confirmations accrue while nothing is sent, as on a real chain. 0 keeps automine.
     block_time: int = 1  # whole seconds (anvil takes an integer)
+    # Uniswap v3 WETH/stablecoin pools with this much USD within 1 % per pair; 0: no DEX.
+    dex_usd_within_1pct: Decimal = Decimal(3_000_000)
 
 
 @contextmanager
@@ -200,6 +222,7 @@ def _deploy_and_open(
         collateral_symbol=options.collateral_symbol,
         debt_symbol=options.debt_symbol,
         wallet_index=options.wallet_index,
+        dex=_dex_profile(options),
     )
     demo = deploy_demo(w3, rpc_url, demo_options)
     if options.block_time > 0:

@@ -18,6 +18,8 @@ from web3 import Web3
 
 from bot.devnet import anvil, scenario
 from bot.devnet.aave_market import DEFAULT_RESERVES, Market, ReserveSpec, deploy_market
+from bot.devnet.dex.depth import DepthProfile
+from bot.devnet.dex.facts import Dex
 from bot.devnet.scenario import OpenedPosition
 from bot.devnet.state import DevnetState
 from bot.errors import UserInputError
@@ -31,6 +33,7 @@ class DemoOptions:
     debt_symbol: str = "USDT"
     wallet_index: int = scenario.DEMO_WALLET_INDEX
     reserves: tuple[ReserveSpec, ...] = DEFAULT_RESERVES
+    dex: DepthProfile | None = None  # Uniswap v3 pools shaped to this profile; None: no DEX
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,7 @@ class DemoDeployment:
     wallet_private_key: str = field(repr=False)
     position: OpenedPosition
     liquidity_provider: str
+    dex: Dex | None = None
 
 
 def deploy_demo(w3: Web3, rpc_url: str, options: DemoOptions = DemoOptions()) -> DemoDeployment:
@@ -61,7 +65,12 @@ def deploy_demo(w3: Web3, rpc_url: str, options: DemoOptions = DemoOptions()) ->
         debt_symbol=options.debt_symbol,
         target_hf=options.target_hf,
     )
-    return DemoDeployment(rpc_url, market, wallet, private_key, opened, provider)
+    dex = None
+    if options.dex is not None:
+        from bot.devnet.dex.uniswap import MAKER_INDEX, deploy_dex
+
+        dex = deploy_dex(w3, market, accounts[MAKER_INDEX], options.dex)
+    return DemoDeployment(rpc_url, market, wallet, private_key, opened, provider, dex)
 
 
 def devnet_state(demo: DemoDeployment, *, pids: dict[str, int], extra: dict[str, Any] | None = None) -> DevnetState:
@@ -90,6 +99,7 @@ def devnet_state(demo: DemoDeployment, *, pids: dict[str, int], extra: dict[str,
             "a_tokens": {r.symbol: r.a_token for r in market.reserves},
             "variable_debt_tokens": {r.symbol: r.variable_debt_token for r in market.reserves},
             "deploy_block": market.deploy_block,
+            **({"dex": demo.dex.to_json()} if demo.dex is not None else {}),
             **(extra or {}),
         },
     )

@@ -58,14 +58,16 @@ def latest_answer(url: str, feed: str) -> int:
     return value - 2**256 if value >= 2**255 else value  # int256
 
 
-def set_feed_price(url: str, feed: str, usd: Decimal) -> int:
-    """Write MockAggregator ``_latestAnswer`` (slot 0), check it reads back, mine one block."""
+def set_feed_price(url: str, feed: str, usd: Decimal, *, mine: bool = True) -> int:
+    """Write MockAggregator ``_latestAnswer`` (slot 0), check it reads back, mine one block
+    (``mine=False``: the caller mines it, e.g. with the DEX arbitrage in the same block)."""
     answer = feed_answer(usd)  # before writing: a wrapped or zero answer breaks every read
     rpc_call(url, "anvil_setStorageAt", [feed, "0x0", "0x" + _word(answer)])
     read_back = latest_answer(url, feed)
     if read_back != answer:
         raise RuntimeError(f"feed {feed} reads {read_back} after writing {answer}: storage layout changed?")
-    rpc_call(url, "anvil_mine", ["0x1"])
+    if mine:
+        rpc_call(url, "anvil_mine", ["0x1"])
     return answer
 
 

@@ -8,7 +8,7 @@ units, as ``balanceOf`` returns them at one block), the oracle price in base-cur
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -99,20 +99,28 @@ class Position:
         return any(r.symbol == symbol for r in self.reserves)
 
     def with_reserve(self, symbol: str, **changes: Any) -> Position:
-        self.reserve(symbol)  # raises on an unknown symbol
-        return replace(
-            self,
-            reserves=tuple(replace(r, **changes) if r.symbol == symbol else r for r in self.reserves),
-        )
+        reserves = self.reserves
+        for i, r in enumerate(reserves):
+            if r.symbol == symbol:
+                # ``symbol`` cannot be among ``changes`` (it is this method's first parameter)
+                return self._with_reserves((*reserves[:i], _changed(r, changes), *reserves[i + 1 :]))
+        raise KeyError(f"no reserve {symbol!r} in position")
 
     def with_prices(self, prices: dict[str, int]) -> Position:
         unknown = set(prices) - {r.symbol for r in self.reserves}
         if unknown:
             raise KeyError(f"no reserve for prices {sorted(unknown)}")
-        return replace(
-            self,
-            reserves=tuple(replace(r, price=prices.get(r.symbol, r.price)) for r in self.reserves),
+        return self._with_reserves(
+            tuple(_changed(r, {"price": prices[r.symbol]}) if r.symbol in prices else r for r in self.reserves)
         )
+
+    def _with_reserves(self, reserves: tuple[Reserve, ...]) -> Position:
+        """A copy holding ``reserves``, which carry this position's symbols (nothing to check)."""
+        new = object.__new__(Position)
+        object.__setattr__(new, "reserves", reserves)
+        object.__setattr__(new, "rounding", self.rounding)
+        object.__setattr__(new, "base_unit", self.base_unit)
+        return new
 
     @property
     def collaterals(self) -> tuple[Reserve, ...]:
@@ -121,6 +129,23 @@ class Position:
     @property
     def debts(self) -> tuple[Reserve, ...]:
         return tuple(r for r in self.reserves if r.debt > 0)
+
+
+_RESERVE_FIELDS = tuple(f.name for f in fields(Reserve))
+_RESERVE_FIELD_SET = frozenset(_RESERVE_FIELDS)
+
+
+def _changed(reserve: Reserve, changes: dict[str, Any]) -> Reserve:
+    """``dataclasses.replace`` without its per-call introspection: the planner and the backtest
+    update positions hundreds of thousands of times per sweep. ``Reserve`` has no
+    ``__post_init__``, so setting every field is all its ``__init__`` does."""
+    unknown = changes.keys() - _RESERVE_FIELD_SET
+    if unknown:
+        raise TypeError(f"Reserve has no field {sorted(unknown)}")
+    new = object.__new__(Reserve)
+    for name in _RESERVE_FIELDS:
+        object.__setattr__(new, name, changes[name] if name in changes else getattr(reserve, name))
+    return new
 
 
 def collateral_base(reserve: Reserve, rounding: Rounding) -> int:

@@ -37,8 +37,9 @@ class StepPorts:
 
 
 class BatchRun:
-    """One batch as its steps see it; step rows are cached once read (a step's row only
-    changes through the executor, which refreshes it)."""
+    """One batch as its steps see it. Its step rows are read once, when the run starts; a
+    step's row only changes through the executor, which hands each row it writes to
+    ``remember`` (the journal returns it as committed)."""
 
     def __init__(self, ports: StepPorts, journal: Journal, batch_id: str, *, alert: Callable[[str, str], None]) -> None:
         self.ports = ports
@@ -53,7 +54,7 @@ class BatchRun:
         self.config: ExecutorConfig = ports.config
         self._journal = journal
         self._alert = alert
-        self._rows: dict[str, StepRow] = {}
+        self._rows: dict[str, StepRow] = {r.step: r for r in journal.steps(batch_id)}
 
     @property
     def reduce_only(self) -> bool:
@@ -68,7 +69,17 @@ class BatchRun:
     def alert(self, level: str, message: str) -> None:
         self._alert(level, f"batch {self.batch_id}: {message}")
 
+    def row(self, step: str) -> StepRow | None:
+        """The step's row as last written, None before its intent."""
+        return self._rows.get(step)
+
+    def remember(self, row: StepRow) -> StepRow:
+        """Take ``row`` (as the journal committed it) as the step's current row."""
+        self._rows[row.step] = row
+        return row
+
     def refresh(self, step: str) -> StepRow | None:
+        """Read the step's row from the journal again."""
         row = self._journal.step(self.batch_id, step)
         if row is not None:
             self._rows[step] = row
@@ -76,5 +87,5 @@ class BatchRun:
 
     def ok_row(self, step: str) -> StepRow | None:
         """The step's row when it finished OK, else None."""
-        row = self._rows.get(step) or self.refresh(step)
+        row = self._rows.get(step)
         return row if row is not None and row.status is StepStatus.OK else None

@@ -10,6 +10,10 @@ from typing import Any
 
 from bot.domain.position import Position, Reserve, Rounding, health_factor_wad
 
+REPAY_FIRST = "repay_first"
+WITHDRAW_FIRST = "withdraw_first"
+ORDERS = (REPAY_FIRST, WITHDRAW_FIRST)
+
 
 @dataclass(frozen=True, slots=True)
 class BatchSpec:
@@ -24,6 +28,22 @@ class BatchSpec:
     # Debt tokens idle in the wallet to repay first (base units): the plan's amount, so the
     # executor spends exactly what the dry-run showed; 0 leaves the wallet alone; None = all.
     repay_idle_amount: int | None = None
+    # "repay_first": the idle repay lifted HF first, so the withdrawal must keep HF at or above
+    # the batch's start (price for price); "withdraw_first": the HF floor bounds it.
+    order: str = WITHDRAW_FIRST
+    # Debt tokens the batch leaves in the wallet from what comes back (at most what its idle
+    # repay spent): the revolving buffer it spent, refilled by the sale.
+    refill_units: int = 0
+
+    def __post_init__(self) -> None:
+        if self.order not in ORDERS:
+            raise ValueError(f"batch order must be one of {', '.join(ORDERS)}, got {self.order!r}")
+        if self.refill_units < 0:
+            raise ValueError("refill_units must be >= 0")
+
+    @property
+    def repay_first(self) -> bool:
+        return self.order == REPAY_FIRST
 
     def to_payload(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
@@ -42,6 +62,8 @@ class BatchSpec:
             worst_price=dec("worst_price"),
             note=payload.get("note", ""),
             repay_idle_amount=None if idle is None else int(idle),
+            order=payload.get("order", WITHDRAW_FIRST),
+            refill_units=int(payload.get("refill_units", 0)),
         )
 
 

@@ -257,6 +257,7 @@ class Controller:
                 self._release_hold_after(done)
             return Tick(TickOutcome.EXECUTED, f"resumed {len(results)} batch(es)", results[-1] if results else None)
 
+        self.executor.check_foreign(batch_open=False)  # a warning: the snapshot below re-reads the wallet
         snapshot = self.observe()
         held = self._held_intent(snapshot)
         cfg = self.config
@@ -504,6 +505,8 @@ def policy_plan_fn(
             worst_price=batch.worst_price,
             note=f"{intent.reason} [{batch.kind}, limited by {batch.limited_by}]".strip(),
             repay_idle_amount=batch.repay_from_wallet_units,
+            order=batch.order,
+            refill_units=batch.refill_units,
         )
         return PlanChoice(spec, intent.reason, the_plan.to_dict(), hold=held)
 

@@ -32,6 +32,7 @@ from bot.domain.snapshot import Snapshot
 from bot.engine.batch_run import BatchRun, StepPorts
 from bot.engine.batch_spec import BatchSpec, position_payload
 from bot.engine.executor_config import ExecutorConfig
+from bot.engine.foreign_activity import ForeignActivityCheck
 from bot.engine.journal import BatchStatus, ControlState, Journal, StepRow, StepStatus
 from bot.engine.outage import Outage
 from bot.engine.steps import STEPS, Act, Kind, Refused, Skip, Step, account_batch, status_of
@@ -122,6 +123,8 @@ class Executor:
         self.observer = observer or Observer()
         self._stop_requested = stop_requested
         self._crash = crash or crash_from_env()
+        # Set by the composition where the chain can tell foreign wallet activity (signing modes).
+        self.foreign_check: ForeignActivityCheck | None = None
 
     # ---- entry points ----------------------------------------------------------------------
 
@@ -181,17 +184,19 @@ class Executor:
     # ---- one step --------------------------------------------------------------------------
 
     def _run_step(self, run: BatchRun, step: Step[Any, Any]) -> StepStatus:
-        row = run.refresh(step.name)
+        row = run.row(step.name)
         if row is None:
             if self._stop_requested():
                 raise StopRequested(f"stopped before {run.batch_id}:{step.name}")
             row = self._write_intent(run, step)
         elif row.status is StepStatus.PENDING and Skip.from_payload(row.intent) is not None:
-            self.journal.write_outcome(run.batch_id, step.name, StepStatus.SKIPPED)
-            row = run.refresh(step.name)
-        assert row is not None
+            row = self._write_outcome(run, step, StepStatus.SKIPPED)
         if row.status.terminal:
             return row.status
+        if step.kind is Kind.WRITE and row.attempts == 0:
+            # Before a new act. A step being reconciled (attempts > 0) goes first: after a crash,
+            # the exchange's withdrawal may have landed before the journal learnt its txid.
+            self.check_foreign(batch_open=True)
         started = time.perf_counter()
         try:
             if step.kind is Kind.WRITE:
@@ -199,9 +204,8 @@ class Executor:
             else:
                 status = self._drive_poll(run, step, row)
         except NeedsReview as e:
-            self.journal.write_outcome(run.batch_id, step.name, StepStatus.NEEDS_REVIEW, error=str(e))
+            self._write_outcome(run, step, StepStatus.NEEDS_REVIEW, error=str(e))
             raise
-        run.refresh(step.name)
         self.observer.step_done(
             batch_id=run.batch_id, step=step.name, status=status, seconds=time.perf_counter() - started
         )
@@ -212,19 +216,33 @@ class Executor:
         try:
             prepared = self.read(lambda: step.prepare(run))
         except GuardRefused as e:
-            self.journal.write_intent(run.batch_id, step.name, key=key, intent=Refused(str(e)).to_payload())
-            self.journal.write_outcome(run.batch_id, step.name, StepStatus.FAILED, error=str(e))
+            run.remember(
+                self.journal.write_intent(run.batch_id, step.name, key=key, intent=Refused(str(e)).to_payload())
+            )
+            row = self._write_outcome(run, step, StepStatus.FAILED, error=str(e))
             self.observer.alert("warning", f"batch {run.batch_id}: {step.name} refused: {e}")
-            return run.refresh(step.name)  # type: ignore[return-value]
+            return row
         if isinstance(prepared, Skip):
-            self.journal.write_intent(run.batch_id, step.name, key=key, intent=prepared.to_payload())
+            run.remember(self.journal.write_intent(run.batch_id, step.name, key=key, intent=prepared.to_payload()))
             self._crash(f"after_intent:{step.name}")
-            self.journal.write_outcome(run.batch_id, step.name, StepStatus.SKIPPED)
+            row = self._write_outcome(run, step, StepStatus.SKIPPED)
             self._crash(f"after_outcome:{step.name}")
-            return run.refresh(step.name)  # type: ignore[return-value]
-        self.journal.write_intent(run.batch_id, step.name, key=key, intent=prepared.to_payload())
+            return row
+        row = run.remember(self.journal.write_intent(run.batch_id, step.name, key=key, intent=prepared.to_payload()))
         self._crash(f"after_intent:{step.name}")
-        return run.refresh(step.name)  # type: ignore[return-value]
+        return row
+
+    def _write_outcome(
+        self,
+        run: BatchRun,
+        step: Step[Any, Any],
+        status: StepStatus,
+        *,
+        outcome: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> StepRow:
+        """Commit a step's outcome; the run keeps the row as committed (no read back)."""
+        return run.remember(self.journal.write_outcome(run.batch_id, step.name, status, outcome=outcome, error=error))
 
     def _drive_write(self, run: BatchRun, step: Step[Any, Any], row: StepRow) -> StepStatus:
         cfg = self.config
@@ -275,21 +293,21 @@ class Executor:
                     must_reconcile = False
                     continue
                 except OutcomeUnknown as e:
-                    self.journal.write_outcome(run.batch_id, step.name, StepStatus.UNKNOWN, error=str(e))
+                    self._write_outcome(run, step, StepStatus.UNKNOWN, error=str(e))
                     self._crash(f"after_unknown:{step.name}")
                     self.observer.alert("warning", f"{key}: outcome unknown ({e}); reconciling by key")
                     self.clock.sleep(cfg.reconcile_grace_s)
                     must_reconcile = True
                     continue
                 except Rejected as e:
-                    self.journal.write_outcome(run.batch_id, step.name, StepStatus.FAILED, error=str(e))
+                    self._write_outcome(run, step, StepStatus.FAILED, error=str(e))
                     self.observer.alert("warning", f"{key} rejected: {e}")
                     return StepStatus.FAILED
                 self._crash(f"after_act:{step.name}")
             act = self._settle(run, step, key, intent, act, row)
             status = status_of(act)
             payload = act.outcome.to_payload()
-            self.journal.write_outcome(run.batch_id, step.name, status, outcome=payload, error=act.error)
+            self._write_outcome(run, step, status, outcome=payload, error=act.error)
             self._crash(f"after_outcome:{step.name}")
             if status is StepStatus.FAILED:
                 self.observer.alert("warning", f"{key} failed: {act.error or payload}")
@@ -318,7 +336,7 @@ class Executor:
             if act is not None:
                 status = status_of(act)
                 payload = act.outcome.to_payload()
-                self.journal.write_outcome(run.batch_id, step.name, status, outcome=payload, error=act.error)
+                self._write_outcome(run, step, status, outcome=payload, error=act.error)
                 self._crash(f"after_outcome:{step.name}")
                 return status
             if self.clock.now() > deadline:
@@ -370,6 +388,13 @@ class Executor:
         log.warning("%s: %s, retrying in %.1f s", what, type(error).__name__, delay)
         self.clock.sleep(delay)
         return retries
+
+    def check_foreign(self, *, batch_open: bool) -> None:
+        """Wallet activity no journal of ours explains: a halt while a batch is open (raises
+        ``ForeignActivity``), a warning otherwise (``bot.engine.foreign_activity``)."""
+        check = self.foreign_check
+        if check is not None:
+            self.read(lambda: check.check(batch_open=batch_open))
 
     def _ports(self) -> StepPorts:
         return StepPorts(lending=self.lending, venue=self.venue, config=self.config, read=self.read)

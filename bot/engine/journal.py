@@ -41,13 +41,13 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from bot.engine import journal_files
+from bot.engine import journal_files, journal_schema
 from bot.engine.journal_files import WalletClaim, WalletRecord
 from bot.engine.journal_files import WalletLocked as WalletLocked
 from bot.errors import DeleverError, UserInputError
 from bot.ports import Clock
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = journal_schema.SCHEMA_VERSION
 MEMORY = ":memory:"  # the path of a journal that lives in memory only (backtests)
 
 
@@ -65,7 +65,6 @@ class JournalOfAnotherChain(UserInputError):
 
 
 NEW_JOURNAL_HINT = "`delever run --new-journal` moves it aside to {name}.<tag>.bak and starts a new one"
-_TABLES = ("meta", "batches", "steps", "events", "control")
 
 
 class StepStatus(str, Enum):
@@ -239,7 +238,7 @@ class Journal:
             version = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         except sqlite3.DatabaseError:
             version = None
-        if version is None or int(version[0]) != SCHEMA_VERSION:
+        if version is None or int(version[0]) not in journal_schema.READABLE_VERSIONS:
             self.close()
             raise JournalCorrupt(f"{self.path} is not a delever journal of schema version {SCHEMA_VERSION}")
 
@@ -252,7 +251,8 @@ class Journal:
         """An existing file must hold every table and pass ``quick_check``: never recreate a
         dropped table (a batch would be re-run from its first step)."""
         present = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        missing = [t for t in _TABLES if t not in present]
+        required = journal_schema.required_tables(journal_schema.stored_version(self._db))
+        missing = [t for t in required if t not in present]
         if missing:
             raise JournalCorrupt(self._damaged(f"table {', '.join(missing)} is missing"))
         verdict = str(self._db.execute("PRAGMA quick_check").fetchone()[0])
@@ -365,6 +365,9 @@ class Journal:
                     "INSERT INTO control(id, state, reason, since) VALUES (1, ?, NULL, ?)",
                     (ControlState.NORMAL.value, now),
                 )
+            elif int(version[0]) in journal_schema.READABLE_VERSIONS and int(version[0]) < SCHEMA_VERSION:
+                for line in journal_schema.migrate(db, int(version[0])):
+                    self._event(db, None, None, "migrated", line)
             elif int(version[0]) != SCHEMA_VERSION:
                 raise JournalCorrupt(f"journal schema version {version[0]} is not {SCHEMA_VERSION}")
             # From now on every keyed venue write is recorded in ``sends`` before it is sent.
@@ -486,6 +489,29 @@ class Journal:
                 )
             self._event(db, None, None, "hold:set" if payload is not None else "hold:released", to_json(payload))
 
+    def marked(self, key: str) -> bool:
+        """Whether ``mark(key)`` was ever called on this journal (one-time checks at start)."""
+        return self._db.execute("SELECT 1 FROM meta WHERE key=?", (f"mark:{key}",)).fetchone() is not None
+
+    def mark(self, key: str, detail: str) -> None:
+        """Record once that ``key`` happened (``detail``: why, audited in ``events``)."""
+        with self._tx() as db:
+            db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", (f"mark:{key}", repr(self._clock.now())))
+            self._event(db, None, None, f"mark:{key}", detail)
+
+    def noted(self, key: str) -> dict[str, Any] | None:
+        """The value last given to ``note(key, …)``, or None."""
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (f"note:{key}",)).fetchone()
+        return _from_json(row[0]) if row is not None else None
+
+    def note(self, key: str, value: dict[str, Any]) -> None:
+        """Keep a small piece of the daemon's own state (replaced on each call, not audited)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (f"note:{key}", to_json(value)),
+            )
+
     # ---- batches ---------------------------------------------------------------------------
 
     def peek_next_batch_id(self) -> str:
@@ -548,27 +574,29 @@ class Journal:
 
     # ---- steps -----------------------------------------------------------------------------
 
-    def write_intent(self, batch_id: str, step: str, *, key: str, intent: dict[str, Any]) -> None:
-        """Commit the intent (status PENDING) before acting. Fails if the step already exists."""
+    def write_intent(self, batch_id: str, step: str, *, key: str, intent: dict[str, Any]) -> StepRow:
+        """Commit the intent (status PENDING) before acting. Fails if the step already exists.
+        Returns the row as committed (the caller need not read it back)."""
         now = self._clock.now()
         with self._tx() as db:
-            db.execute(
+            row = db.execute(
                 "INSERT INTO steps(batch_id, step, key, status, attempts, intent, outcome, error, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, 0, ?, NULL, NULL, ?, ?)",
+                " VALUES (?, ?, ?, ?, 0, ?, NULL, NULL, ?, ?) RETURNING *",
                 (batch_id, step, key, StepStatus.PENDING.value, self._safe(to_json(intent)), now, now),
-            )
+            ).fetchall()[0]
             self._event(db, batch_id, step, "intent", None)
+        return _step_row(row)
 
     def record_attempt(self, batch_id: str, step: str) -> int:
         """Count an attempt before acting: the count says how many acts may have reached the venue."""
         with self._tx() as db:
-            db.execute(
-                "UPDATE steps SET attempts = attempts + 1, updated_at=? WHERE batch_id=? AND step=?",
+            rows = db.execute(
+                "UPDATE steps SET attempts = attempts + 1, updated_at=? WHERE batch_id=? AND step=? RETURNING attempts",
                 (self._clock.now(), batch_id, step),
-            )
-            return int(
-                db.execute("SELECT attempts FROM steps WHERE batch_id=? AND step=?", (batch_id, step)).fetchone()[0]
-            )
+            ).fetchall()
+            if len(rows) != 1:
+                raise KeyError(f"no step {batch_id}:{step}")
+        return int(rows[0][0])
 
     def write_outcome(
         self,
@@ -578,15 +606,18 @@ class Journal:
         *,
         outcome: dict[str, Any] | None = None,
         error: str | None = None,
-    ) -> None:
+    ) -> StepRow:
+        """Commit the step's outcome; returns the row as committed."""
         with self._tx() as db:
-            cursor = db.execute(
-                "UPDATE steps SET status=?, outcome=COALESCE(?, outcome), error=?, updated_at=? WHERE batch_id=? AND step=?",
+            rows = db.execute(
+                "UPDATE steps SET status=?, outcome=COALESCE(?, outcome), error=?, updated_at=? WHERE batch_id=? AND step=?"
+                " RETURNING *",
                 (status.value, self._safe(to_json(outcome)), self._safe(error), self._clock.now(), batch_id, step),
-            )
-            if cursor.rowcount != 1:
+            ).fetchall()
+            if len(rows) != 1:
                 raise KeyError(f"no step {batch_id}:{step}")
             self._event(db, batch_id, step, status.value, error)
+        return _step_row(rows[0])
 
     def mark_for_reconcile(self, batch_id: str, step: str, *, by: str) -> None:
         """After a review: set a NEEDS_REVIEW step back to UNKNOWN so the next start looks it
@@ -641,6 +672,17 @@ class Journal:
 
     def events(self) -> list[tuple[float, str | None, str | None, str, str | None]]:
         return [tuple(r) for r in self._db.execute("SELECT ts, batch_id, step, kind, detail FROM events ORDER BY id")]
+
+    def events_after(
+        self, after: int, *, limit: int = 500
+    ) -> list[tuple[int, float, str | None, str | None, str, str | None]]:
+        """(id, ts, batch_id, step, kind, detail) of the events with id > ``after``, oldest first;
+        at most the newest ``limit`` of them (ids only grow: an id is a reader's cursor)."""
+        rows = self._db.execute(
+            "SELECT id, ts, batch_id, step, kind, detail FROM events WHERE id > ? ORDER BY id DESC LIMIT ?",
+            (after, limit),
+        ).fetchall()
+        return [tuple(r) for r in reversed(rows)]
 
     def dump_text(self) -> str:
         """Every row of every table as text (for audits and the no-secrets test)."""

@@ -33,6 +33,11 @@ class Metrics(Observer):
             registry=r,
         )
         self._blocked_reasons: set[str] = set()
+        # A batch stuck in a leg: open, and no step finished for a while (ops/prometheus alerts).
+        self.batch_open = Gauge("delever_batch_open", "1 while a batch is open, 0 between batches", registry=r)
+        self.last_step_time = Gauge(
+            "delever_last_step_timestamp_seconds", "UNIX time of the last step finished", registry=r
+        )
         self.step_seconds = Histogram(
             "delever_step_seconds",
             "Wall time per step",
@@ -59,10 +64,13 @@ class Metrics(Observer):
     # Observer
     def step_done(self, *, batch_id: str, step: str, status: StepStatus, seconds: float) -> None:
         self.steps.labels(step=step, status=status.value).inc()
+        self.batch_open.set(1)
+        self.last_step_time.set_to_current_time()
         self.step_seconds.labels(step=step).observe(seconds)
 
     def batch_done(self, *, batch_id: str, status: BatchStatus, accounting: dict[str, Any]) -> None:
         self.batches.labels(status=status.value).inc()
+        self.batch_open.set(0)
         if accounting.get("sold_filled"):
             self.sold_base.inc(float(Decimal(accounting["sold_filled"])))
         if accounting.get("gross_quote"):

@@ -31,6 +31,9 @@ class PlanLimits:
     max_batch_usd: Decimal | None  # None: no per-batch limit (a saved plan may have none)
     max_daily_usd: Decimal | None
     min_batch_usd: Decimal
+    # Stablecoins in the wallet the bot may spend first and refill from the sale (0: none):
+    # with it, unwind batches repay first and withdraw only what keeps HF at its start.
+    buffer_usd: Decimal
     max_batch_qty: Decimal | None = None  # collateral coins
     max_daily_qty: Decimal | None = None
     sold_today_usd: Decimal = D("0")  # already sold in the snapshot's UTC day
@@ -44,6 +47,8 @@ class PlanLimits:
             raise ValueError(f"max_slippage_bps must be in (0, 10000), got {self.max_slippage_bps}")
         if not 0 <= self.price_shock_bps < 10_000:
             raise ValueError(f"price_shock_bps must be in [0, 10000), got {self.price_shock_bps}")
+        if self.buffer_usd < 0:
+            raise ValueError(f"buffer_usd must be >= 0, got {self.buffer_usd}")
         if self.max_batches < 1:
             raise ValueError("max_batches must be >= 1")
 
@@ -138,6 +143,10 @@ class Batch:
     duration_s: int
     limited_by: str  # which bound set the size (floor, depth, batch_limit, daily_limit, target, ...)
     shock_source: str = ""  # where shock_bps came from (the plan's shock_source)
+    # "repay_first": repays from the wallet before it withdraws, and withdraws only what keeps
+    # HF at its start price for price; "withdraw_first": withdraws under the HF floor first.
+    order: str = "withdraw_first"
+    refill_units: int = 0  # of what comes back, debt tokens kept in the wallet (the buffer)
 
     @property
     def withdraw_amount(self) -> Decimal:
@@ -190,6 +199,8 @@ class Batch:
             "start_s": self.start_s,
             "duration_s": self.duration_s,
             "limited_by": self.limited_by,
+            "order": self.order,
+            "refill_amount": _amount(self.refill_units, self.debt_decimals),
         }
 
 

@@ -17,7 +17,12 @@ deterministic (Decimal at a fixed context, integers on chain). Per DESIGN "One b
    withdrawal fee, repay; the book is depleted by what the batch ate and refills between
    batches (``MarketModel.refill_half_life_s``). As HF recovers the floor bound widens, so
    batches grow.
-4. When no withdrawal can keep the floor, the plan says so (status BLOCKED) and names the
+4. With a buffer (``limits.buffer_usd``) and debt tokens in the wallet, a batch repays from the
+   wallet first (order ``repay_first``) and withdraws no more than keeps HF at or above its
+   pre-batch value price for price, at the current and at the shocked price
+   (``bot.domain.repay_first``); of what the sale brings back it keeps what it spent (up to the
+   buffer) in the wallet and repays the rest. Otherwise it withdraws first (``withdraw_first``).
+5. When no withdrawal can keep the floor, the plan says so (status BLOCKED) and names the
    outside action that would help; it never emits a batch that breaks the floor.
 """
 
@@ -45,8 +50,9 @@ from bot.domain import (
     wad_to_decimal,
 )
 from bot.domain.book import round_down_to_step
+from bot.domain.repay_first import keeps_start_hf, repay_first_withdraw
 from bot.engine.book_model import BookState, synthetic_book
-from bot.engine.fast_sizing import max_withdraw_fast
+from bot.engine.fast_sizing import max_withdraw_fast, repay_for_target_fast
 from bot.engine.plan_types import (
     Batch,
     MarketModel,
@@ -81,6 +87,9 @@ D = Decimal
 BPS = D(10_000)
 PLAN_CONTEXT = Context(prec=34, rounding="ROUND_HALF_EVEN")
 DIVERGENCE_WARN_BPS = D(100)
+# A repay-first withdrawal keeps HF this much above its start, for the interest that accrues
+# before the withdrawal lands (1 bp of HF is hours of interest).
+REPAY_FIRST_MARGIN_BPS = 1
 
 
 def default_rules(symbol: str = "ETH/USDT") -> MarketRules:
@@ -110,6 +119,8 @@ class _Run:
     day_usd: Decimal = D(0)
     day_qty: Decimal = D(0)
     sold_qty: Decimal = D(0)
+    wallet: int = 0  # debt tokens in the wallet repay-first batches may spend
+    buffer: int = 0  # of which the sale refills at most this much
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -243,6 +254,7 @@ def _plan(
         stop = "target already reached" if setup.target_wad is not None else "no debt"
         return _finish(setup, run, hf0, PlanStatus.NO_ACTION, stop, book_source)
 
+    run.buffer = to_units(limits.buffer_usd, debt_r.decimals)
     _repay_idle(setup, run)
     stop = _unwind(setup, run)
     if _reached(setup, run.pos):
@@ -294,13 +306,17 @@ def _reached(s: _Setup, pos: Position) -> bool:
 
 
 def _repay_idle(s: _Setup, run: _Run) -> None:
+    """Idle debt tokens repay first: on the exchange, and in the wallet beyond the buffer (the
+    buffer is left to the repay-first batches, which spend it and refill it)."""
     pos = run.pos
     debt_r = pos.reserve(s.debt)
     needed = debt_r.debt
     if s.target_wad is not None:
-        for_target = repay_for_target(pos, s.debt, target_hf_wad=s.target_wad)
+        for_target = repay_for_target_fast(pos, s.debt, target_hf_wad=s.target_wad)
         needed = debt_r.debt if for_target is None else for_target
     wallet = max(0, s.snapshot.wallet_balances.get(s.debt, 0))
+    run.wallet = min(wallet, run.buffer)
+    wallet -= run.wallet
     on_exchange = s.snapshot.exchange_balances.get(s.rules.quote, D(0)) - s.costs.exchange_withdrawal_fee
     exchange_units = to_units(on_exchange, debt_r.decimals) if on_exchange > 0 else 0
     from_wallet = min(wallet, needed)
@@ -342,6 +358,7 @@ def _repay_idle(s: _Setup, run: _Run) -> None:
             start_s=run.t,
             duration_s=duration,
             limited_by="idle_balance" if repay < needed else "target",
+            order="repay_first",
         )
     )
     run.pos = end
@@ -367,28 +384,43 @@ class _Sim:
     end: Position
     mid: Position
     end_debt: int  # debt units left after the repay
+    spend: int = 0  # repaid from the wallet before the withdrawal (repay-first)
+    refill: int = 0  # kept in the wallet from the proceeds
 
 
-def _simulate(s: _Setup, run: _Run, qty: Decimal) -> _Sim:
+def _simulate(s: _Setup, run: _Run, qty: Decimal, spend: int = 0) -> _Sim:
     coll = run.pos.reserve(s.collateral)
-    debt = run.pos.reserve(s.debt)
     units = to_units(qty, coll.decimals)
     fill = run.book.walk(qty, limit_price=s.cap_price)
     fees = fill.notional * s.taker_fee + s.costs.exchange_withdrawal_fee
     net = fill.notional - fees
-    proceeds = int((net * debt.unit).to_integral_value(rounding=ROUND_FLOOR)) if net > 0 else 0
-    repay = min(proceeds, debt.debt)
-    mid = after_withdraw(run.pos, s.collateral, units)
+    unit = run.pos.reserve(s.debt).unit
+    proceeds = int((net * unit).to_integral_value(rounding=ROUND_FLOOR)) if net > 0 else 0
+    start = after_repay(run.pos, s.debt, spend) if spend else run.pos
+    # Back to the buffer's level (rebuilding what an earlier, partly filled batch left short).
+    refill = min(proceeds, max(0, run.buffer - (run.wallet - spend))) if spend else 0
+    mid = after_withdraw(start, s.collateral, units)
+    repay = min(proceeds - refill, mid.reserve(s.debt).debt)
     end = after_repay(mid, s.debt, repay)
-    return _Sim(units, qty, fill.notional, fill.worst_price, fees, repay, proceeds, end, mid, end.reserve(s.debt).debt)
+    end_debt = end.reserve(s.debt).debt
+    return _Sim(
+        units, qty, fill.notional, fill.worst_price, fees, spend + repay, proceeds, end, mid, end_debt, spend, refill
+    )
 
 
-def _bounds(s: _Setup, run: _Run) -> dict[str, Decimal]:
+def _spend(s: _Setup, run: _Run) -> int:
+    """What a repay-first batch repays from the wallet before it withdraws (0: withdraw first)."""
+    return min(run.wallet, run.pos.reserve(s.debt).debt) if run.buffer > 0 else 0
+
+
+def _bounds(s: _Setup, run: _Run, spend: int = 0) -> dict[str, Decimal]:
     """Upper bounds on this batch's sale, in collateral coins, by name."""
     coll = run.pos.reserve(s.collateral)
     lim = s.limits
+    start = after_repay(run.pos, s.debt, spend) if spend else run.pos
+    floor = max_withdraw_fast(_shock(s, start), s.collateral, min_hf_wad=s.floor_wad)
     out: dict[str, Decimal] = {
-        "floor": from_units(max_withdraw_fast(_shock(s, run.pos), s.collateral, min_hf_wad=s.floor_wad), coll.decimals),
+        "floor": from_units(floor, coll.decimals),
         "depth": depth_above(run.book.bids, s.cap_price),
         "collateral": from_units(coll.collateral, coll.decimals),
     }
@@ -402,6 +434,9 @@ def _bounds(s: _Setup, run: _Run) -> dict[str, Decimal]:
         out["daily_limit_qty"] = max(D(0), lim.max_daily_qty - run.day_qty)
     if s.intent.max_sell is not None:
         out["sell_cap"] = max(D(0), s.intent.max_sell - run.sold_qty)
+    if spend:
+        keeps = _keeps_start_hf(s, run, spend)
+        out["repay_first"] = from_units(keeps, coll.decimals)
     return out
 
 
@@ -425,22 +460,40 @@ def _unwind(s: _Setup, run: _Run) -> str:
             run.notes.append(f"all {s.debt} debt is repaid; the other debts need their own plan")
             return f"{s.debt} debt repaid"
         _roll_day(s, run)
-        bounds = _bounds(s, run)
+        spend = _spend(s, run)
+        bounds = _bounds(s, run, spend)
         limited_by = min(bounds, key=lambda k: (bounds[k], k))
         bound = round_down_to_step(bounds[limited_by], step)
+        if spend and bound < min_qty:
+            # The wallet's stablecoins keep too little room for a sale the exchange takes:
+            # this batch withdraws first and leaves them alone.
+            run.notes.append(
+                f"batch {len(run.batches)}: the buffer of {from_units(spend, run.pos.reserve(s.debt).decimals)} "
+                f"{s.debt} leaves room for less than the minimum sale: withdraw first"
+            )
+            spend = 0
+            bounds = _bounds(s, run)
+            limited_by = min(bounds, key=lambda k: (bounds[k], k))
+            bound = round_down_to_step(bounds[limited_by], step)
         if bound <= 0 or bound < min_qty:
             return limited_by if bound <= 0 else f"{limited_by} (below the exchange/batch minimum)"
-        sim = _simulate(s, run, bound)
-        if not _done(s, sim):
+        sim = _simulate(s, run, bound, spend)
+        if not _done(s, sim) or not _refills(run, sim):
             chosen = sim
         else:
-            chosen = _smallest_reaching(s, run, bound, min_qty, lambda x: _done(s, x))
+            # The least sale that reaches the target and still refills the buffer: a buffer
+            # left short makes every later batch smaller.
+            chosen = _smallest_reaching(s, run, bound, min_qty, lambda x: _done(s, x) and _refills(run, x), spend)
             limited_by = "target" if s.target_wad is not None else "repay_all"
         if _leaves_dust(s, chosen) and _repays_all(sim):
             # What would be left is too small for another batch to clear (exchange minimum
             # plus the fixed withdrawal fee): repay everything now instead.
-            chosen = _smallest_reaching(s, run, bound, min_qty, _repays_all)
+            chosen = _smallest_reaching(s, run, bound, min_qty, _repays_all, spend)
             limited_by = "repay_all"
+        if chosen.spend:
+            least = _least_spend(s, run, chosen.units, chosen.spend)
+            if least < chosen.spend:
+                chosen = _simulate(s, run, chosen.qty, least)
         hf_before = health_factor_wad(run.pos)
         if health_factor_wad(chosen.end) <= hf_before:
             run.warnings.append(
@@ -456,6 +509,46 @@ def _done(s: _Setup, sim: _Sim) -> bool:
     return health_factor_wad(sim.end) >= s.target_wad
 
 
+def _keeps_start_hf(s: _Setup, run: _Run, spend: int) -> int:
+    """The most a batch that repays ``spend`` first may withdraw and keep its start HF (shocked)."""
+    return repay_first_withdraw(
+        run.pos,
+        collateral=s.collateral,
+        debt=s.debt,
+        repay_units=spend,
+        shock_bps=s.shock,
+        symbols=s.shock_symbols,
+        margin_bps=REPAY_FIRST_MARGIN_BPS,
+        search=max_withdraw_fast,
+    )
+
+
+def _repay_first_room(s: _Setup, run: _Run, spend: int) -> int:
+    """The most a batch that repays ``spend`` first may withdraw: its start HF, then the floor."""
+    keeps = _keeps_start_hf(s, run, spend)
+    floor = max_withdraw_fast(_shock(s, after_repay(run.pos, s.debt, spend)), s.collateral, min_hf_wad=s.floor_wad)
+    return min(keeps, floor)
+
+
+def _least_spend(s: _Setup, run: _Run, units: int, spend: int) -> int:
+    """About the least repay-first spend that still makes room for ``units``: a smaller sale
+    than the buffer allows spends only its share, so the sale refills all it spent. Starts at
+    the collateral-to-debt ratio with the margin (exact with one collateral) and steps up
+    until it fits."""
+    coll = run.pos.reserve(s.collateral).collateral
+    debt = run.pos.reserve(s.debt).debt
+    keep = 10_000 + REPAY_FIRST_MARGIN_BPS
+    least = min(spend, debt - (coll - units) * debt * 10_000 // (keep * coll) + 1) if coll else spend
+    step = max(1, least // 10_000)
+    while least < spend and _repay_first_room(s, run, least) < units:
+        least, step = min(spend, least + step), step * 2
+    return least
+
+
+def _refills(run: _Run, sim: _Sim) -> bool:
+    return sim.refill >= max(0, run.buffer - (run.wallet - sim.spend)) if sim.spend else True
+
+
 def _repays_all(sim: _Sim) -> bool:
     return sim.repay > 0 and sim.end_debt == 0
 
@@ -467,19 +560,21 @@ def _leaves_dust(s: _Setup, sim: _Sim) -> bool:
     return 0 < left < dust * 2
 
 
-def _smallest_reaching(s: _Setup, run: _Run, bound: Decimal, min_qty: Decimal, reaches: Callable[[_Sim], bool]) -> _Sim:
+def _smallest_reaching(
+    s: _Setup, run: _Run, bound: Decimal, min_qty: Decimal, reaches: Callable[[_Sim], bool], spend: int
+) -> _Sim:
     """The least lot-step multiple in [min_qty, bound] whose batch ``reaches`` (HF after
     repay and the repaid amount grow with the sale while fills beat LT × liquidation price)."""
     step = s.rules.step_size
     lo = int(min_qty / step) if step > 0 else 0  # steps; lo may or may not reach
     hi = int(bound / step)  # reaches
-    lo_sim = _simulate(s, run, lo * step)
+    lo_sim = _simulate(s, run, lo * step, spend)
     if lo > 0 and reaches(lo_sim):
         return lo_sim
-    best = _simulate(s, run, hi * step)
+    best = _simulate(s, run, hi * step, spend)
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        sim = _simulate(s, run, mid * step)
+        sim = _simulate(s, run, mid * step, spend)
         if reaches(sim):
             hi, best = mid, sim
         else:
@@ -495,6 +590,8 @@ def _commit(s: _Setup, run: _Run, sim: _Sim, limited_by: str, hf_before: int) ->
     shocked_mid = health_factor_wad(_shock(s, sim.mid))
     if shocked_mid < s.floor_wad:  # by construction of the floor bound; never emit otherwise
         raise AssertionError("planned batch breaks the HF floor at the shocked price")
+    if sim.spend and not keeps_start_hf(run.pos, sim.mid, shock_bps=s.shock, symbols=s.shock_symbols):
+        raise AssertionError("planned repay-first batch leaves HF below its start")
     run.batches.append(
         Batch(
             index=len(run.batches),
@@ -506,7 +603,7 @@ def _commit(s: _Setup, run: _Run, sim: _Sim, limited_by: str, hf_before: int) ->
             withdraw_units=sim.units,
             repay_units=sim.repay,
             repay_all=sim.repay >= debt.debt,
-            repay_from_wallet_units=0,
+            repay_from_wallet_units=sim.spend,
             repay_from_exchange_units=0,
             reference_price=s.reference,
             floor_price=s.cap_price,
@@ -525,8 +622,11 @@ def _commit(s: _Setup, run: _Run, sim: _Sim, limited_by: str, hf_before: int) ->
             start_s=run.t,
             duration_s=duration,
             limited_by=limited_by,
+            order="repay_first" if sim.spend else "withdraw_first",
+            refill_units=sim.refill,
         )
     )
+    run.wallet += sim.refill - sim.spend
     run.pos = sim.end
     run.book = run.book.after_sell(sim.qty, limit_price=s.cap_price).refilled(
         elapsed_s=duration, half_life_s=s.market.refill_half_life_s

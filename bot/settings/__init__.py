@@ -26,6 +26,7 @@ from bot.settings.errors import config_error
 from bot.settings.sections import (
     MASKED_SECRET_PATHS,
     ChainConfig,
+    ConsoleConfig,
     EngineConfig,
     ExchangeConfig,
     FieldProblem,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ChainConfig",
+    "ConsoleConfig",
     "EngineConfig",
     "ExchangeConfig",
     "JournalConfig",
@@ -101,6 +103,7 @@ class Settings(BaseSettings):
     metrics: MetricsConfig = MetricsConfig()
     notify: NotifyConfig = NotifyConfig()
     engine: EngineConfig = EngineConfig()
+    console: ConsoleConfig = ConsoleConfig()
 
     @classmethod
     def settings_customise_sources(
@@ -130,6 +133,10 @@ class Settings(BaseSettings):
             )
         if self.wallet.address is None:
             raise FieldProblem(("wallet", "address"), "required (the wallet whose position is managed)")
+        if self.limits.buffer_usd > 0 and not self.engine.repay_idle:
+            raise FieldProblem(
+                ("limits", "buffer_usd"), "needs engine.repay_idle = true (batches spend the buffer first)"
+            )
         if self.mode in ("testnet", "live"):
             if self.wallet.key_source == "none":
                 raise FieldProblem(
@@ -268,7 +275,7 @@ def _register_secrets(settings: Settings) -> None:
 # The chain, the wallet, the journal, metrics and notifications are the daemon's; a backtest
 # accepts a full daemon config and ignores those sections (it touches no chain).
 BACKTEST_SECTIONS = ("exchange", "policy", "limits", "engine")
-_DAEMON_ONLY_KEYS = frozenset({"mode", "devnet_state", "chain", "wallet", "journal", "metrics", "notify"})
+_DAEMON_ONLY_KEYS = frozenset({"mode", "devnet_state", "chain", "wallet", "journal", "metrics", "notify", "console"})
 
 
 class BacktestSettings(BaseModel):

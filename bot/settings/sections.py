@@ -36,6 +36,7 @@ MASKED_SECRET_PATHS: dict[tuple[str, str], str] = {
     ("exchange", "api_key"): "DELEVER_EXCHANGE__API_KEY",
     ("exchange", "api_secret"): "DELEVER_EXCHANGE__API_SECRET",
     ("notify", "telegram_token"): "DELEVER_NOTIFY__TELEGRAM_TOKEN",
+    ("console", "token"): "DELEVER_CONSOLE__TOKEN",
 }
 """Secrets accepted from the environment only, with the variable that sets each."""
 
@@ -204,6 +205,9 @@ class LimitsConfig(BaseModel):
     min_batch_usd: PositiveUsd = Decimal("100")
     cooldown_s: Seconds = 300.0
     max_oracle_divergence_bps: Annotated[int, Field(gt=0, le=5000)] = 300
+    # Stablecoins (debt token, ≈ USD) the bot may spend from the wallet at a batch's start and
+    # refill from its sale: with it, batches repay first and HF never dips below their start.
+    buffer_usd: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)] = Decimal("0")
 
     @model_validator(mode="after")
     def _ordered_amounts(self) -> LimitsConfig:
@@ -233,6 +237,31 @@ class MetricsConfig(BaseModel):
     def _loopback_unless_allowed(self) -> MetricsConfig:
         if not self.allow_remote and not is_loopback_host(self.host):
             raise FieldProblem(("host",), "is not a loopback address: set metrics.allow_remote = true to serve it")
+        return self
+
+
+class ConsoleConfig(BaseModel):
+    """The operator's web console (``delever console``, ``delever run --console``)."""
+
+    model_config = FROZEN_STRICT
+
+    host: Annotated[str, Field(min_length=1, max_length=253)] = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8765
+    # The stop and clear-halt controls need it (header X-Delever-Token); without it the page is read-only.
+    token: Annotated[SecretStr, Field(min_length=16)] | None = None
+    tls_certfile: Path | None = None
+    tls_keyfile: Path | None = None
+
+    @model_validator(mode="after")
+    def _off_loopback_needs_token_and_tls(self) -> ConsoleConfig:
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise FieldProblem(("tls_certfile",), "tls_certfile and tls_keyfile go together")
+        if not is_loopback_host(self.host) and (self.token is None or self.tls_certfile is None):
+            raise FieldProblem(
+                ("host",),
+                f"{self.host} is not a loopback address: serving the console beyond this machine needs "
+                "DELEVER_CONSOLE__TOKEN and console.tls_certfile/tls_keyfile",
+            )
         return self
 
 

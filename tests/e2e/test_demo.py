@@ -33,6 +33,7 @@ def test_demo_deleverages_through_the_crash_and_cleans_up(tmp_path):
     )
     wall = time.monotonic() - began
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "the console is at http://127.0.0.1:" in done.stdout  # `make demo` shows where to watch it live
     summary = json.loads((state_dir / "summary.json").read_text())
     policy = {k: Decimal(v) for k, v in summary["policy"].items()}
 

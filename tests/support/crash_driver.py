@@ -1,6 +1,8 @@
 """Run one batch (or resume) in its own process, over a fake world persisted to a file.
 
-    python -m tests.support.crash_driver STATE JOURNAL start|resume
+    python -m tests.support.crash_driver STATE JOURNAL start|start-repay-first|resume
+
+``start-repay-first``: a 15,000 USDT buffer in the wallet, spent first and refilled by the sale.
 
 ``DELEVER_CRASH_AT=<point>`` makes the executor die there with ``os._exit(137)``. The world is
 saved after every call into it, as a venue keeps what happened whatever the client does.
@@ -16,7 +18,9 @@ from bot.engine.executor import Executor
 from bot.engine.journal import Journal
 from bot.engine.steps import BatchSpec
 from tests.support.engine_kit import default_config
-from tests.support.fakes import E18, FakeLending, FakeVenue, FakeWorld, make_world
+from tests.support.fakes import E6, E18, FakeLending, FakeVenue, FakeWorld, make_world
+
+REPAY_FIRST_BUFFER_USDT = 15_000
 
 
 class Persisting:
@@ -40,7 +44,8 @@ class Persisting:
 
 
 def main(state: Path, journal_path: Path, action: str) -> int:
-    world = FakeWorld.load(state) if state.exists() else make_world(idle_wallet_usdt=1000)
+    idle = REPAY_FIRST_BUFFER_USDT if action == "start-repay-first" else 1000
+    world = FakeWorld.load(state) if state.exists() else make_world(idle_wallet_usdt=idle)
     world.clock.on_sleep.append(lambda _now: world.save(state))
     lending = Persisting(FakeLending(world), world, state)
     venue = Persisting(FakeVenue(world), world, state)
@@ -54,6 +59,17 @@ def main(state: Path, journal_path: Path, action: str) -> int:
         )  # crash hook from the environment
         if action == "start":
             spec = BatchSpec(collateral="WETH", debt="USDT", withdraw_amount=10 * E18)
+            results = [executor.execute(spec, lending.snapshot())]
+        elif action == "start-repay-first":
+            buffer = REPAY_FIRST_BUFFER_USDT * E6
+            spec = BatchSpec(
+                collateral="WETH",
+                debt="USDT",
+                withdraw_amount=10 * E18,
+                repay_idle_amount=buffer,
+                order="repay_first",
+                refill_units=buffer,
+            )
             results = [executor.execute(spec, lending.snapshot())]
         else:
             results = executor.resume()

@@ -28,6 +28,7 @@ from web3 import Web3
 from bot.adapters.chain.rpc import make_web3
 from bot.devnet import anvil
 from bot.devnet.aave_market import Market
+from bot.devnet.dex.depth import DepthProfile
 from bot.devnet.local import DemoDeployment, DemoOptions, deploy_demo
 from bot.devnet.scenario import OpenedPosition
 from bot.devnet.state import read_state_data
@@ -125,6 +126,14 @@ def bare_devnet() -> Iterator[Devnet]:
 def aave_devnet() -> Iterator[Devnet]:
     """anvil + Aave v3 + the demo position (100 WETH at HF ≈ 1.45), shared by the module."""
     with start_devnet(DemoOptions()) as devnet:
+        yield devnet
+
+
+@pytest.fixture(scope="module")
+def dex_devnet() -> Iterator[Devnet]:
+    """``aave_devnet`` plus Uniswap v3 WETH/USDT and WETH/USDC pools (the default depth profile,
+    what `devnet up` deploys), shared by the module."""
+    with start_devnet(DemoOptions(dex=DepthProfile())) as devnet:
         yield devnet
 
 

@@ -90,6 +90,7 @@ def plan_limits(**overrides: Any) -> PlanLimits:
         max_batch_usd=None,
         max_daily_usd=None,
         min_batch_usd=Decimal(0),
+        buffer_usd=Decimal(0),
     )
     return PlanLimits(**{**values, **overrides})
 

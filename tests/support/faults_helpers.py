@@ -31,7 +31,7 @@ from bot.devnet.exchange import CoinConfig, EmulatorConfig, start_emulator
 from bot.devnet.exchange.chain import ERC20_ABI
 from bot.domain.position import to_units
 from bot.domain.wadray import MAX_UINT256
-from bot.engine.journal import BatchStatus, Journal, StepStatus
+from bot.engine.journal import BatchStatus, Journal, JournalCorrupt, StepStatus
 from tests.support.e2e import E2E, HOT_WALLET_INDEX, SharedDevnet
 
 D = Decimal
@@ -150,13 +150,20 @@ class Rig(E2E):
 
     def wait_for(self, predicate, *, timeout: float, what: str, proc: subprocess.Popen | None = None) -> None:
         deadline = time.monotonic() + timeout
+        unreadable: JournalCorrupt | None = None
         while time.monotonic() < deadline:
-            if predicate():
-                return
+            try:
+                if predicate():
+                    return
+            except JournalCorrupt as exc:
+                # Read between the daemon's first write of a new journal file and its schema's
+                # commit: not yet readable. A journal that stays so fails below, with the reason.
+                unreadable = exc
             if proc is not None and proc.poll() is not None:
                 raise AssertionError(f"the daemon exited ({proc.returncode}) before {what}:\n{self.log_text()[-3000:]}")
             time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}:\n{self.log_text()[-3000:]}")
+        last = f" (the journal was last unreadable: {unreadable})" if unreadable else ""
+        raise AssertionError(f"timed out waiting for {what}{last}:\n{self.log_text()[-3000:]}")
 
 
 @pytest.fixture

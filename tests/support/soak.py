@@ -14,9 +14,12 @@ daemon's alone.
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import shutil
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
@@ -43,7 +46,8 @@ from tests.support.faults_helpers import WITHDRAW_FEE_USDT, Rig
 from tests.support.unwind_harness import HfSampler
 
 D = Decimal
-DURATION_ENV, SEED_ENV = "DELEVER_SOAK_S", "DELEVER_SOAK_SEED"
+DURATION_ENV, SEED_ENV, ARTEFACTS_ENV = "DELEVER_SOAK_S", "DELEVER_SOAK_SEED", "DELEVER_SOAK_ARTEFACTS"
+ROOT = Path(__file__).resolve().parents[2]
 DELEGATE_INDEX = 8  # borrows on the wallet's behalf to re-lever it
 START_PRICE = D(1700)
 TRIGGER, TARGET, FLOOR = D("1.5"), D("1.6"), D("1.10")  # the rig's config (tests/support/e2e.py)
@@ -65,6 +69,11 @@ EXCHANGE_FAULTS: dict[str, tuple[str, dict[str, Any]]] = {
     "ex_depth_delay_6s": ("GET /api/v3/depth", {"kind": "delay", "seconds": 6}),
     "ex_lookup_503": ("GET /api/v3/order", {"kind": "status", "status": 503, "times": 2}),
 }
+# A keyed exchange write gets one re-send after a failure that its lookup proves did nothing;
+# a second failure of the same key is the executor's NeedsReview by design. So a write route is
+# not faulted again within this many seconds of its last fault (one failure per key).
+WRITE_ROUTES = (ORDER, WITHDRAW)
+WRITE_FAULT_SPACING_S = 90.0
 # name -> (JSON-RPC method, spec): the fault proxy in front of the daemon's RPC
 RPC_FAULTS: dict[str, tuple[str, dict[str, Any]]] = {
     "rpc_503": ("*", {"kind": "status", "status": 503, "times": 2}),
@@ -131,12 +140,51 @@ def soak_rig(tmp: Path) -> Iterator[tuple[Rig, FaultProxy]]:
         rig = Rig(devnet, handle, tmp)
         try:
             with FaultProxy(rig.url) as proxy:
-                rig.extra_env = {"DELEVER_CHAIN__RPC_URL": proxy.url}
+                # The shock stays the configured 3 % (``SHOCK_BPS``): the walk compresses minutes of a
+                # crash into seconds (σ ≈ 3 % per 1m candle), so a σ-sized shock over the planner's
+                # 670 s round trip blocks every withdrawal by the floor once ten candles exist.
+                rig.extra_env = {"DELEVER_CHAIN__RPC_URL": proxy.url, "DELEVER_EXCHANGE__CANDLES_LIMIT": "0"}
                 rig.start_block = quick.block_number(rig.url)
                 yield rig, proxy
         finally:
             rig.cleanup()
             handle.stop()
+
+
+def keep_artefacts(rig: Rig, seed: int, report: dict[str, Any] | None = None) -> Path:
+    """Copy what a failed soak leaves (the journal, consistent even mid-WAL; every daemon's log;
+    the journal's last events as text; the report) to ``$DELEVER_SOAK_ARTEFACTS`` or
+    ``.delever/soak/<seed>-<UTC time>/`` under the repository, out of pytest's rotating tmp."""
+    base = Path(os.environ.get(ARTEFACTS_ENV) or ROOT / ".delever" / "soak")
+    target = base / f"{seed}-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}"
+    target.mkdir(parents=True, exist_ok=True)
+    for log in sorted(rig.tmp.glob("daemon-*.log")):
+        shutil.copy(log, target / log.name)
+    if rig.journal_path.exists():
+        source = sqlite3.connect(f"{rig.journal_path.resolve().as_uri()}?mode=ro", uri=True)
+        copy = sqlite3.connect(target / "journal.sqlite")
+        try:
+            source.backup(copy)
+        finally:
+            copy.close()
+            source.close()
+        (target / "journal-events.txt").write_text(journal_events(rig, limit=None))
+    if report is not None:
+        (target / "report.json").write_text(json.dumps(report, default=str, indent=1))
+    return target
+
+
+def journal_events(rig: Rig, limit: int | None = 60) -> str:
+    """The journal's events (the last ``limit``; all with None), one line each."""
+    try:
+        with rig.journal() as j:
+            events = j.events()
+    except Exception as e:  # noqa: BLE001 - a diagnostic only
+        return f"(journal unreadable: {e})"
+    shown = events if limit is None else events[-limit:]
+    return "\n".join(
+        f"{ts:.1f} {batch or '-'} {step or '-'} {kind} {detail or ''}" for ts, batch, step, kind, detail in shown
+    )
 
 
 class RssSampler(threading.Thread):
@@ -208,6 +256,7 @@ class Soak:
     recent: list[tuple[float, str]] = field(default_factory=list)
     started_at: float = 0.0
     ended_at: float = 0.0
+    wind_down_result: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -325,10 +374,20 @@ class Soak:
             route, spec = EXCHANGE_FAULTS[kind]
             if any(f["route"] == route for f in self.rig.admin("GET", "/faults")):
                 return None
+            if route in WRITE_ROUTES and self._faulted_within(route, WRITE_FAULT_SPACING_S):
+                return None
             self.rig.add_fault(route=route, **spec)
         self.faults[f"armed:{kind}"] += 1
         self.recent.append((time.monotonic(), kind))
         return kind
+
+    def _faulted_within(self, route: str, seconds: float) -> bool:
+        method, path = route.split(" ", 1)
+        now = time.time()
+        return any(
+            r["fault"] and r["method"] == method and r["path"] == path and now - r["time"] < seconds
+            for r in self.rig.admin("GET", "/requests")
+        )
 
     def process_fault(self) -> str:
         kind = self.rng.choice(PROCESS_FAULTS)
@@ -395,11 +454,22 @@ class Soak:
             self.set_price((self.price * D("0.98")).quantize(D("0.01")))
             time.sleep(0.5)
         self.rig.hf_start = int(self.hf() * WAD)
+        shocked_at, settled = time.monotonic(), False
         while time.monotonic() < deadline:
             self._watch_daemon()
             if self.hf() >= TRIGGER and not self._open_batches():
+                settled = True
                 break
             time.sleep(0.5)
+        self.wind_down_result = {
+            "settled": settled,  # HF back above the trigger and no batch open, within the bound
+            "hf_after_shock": str((D(self.rig.hf_start) / WAD).quantize(D("0.0001"))),
+            "hf_end": str(self.hf().quantize(D("0.0001"))),
+            "open_batches": self._open_batches(),
+            "waited_s": round(time.monotonic() - shocked_at, 1),
+            "bound_s": timeout,
+            "last_blocked_alert": self.last_log_line("blocked below the policy's trigger"),
+        }
         self._check_control()
         self.ended_at = time.monotonic()
         self.stop_daemon("sigterm")
@@ -408,6 +478,15 @@ class Soak:
             self.sampler.stop()
 
     # ---- what happened ---------------------------------------------------------------------
+    def last_log_line(self, needle: str) -> str | None:
+        """The last line of the daemons' logs containing ``needle`` (newest process first)."""
+        for d in reversed(self.generations):
+            text = d.log.read_text(errors="replace") if d.log.exists() else ""
+            found = [line for line in text.splitlines() if needle in line]
+            if found:
+                return found[-1][:600]
+        return None
+
     def fired(self) -> Counter[str]:
         """Faults that actually hit a request (the proxy's count; the emulator's request log)."""
         fired: Counter[str] = Counter()

@@ -86,12 +86,12 @@ class Devnet:
 
     # ---- set-up ---------------------------------------------------------------------------
     @classmethod
-    def up(cls, tmp: Path, *, collateral: str = "100", hf: str = "1.45") -> Devnet:
+    def up(cls, tmp: Path, *, collateral: str = "100", hf: str = "1.45", keep_usdt: Decimal = D(0)) -> Devnet:
         devnet_up(tmp / ".delever", "--collateral", collateral, "--hf", hf, cwd=tmp)
         state = read_state_data(tmp / ".delever" / "devnet.json")
         assert state is not None
         devnet = cls(tmp, state)
-        devnet.spend_borrowed_usdt()
+        devnet.spend_borrowed_usdt(keep=keep_usdt)
         return devnet
 
     def down(self) -> None:
@@ -102,15 +102,16 @@ class Devnet:
                 self.sampler.stop()
             devnet_down(self.state_dir, cwd=self.tmp)
 
-    def spend_borrowed_usdt(self) -> None:
+    def spend_borrowed_usdt(self, *, keep: Decimal = D(0)) -> None:
         """The demo wallet still holds what it borrowed: move it away (`devnet send USDT all`), so
         HF can only be restored by selling collateral (otherwise the first batch is, rightly, an
-        idle repay)."""
+        idle repay). ``keep``: USDT left in the wallet (a buffer the bot may spend and refill)."""
         state = read_state(self.state_dir / "devnet.json")
         assert state is not None
-        if wallet_ops.token_balance(state.rpc_url, state.tokens["USDT"], state.wallet):
+        balance = wallet_ops.token_balance(state.rpc_url, state.tokens["USDT"], state.wallet)
+        if balance:
             sink = str(rpc_call(state.rpc_url, "eth_accounts")[SINK_INDEX])
-            wallet_ops.send(state, "USDT", None, sink)
+            wallet_ops.send(state, "USDT", D(balance).scaleb(-6) - keep if keep else None, sink)
 
     def hf_wad(self, block: str = "latest") -> int:
         return quick.account_data(self.rpc, self.state["pool"], self.state["wallet"], block).health_factor_wad
@@ -122,13 +123,18 @@ class Devnet:
 
     # ---- the daemon -----------------------------------------------------------------------
     def start_daemon(
-        self, *, wait_for_tick: bool = True, timeout: float = 90, env: dict[str, str] | None = None
+        self,
+        *,
+        wait_for_tick: bool = True,
+        timeout: float = 90,
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
     ) -> None:
         self.log_path = self.tmp / "daemon.log"
         log = open(self.log_path, "w")  # noqa: SIM115 - owned by the child until it exits
         self.marks["daemon_start"] = time.monotonic()
         self.daemon = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "--config", str(CONFIG), "run"],
+            [sys.executable, "-m", "bot.cli", "--config", str(CONFIG), "run", *args],
             cwd=self.tmp,
             env={**cli_env(self.state_dir), **(env or {})},
             stdout=log,

@@ -113,6 +113,8 @@ def test_cli_devnet_down_and_status_without_a_devnet(monkeypatch, tmp_path) -> N
         ["devnet", "set-price", "WETH", "cheap"],
         ["devnet", "up", "--hf", "0.9"],
         ["devnet", "up", "--collateral", "lots"],
+        ["devnet", "up", "--dex-depth", "-1"],
+        ["devnet", "up", "--dex-depth", "deep"],
     ],
 )
 def test_cli_devnet_bad_arguments_exit_2_before_touching_anything(monkeypatch, tmp_path, args) -> None:
@@ -120,6 +122,18 @@ def test_cli_devnet_bad_arguments_exit_2_before_touching_anything(monkeypatch, t
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["devnet", "set-price", "WETH", "2000"], ["devnet", "send", "USDT", "all"], ["devnet", "advance", "1h"]],
+)
+def test_cli_devnet_commands_without_a_devnet_are_a_user_mistake(monkeypatch, tmp_path, args) -> None:
+    # The same exit code as `status` or `plan` without a config: the user skipped `devnet up`.
+    monkeypatch.setenv("DELEVER_STATE_DIR", str(tmp_path))
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert "no devnet is running (start one with `delever devnet up`)" in result.stderr
 
 
 def test_quick_selectors_match_their_signatures() -> None:

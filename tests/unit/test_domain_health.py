@@ -203,3 +203,26 @@ def test_wad_div_rounds_half_up() -> None:
 
 def test_decimal_to_wad() -> None:
     assert decimal_to_wad("1.05") == 1_050_000_000_000_000_000
+
+
+def test_with_reserve_and_with_prices_copy_exactly_what_they_change() -> None:
+    pos = weth_usdc(rounding=Rounding.V3_5)
+    moved = pos.with_reserve("USDC", debt=1, collateral_enabled=False).with_prices({"WETH": 3 * E8})
+    assert moved == Position(
+        (
+            replace(pos.reserve("WETH"), price=3 * E8),
+            replace(pos.reserve("USDC"), debt=1, collateral_enabled=False),
+        ),
+        rounding=Rounding.V3_5,
+    )
+    assert pos == weth_usdc(rounding=Rounding.V3_5)  # the original is untouched
+    for bad, error in (
+        (lambda: pos.with_reserve("DAI", debt=1), KeyError),
+        (lambda: pos.with_reserve("WETH", colateral=1), TypeError),
+        (lambda: pos.with_prices({"DAI": 1}), KeyError),
+    ):
+        try:
+            bad()
+        except error:
+            continue
+        raise AssertionError(f"{bad} did not raise {error.__name__}")

@@ -116,7 +116,7 @@ def test_journal_unknown_schema_version_is_refused(tmp_path):
         j._db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
     with pytest.raises(JournalCorrupt, match="99"):
         Journal(tmp_path / "j.sqlite", clock=ManualClock())
-    assert SCHEMA_VERSION == 1
+    assert SCHEMA_VERSION == 2
 
 
 def test_journal_lists_ok_outcomes_of_one_step_per_window(journal):

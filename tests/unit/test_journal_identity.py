@@ -172,7 +172,7 @@ def test_a_main_file_without_tables_is_refused(tmp_path):
     path = tmp_path / "journal.sqlite"
     with sqlite3.connect(path) as db:  # a database file, but none of the journal's tables
         db.execute("CREATE TABLE other (x)")
-    with pytest.raises(JournalCorrupt, match="table meta, batches, steps, events, control is missing"):
+    with pytest.raises(JournalCorrupt, match="table meta, batches, steps, events, control, sends is missing"):
         Journal(path, clock=ManualClock())
 
 

@@ -238,3 +238,17 @@ def test_wait_for_deposit_keeps_waiting_through_rate_limits_and_outages() -> Non
     transfer = venue.wait_for_deposit(coin="ETH", txid="0xabc", timeout_s=120, poll_s=5)
     assert transfer.state is TransferState.OK
     assert clock.now() - start >= 25  # honoured Retry-After, then polled again after the outage
+
+
+def test_withdrawal_ids_to_lists_only_our_withdrawals_to_that_address() -> None:
+    venue, fake, _ = make()
+    venue.withdraw(key=KEY, coin="USDT", amount=D("50"), address=ALLOWED, network="ERC20")
+    venue.withdraw(key="batch-2/withdraw-usdt", coin="USDT", amount=D("60"), address=ALLOWED, network="ERC20")
+    fake.withdrawals.append({**fake.withdrawals[0], "id": "w9", "withdrawOrderId": "someone-else"})  # not ours
+    fake.withdrawals.append({**fake.withdrawals[0], "id": "w10", "withdrawOrderId": "dlw-x", "address": OTHER})
+    assert venue.withdrawal_ids_to("USDT", ALLOWED.lower()) == (
+        withdraw_order_id(KEY),
+        withdraw_order_id("batch-2/withdraw-usdt"),
+    )
+    assert venue.withdrawal_ids_to("USDT", OTHER) == ("dlw-x",)
+    assert venue.withdrawal_ids_to("ETH", ALLOWED) == ()

@@ -175,24 +175,17 @@ class AaveLending:
         """
         zero_key, approve_key = f"{key}/approve-zero", f"{key}/approve"
         if self.sender.record(zero_key) is not None:
-            self._require_ok(self._resume(zero_key))
+            require_ok(self._resume(zero_key))
         if self.sender.record(approve_key) is not None:
-            self._require_ok(self._resume(approve_key))
+            require_ok(self._resume(approve_key))
             return
         current = self.allowance(symbol, spender)
         if current >= amount:
             return
         token = self.reader.market().reserve(symbol).asset
         if current > 0:
-            self._require_ok(self._send(zero_key, _approve_request(token, symbol, spender, 0)))
-        self._require_ok(self._send(approve_key, _approve_request(token, symbol, spender, amount)))
-
-    def _require_ok(self, result: TxResult) -> None:
-        if result.outcome is Outcome.OK:
-            return
-        if result.outcome is Outcome.FAILED:
-            raise Rejected(f"{result.key} failed: {result.error}", reason=result.error)
-        raise Retryable(f"{result.key} is not confirmed yet ({result.outcome.value}); call again to resume")
+            require_ok(self._send(zero_key, _approve_request(token, symbol, spender, 0)))
+        require_ok(self._send(approve_key, _approve_request(token, symbol, spender, amount)))
 
     def _send(self, key: str, request: TxRequest) -> TxResult:
         return self.sender.send(key, request, wait=self.config.wait, timeout=self.config.wait_timeout)
@@ -219,3 +212,12 @@ def _checked_address(address: str) -> str:
 
 def _human(amount: int, decimals: int) -> str:
     return "all" if amount == MAX_UINT256 else f"{from_units(amount, decimals):f}"
+
+
+def require_ok(result: TxResult) -> None:
+    """Go on only after a confirmed transaction: a revert is final, anything else is resumed."""
+    if result.outcome is Outcome.OK:
+        return
+    if result.outcome is Outcome.FAILED:
+        raise Rejected(f"{result.key} failed: {result.error}", reason=result.error)
+    raise Retryable(f"{result.key} is not confirmed yet ({result.outcome.value}); call again to resume")

@@ -132,6 +132,11 @@ class TxSender:
         self._alerted: set[str] = set()
         self._lock = threading.RLock()  # one nonce allocation / reconciliation at a time
 
+    @property
+    def store(self) -> TxStore:
+        """Where every key, nonce and signed hash of this sender is kept (read it, never write)."""
+        return self._store
+
     def __repr__(self) -> str:  # never show the account object
         return f"TxSender(address={self.address}, chain_id={self.config.chain_id})"
 

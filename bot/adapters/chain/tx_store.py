@@ -208,6 +208,16 @@ class TxStore:
             ).fetchone()
             return row[0] if row else None
 
+    def sent_hashes(self, sender: str, chain_id: int) -> frozenset[str]:
+        """Every hash ever signed for ``sender`` on ``chain_id`` (replacements included)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT a.tx_hash FROM chain_tx_attempt a JOIN chain_tx t ON t.key = a.key "
+                "WHERE t.sender = ? AND t.chain_id = ?",
+                (sender, chain_id),
+            ).fetchall()
+            return frozenset(str(r[0]).lower() for r in rows)
+
     # -- writes (each one transaction, fsynced) ----------------------------------------------
     def insert_signed(self, record: TxRecord, attempt: Attempt) -> None:
         now = time.time()

@@ -145,6 +145,10 @@ class CcxtVenue:
     def withdrawal(self, *, key: str, coin: str) -> Transfer:
         return self._transfers.withdrawal(key=key, coin=coin)
 
+    def withdrawal_ids_to(self, coin: str, address: str) -> tuple[str, ...]:
+        """This bot's past withdrawals of ``coin`` to ``address`` (their withdrawOrderIds)."""
+        return self._transfers.withdrawal_ids_to(coin, address)
+
     # -- helpers -----------------------------------------------------------------------
     def _load_rules(self, symbol: str) -> MarketRules:
         self._calls.read(self._client.load_markets)

@@ -31,8 +31,11 @@ def client_order_id(key: str, attempt: int) -> str:
     return cid
 
 
+WITHDRAW_ID_PREFIX = "dlw-"  # every withdrawOrderId this bot makes starts with it
+
+
 def withdraw_order_id(key: str) -> str:
     """withdrawOrderId of the single withdrawal made for step ``key``."""
-    wid = f"dlw-{_digest(key)}"
+    wid = f"{WITHDRAW_ID_PREFIX}{_digest(key)}"
     assert ID_PATTERN.match(wid)
     return wid

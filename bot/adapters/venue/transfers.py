@@ -18,7 +18,7 @@ from eth_utils import is_address, is_checksum_address, to_checksum_address
 
 from bot.adapters.venue.calls import Calls, MalformedResponse, WriteOutcomeUnknown
 from bot.adapters.venue.fills import dec, plain, round_down
-from bot.adapters.venue.ids import withdraw_order_id
+from bot.adapters.venue.ids import WITHDRAW_ID_PREFIX, withdraw_order_id
 from bot.errors import (
     ConfigError,
     GuardRefused,
@@ -163,6 +163,21 @@ class TransferDesk:
         if found is None:
             return Transfer(key=wid, coin=coin, amount=Decimal(0), state=TransferState.UNKNOWN)
         return _withdrawal_transfer(wid, coin, found)
+
+    def withdrawal_ids_to(self, coin: str, address: str) -> tuple[str, ...]:
+        """The withdrawOrderIds of this bot's withdrawals (``dlw-…``) of ``coin`` to ``address``
+        in the history window: the wallet's past on the exchange, whatever journal made them."""
+        records = self._calls.read(self._client.fetch_withdrawals, coin, self._since_ms(), None)
+        wanted = address.lower()
+        found = []
+        for record in records if isinstance(records, list) else []:
+            if not isinstance(record, dict):
+                continue
+            wid = str(_info(record).get("withdrawOrderId") or "")
+            to = str(_info(record).get("address") or record.get("address") or "")
+            if wid.startswith(WITHDRAW_ID_PREFIX) and to.lower() == wanted:
+                found.append(wid)
+        return tuple(found)
 
     # -- helpers -----------------------------------------------------------------------
     def _allowed(self, address: str) -> str:

@@ -30,12 +30,24 @@ class Repay(RepayStep):
             landed = AWAIT_QUOTE.ok_outcome(run)
             arrived = landed.arrived_units if landed is not None else None
             balance = min(balance, arrived) if arrived is not None else 0
+        kept = _refill(run, balance)
+        balance -= kept
         if balance <= 0 or debt <= 0:
+            if debt > 0 and kept > 0:
+                return Skip("what arrived refilled the buffer; nothing left to repay")
             return Skip("nothing arrived to repay" if debt > 0 else "no debt")
         return RepayIntent(run.spec.debt, repay_amount(run, balance=balance, debt=debt), balance, debt)
 
 
 REPAY = Repay()
+
+
+def _refill(run: BatchRun, balance: int) -> int:
+    """What the batch keeps in the wallet: the buffer it spent on its idle repay, back from the
+    sale (the plan's amount, up to the buffer's level); nothing when it spent none."""
+    if run.spec.refill_units <= 0 or REPAY_IDLE.ok_intent(run) is None:
+        return 0
+    return max(0, min(run.spec.refill_units, balance))
 
 
 class Verify(Step[VerifyIntent, VerifyOutcome]):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.domain.position import health_factor_wad
+from bot.domain.position import Position, health_factor_wad
+from bot.domain.repay_first import withdrawal_keeps_start_hf
 from bot.domain.wadray import MAX_UINT256
 from bot.engine import guards
 from bot.engine.batch_run import BatchRun
@@ -79,6 +80,8 @@ class Withdraw(TxStep[WithdrawIntent]):
             hf_floor_wad=run.config.hf_floor_wad,
             shock_bps=run.config.shock_bps,
         )
+        if verdict.ok and run.spec.repay_first:
+            verdict = _keeps_start(run, snap.position, amount)
         if not verdict.ok:
             run.alert("warning", f"withdraw skipped: {verdict.reason}")
             return Skip(verdict.reason)
@@ -93,6 +96,21 @@ class Withdraw(TxStep[WithdrawIntent]):
         if row.status is StepStatus.SKIPPED and (skip := Skip.from_payload(row.intent)) is not None:
             return replace(acc, withdraw_skipped=skip.reason)
         return acc
+
+
+def _keeps_start(run: BatchRun, now: Position, amount: int) -> guards.Verdict:
+    """A repay-first batch withdraws only what keeps HF at or above where the batch started,
+    price for price (at today's price and at the shocked one), re-checked on fresh reads."""
+    if withdrawal_keeps_start_hf(
+        run.start_position,
+        now,
+        collateral=run.spec.collateral,
+        amount=amount,
+        shock_bps=run.config.shock_bps,
+        symbols=frozenset({run.spec.collateral}),
+    ):
+        return guards.OK
+    return guards.Verdict(False, "repay-first: the withdrawal would leave HF below the batch's start")
 
 
 class Unwrap(TxStep[UnwrapIntent]):

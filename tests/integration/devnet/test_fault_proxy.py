@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
 import time
 import urllib.error
@@ -148,6 +150,19 @@ def test_fault_proxy_matches_contains_and_skips_after(proxied):
     assert [c.fault for c in proxy.calls("eth_sendRawTransaction")] == [None, None, "status", None]
     proxy.clear()
     assert proxy.faults() == []
+
+
+def test_fault_proxy_says_nothing_when_a_killed_client_resets_its_connection(proxied, capfd):
+    proxy, upstream = proxied
+    host, port = proxy.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as client:
+        client.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{")
+        time.sleep(0.2)  # the proxy is reading the body now
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = RST
+    time.sleep(0.5)
+    assert capfd.readouterr().err == ""
+    assert _call(proxy.url, "eth_chainId") == (200, b'{"jsonrpc": "2.0", "id": 7, "result": "eth_chainId:1"}')
+    assert len(upstream.received) == 1  # the reset request never reached the node
 
 
 def test_fault_proxy_rejects_unknown_kinds_and_non_http_upstreams():
