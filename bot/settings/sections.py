@@ -142,8 +142,9 @@ class ExchangeConfig(BaseModel):
     reconcile_timeout_s: Annotated[float, Field(ge=10, le=7 * 86_400, allow_inf_nan=False)] = 21_600.0
     # The recent candles (klines) the planner's in-transit shock takes its σ from, read with
     # the other exchange reads; 0: none (the plan says it uses limits.price_shock_bps alone).
-    candles_timeframe: Literal["1m", "5m", "15m", "1h"] = "1m"
-    candles_limit: Annotated[int, Field(ge=0, le=1000)] = 60
+    # 288 × 5m is one day: the whole window the shock's regime σ is read over.
+    candles_timeframe: Literal["1m", "5m", "15m", "1h"] = "5m"
+    candles_limit: Annotated[int, Field(ge=0, le=1000)] = 288
     api_key: SecretStr | None = None
     api_secret: SecretStr | None = None
 

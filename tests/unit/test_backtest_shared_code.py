@@ -40,8 +40,16 @@ def test_backtest_imports_the_engine_it_does_not_copy_it():
     ],
 )
 def test_same_snapshot_gives_same_plan_in_backtest_and_direct_call(policy, window):
+    # The schema's batch and daily limits, named (unnamed, the backtest sizes them from the position).
+    schema_caps = {"max_batch_usd": "100000", "max_daily_usd": "1000000"}
     out = run_scenario(
-        data.shipped(window), policy, {}, collateral=Decimal(5_000), start_hf=Decimal("1.45"), record=True, baselines=()
+        data.shipped(window),
+        policy,
+        schema_caps,
+        collateral=Decimal(5_000),
+        start_hf=Decimal("1.45"),
+        record=True,
+        baselines=(),
     )
     recorded = out.actors[0].plans
     assert len(recorded) >= 2

@@ -11,7 +11,7 @@ from bot.compose.shock_history import HOURLY, market_model, shock_table
 from bot.engine.book_model import synthetic_book
 from bot.engine.plan_io import PlanInput
 from bot.engine.planner import PlanCosts, plan
-from bot.settings.sections import LimitsConfig
+from bot.settings.sections import ExchangeConfig, LimitsConfig
 from strategies import Intent
 from tests.support.engine_kit import plan_limits
 from tests.support.fakes import make_world
@@ -88,3 +88,10 @@ def test_a_saved_plan_input_carries_its_table_and_replays_to_the_same_shock() ->
     replayed = PlanInput.from_dict(saved.to_dict())
     assert replayed.market.shock_table == saved.market.shock_table
     assert _plan(replayed).to_dict() == _plan(saved).to_dict()
+
+
+def test_the_default_live_candles_cover_the_day_the_regime_is_read_over() -> None:
+    exchange = ExchangeConfig()
+    seconds = {"1m": 60, "5m": 300, "15m": 900, "1h": 3_600}[exchange.candles_timeframe]
+    assert (exchange.candles_timeframe, exchange.candles_limit) == ("5m", 288)
+    assert exchange.candles_limit * seconds == shock_table(D("0.999")).regime_window_s == 86_400
