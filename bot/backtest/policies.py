@@ -17,6 +17,7 @@ import numpy as np
 
 from bot.backtest.data import Candles
 from bot.backtest.runner import GateFn, SimParams
+from bot.domain.shock_table import ShockTable
 from bot.engine.plan_types import MarketModel, PlanCosts, TransferTimings
 from strategies import DrawdownGate, LoadedPolicy
 
@@ -51,12 +52,16 @@ COST_KEYS = {"gas_usd_per_batch", "gas_usd_per_repay", "exchange_withdrawal_fee"
 PLANNER_MARKET_KEYS = {"shock_z", "max_shock_bps", "vol_window_s"}
 
 
-def planner_inputs(values: dict[str, Any], sim: SimParams, refill_half_life_s: float) -> tuple[PlanCosts, MarketModel]:
-    """Costs and market assumptions for the planner; transfer timings match the simulation."""
+def planner_inputs(
+    values: dict[str, Any], sim: SimParams, refill_half_life_s: float, *, shock_table: ShockTable | None = None
+) -> tuple[PlanCosts, MarketModel]:
+    """Costs and market assumptions for the planner; transfer timings match the simulation;
+    ``shock_table`` sizes the in-transit shock from history (as in the daemon)."""
     timings = TransferTimings(deposit_s=sim.deposit_delay_s, exchange_withdrawal_s=sim.withdrawal_delay_s)
     costs = PlanCosts(timings=timings, **{k: Decimal(str(v)) for k, v in values.items() if k in COST_KEYS})
     market = MarketModel(
         refill_half_life_s=int(refill_half_life_s),
+        shock_table=shock_table,
         **{k: _coerce(MarketModel, k, v) for k, v in values.items() if k in PLANNER_MARKET_KEYS},
     )
     return costs, market

@@ -98,6 +98,8 @@ class SimParams:
     liquidation_threshold_bps: int | None = _SIM.liquidation_threshold_bps  # None: the reserve's own
     liquidation_bonus_bps: int | None = _SIM.liquidation_bonus_bps
     rounding: Rounding = Rounding(_SIM.rounding)
+    position_batch_share: Decimal = _SIM.position_batch_share  # max_batch_usd when none is given
+    position_daily_share: Decimal = _SIM.position_daily_share  # max_daily_usd when none is given
 
     @classmethod
     def from_config(cls, config: SimulationConfig) -> SimParams:

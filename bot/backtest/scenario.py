@@ -16,7 +16,7 @@ import dataclasses
 import json
 import tomllib
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,8 @@ from bot.backtest.pair import pair as pair_named
 from bot.backtest.policies import planner_inputs, wake_of
 from bot.backtest.runner import Actor, Runner, RunResult, SimParams, opening_position
 from bot.compose.configs import simulated_engine
-from bot.domain.position import Position, from_units, health_factor_wad, to_units
+from bot.compose.shock_history import shock_table
+from bot.domain.position import Position, Reserve, from_units, health_factor_wad, to_units
 from bot.domain.wadray import MAX_UINT256, WAD
 from bot.engine.controller import PolicyError, policy_plan_fn
 from bot.errors import ConfigError, DeleverError, UserInputError
@@ -171,7 +172,12 @@ def make_actors(
         settings.config, symbol=pair.symbol, collateral=pair.collateral, debt=pair.debt, wallet=WALLET_ADDRESS
     )
     limits = engine.limits if plan_batches is None else dataclasses.replace(engine.limits, max_batches=plan_batches)
-    costs, model = planner_inputs(settings.planner, settings.sim, settings.market.refill_half_life_s)
+    costs, model = planner_inputs(
+        settings.planner,
+        settings.sim,
+        settings.market.refill_half_life_s,
+        shock_table=shock_table(settings.config.limits.shock_quantile),
+    )
     wake_hf, gate = wake_of(policy)
 
     def plan_fn(venue: Any, dex: Any) -> Any:
@@ -286,6 +292,31 @@ def start_position(
     return start
 
 
+# The USD limits the scenario sizes from the position when the user names neither.
+POSITION_SIZED_LIMITS = (("max_batch_usd", "position_batch_share"), ("max_daily_usd", "position_daily_share"))
+
+
+def position_sized_limits(
+    settings: ScenarioSettings, values: dict[str, Any], config: BacktestSettings | None, collateral: Reserve
+) -> ScenarioSettings:
+    """``max_batch_usd`` and ``max_daily_usd`` that the config file and ``--set`` leave unset:
+    the simulation's share of the collateral value at the first open, or the schema's default
+    when that is larger. A fund caps its batches by its book: the default $1M a day would take
+    a month to unwind a $30M position, and the backtest would measure the cap, not the bot."""
+    given = set(values) | (config.limits.model_fields_set if config is not None else set())
+    value_usd = from_units(collateral.collateral, collateral.decimals) * from_units(collateral.price, 8)
+    limits = settings.config.limits
+    update = {}
+    for key, share in POSITION_SIZED_LIMITS:
+        if key not in given:
+            sized = (value_usd * getattr(settings.sim, share)).quantize(Decimal(1), rounding=ROUND_DOWN)
+            update[key] = max(getattr(limits, key), sized)
+    if not update:
+        return settings
+    limits = limits.model_copy(update=update)
+    return dataclasses.replace(settings, config=settings.config.model_copy(update={"limits": limits}))
+
+
 def market_pair(candles: Candles, config: BacktestSettings) -> Pair:
     """The candles' pair (from their file's name), else the config's ``exchange.symbol``."""
     return pair_of_file(candles.source) or pair_named(config.exchange.symbol)
@@ -324,6 +355,7 @@ def prepare(
     settings = split_settings(values, config)
     pair = pair or market_pair(candles, settings.config)
     start = start_position(candles, settings, pair, collateral=collateral, start_hf=start_hf, position=position)
+    settings = position_sized_limits(settings, values, config, start.reserve(pair.collateral))
     actors = make_actors(policy_name, settings, pair, record=record, baselines=baselines, plan_batches=plan_batches)
     return settings, pair, start, actors, describe_inputs(policy_for(policy_name, settings), settings, pair, start)
 

@@ -140,6 +140,15 @@ def _json(value: Any) -> str:
     return json.dumps(value)
 
 
+def _warm_shock_tables(tasks: list[Task]) -> None:
+    from bot.backtest.scenario import split_settings
+    from bot.compose.shock_history import shock_table
+
+    configs = {task.config: _settings(task.config) for task in tasks}
+    for task in tasks:
+        shock_table(split_settings(dict(task.values), configs[task.config]).config.limits.shock_quantile)
+
+
 def run_sweep(
     tasks: Sequence[Any],
     *,
@@ -161,6 +170,8 @@ def run_sweep(
                 if bar:
                     bar[0].advance(bar[1])
         else:
+            if run is run_task:
+                _warm_shock_tables(tasks)  # built once here, inherited by the forked workers
             pool = ProcessPoolExecutor(max_workers=workers)
             try:
                 futures = [pool.submit(run, task) for task in tasks]

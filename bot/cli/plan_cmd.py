@@ -22,9 +22,10 @@ import typer
 
 from bot.cli.common import EXIT_RUNTIME, EXIT_USER, fail, print_json
 from bot.cli.file_args import regular_file, writable_target
+from bot.compose.shock_history import market_model
 from bot.domain import Snapshot
 from bot.engine.plan_io import PlanInput, load_input, save_input
-from bot.engine.plan_types import MarketModel, Plan, PlanCosts, PlanLimits
+from bot.engine.plan_types import Plan, PlanCosts, PlanLimits
 from bot.engine.planner import no_action_plan, plan
 from bot.errors import ConfigError, DeleverError, UserInputError
 from bot.ports import MarketRules
@@ -132,7 +133,7 @@ def build_input(
             raise ConfigError("config: no config file: pass --config FILE or set DELEVER_CONFIG")
         limits = plan_limits_with(settings.limits, limit_overrides)  # flags checked before any read
         snapshot, rules = acquire_snapshot(settings, with_venue=not no_book)
-        costs, market = PlanCosts(), MarketModel()
+        costs, market = PlanCosts(), market_model(settings.limits)
     if depth_usd is not None:
         market = dataclasses.replace(market, synthetic_depth_usd_1pct=depth_usd)
     if gas_usd is not None:

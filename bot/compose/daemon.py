@@ -37,6 +37,7 @@ from bot.compose.adapters import (
     make_real_adapters,
 )
 from bot.compose.dex import check_dex_settings, route_setting
+from bot.compose.shock_history import market_model
 from bot.domain import Snapshot
 from bot.engine import guards
 from bot.engine.controller import Controller, policy_plan_fn
@@ -285,6 +286,7 @@ def _assemble(
             limits=limits,
             venue=venue,
             market=exec_cfg.market,
+            model=market_model(settings.limits),
             hold_to_target=settings.engine.hold_to_target,
             dex=real.dex,
             route=route,

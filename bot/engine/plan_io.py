@@ -234,6 +234,8 @@ def _decode(tp: Any, value: Any) -> Any:
         return str(value)
     if origin is frozenset:
         return frozenset(value)
+    if origin is tuple and typing.get_args(tp)[-1] is Ellipsis:  # tuple[X, ...]: a saved shock table
+        return tuple(_decode(typing.get_args(tp)[0], v) for v in value)
     if origin is dict:
         return dict(value)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):

@@ -13,6 +13,7 @@ from enum import Enum
 from typing import Any
 
 from bot.domain import from_units, wad_to_decimal
+from bot.domain.shock_table import ShockTable
 from bot.domain.wadray import MAX_UINT256
 
 D = Decimal
@@ -92,6 +93,9 @@ class MarketModel:
     shock_z: Decimal = D("3")  # δ = z · σ · √T_roundtrip, floored at limits.price_shock_bps
     vol_window_s: int = 86_400  # σ from the price history of the last day
     max_shock_bps: int = 5_000
+    # δ from history instead of z·σ: the table's quantile worst fall over the round trip in the
+    # regime of the recent σ (``bot.domain.shock_table``); the modes' composers always set it.
+    shock_table: ShockTable | None = None
     refill_half_life_s: int | None = 300
     synthetic_depth_usd_1pct: Decimal = D("5000000")  # used when the snapshot has no book
     stable_symbols: frozenset[str] = frozenset(
@@ -138,6 +142,7 @@ class Batch:
     start_s: int  # seconds after the snapshot
     duration_s: int
     limited_by: str  # which bound set the size (floor, depth, batch_limit, daily_limit, target, ...)
+    shock_source: str = ""  # where shock_bps came from (the plan's shock_source)
     # "repay_first": repays from the wallet before it withdraws, and withdraws only what keeps
     # HF at its start price for price; "withdraw_first": withdraws under the HF floor first.
     order: str = "withdraw_first"
@@ -194,6 +199,7 @@ class Batch:
             "hf_after_withdraw_shocked": _hf(self.hf_after_withdraw_shocked_wad),
             "hf_after_repay": _hf(self.hf_after_repay_wad),
             "shock_bps": self.shock_bps,
+            "shock_source": self.shock_source,
             "fees": str(self.fee_quote),
             "gas_usd": str(self.gas_usd),
             "start_s": self.start_s,

@@ -6,7 +6,8 @@ deterministic (Decimal at a fixed context, integers on chain). Per DESIGN "One b
 1. Idle debt tokens repay first (wallet, then the exchange's free quote balance).
 2. Each unwind batch withdraws ``w`` = the least of
    - the HF-floor bound at a shocked price: ``max_withdraw(shocked(pos, δ), floor)``, with
-     δ = max(price_shock_bps, z·σ·√T_roundtrip) — HF stays ≥ floor while collateral is in transit;
+     δ = max(price_shock_bps, the history's quantile fall over T_roundtrip in the regime of the
+     recent σ) — or z·σ·√T_roundtrip without a table — HF stays ≥ floor while collateral is in transit;
    - the bid depth at or above the cap price ``reference·(1 − max_slippage)`` (so an IOC
      limit order there fills it: the cap holds by construction);
    - per-batch and per-day limits (USD and coins), the intent's ``max_sell``, the collateral held;
@@ -62,7 +63,7 @@ from bot.engine.plan_types import (
     PlanTotals,
     TransferTimings,
 )
-from bot.engine.volatility import FLOOR, Shock, daily_volatility, price_shock
+from bot.engine.volatility import FLOOR, Shock, daily_volatility, history_shock, price_shock
 from bot.ports import MarketRules
 from strategies.base import Intent
 from strategies.helpers import main_collateral, main_debt
@@ -267,6 +268,16 @@ def _plan(
 
 
 def _shock_of(snapshot: Snapshot, limits: PlanLimits, costs: PlanCosts, market: MarketModel) -> Shock:
+    if market.shock_table is not None:
+        return history_shock(
+            market.shock_table,
+            snapshot.price_history,
+            source=snapshot.price_history_source,
+            now=snapshot.timestamp,
+            horizon_s=costs.timings.round_trip_s,
+            floor_bps=limits.price_shock_bps,
+            max_bps=market.max_shock_bps,
+        )
     return price_shock(
         snapshot.price_history,
         source=snapshot.price_history_source,
@@ -339,6 +350,7 @@ def _repay_idle(s: _Setup, run: _Run) -> None:
             fee_quote=s.costs.exchange_withdrawal_fee if from_exchange else D(0),
             gas_usd=s.costs.gas_usd_per_repay,
             shock_bps=s.shock,
+            shock_source=s.shock_source,
             hf_before_wad=hf_before,
             hf_after_withdraw_wad=hf_before,
             hf_after_withdraw_shocked_wad=health_factor_wad(_shock(s, pos)),
@@ -602,6 +614,7 @@ def _commit(s: _Setup, run: _Run, sim: _Sim, limited_by: str, hf_before: int) ->
             fee_quote=_q_exact(sim.fees),
             gas_usd=s.costs.gas_usd_per_batch,
             shock_bps=s.shock,
+            shock_source=s.shock_source,
             hf_before_wad=hf_before,
             hf_after_withdraw_wad=health_factor_wad(sim.mid),
             hf_after_withdraw_shocked_wad=shocked_mid,

@@ -4,8 +4,11 @@ The HF floor must hold while withdrawn collateral is in transit, through a price
 δ = z · σ · √T, with σ the per-√second volatility of log returns and T the round trip of one
 batch, floored at the configured ``price_shock_bps``. Decimal throughout (deterministic).
 
-``price_shock`` also says where δ came from (``Shock.source``): a plan never falls back to
-the floor silently. ``read_price_history`` is the live side: the exchange's recent candles
+``history_shock`` sizes δ from history instead (``bot.domain.shock_table``): the quantile
+worst fall over the round trip in the regime of the recent candles' σ, floored the same way.
+
+``price_shock`` and ``history_shock`` also say where δ came from (``Shock.source``): a plan
+never falls back to the floor silently. ``read_price_history`` is the live side: the exchange's recent candles
 for the snapshot, or the reason there are none.
 """
 
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal, getcontext
 from functools import lru_cache
 
+from bot.domain.shock_table import ShockTable
 from bot.errors import DeleverError
 from bot.ports import Venue
 
@@ -125,6 +129,45 @@ def price_shock(
     if sized <= floor_bps:
         return Shock(bps, f"{FLOOR} ({volatility} gives {sized:.0f} bps)")
     return Shock(bps, volatility)
+
+
+def history_shock(
+    table: ShockTable,
+    history: tuple[tuple[int, Decimal], ...],
+    *,
+    source: str,
+    now: int,
+    horizon_s: int,
+    floor_bps: int,
+    max_bps: int = 5_000,
+) -> Shock:
+    """The ``table``'s quantile fall over ``horizon_s`` in the regime of the σ of the points
+    of ``history`` within the table's regime window of ``now``; at least ``floor_bps``, at most
+    ``max_bps``. Without enough points for a σ: the floor, and why (``source``)."""
+    recent = tuple(point for point in history if point[0] >= now - table.regime_window_s)
+    sigma = sigma_per_sqrt_second(recent) if len(recent) >= MIN_CANDLES else None
+    if sigma is None or horizon_s <= 0:
+        if not history:
+            return Shock(floor_bps, f"{FLOOR} ({source or 'no price history'})")
+        window = table.regime_window_s
+        return Shock(floor_bps, f"{FLOOR} (no regime σ from {len(recent)} of {len(history)} prices within {window} s)")
+    daily = sigma * D(SECONDS_PER_DAY).sqrt()
+    regime = table.regime(daily)
+    sized = table.shock_bps(horizon_s, daily)
+    what = f"{len(recent)} × {source}" if source else f"{len(recent)} prices"
+    words = (
+        f"history: {_percent(table.quantile)} % worst fall over a {horizon_s} s round trip at σ {daily * 100:.1f} %/day "
+        f"(regime {table.regime_text(regime)}; σ from {what}; {table.source})"
+    )
+    if sized > max_bps:
+        return Shock(max_bps, f"cap: {max_bps} bps ({words} gives {sized} bps)")
+    if sized <= floor_bps:
+        return Shock(floor_bps, f"{FLOOR} ({words} gives {sized} bps)")
+    return Shock(sized, words)
+
+
+def _percent(fraction: Decimal) -> str:
+    return f"{(fraction * 100).normalize():f}"
 
 
 def read_price_history(venue: Venue, symbol: str, *, timeframe: str, limit: int) -> PriceHistory:

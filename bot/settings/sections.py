@@ -142,8 +142,9 @@ class ExchangeConfig(BaseModel):
     reconcile_timeout_s: Annotated[float, Field(ge=10, le=7 * 86_400, allow_inf_nan=False)] = 21_600.0
     # The recent candles (klines) the planner's in-transit shock takes its σ from, read with
     # the other exchange reads; 0: none (the plan says it uses limits.price_shock_bps alone).
-    candles_timeframe: Literal["1m", "5m", "15m", "1h"] = "1m"
-    candles_limit: Annotated[int, Field(ge=0, le=1000)] = 60
+    # 288 × 5m is one day: the whole window the shock's regime σ is read over.
+    candles_timeframe: Literal["1m", "5m", "15m", "1h"] = "5m"
+    candles_limit: Annotated[int, Field(ge=0, le=1000)] = 288
     api_key: SecretStr | None = None
     api_secret: SecretStr | None = None
 
@@ -195,6 +196,11 @@ class LimitsConfig(BaseModel):
     # The least in-transit price shock a sell floor must survive; the planner sizes it from
     # recent volatility above this when it has price history.
     price_shock_bps: Annotated[int, Field(ge=0, lt=9000)] = 300
+    # The shock above that floor: this quantile of the worst fall over a batch's round trip in
+    # the shipped price history, in the regime of the recent candles' volatility.
+    shock_quantile: Annotated[Decimal, Field(ge=Decimal("0.5"), le=Decimal("0.9999"), allow_inf_nan=False)] = Decimal(
+        "0.999"
+    )
     max_batch_usd: PositiveUsd = Decimal("100000")
     max_daily_usd: PositiveUsd = Decimal("1000000")
     min_batch_usd: PositiveUsd = Decimal("100")

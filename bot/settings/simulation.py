@@ -71,6 +71,11 @@ class SimulationConfig(BaseModel):
     liquidation_threshold_bps: Annotated[int, Field(ge=100, le=9_800)] | None = None
     liquidation_bonus_bps: Annotated[int, Field(ge=10_000, le=12_500)] | None = None
     rounding: Literal["v3.0", "v3.5"] = "v3.5"
+    # The position's own caps where neither the config nor --set names `max_batch_usd` /
+    # `max_daily_usd`: these shares of its collateral value at the first open, never below the
+    # schema's `[limits]` (sized for a small book: $1M a day would take a month to unwind $30M).
+    position_batch_share: Annotated[Decimal, Field(gt=0, le=1, allow_inf_nan=False)] = Decimal("0.05")
+    position_daily_share: Annotated[Decimal, Field(gt=0, le=10, allow_inf_nan=False)] = Decimal("1")
 
 
 class DexModelConfig(BaseModel):

@@ -111,7 +111,7 @@ def test_the_report_lists_batches_inputs_and_a_readable_table(tmp_path: Path):
     assert "Inputs" in tables and "position: 1,000 WETH against 941,494.758621 USDT" in tables
     assert "<td class='l'>liquidation penalty $</td>" in tables and "liquidation_penalty_usd" not in tables
     assert ">None<" not in tables and ">False<" not in tables and ">True<" not in tables
-    assert "<h3>threshold (6)</h3>" in tables
+    assert "<h3>threshold (10)</h3>" in tables
     assert "<td>2022-11-06T23:05:00Z</td><td>62.952600</td>" in tables  # the first batch: time, withdrawn
     assert "<td>1.4000</td><td>1.4609</td>" in tables  # HF before → after
     summary = json.loads((folder / "summary.json").read_text())

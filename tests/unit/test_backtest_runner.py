@@ -87,9 +87,9 @@ def test_ladder_avoids_liquidation_at_realistic_depth(window, depth):
     assert Decimal(row["min_health_factor"]) > 1
 
 
-# (window, depth) where a batch is in transit when the price falls through: see the next test.
-IN_TRANSIT = [("eth_usd_5m_2020-03-12.csv", 0), ("eth_usd_5m_2020-03-12.csv", 1), ("eth_usd_1m_2021-05-19.csv", 1)]
-THRESHOLD_SAFE = [(w, d) for w in data.CRASH_WINDOWS for d in (0, 1) if (w, d) not in IN_TRANSIT]
+# A 3 % shock was liquidated in transit in March 2020 (8-15 % five-minute drops right after a
+# withdrawal) and May 2021 (-20 % in an hour); the shock from history sizes batches for those.
+THRESHOLD_SAFE = [(w, d) for w in data.CRASH_WINDOWS for d in (0, 1)]
 
 
 @pytest.mark.parametrize(("window", "depth"), THRESHOLD_SAFE)
@@ -107,21 +107,6 @@ def test_threshold_avoids_liquidation_at_realistic_depth(window, depth):
     policy, hold = out.summaries
     assert policy["liquidations"] == 0, policy
     assert Decimal(policy["collateral_sold"]) > 0
-
-
-@pytest.mark.parametrize(("window", "depth"), IN_TRANSIT)
-def test_threshold_is_liquidated_only_while_a_batch_is_in_transit(window, depth):
-    # March 2020: 8-15 % five-minute drops right after a withdrawal; May 2021: -20 % in an hour.
-    values = {**REALISTIC[depth], **FUND_LIMITS, "trigger_hf": "1.5", "target_hf": "1.8"}
-    out = run_scenario(
-        data.shipped(window), "threshold", values, collateral=Decimal(10_000), start_hf=Decimal("1.6"), baselines=()
-    )
-    kinds = [e[1] for e in out.results[0].events]
-    first_liq = kinds.index("liquidation")
-    last_batch = max(n for n in range(first_liq) if kinds[n] == "batch")
-    # Withdrawn, sold, but the USDT had not come back to repay when the price fell through.
-    assert "quote-arrived" not in kinds[last_batch:first_liq]
-    assert kinds[first_liq + 1 :].index("quote-arrived") == 0
 
 
 @pytest.mark.parametrize(

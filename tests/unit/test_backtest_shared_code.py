@@ -19,6 +19,7 @@ import strategies.threshold
 from bot.backtest import data
 from bot.backtest.pair import ETH_USDT
 from bot.backtest.scenario import run_scenario
+from bot.compose.shock_history import shock_table
 from bot.engine.plan_types import MarketModel, PlanCosts, PlanLimits, TransferTimings
 from strategies import load_policy
 
@@ -39,13 +40,22 @@ def test_backtest_imports_the_engine_it_does_not_copy_it():
     ],
 )
 def test_same_snapshot_gives_same_plan_in_backtest_and_direct_call(policy, window):
+    # The schema's batch and daily limits, named (unnamed, the backtest sizes them from the position).
+    schema_caps = {"max_batch_usd": "100000", "max_daily_usd": "1000000"}
     out = run_scenario(
-        data.shipped(window), policy, {}, collateral=Decimal(5_000), start_hf=Decimal("1.45"), record=True, baselines=()
+        data.shipped(window),
+        policy,
+        schema_caps,
+        collateral=Decimal(5_000),
+        start_hf=Decimal("1.45"),
+        record=True,
+        baselines=(),
     )
     recorded = out.actors[0].plans
     assert len(recorded) >= 2
     # What the daemon passes with no config, written out by hand: the schema's limits, the
-    # simulated transfer timings (300 s deposit, 600 s withdrawal), refill half-life 600 s.
+    # simulated transfer timings (300 s deposit, 600 s withdrawal), refill half-life 600 s, the
+    # shock table of the schema's quantile.
     limits = PlanLimits(
         hf_floor=Decimal("1.10"),
         max_slippage_bps=100,
@@ -56,7 +66,7 @@ def test_same_snapshot_gives_same_plan_in_backtest_and_direct_call(policy, windo
         buffer_usd=Decimal(0),
     )
     costs = PlanCosts(timings=TransferTimings(deposit_s=300, exchange_withdrawal_s=600))
-    market = MarketModel(refill_half_life_s=600)
+    market = MarketModel(refill_half_life_s=600, shock_table=shock_table(Decimal("0.999")))
     direct_policy = load_policy(policy)
     planned = []
     for snapshot, context, choice in recorded:

@@ -78,9 +78,10 @@ def test_acquire_snapshot_enriches_the_chain_read_with_book_rules_and_nonzero_ba
     snap, rules = acquire_snapshot(settings(), lending=FakeLending(snapshot()), venue=venue)
     assert rules == RULES and snap.book == BOOK
     assert snap.exchange_balances == {"ETH": D("0.1"), "USDT": D("12.5")}
-    assert snap.price_history == CANDLES[-60:] and snap.price_history_source == "1m candles (ccxt fetch_ohlcv)"
+    # The default candles: one day of 5m bars (the fake answers the 100 it has).
+    assert snap.price_history == CANDLES and snap.price_history_source == "5m candles (ccxt fetch_ohlcv)"
     assert snap.block == 7
-    assert venue.calls == ["rules", "book:500", "balances", "candles:1mx60"]
+    assert venue.calls == ["rules", "book:500", "balances", "candles:5mx288"]
 
 
 def test_acquire_snapshot_without_api_keys_reads_public_data_only() -> None:
