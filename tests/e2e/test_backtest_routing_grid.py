@@ -1,34 +1,24 @@
 """With routing on, no planner-driven policy is liquidated on any shipped crash window, for 100
 and 10,000 WETH from HF 1.3, 1.4 and 1.5 (the shipped slices are the project's crash windows).
 
-It needs the engine's atomic DEX step (``BatchSpec.route`` and an executor that takes the
-``Dex`` port): until then it is skipped and says why. Run it alone with
+Run it alone with
 ``.venv/bin/python -m pytest -m slow tests/e2e/test_backtest_routing_grid.py``.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
 from decimal import Decimal
 
 import pytest
 
 from bot.backtest import data
 from bot.backtest.sweep import Task, Window, run_sweep
-from bot.engine.executor import Executor
-from bot.engine.steps import BatchSpec
 
 WINDOWS = sorted(p.name for p in data.SHIPPED_DIR.glob("eth_usd_*.csv") if "_1h_" not in p.name)
 COLLATERALS = ("100", "10000")
 START_HFS = ("1.3", "1.4", "1.5")
 POLICIES = ("threshold", "ladder", "paced")  # every built-in policy the planner sizes
 ROUTING = (("route", "auto"),)
-
-ENGINE_ROUTES = (
-    "route" in {f.name for f in dataclasses.fields(BatchSpec)}
-    and "dex" in inspect.signature(Executor.__init__).parameters
-)
 
 
 def grid() -> list[Task]:
@@ -49,7 +39,7 @@ def test_the_grid_covers_every_crash_window_size_and_start() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not ENGINE_ROUTES, reason="the engine has no atomic DEX step yet (BatchSpec.route, Executor dex)")
+@pytest.mark.timeout(3600)  # 126 backtests
 def test_with_routing_on_no_planner_driven_policy_is_liquidated() -> None:
     tasks = grid()
 
