@@ -11,18 +11,26 @@ small explicit rule, run where it can through the same engine as the policies.
   swaps collateral on a DEX and repays to the target HF — no transfer legs and no HF dip, but
   the whole size in one sweep of the book (no refill) and a DEX + service fee. It is atomic,
   which the executor's saga is not, so it keeps a small direct path on the simulated world.
+- ``hindsight``: a yardstick, not a policy: the least collateral that, sold at the first bar
+  in one sale through the same book (taker fee included) and repaid, keeps the position
+  unliquidated over the whole path — found by bisection over the amount, knowing the path.
+  Each run's ``sold_vs_hindsight`` is its ``collateral_sold`` over this.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 
+import numpy as np
+
 from bot.backtest.adapters import record_fill
 from bot.backtest.engine import EngineActor
+from bot.backtest.lending import SECONDS_PER_YEAR
 from bot.backtest.runner import NEVER, Sim, Wake
 from bot.compose.configs import simulated_engine
-from bot.domain.book import depth_above, floor_price, walk_bids
+from bot.domain.book import OrderBook, depth_above, floor_price, walk_bids
 from bot.domain.position import decimal_to_wad, from_units, health_factor_wad, to_units
 from bot.domain.sizing import max_withdraw, repay_for_target
 from bot.domain.snapshot import Snapshot
@@ -32,7 +40,7 @@ from bot.engine.steps import BatchSpec
 from bot.settings import BacktestSettings
 from bot.settings.sections import LimitsConfig
 
-BASELINES = ("do-nothing", "sell-all", "one-shot")
+BASELINES = ("do-nothing", "sell-all", "one-shot", "hindsight")
 
 
 class DoNothing:
@@ -222,3 +230,100 @@ class OneShot:
         after = pos.with_reserve(p.collateral, collateral=coll_r.collateral - to_units(fill.qty, coll_r.decimals))
         after = after.with_reserve(p.debt, debt=max(0, pos.reserve(p.debt).debt - proceeds))
         return health_factor_wad(after) >= max(WAD, health_factor_wad(pos))
+
+
+# Survival is checked with the runner's float liquidation search and a margin above its error.
+HINDSIGHT_MARGIN = 1e-6
+BISECTION_STEPS = 60
+
+
+@dataclass
+class Hindsight:
+    name: str = "hindsight"
+    sim: Sim | None = field(default=None, repr=False)
+    done: bool = False
+
+    def bind(self, sim: Sim) -> None:
+        self.sim = sim
+
+    def wake(self) -> Wake:
+        return Wake(NEVER) if self.done else Wake(None)
+
+    def act(self) -> None:
+        assert self.sim is not None
+        self.done = True
+        w = self.sim.world
+        w.sync()
+        p = w.pair
+        book = self.sim.venue.order_book(p.symbol)
+        qty = self.least_sale(book)
+        if qty is None or qty <= 0:
+            w.event(w.now, "hindsight", "no sale at the first bar keeps the position" if qty is None else "no sale needed")
+            return
+        coll_r = w.position.reserve(p.collateral)
+        if w.ledger.arrival_price is None:
+            w.ledger.arrival_price = from_units(w.oracle_base, 8)
+        batch = w.batch_record("hindsight-1")
+        fill, fee = w.market.sell(w.bar, int(w.now), qty, None)
+        sold_units = to_units(fill.qty, coll_r.decimals)
+        proceeds = to_units(fill.notional - fee, p.debt_decimals)
+        w.position = w.position.with_reserve(p.collateral, collateral=coll_r.collateral - sold_units)
+        paid = min(proceeds, w.debt_now().balance)
+        w.debt = w.debt_now().repaid(paid)
+        w.position = w.position.with_reserve(p.debt, debt=w.debt.balance)
+        w.wallet[p.debt] += proceeds - paid
+        w.ledger.debt_repaid_units += paid
+        w.ledger.batches.append((int(w.now), sold_units))
+        record_fill(w, fill.qty, fill.notional, fee, batch)
+        batch.withdrawn += fill.qty
+        batch.repaid += from_units(paid, p.debt_decimals)
+        batch.hf_after = w.hf_decimal()
+        w.event(w.now, "batch", f"hindsight sale {fill.qty} {p.collateral}, repay {from_units(paid, p.debt_decimals)} {p.debt}")
+        w.checkpoint()
+
+    def least_sale(self, book: OrderBook) -> Decimal | None:
+        """The least quantity (in exchange lots) whose sale now keeps every later bar's low
+        above the liquidation price; None if even selling everything does not."""
+        assert self.sim is not None
+        w = self.sim.world
+        p = w.pair
+        pos = w.position
+        coll_r, debt_r = pos.reserve(p.collateral), pos.reserve(p.debt)
+        lt = coll_r.liquidation_threshold_bps / 10_000
+        debt_price = float(from_units(debt_r.price, 8))
+        growth = w.debt.rate_ray / 1e27 / SECONDS_PER_YEAR
+        floor = self._lowest_discounted(growth)
+        held = from_units(coll_r.collateral, coll_r.decimals)
+        debt = from_units(w.debt_now().balance, p.debt_decimals)
+        fee_keep = 1 - Decimal(w.market.p.taker_fee_bps) / Decimal(10_000)
+
+        def survives(qty: Decimal) -> bool:
+            left = float(held - qty)
+            owed = float(max(Decimal(0), debt - walk_bids(book.bids, qty).notional * fee_keep)) * debt_price
+            if owed <= 0:
+                return True
+            return left > 0 and owed * (1 + HINDSIGHT_MARGIN) / (left * lt) <= floor
+
+        if survives(Decimal(0)):
+            return Decimal(0)
+        if not survives(held):
+            return None
+        lo, hi = Decimal(0), held
+        for _ in range(BISECTION_STEPS):
+            mid = (lo + hi) / 2
+            if survives(mid):
+                hi = mid
+            else:
+                lo = mid
+        step = self.sim.venue.rules(p.symbol).step_size
+        return min(hi.quantize(step, rounding=ROUND_CEILING), held)
+
+    def _lowest_discounted(self, growth_per_s: float) -> float:
+        """min over the bars from now of low · e^(−r·Δt): the debt grows at r, so a later low
+        counts as that much lower against today's debt."""
+        assert self.sim is not None
+        w = self.sim.world
+        c = w.c
+        j, t0 = w.bar, float(w.now)
+        lows = c.low[j:] * np.exp(-growth_per_s * np.maximum(0.0, c.timestamp[j:] - t0))
+        return float(lows.min()) if lows.shape[0] else math.inf
