@@ -51,7 +51,9 @@ class Params:
         check(D("0.0001") <= self.budget <= D("0.5"), "budget", f"must be in [0.0001, 0.5], got {self.budget}")
         check(D(0) < self.restore_share <= ONE, "restore_share", f"must be in (0, 1], got {self.restore_share}")
         check(ONE <= self.floor_hf <= D(3), "floor_hf", f"must be in [1, 3], got {self.floor_hf}")
-        check(D("0.5") <= self.shock_quantile < ONE, "shock_quantile", f"must be in [0.5, 1), got {self.shock_quantile}")
+        check(
+            D("0.5") <= self.shock_quantile < ONE, "shock_quantile", f"must be in [0.5, 1), got {self.shock_quantile}"
+        )
         check(0 <= self.min_shock_bps < 9_000, "min_shock_bps", f"must be in [0, 9000), got {self.min_shock_bps}")
         check(0 <= self.round_trip_s <= 86_400, "round_trip_s", f"must be in [0, 86400], got {self.round_trip_s}")
 

@@ -251,6 +251,8 @@ class Hindsight:
 
     def act(self) -> None:
         assert self.sim is not None
+        if self.done:  # the runner still calls at a bar that crosses HF 1
+            return
         self.done = True
         w = self.sim.world
         w.sync()
@@ -258,7 +260,9 @@ class Hindsight:
         book = self.sim.venue.order_book(p.symbol)
         qty = self.least_sale(book)
         if qty is None or qty <= 0:
-            w.event(w.now, "hindsight", "no sale at the first bar keeps the position" if qty is None else "no sale needed")
+            w.event(
+                w.now, "hindsight", "no sale at the first bar keeps the position" if qty is None else "no sale needed"
+            )
             return
         coll_r = w.position.reserve(p.collateral)
         if w.ledger.arrival_price is None:
@@ -278,7 +282,11 @@ class Hindsight:
         batch.withdrawn += fill.qty
         batch.repaid += from_units(paid, p.debt_decimals)
         batch.hf_after = w.hf_decimal()
-        w.event(w.now, "batch", f"hindsight sale {fill.qty} {p.collateral}, repay {from_units(paid, p.debt_decimals)} {p.debt}")
+        w.event(
+            w.now,
+            "batch",
+            f"hindsight sale {fill.qty} {p.collateral}, repay {from_units(paid, p.debt_decimals)} {p.debt}",
+        )
         w.checkpoint()
 
     def least_sale(self, book: OrderBook) -> Decimal | None:

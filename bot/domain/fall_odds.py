@@ -80,7 +80,7 @@ def _distance_within(falls: Sequence[float], budget: Decimal) -> Decimal:
     allowed = int(budget * n)  # falls at or beyond the distance it may leave
     if allowed >= n:
         return D(0)
-    worst_kept = D(repr(falls[n - allowed - 1]))
+    worst_kept = D(repr(round(falls[n - allowed - 1], 9)))  # float noise off
     return max(D(0), worst_kept.quantize(DISTANCE_STEP, rounding=ROUND_CEILING) + DISTANCE_STEP)
 
 
@@ -107,7 +107,7 @@ def build_fall_odds(
         falls = worst_falls(s.lows, s.closes, bars)
         for f, v, a, b in zip(falls, sigma, ts, ts[bars:], strict=False):
             if v is not None and b - a == horizon_s:
-                cells[bisect.bisect_right(edges, v)].append(max(0.0, f))
+                cells[bisect.bisect_right(edges, v)].append(round(max(0.0, f), 9))  # float noise off
     if not any(cells):
         raise ValueError(f"no price series covers a {horizon_s} s horizon")
     kept: list[tuple[float, ...]] = [()] * regimes
@@ -140,4 +140,3 @@ def sigma_daily(history: Sequence[tuple[int, Decimal]], *, now: int, window_s: i
     if total_dt == 0:
         return None
     return D(repr(math.sqrt(total_sq / total_dt * SECONDS_PER_DAY)))
-
