@@ -109,7 +109,7 @@ def decide(snapshot: Snapshot, params: Params) -> Intent | None:
 def wake_hf(params: Params) -> Decimal:
     """Quiet where even the liveliest regime's odds are within the budget."""
     table = _shock_table(params.shock_quantile)
-    widest = table.shock_bps(params.round_trip_s, D(table.regime_edges_bps[-1]) / 10_000)
+    widest = table.shock_bps(params.round_trip_s, D(table.regime_edges_bps[-1]) / 10_000) if params.round_trip_s else 0
     lost = lost_hf(params.floor_hf, max(widest, params.min_shock_bps))
     return _hf_for(fall_odds(params.horizon_s).widest_distance(params.budget), lost)
 
@@ -117,7 +117,7 @@ def wake_hf(params: Params) -> Decimal:
 def _shock_bps(params: Params, sigma: Decimal | None) -> int:
     """The planner's in-transit shock over ``round_trip_s`` in the regime of ``sigma`` (without
     a σ the planner uses its floor, ``min_shock_bps``)."""
-    if sigma is None:
+    if sigma is None or params.round_trip_s == 0:
         return params.min_shock_bps
     return _shock_table(params.shock_quantile).shock_bps(params.round_trip_s, sigma)
 

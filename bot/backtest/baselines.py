@@ -12,13 +12,15 @@ small explicit rule, run where it can through the same engine as the policies.
   the whole size in one sweep of the book (no refill) and a DEX + service fee. It is atomic,
   which the executor's saga is not, so it keeps a small direct path on the simulated world.
 - ``hindsight``: a yardstick, not a policy: the least collateral that, sold at the first bar
-  in one sale through the same book (taker fee included) and repaid, keeps the position
+  through the same book (taker fee included; a sale larger than the book sweeps it again
+  from where the last sweep left the mid) and repaid, keeps the position
   unliquidated over the whole path — found by bisection over the amount, knowing the path.
   Each run's ``sold_vs_hindsight`` is its ``collateral_sold`` over this.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
@@ -28,9 +30,10 @@ import numpy as np
 from bot.backtest.adapters import record_fill
 from bot.backtest.engine import EngineActor
 from bot.backtest.lending import SECONDS_PER_YEAR
+from bot.backtest.market import Market
 from bot.backtest.runner import NEVER, Sim, Wake
 from bot.compose.configs import simulated_engine
-from bot.domain.book import OrderBook, depth_above, floor_price, walk_bids
+from bot.domain.book import SellFill, depth_above, floor_price, walk_bids
 from bot.domain.position import decimal_to_wad, from_units, health_factor_wad, to_units
 from bot.domain.sizing import max_withdraw, repay_for_target
 from bot.domain.snapshot import Snapshot
@@ -235,6 +238,24 @@ class OneShot:
 # Survival is checked with the runner's float liquidation search and a margin above its error.
 HINDSIGHT_MARGIN = 1e-6
 BISECTION_STEPS = 60
+# A sale larger than the book is swept again at the same bar from where the last sweep left
+# the mid (the market model's refill gap), at most this many times.
+MAX_SWEEPS = 200
+
+
+def sweep_now(market: Market, bar: int, t: int, qty: Decimal) -> list[tuple[SellFill, Decimal]]:
+    """Sell ``qty`` at once: sweeps of the book at ``bar`` until sold or the book is empty."""
+    fills = []
+    left = qty
+    for _ in range(MAX_SWEEPS):
+        if left <= 0:
+            break
+        fill, fee = market.sell(bar, t, left, None)
+        if fill.qty <= 0:
+            break
+        fills.append((fill, fee))
+        left -= fill.qty
+    return fills
 
 
 @dataclass
@@ -257,8 +278,7 @@ class Hindsight:
         w = self.sim.world
         w.sync()
         p = w.pair
-        book = self.sim.venue.order_book(p.symbol)
-        qty = self.least_sale(book)
+        qty = self.least_sale()
         if qty is None or qty <= 0:
             w.event(
                 w.now, "hindsight", "no sale at the first bar keeps the position" if qty is None else "no sale needed"
@@ -268,9 +288,13 @@ class Hindsight:
         if w.ledger.arrival_price is None:
             w.ledger.arrival_price = from_units(w.oracle_base, 8)
         batch = w.batch_record("hindsight-1")
-        fill, fee = w.market.sell(w.bar, int(w.now), qty, None)
-        sold_units = to_units(fill.qty, coll_r.decimals)
-        proceeds = to_units(fill.notional - fee, p.debt_decimals)
+        sold = Decimal(0)
+        proceeds = 0
+        for fill, fee in sweep_now(w.market, w.bar, int(w.now), qty):
+            record_fill(w, fill.qty, fill.notional, fee, batch)
+            sold += fill.qty
+            proceeds += to_units(fill.notional - fee, p.debt_decimals)
+        sold_units = to_units(sold, coll_r.decimals)
         w.position = w.position.with_reserve(p.collateral, collateral=coll_r.collateral - sold_units)
         paid = min(proceeds, w.debt_now().balance)
         w.debt = w.debt_now().repaid(paid)
@@ -278,18 +302,15 @@ class Hindsight:
         w.wallet[p.debt] += proceeds - paid
         w.ledger.debt_repaid_units += paid
         w.ledger.batches.append((int(w.now), sold_units))
-        record_fill(w, fill.qty, fill.notional, fee, batch)
-        batch.withdrawn += fill.qty
+        batch.withdrawn += sold
         batch.repaid += from_units(paid, p.debt_decimals)
         batch.hf_after = w.hf_decimal()
         w.event(
-            w.now,
-            "batch",
-            f"hindsight sale {fill.qty} {p.collateral}, repay {from_units(paid, p.debt_decimals)} {p.debt}",
+            w.now, "batch", f"hindsight sale {sold} {p.collateral}, repay {from_units(paid, p.debt_decimals)} {p.debt}"
         )
         w.checkpoint()
 
-    def least_sale(self, book: OrderBook) -> Decimal | None:
+    def least_sale(self) -> Decimal | None:
         """The least quantity (in exchange lots) whose sale now keeps every later bar's low
         above the liquidation price; None if even selling everything does not."""
         assert self.sim is not None
@@ -299,15 +320,15 @@ class Hindsight:
         coll_r, debt_r = pos.reserve(p.collateral), pos.reserve(p.debt)
         lt = coll_r.liquidation_threshold_bps / 10_000
         debt_price = float(from_units(debt_r.price, 8))
-        growth = w.debt.rate_ray / 1e27 / SECONDS_PER_YEAR
-        floor = self._lowest_discounted(growth)
+        floor = self._lowest_discounted(w.debt.rate_ray / 1e27 / SECONDS_PER_YEAR)
         held = from_units(coll_r.collateral, coll_r.decimals)
         debt = from_units(w.debt_now().balance, p.debt_decimals)
-        fee_keep = 1 - Decimal(w.market.p.taker_fee_bps) / Decimal(10_000)
 
         def survives(qty: Decimal) -> bool:
-            left = float(held - qty)
-            owed = float(max(Decimal(0), debt - walk_bids(book.bids, qty).notional * fee_keep)) * debt_price
+            fills = sweep_now(copy.copy(w.market), w.bar, int(w.now), qty)  # a copy: nothing sold yet
+            net = sum((fill.notional - fee for fill, fee in fills), Decimal(0))
+            left = float(held - sum((fill.qty for fill, _ in fills), Decimal(0)))
+            owed = float(max(Decimal(0), debt - net)) * debt_price
             if owed <= 0:
                 return True
             return left > 0 and owed * (1 + HINDSIGHT_MARGIN) / (left * lt) <= floor

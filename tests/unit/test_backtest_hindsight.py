@@ -11,7 +11,6 @@ from bot.backtest.baselines import BASELINES, Hindsight
 from bot.backtest.market import MarketParams
 from bot.backtest.runner import Runner, RunResult, SimParams
 from bot.backtest.scenario import run_scenario
-from bot.domain.book import OrderBook
 
 WINDOW = "eth_usd_5m_2022-06-13.csv"  # ETH fell from $1,789 to $1,081 in five days
 START_HF = Decimal("1.45")
@@ -23,7 +22,7 @@ class FixedSale(Hindsight):
 
     qty: Decimal = Decimal(0)
 
-    def least_sale(self, book: OrderBook) -> Decimal | None:
+    def least_sale(self) -> Decimal | None:
         return self.qty
 
 
