@@ -15,6 +15,8 @@ small explicit rule, run where it can through the same engine as the policies.
   through the same book (taker fee included; a sale larger than the book sweeps it again
   from where the last sweep left the mid) and repaid, keeps the position
   unliquidated over the whole path — found by bisection over the amount, knowing the path.
+  Where no sale through the book survives (a position far larger than the book), the least
+  sale at the first price with no impact, and the run says so.
   Each run's ``sold_vs_hindsight`` is its ``collateral_sold`` over this.
 """
 
@@ -237,7 +239,8 @@ class OneShot:
 
 # Survival is checked with the runner's float liquidation search and a margin above its error.
 HINDSIGHT_MARGIN = 1e-6
-BISECTION_STEPS = 60
+BISECTION_STEPS = 40
+SCAN_STEPS = 64
 # A sale larger than the book is swept again at the same bar from where the last sweep left
 # the mid (the market model's refill gap), at most this many times.
 MAX_SWEEPS = 200
@@ -278,7 +281,10 @@ class Hindsight:
         w = self.sim.world
         w.sync()
         p = w.pair
-        qty = self.least_sale()
+        qty, through_book = self.least_sale(), True
+        if qty is None:  # no sale through the book survives: the frictionless least, at the price now
+            qty, through_book = self.least_sale(frictionless=True), False
+            w.event(w.now, "hindsight", "no sale through the book survives: the least at the price now, no impact")
         if qty is None or qty <= 0:
             w.event(
                 w.now, "hindsight", "no sale at the first bar keeps the position" if qty is None else "no sale needed"
@@ -290,7 +296,7 @@ class Hindsight:
         batch = w.batch_record("hindsight-1")
         sold = Decimal(0)
         proceeds = 0
-        for fill, fee in sweep_now(w.market, w.bar, int(w.now), qty):
+        for fill, fee in sweep_now(w.market, w.bar, int(w.now), qty) if through_book else [self._at_price(qty)]:
             record_fill(w, fill.qty, fill.notional, fee, batch)
             sold += fill.qty
             proceeds += to_units(fill.notional - fee, p.debt_decimals)
@@ -310,9 +316,17 @@ class Hindsight:
         )
         w.checkpoint()
 
-    def least_sale(self) -> Decimal | None:
+    def _at_price(self, qty: Decimal) -> tuple[SellFill, Decimal]:
+        assert self.sim is not None
+        w = self.sim.world
+        price = from_units(w.oracle_base, 8)
+        notional = qty * price
+        return SellFill(qty, notional, price), notional * w.market.p.taker_fee_bps / Decimal(10_000)
+
+    def least_sale(self, *, frictionless: bool = False) -> Decimal | None:
         """The least quantity (in exchange lots) whose sale now keeps every later bar's low
-        above the liquidation price; None if even selling everything does not."""
+        above the liquidation price; None if no sale does. ``frictionless``: sold at the price
+        now with no impact (a yardstick for a position no book can take at once)."""
         assert self.sim is not None
         w = self.sim.world
         p = w.pair
@@ -325,7 +339,10 @@ class Hindsight:
         debt = from_units(w.debt_now().balance, p.debt_decimals)
 
         def survives(qty: Decimal) -> bool:
-            fills = sweep_now(copy.copy(w.market), w.bar, int(w.now), qty)  # a copy: nothing sold yet
+            if frictionless:
+                fills = [self._at_price(qty)]
+            else:  # on a copy: nothing is sold yet
+                fills = sweep_now(copy.copy(w.market), w.bar, int(w.now), qty)
             net = sum((fill.notional - fee for fill, fee in fills), Decimal(0))
             left = float(held - sum((fill.qty for fill, _ in fills), Decimal(0)))
             owed = float(max(Decimal(0), debt - net)) * debt_price
@@ -335,9 +352,13 @@ class Hindsight:
 
         if survives(Decimal(0)):
             return Decimal(0)
-        if not survives(held):
+        # Selling more can stop helping (a sale deep into a thin book repays less than the
+        # collateral it takes away): find the first surviving step of a grid, then bisect.
+        grid = [held * k / SCAN_STEPS for k in range(1, SCAN_STEPS + 1)]
+        first = next((k for k, qty in enumerate(grid) if survives(qty)), None)
+        if first is None:
             return None
-        lo, hi = Decimal(0), held
+        lo, hi = (grid[first - 1] if first else Decimal(0)), grid[first]
         for _ in range(BISECTION_STEPS):
             mid = (lo + hi) / 2
             if survives(mid):
