@@ -78,3 +78,21 @@ def test_every_run_states_its_sale_as_a_multiple_of_hindsights():
     assert by_name["hindsight"]["sold_vs_hindsight"] == "1.00"
     assert by_name["threshold"]["sold_vs_hindsight"] == str((sold / least).quantize(Decimal("0.01")))
     assert by_name["do-nothing"]["sold_vs_hindsight"] == "0.00"
+
+
+def test_a_position_no_book_can_take_at_once_gets_the_frictionless_least():
+    # 651,000 WETH at HF 1.325 on Feb 1–15 2026: the $8M book cannot take the ≈ 56k ETH needed.
+    feb = data.shipped("eth_usd_5m_2026-01-20_2026-02-15.csv")
+    feb = feb.between(data.parse_date("2026-02-01"), data.parse_date("2026-02-16"))
+    market = MarketParams(depth_usd_1pct=8_000_000, crash_depth_factor=0.4)
+
+    def run_feb(actor: Hindsight) -> RunResult:
+        kw = {"collateral": Decimal(651_000), "start_hf": Decimal("1.325"), "market": market, "sim": SimParams()}
+        return Runner(feb, actor, **kw).run()  # type: ignore[arg-type]
+
+    least = run_feb(Hindsight())
+    sold = least.world.ledger.collateral_sold
+    assert any("no sale through the book survives" in d for _, k, d in least.events if k == "hindsight")
+    assert least.world.ledger.liquidations == []
+    assert Decimal(50_000) < sold < Decimal(60_000)
+    assert least.world.ledger.gross_quote == sold * Decimal("2451.96")  # at the first open, no impact
