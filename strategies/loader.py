@@ -15,7 +15,7 @@ from typing import Any
 from bot.errors import ConfigError
 from strategies.base import INTERFACE_VERSION, LoadedPolicy, build_params
 
-BUILTINS = ("threshold", "ladder", "paced", "none")
+BUILTINS = ("threshold", "ladder", "paced", "risk_budget", "none")
 
 
 def load_policy(name_or_path: str, params: Mapping[str, Any] | None = None) -> LoadedPolicy:

@@ -11,19 +11,33 @@ small explicit rule, run where it can through the same engine as the policies.
   through the simulated DEX (``bot.backtest.dex``) repays towards the target HF — no transfer
   legs and no HF dip, but only as much as one pool gives within its slippage limit (the
   largest swap that passes it; else a revert), plus the automation's service fee.
+- ``hindsight``: a yardstick, not a policy: the least collateral that, sold at the first bar
+  through the same book (taker fee included; a sale larger than the book sweeps it again
+  from where the last sweep left the mid) and repaid, keeps the position
+  unliquidated over the whole path — found by bisection over the amount, knowing the path.
+  Where no sale through the book survives (a position far larger than the book), the least
+  sale at the first price with no impact, and the run says so.
+  Each run's ``sold_vs_hindsight`` is its ``collateral_sold`` over this.
 """
 
 from __future__ import annotations
 
+import copy
+import math
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
+import numpy as np
+
+from bot.backtest.adapters import record_fill
 from bot.backtest.dex import SimDex
 from bot.backtest.engine import EngineActor
+from bot.backtest.lending import SECONDS_PER_YEAR
+from bot.backtest.market import Market
 from bot.backtest.runner import NEVER, Sim, Wake
 from bot.compose.configs import simulated_engine
-from bot.domain.book import depth_above, floor_price
+from bot.domain.book import SellFill, depth_above, floor_price
 from bot.domain.dex_depth import largest_output_within
 from bot.domain.position import decimal_to_wad, from_units, health_factor_wad, to_units
 from bot.domain.sizing import max_withdraw
@@ -35,7 +49,7 @@ from bot.ports import Outcome
 from bot.settings import BacktestSettings
 from bot.settings.sections import LimitsConfig
 
-BASELINES = ("do-nothing", "sell-all", "one-shot")
+BASELINES = ("do-nothing", "sell-all", "one-shot", "hindsight")
 
 
 class DoNothing:
@@ -255,3 +269,145 @@ class OneShot:
         after = pos.with_reserve(p.collateral, collateral=coll_r.collateral - units_out)
         after = after.with_reserve(p.debt, debt=max(0, pos.reserve(p.debt).debt - repay))
         return health_factor_wad(after) >= max(WAD, health_factor_wad(pos))
+
+
+# Survival is checked with the runner's float liquidation search and a margin above its error.
+HINDSIGHT_MARGIN = 1e-6
+BISECTION_STEPS = 40
+SCAN_STEPS = 64
+# A sale larger than the book is swept again at the same bar from where the last sweep left
+# the mid (the market model's refill gap), at most this many times.
+MAX_SWEEPS = 200
+
+
+def sweep_now(market: Market, bar: int, t: int, qty: Decimal) -> list[tuple[SellFill, Decimal]]:
+    """Sell ``qty`` at once: sweeps of the book at ``bar`` until sold or the book is empty."""
+    fills = []
+    left = qty
+    for _ in range(MAX_SWEEPS):
+        if left <= 0:
+            break
+        fill, fee = market.sell(bar, t, left, None)
+        if fill.qty <= 0:
+            break
+        fills.append((fill, fee))
+        left -= fill.qty
+    return fills
+
+
+@dataclass
+class Hindsight:
+    name: str = "hindsight"
+    sim: Sim | None = field(default=None, repr=False)
+    done: bool = False
+
+    def bind(self, sim: Sim) -> None:
+        self.sim = sim
+
+    def wake(self) -> Wake:
+        return Wake(NEVER) if self.done else Wake(None)
+
+    def act(self) -> None:
+        assert self.sim is not None
+        if self.done:  # the runner still calls at a bar that crosses HF 1
+            return
+        self.done = True
+        w = self.sim.world
+        w.sync()
+        p = w.pair
+        qty, through_book = self.least_sale(), True
+        if qty is None:  # no sale through the book survives: the frictionless least, at the price now
+            qty, through_book = self.least_sale(frictionless=True), False
+            w.event(w.now, "hindsight", "no sale through the book survives: the least at the price now, no impact")
+        if qty is None or qty <= 0:
+            w.event(
+                w.now, "hindsight", "no sale at the first bar keeps the position" if qty is None else "no sale needed"
+            )
+            return
+        coll_r = w.position.reserve(p.collateral)
+        if w.ledger.arrival_price is None:
+            w.ledger.arrival_price = from_units(w.oracle_base, 8)
+        batch = w.batch_record("hindsight-1")
+        sold = Decimal(0)
+        proceeds = 0
+        for fill, fee in sweep_now(w.market, w.bar, int(w.now), qty) if through_book else [self._at_price(qty)]:
+            record_fill(w, fill.qty, fill.notional, fee, batch)
+            sold += fill.qty
+            proceeds += to_units(fill.notional - fee, p.debt_decimals)
+        sold_units = to_units(sold, coll_r.decimals)
+        w.position = w.position.with_reserve(p.collateral, collateral=coll_r.collateral - sold_units)
+        paid = min(proceeds, w.debt_now().balance)
+        w.debt = w.debt_now().repaid(paid)
+        w.position = w.position.with_reserve(p.debt, debt=w.debt.balance)
+        w.wallet[p.debt] += proceeds - paid
+        w.ledger.debt_repaid_units += paid
+        w.ledger.batches.append((int(w.now), sold_units))
+        batch.withdrawn += sold
+        batch.repaid += from_units(paid, p.debt_decimals)
+        batch.hf_after = w.hf_decimal()
+        w.event(
+            w.now, "batch", f"hindsight sale {sold} {p.collateral}, repay {from_units(paid, p.debt_decimals)} {p.debt}"
+        )
+        w.checkpoint()
+
+    def _at_price(self, qty: Decimal) -> tuple[SellFill, Decimal]:
+        assert self.sim is not None
+        w = self.sim.world
+        price = from_units(w.oracle_base, 8)
+        notional = qty * price
+        return SellFill(qty, notional, price), notional * w.market.p.taker_fee_bps / Decimal(10_000)
+
+    def least_sale(self, *, frictionless: bool = False) -> Decimal | None:
+        """The least quantity (in exchange lots) whose sale now keeps every later bar's low
+        above the liquidation price; None if no sale does. ``frictionless``: sold at the price
+        now with no impact (a yardstick for a position no book can take at once)."""
+        assert self.sim is not None
+        w = self.sim.world
+        p = w.pair
+        pos = w.position
+        coll_r, debt_r = pos.reserve(p.collateral), pos.reserve(p.debt)
+        lt = coll_r.liquidation_threshold_bps / 10_000
+        debt_price = float(from_units(debt_r.price, 8))
+        floor = self._lowest_discounted(w.debt.rate_ray / 1e27 / SECONDS_PER_YEAR)
+        held = from_units(coll_r.collateral, coll_r.decimals)
+        debt = from_units(w.debt_now().balance, p.debt_decimals)
+
+        def survives(qty: Decimal) -> bool:
+            if frictionless:
+                fills = [self._at_price(qty)]
+            else:  # on a copy: nothing is sold yet
+                fills = sweep_now(copy.copy(w.market), w.bar, int(w.now), qty)
+            net = sum((fill.notional - fee for fill, fee in fills), Decimal(0))
+            left = float(held - sum((fill.qty for fill, _ in fills), Decimal(0)))
+            owed = float(max(Decimal(0), debt - net)) * debt_price
+            if owed <= 0:
+                return True
+            return left > 0 and owed * (1 + HINDSIGHT_MARGIN) / (left * lt) <= floor
+
+        if survives(Decimal(0)):
+            return Decimal(0)
+        # Selling more can stop helping (a sale deep into a thin book repays less than the
+        # collateral it takes away): find the first surviving step of a grid, then bisect.
+        grid = [held * k / SCAN_STEPS for k in range(1, SCAN_STEPS + 1)]
+        first = next((k for k, qty in enumerate(grid) if survives(qty)), None)
+        if first is None:
+            return None
+        lo, hi = (grid[first - 1] if first else Decimal(0)), grid[first]
+        for _ in range(BISECTION_STEPS):
+            mid = (lo + hi) / 2
+            if survives(mid):
+                hi = mid
+            else:
+                lo = mid
+        step = self.sim.venue.rules(p.symbol).step_size
+        return min(hi.quantize(step, rounding=ROUND_CEILING), held)
+
+    def _lowest_discounted(self, growth_per_s: float) -> float:
+        """min over the bars from now of low · e^(−r·Δt): the debt grows at r, so a later low
+        counts as that much lower against today's debt."""
+        assert self.sim is not None
+        w = self.sim.world
+        c = w.c
+        j, t0 = w.bar, float(w.now)
+        lows = c.low[j:] * np.exp(-growth_per_s * np.maximum(0.0, c.timestamp[j:] - t0))
+        return float(lows.min()) if lows.shape[0] else math.inf

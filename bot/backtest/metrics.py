@@ -34,6 +34,8 @@ Definitions (a seller's implementation shortfall, notes C4):
   order; ``batches_sweep``: those that only moved idle funds.
 - ``collateral_sold_by_route``, ``batches_by_route``: collateral sold and batches, by route:
   ``cex`` (withdraw → exchange → repay) and ``dex`` (one atomic flash-loan deleverage).
+- ``sold_vs_hindsight``: ``collateral_sold`` over the hindsight baseline's (the least sale at
+  the first bar that survives the whole path, ``bot.backtest.baselines.Hindsight``).
 - ``market_drift_usd``: the rest of ``equity_vs_hold_usd``: coins sold at the decision prices
   instead of held to the last close, the transit drift (the market's direction, not the bot's
   skill), and the interest saved on the debt repaid early.
@@ -52,6 +54,7 @@ from bot.backtest.runner import RunResult
 from bot.domain.position import from_units, health_factor_wad
 
 USD, QTY, PRICE, HF, BPS_PLACES = 2, 6, 2, 4, 2
+RATIO = 2
 ORDERS = ("repay_first", "withdraw_first", "sweep")
 
 
@@ -171,3 +174,14 @@ def batch_rows(result: RunResult) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def with_sold_vs_hindsight(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each summary gains ``sold_vs_hindsight``: its ``collateral_sold`` over the hindsight
+    baseline's (None without that baseline, or when hindsight sold nothing)."""
+    least = next((s["collateral_sold"] for s in summaries if s["policy"] == "hindsight"), None)
+    base = Decimal(least) if least is not None else Decimal(0)
+    for s in summaries:
+        sold = s["collateral_sold"]
+        s["sold_vs_hindsight"] = q(Decimal(sold) / base, RATIO) if base > 0 and sold is not None else None
+    return summaries

@@ -24,13 +24,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from bot.backtest.adapters import WALLET_ADDRESS, to_base
-from bot.backtest.baselines import BASELINES, DoNothing, OneShot, SellAll
+from bot.backtest.baselines import BASELINES, DoNothing, Hindsight, OneShot, SellAll
 from bot.backtest.data import Candles, iso
 from bot.backtest.dex import DexParams
 from bot.backtest.engine import EngineActor
 from bot.backtest.market import MarketParams
 from bot.backtest.metrics import HF as HF_PLACES
-from bot.backtest.metrics import q, summarise
+from bot.backtest.metrics import q, summarise, with_sold_vs_hindsight
 from bot.backtest.pair import Pair, pair_of_file
 from bot.backtest.pair import pair as pair_named
 from bot.backtest.policies import planner_inputs, wake_of
@@ -230,6 +230,8 @@ def make_baseline(name: str, params: dict[str, str], settings: ScenarioSettings,
             slippage_bps=settings.dex.one_shot_slippage_bps,
             service_fee_bps=settings.dex.one_shot_service_fee_bps,
         )
+    if name == "hindsight":
+        return Hindsight()
     raise KeyError(name)
 
 
@@ -407,7 +409,7 @@ def run_scenario(
             raise PolicyFailed(
                 str(exc).replace(f"policy {actor.name}:", f"policy {actor.name} failed at {when}:", 1)
             ) from None
-    return Outcome(results, [summarise(r) for r in results], actors, settings, inputs)
+    return Outcome(results, with_sold_vs_hindsight([summarise(r) for r in results]), actors, settings, inputs)
 
 
 def describe_inputs(policy: LoadedPolicy, settings: ScenarioSettings, pair: Pair, start: Position) -> dict[str, Any]:

@@ -286,7 +286,10 @@ def _table(payload: dict[str, Any]) -> None:
 
     from bot.backtest.present import TABLE_ROWS, cell, describe
 
-    rows = payload["policies"]
+    # The hindsight yardstick is a line under the table, not a column: its sale is the row
+    # "sold / hindsight's least" divides by, and 80 columns hold no more.
+    rows = [row for row in payload["policies"] if row["policy"] != "hindsight"]
+    least = next((row for row in payload["policies"] if row["policy"] == "hindsight"), None)
     table = Table(title=f"backtest {payload['start']} → {payload['end']} ({payload['bars']} bars)")
     table.add_column("metric")
     for row in rows:
@@ -297,6 +300,12 @@ def _table(payload: dict[str, Any]) -> None:
     for line in describe(payload["inputs"]):
         console.print(line, markup=False, highlight=False)
     console.print(table)
+    if least is not None:
+        sold = cell("collateral_sold", least["collateral_sold"])
+        words = "no sale at the first bar survives" if least["liquidated"] else f"{sold} sold at the first bar"
+        console.print(
+            f"hindsight (the least sale that survives the whole path): {words}", markup=False, highlight=False
+        )
 
 
 def _sweep_table(head: dict[str, Any], sweep: list[dict[str, Any]], keys: list[str], inputs: dict[str, Any]) -> None:

@@ -42,7 +42,7 @@ def test_backtest_json_lists_the_policy_beside_the_baselines():
     out = json.loads(result.stdout)
     assert list(out)[:4] == ["start", "end", "bars", "policies"]
     assert (out["start"], out["end"], out["bars"]) == ("2022-11-05T00:00:00Z", "2022-11-12T23:55:00Z", 2304)
-    assert [p["policy"] for p in out["policies"]] == ["threshold", "do-nothing", "sell-all", "one-shot"]
+    assert [p["policy"] for p in out["policies"]] == ["threshold", "do-nothing", "sell-all", "one-shot", "hindsight"]
     for row in out["policies"]:
         assert list(row)[: len(KEYS)] == KEYS
         assert row["min_health_factor"].count(".") == 1 and len(row["min_health_factor"].split(".")[1]) == 4
@@ -78,7 +78,7 @@ def test_backtest_sweep_runs_every_grid_point():
         {"target_hf": "1.7", "trigger_hf": "1.3"},
         {"target_hf": "1.7", "trigger_hf": "1.5"},
     ]
-    assert all(len(p["policies"]) == 4 for p in sweep)
+    assert all(len(p["policies"]) == 5 for p in sweep)
 
 
 def test_backtest_report_writes_html_and_png(tmp_path: Path):

@@ -118,7 +118,7 @@ def test_a_sweep_with_report_writes_a_table_and_the_json(tmp_path: Path):
     data = json.loads((folder / "sweep.json").read_text())
     assert [p["params"] for p in data["sweep"]] == [{"trigger_hf": "1.3"}, {"trigger_hf": "1.5"}]
     assert data["axes"] == {"trigger_hf": ["1.3", "1.5"]} and data["inputs"]["policy"]["name"] == "threshold"
-    assert page.count("<tr>") == 1 + 2 * 4  # the header, 2 points × (policy + 3 baselines)
+    assert page.count("<tr>") == 1 + 2 * 5  # the header, 2 points × (policy + 4 baselines)
     assert "protection $" in page and "None" not in page and "False" not in page
 
 

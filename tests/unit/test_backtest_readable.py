@@ -75,6 +75,7 @@ def test_the_table_shows_inputs_and_readable_cells():
     assert "policy: threshold (trigger_hf=1.4, target_hf=1.6)" in text
     assert "None" not in text and "False" not in text and "True" not in text
     assert "protection cost" in text and "equity vs" in text
+    assert "hindsight (the least sale that survives the whole path): " in text  # a line, not a column
 
 
 def test_cells_read_as_words_and_grouped_numbers():

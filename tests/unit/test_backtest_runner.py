@@ -144,7 +144,7 @@ def test_same_inputs_give_identical_summaries():
     a = run_scenario(c, "threshold", {}, collateral=Decimal(500), start_hf=Decimal("1.45")).summaries
     b = run_scenario(c, "threshold", {}, collateral=Decimal(500), start_hf=Decimal("1.45")).summaries
     assert a == b
-    assert [row["policy"] for row in a] == ["threshold", "do-nothing", "sell-all", "one-shot"]
+    assert [row["policy"] for row in a] == ["threshold", "do-nothing", "sell-all", "one-shot", "hindsight"]
 
 
 def test_interest_moves_the_liquidation_bar_earlier_at_a_high_rate():
