@@ -66,7 +66,7 @@ def test_the_position_takes_several_batches_and_a_full_plan_holds_more():
     outcome = run_scenario(
         candles,
         "threshold",
-        dict(VALUES),
+        {**dict(VALUES), "max_batch_usd": "100000"},  # the schema's batch limit, not one sized by the position
         collateral=Decimal(3000),
         start_hf=Decimal("1.42"),
         baselines=(),
@@ -75,7 +75,7 @@ def test_the_position_takes_several_batches_and_a_full_plan_holds_more():
     batches = outcome.results[0].world.ledger.batch_log
     plans = outcome.actors[0].plans  # type: ignore[attr-defined]
     assert len(batches) == 10
-    assert max(len(choice.detail["batches"]) for _, _, choice in plans if choice.detail) == 10
+    assert max(len(choice.detail["batches"]) for _, _, choice in plans if choice.detail) >= 10
 
 
 def test_a_shifted_history_gives_the_volatility_of_a_fresh_computation():
