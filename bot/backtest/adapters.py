@@ -137,8 +137,10 @@ class SimWorld:
         gas_gwei: float,
         protocol_fee_bps: int = 1_000,
         pair: Pair = ETH_USDT,
+        price_history: bool = True,
     ) -> None:
         self.pair = pair
+        self.keeps_price_history = price_history  # False: candles off (exchange.candles_limit = 0)
         self.position = position
         self.debt = debt
         self.market = market
@@ -387,7 +389,10 @@ class SimWorld:
 
     # -- what the daemon keeps of recent prices ----------------------------------------------
     def price_history(self) -> tuple[tuple[int, Decimal], ...]:
-        """Hourly closes over 7 days, every completed bar of the last hour (as the daemon keeps them)."""
+        """Hourly closes over 7 days, every completed bar of the last hour (as the daemon keeps them);
+        none with candles off, as the daemon then has none."""
+        if not self.keeps_price_history:
+            return ()
         if self._history is not None and self._history[0] == self.bar:
             return self._history[1]
         ts, j = self._ts, self.bar
@@ -455,6 +460,7 @@ class SimLending:
             wallet_balances=balances,
             exchange_balances=dict(w.exchange),
             price_history=w.price_history(),
+            price_history_source="" if w.keeps_price_history else "candles off (exchange.candles_limit = 0)",
         )
 
     def _record(self, key: str, outcome: Outcome, error: str | None = None) -> TxResult:

@@ -158,6 +158,7 @@ class Runner:
         jump: bool = True,
         pair: Pair = ETH_USDT,
         dex: DexParams | None = None,
+        price_history: bool = True,
     ) -> None:
         if len(candles) == 0:
             raise ValueError("no candles")
@@ -182,6 +183,7 @@ class Runner:
             gas_gwei=market.gas_gwei,
             protocol_fee_bps=sim.protocol_fee_bps,
             pair=pair,
+            price_history=price_history,
         )
         self.world.enter_bar(0)
         simulated_dex = (dex or DexParams()).build(self.world)

@@ -401,6 +401,7 @@ def run_scenario(
             position=start,
             pair=pair,
             dex=settings.dex,
+            price_history=settings.config.exchange.candles_limit > 0,  # candles off: no σ, as in the daemon
         )
         try:
             results.append(runner.run())

@@ -19,9 +19,11 @@ What makes the two sides comparable (each input set to what the other side has):
   at once, so how long a transfer takes changes nothing but seconds of interest. (The
   backtest hands its 1 s refill to its planner too, against the daemon's 300 s: that shapes
   only a plan's later batches, never the one the executor runs.)
-- **Volatility**: the devnet keeps no price history (``bot/wiring.py``), so the daemon's
-  planner sizes the in-transit shock from ``limits.price_shock_bps`` alone; the backtest's
-  planner gets a 1 s volatility window, which holds no point, and does the same.
+- **Volatility**: candles off on both sides (``exchange.candles_limit = 0``): the daemon reads
+  no klines and the backtest's snapshots hold no price history, so both planners size the
+  in-transit shock from ``limits.price_shock_bps`` alone. (With candles on, each side's regime σ
+  is read over a different history: the emulator's last hour of 1-minute candles against the
+  backtest's bars since the path began, and the batches part ways by the second.)
 """
 
 from __future__ import annotations
@@ -180,8 +182,7 @@ def backtest_batches(
         **BACKTEST_MARKET,
         "rounding": "v3.0",
         "borrow_apr": str(position.borrow_apr),
-        "vol_window_s": "1",
-    }  # no price history on the devnet: the shock is price_shock_bps
+    }
     replayed = replay_path(
         staircase(start, steps),
         settings,
