@@ -39,6 +39,8 @@ def plan_limits(limits: LimitsConfig) -> PlanLimits:
         max_daily_usd=limits.max_daily_usd,
         min_batch_usd=limits.min_batch_usd,
         buffer_usd=limits.buffer_usd,
+        emergency_hf_floor=limits.emergency_hf_floor,
+        emergency_after_s=limits.emergency_after_s,
     )
 
 
@@ -58,6 +60,7 @@ def executor_config(
         withdrawal_allowlist=tuple(str(a) for a in exchange.withdrawal_allowlist) or (wallet,),
         max_slippage_bps=limits.max_slippage_bps,
         hf_floor_wad=decimal_to_wad(limits.hf_floor),
+        emergency_hf_floor_wad=decimal_to_wad(min(limits.emergency_hf_floor, limits.hf_floor)),
         shock_bps=shock_bps(limits),
         max_oracle_divergence_bps=limits.max_oracle_divergence_bps,
         unwrap_native=engine.unwrap_native,

@@ -42,6 +42,9 @@ class BatchSpec:
     route: str = ROUTE_CEX
     dex_repay_units: int = 0
     dex_pool_fee: int = 0
+    # Planned under limits.emergency_hf_floor (the HF floor left no room): the withdrawal's
+    # guard holds that floor instead of hf_floor.
+    emergency: bool = False
 
     def __post_init__(self) -> None:
         if self.order not in ORDERS:
@@ -67,6 +70,8 @@ class BatchSpec:
         payload = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
         if not self.atomic:  # a CEX batch journals what it always has, plus its route
             del payload["dex_repay_units"], payload["dex_pool_fee"]
+        if not self.emergency:
+            del payload["emergency"]
         return payload
 
     @classmethod
@@ -88,6 +93,7 @@ class BatchSpec:
             route=payload.get("route", ROUTE_CEX),  # journals from before the DEX route
             dex_repay_units=int(payload.get("dex_repay_units", 0)),
             dex_pool_fee=int(payload.get("dex_pool_fee", 0)),
+            emergency=bool(payload.get("emergency", False)),
         )
 
 

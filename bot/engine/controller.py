@@ -98,6 +98,9 @@ class PlanContext:
     # is then ``in_flight.floor_view``: their collateral gone, their funds theirs.
     in_flight: tuple[InFlight, ...] = ()
     pipelined: bool = False  # engine.max_in_flight > 1: the plan's batches say how many are in flight
+    # How long the plans have been blocked by the HF floor (emergency batches included): the
+    # planner's emergency floor waits for limits.emergency_after_s of it.
+    floor_blocked_for_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +110,7 @@ class PlanChoice:
     detail: dict[str, Any] | None = None  # e.g. the plan's JSON, for logs
     blocked: Blocked | None = None
     hold: Intent | None = None  # the restore-to-target to carry after this tick (None: none)
+    emergency: bool = False  # the batch is an emergency one (the floor still blocks the others)
 
 
 PlanFn = Callable[[Snapshot, PlanContext], PlanChoice]
@@ -161,6 +165,7 @@ class Controller:
         self.ticked_at_block: int | None = None  # the head when the last tick started
         self._blocked: Blocked | None = None  # what blocks the policy's ask now, if anything
         self._blocked_alerted_at = 0.0
+        self._floor_blocked_since: float | None = None  # in memory: a restart waits afresh
         self._history_kind: str | None = None  # the kind of price history last logged
         self._shock_kind: str | None = None  # the bound that set the last logged shock
         # Set by the composition when a DEX route can act without the exchange: then an exchange
@@ -318,14 +323,23 @@ class Controller:
         day_start, day_end = guards.utc_day_bounds(now)
         sold_today = sold_quote_between(self.journal, day_start, day_end)
         remaining = guards.daily_cap_remaining(sold_today_usd=sold_today, max_daily_usd=cfg.max_daily_usd)
+        since = self._floor_blocked_since
         context = PlanContext(
-            sold_today, remaining, state is ControlState.REDUCE_ONLY, held, in_flight, cfg.max_in_flight > 1
+            sold_today,
+            remaining,
+            state is ControlState.REDUCE_ONLY,
+            held,
+            in_flight,
+            cfg.max_in_flight > 1,
+            floor_blocked_for_s=0.0 if since is None else now - since,
         )
 
         choice = self.plan_fn(snapshot, context)
         self._log_shock_source(choice.detail)
         self._carry_hold(held, choice.hold)
         self._report_blocked(snapshot, choice.blocked)
+        floor_blocked = choice.emergency or (choice.blocked is not None and choice.blocked.reason == "floor")
+        self._floor_blocked_since = (now if since is None else since) if floor_blocked else None
         spec = choice.spec
         if spec is not None and spec.atomic and context.reduce_only:
             spec = None  # reduce-only: no collateral leaves the pool, not even atomically
@@ -626,7 +640,9 @@ def policy_plan_fn(
             intent = dc_replace(held, reason=f"HF {hf:.4f} < target {held.target_hf}: continuing ({held.reason})")
         if intent is None:
             return PlanChoice(None, f"policy {decision.policy}: no action")
-        plan_limits = dc_replace(limits, sold_today_usd=context.sold_today_usd)
+        plan_limits = dc_replace(
+            limits, sold_today_usd=context.sold_today_usd, floor_blocked_for_s=context.floor_blocked_for_s
+        )
         routed = dex is not None and route != "cex"
         exchange_down = routed and snapshot.book is None
         rules = default_rules(market) if exchange_down else venue.rules(market)
@@ -667,9 +683,10 @@ def policy_plan_fn(
             repay_idle_amount=batch.repay_from_wallet_units,
             order=batch.order,
             refill_units=batch.refill_units,
+            emergency=batch.emergency,
         )
         spec = BatchSpec(**{**fields, **_route_fields(batch)})
-        return PlanChoice(spec, intent.reason, detail, hold=held)
+        return PlanChoice(spec, intent.reason, detail, hold=held, emergency=spec.emergency and not spec.atomic)
 
     return plan_fn
 

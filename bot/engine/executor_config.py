@@ -19,6 +19,7 @@ class ExecutorConfig:
     withdrawal_allowlist: tuple[str, ...]
     max_slippage_bps: int
     hf_floor_wad: int
+    emergency_hf_floor_wad: int  # an emergency batch's floor (BatchSpec.emergency)
     shock_bps: int
     max_oracle_divergence_bps: int
     # Unwrap WETH before the deposit? None (auto): when the collateral is WETH and the exchange

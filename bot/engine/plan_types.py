@@ -34,10 +34,15 @@ class PlanLimits:
     # Stablecoins in the wallet the bot may spend first and refill from the sale (0: none):
     # with it, unwind batches repay first and withdraw only what keeps HF at its start.
     buffer_usd: Decimal
+    # Emergency batches, when hf_floor at the shocked price blocks every withdrawal, keep HF at
+    # or above this at the shocked price instead (at or above hf_floor: none).
+    emergency_hf_floor: Decimal
+    emergency_after_s: int  # ... once blocked by the floor this long
     max_batch_qty: Decimal | None = None  # collateral coins
     max_daily_qty: Decimal | None = None
     sold_today_usd: Decimal = D("0")  # already sold in the snapshot's UTC day
     sold_today_qty: Decimal = D("0")
+    floor_blocked_for_s: float = 0.0  # how long the daemon's plans have been blocked by the floor
     max_batches: int = 100
 
     def __post_init__(self) -> None:
@@ -153,6 +158,8 @@ class Batch:
     route_reason: str = ""  # why this route, e.g. "dex: 0.31 % vs cex 0.42 %"
     dex_pool_fee: int = 0
     dex_max_collateral_in_units: int = 0
+    # Planned under limits.emergency_hf_floor: hf_floor at the shocked price left no room.
+    emergency: bool = False
 
     @property
     def withdraw_amount(self) -> Decimal:
@@ -206,6 +213,7 @@ class Batch:
             "duration_s": self.duration_s,
             "limited_by": self.limited_by,
             "order": self.order,
+            "emergency": self.emergency,
             "refill_amount": _amount(self.refill_units, self.debt_decimals),
             "route": self.route,
             "route_reason": self.route_reason,

@@ -22,14 +22,20 @@ deterministic (Decimal at a fixed context, integers on chain). Per DESIGN "One b
    pre-batch value price for price, at the current and at the shocked price
    (``bot.domain.repay_first``); of what the sale brings back it keeps what it spent (up to the
    buffer) in the wallet and repays the rest. Otherwise it withdraws first (``withdraw_first``).
-5. When no withdrawal can keep the floor, the plan says so (status BLOCKED) and names the
-   outside action that would help; it never emits a batch that breaks the floor.
+5. When no withdrawal can keep the floor and the daemon's plans have been blocked so for
+   ``limits.emergency_after_s``, the plan tries the emergency floor (``limits.emergency_hf_floor``,
+   HF ≥ 1.01 at the shocked price by default): after a crash the data-sized shock can hold the
+   floor out of reach for a day while HF slides, and a smaller batch that even the shocked price
+   cannot liquidate beats standing still. Such batches are marked ``emergency`` and the plan
+   warns. When even that leaves no room, the plan
+   says so (status BLOCKED) and names the outside action that would help; it never emits a
+   batch that breaks the floor it was planned under.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_FLOOR, Context, Decimal, localcontext
 
 from bot.domain import (
@@ -143,6 +149,7 @@ class _Setup:
     reference: Decimal
     cap_price: Decimal
     taker_fee: Decimal
+    emergency: bool = False  # planned under limits.emergency_hf_floor (floor_wad is that)
 
 
 def plan(
@@ -257,14 +264,46 @@ def _plan(
     run.buffer = to_units(limits.buffer_usd, debt_r.decimals)
     _repay_idle(setup, run)
     stop = _unwind(setup, run)
+    if _blocked_by_floor(stop, run):
+        stop = _unwind_in_emergency(setup, run) or stop
     if _reached(setup, run.pos):
         status = PlanStatus.REACHES_TARGET
-    elif stop.startswith("floor") and not any(b.kind == "unwind" for b in run.batches):
+    elif _blocked_by_floor(stop, run):
         status = PlanStatus.BLOCKED
         _explain_blocked(setup, run)
     else:
         status = PlanStatus.PARTIAL if run.batches else PlanStatus.NO_ACTION
     return _finish(setup, run, hf0, status, stop, book_source)
+
+
+def _blocked_by_floor(stop: str, run: _Run) -> bool:
+    return stop.startswith("floor") and not any(b.kind == "unwind" for b in run.batches)
+
+
+def _unwind_in_emergency(s: _Setup, run: _Run) -> str | None:
+    """Unwind under the emergency floor when the HF floor blocks every withdrawal; the stop
+    reason, or None when the emergency floor is off or leaves no room either."""
+    emergency = s.limits.emergency_hf_floor
+    if emergency >= s.limits.hf_floor:
+        return None
+    waited, after = s.limits.floor_blocked_for_s, s.limits.emergency_after_s
+    if waited < after:
+        run.notes.append(
+            f"blocked by the floor for {waited:.0f} s: emergency batches (HF ≥ {emergency} at the shocked price, "
+            f"limits.emergency_hf_floor) start after {after} s"
+        )
+        return None
+    urgent = replace(s, floor_wad=decimal_to_wad(emergency), emergency=True)
+    stop = _unwind(urgent, run)
+    if not any(b.kind == "unwind" for b in run.batches):
+        return None
+    hf_shocked = wad_to_decimal(health_factor_wad(_shock(s, s.snapshot.position)))
+    run.warnings.append(
+        f"emergency: HF at a {s.shock / 100:.2f} % price shock is {hf_shocked:.4f}, under the floor "
+        f"{s.limits.hf_floor}, so no withdrawal keeps it; emergency batches keep HF ≥ {emergency} at the "
+        f"shocked price (limits.emergency_hf_floor)"
+    )
+    return stop
 
 
 def _shock_of(snapshot: Snapshot, limits: PlanLimits, costs: PlanCosts, market: MarketModel) -> Shock:
@@ -590,6 +629,8 @@ def _commit(s: _Setup, run: _Run, sim: _Sim, limited_by: str, hf_before: int) ->
     shocked_mid = health_factor_wad(_shock(s, sim.mid))
     if shocked_mid < s.floor_wad:  # by construction of the floor bound; never emit otherwise
         raise AssertionError("planned batch breaks the HF floor at the shocked price")
+    if s.emergency and limited_by == "floor":
+        limited_by = "floor (emergency)"
     if sim.spend and not keeps_start_hf(run.pos, sim.mid, shock_bps=s.shock, symbols=s.shock_symbols):
         raise AssertionError("planned repay-first batch leaves HF below its start")
     run.batches.append(
@@ -624,6 +665,7 @@ def _commit(s: _Setup, run: _Run, sim: _Sim, limited_by: str, hf_before: int) ->
             limited_by=limited_by,
             order="repay_first" if sim.spend else "withdraw_first",
             refill_units=sim.refill,
+            emergency=s.emergency,
         )
     )
     run.wallet += sim.refill - sim.spend

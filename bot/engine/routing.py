@@ -86,7 +86,7 @@ def route_plan(
     dex_bps = dex_cost_bps(quote, oracle, costs, plan.collateral_decimals, plan.debt_decimals)
     if quote.collateral_in_units > cap_units(quote, oracle, limits, plan.collateral_decimals, plan.debt_decimals):
         return _label(plan, f"cex: the DEX is past the {limits.max_slippage_bps} bps cap ({_pct(dex_bps)})")
-    if first.limited_by.startswith("floor"):
+    if first.limited_by.startswith("floor") or first.emergency:
         # The CEX batch is as large as its in-transit exposure allows, short of the target: the
         # atomic route, never exposed, gets there without a dip.
         why = f"dex: the CEX batch is held back by the HF floor in transit; {_pct(dex_bps)} vs cex {_pct(cex_bps)}"

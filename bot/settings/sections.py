@@ -209,6 +209,13 @@ class LimitsConfig(BaseModel):
     # Stablecoins (debt token, ≈ USD) the bot may spend from the wallet at a batch's start and
     # refill from its sale: with it, batches repay first and HF never dips below their start.
     buffer_usd: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)] = Decimal("0")
+    # When hf_floor at the shocked price has left no room for any withdrawal for
+    # emergency_after_s (the crash has happened; the day-long regime keeps the shock high), a
+    # smaller batch may go, keeping HF at or above this at the shocked price: standing still is
+    # how such a position slides into liquidation. At or above hf_floor: off. Not at once: the
+    # minutes after a crash leg are when the next leg comes.
+    emergency_hf_floor: Annotated[Decimal, Field(ge=1, le=10, allow_inf_nan=False)] = Decimal("1.01")
+    emergency_after_s: Annotated[int, Field(ge=0, le=7 * 86_400)] = 3600
 
     @model_validator(mode="after")
     def _ordered_amounts(self) -> LimitsConfig:

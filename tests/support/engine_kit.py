@@ -44,6 +44,7 @@ def default_config(world: FakeWorld, **overrides) -> ExecutorConfig:
         withdrawal_allowlist=(world.wallet_address,),
         max_slippage_bps=100,
         hf_floor_wad=decimal_to_wad("1.10"),
+        emergency_hf_floor_wad=decimal_to_wad("1.01"),
         shock_bps=500,
         max_oracle_divergence_bps=300,
         poll_interval_s=5,
@@ -83,7 +84,8 @@ def controller_config(**overrides: Any) -> ControllerConfig:
 
 
 def plan_limits(**overrides: Any) -> PlanLimits:
-    """Planner limits with explicit test values: floor 1.05, a 50 bps cap, a 3 % shock, no USD caps."""
+    """Planner limits with explicit test values: floor 1.05, a 50 bps cap, a 3 % shock, no USD
+    caps, no emergency batches (the emergency floor at the floor)."""
     values: dict[str, Any] = dict(
         hf_floor=Decimal("1.05"),
         max_slippage_bps=50,
@@ -92,8 +94,11 @@ def plan_limits(**overrides: Any) -> PlanLimits:
         max_daily_usd=None,
         min_batch_usd=Decimal(0),
         buffer_usd=Decimal(0),
+        emergency_after_s=0,
     )
-    return PlanLimits(**{**values, **overrides})
+    merged = {**values, **overrides}
+    merged.setdefault("emergency_hf_floor", merged["hf_floor"])  # at the floor: off
+    return PlanLimits(**merged)
 
 
 @dataclass

@@ -64,6 +64,8 @@ def test_same_snapshot_gives_same_plan_in_backtest_and_direct_call(policy, windo
         max_daily_usd=Decimal(1_000_000),
         min_batch_usd=Decimal(100),
         buffer_usd=Decimal(0),
+        emergency_hf_floor=Decimal("1.01"),
+        emergency_after_s=3600,
     )
     costs = PlanCosts(timings=TransferTimings(deposit_s=300, exchange_withdrawal_s=600))
     market = MarketModel(refill_half_life_s=600, shock_table=shock_table(Decimal("0.999")))

@@ -77,7 +77,7 @@ class Withdraw(TxStep[WithdrawIntent]):
             snap.position,
             symbol=run.spec.collateral,
             amount=amount,
-            hf_floor_wad=run.config.hf_floor_wad,
+            hf_floor_wad=run.config.emergency_hf_floor_wad if run.spec.emergency else run.config.hf_floor_wad,
             shock_bps=run.config.shock_bps,
         )
         if verdict.ok and run.spec.repay_first:
