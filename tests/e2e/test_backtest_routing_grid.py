@@ -1,5 +1,7 @@
 """With routing on, no planner-driven policy is liquidated on any shipped crash window, for 100
-and 10,000 WETH from HF 1.3, 1.4 and 1.5 (the shipped slices are the project's crash windows).
+and 10,000 WETH from HF 1.3, 1.4 and 1.5 (the shipped slices are the project's crash windows);
+nor on the CEX route alone, with no buffer (the emergency floor takes over where the data-sized
+shock holds the HF floor out of reach for hours).
 
 Run it alone with
 ``.venv/bin/python -m pytest -m slow tests/e2e/test_backtest_routing_grid.py``.
@@ -21,9 +23,9 @@ POLICIES = ("threshold", "ladder", "paced")  # every built-in policy the planner
 ROUTING = (("route", "auto"),)
 
 
-def grid() -> list[Task]:
+def grid(routing: tuple[tuple[str, str], ...] = ROUTING) -> list[Task]:
     return [
-        Task(Window(str(data.SHIPPED_DIR / window)), policy, ROUTING, collateral, start_hf, ())
+        Task(Window(str(data.SHIPPED_DIR / window)), policy, routing, collateral, start_hf, ())
         for window in WINDOWS
         for collateral in COLLATERALS
         for start_hf in START_HFS
@@ -55,3 +57,20 @@ def test_with_routing_on_no_planner_driven_policy_is_liquidated() -> None:
     assert liquidated == []
     # Routing reached the engine: somewhere the planner took the DEX.
     assert sum(Decimal(row["collateral_sold_by_route"]["dex"]) for result in rows for row in result) > 0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)  # 126 backtests
+def test_on_the_cex_route_alone_no_planner_driven_policy_is_liquidated() -> None:
+    tasks = grid((("route", "cex"),))
+
+    rows = run_sweep(tasks, workers=None, progress=False)
+
+    liquidated = [
+        f"{t.window.path.rsplit('/', 1)[-1]} {t.policy} {t.collateral} WETH HF {t.start_hf}: {row['first_liquidation']}"
+        for t, result in zip(tasks, rows)
+        for row in result
+        if row["liquidated"]
+    ]
+    assert liquidated == []
+    assert sum(Decimal(row["collateral_sold_by_route"]["dex"]) for result in rows for row in result) == 0
