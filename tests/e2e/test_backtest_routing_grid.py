@@ -74,3 +74,26 @@ def test_on_the_cex_route_alone_no_planner_driven_policy_is_liquidated() -> None
     ]
     assert liquidated == []
     assert sum(Decimal(row["collateral_sold_by_route"]["dex"]) for result in rows for row in result) == 0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)  # 126 backtests
+def test_with_a_buffer_of_5_percent_of_the_debt_no_batch_leaves_hf_below_its_start_price_for_price() -> None:
+    tasks = []
+    for window in WINDOWS:
+        first_open = float(data.shipped(window).open[0])
+        for collateral in COLLATERALS:
+            for start_hf in START_HFS:
+                debt = float(collateral) * first_open * 0.83 / float(start_hf)  # LT 83 %: ≈ the opened debt
+                values = (("route", "cex"), ("buffer_usd", str(round(debt * 0.05))))
+                tasks += [
+                    Task(Window(str(data.SHIPPED_DIR / window)), policy, values, collateral, start_hf, ())
+                    for policy in POLICIES
+                ]
+
+    rows = [result[0] for result in run_sweep(tasks, workers=None, progress=False)]
+
+    assert [row["liquidated"] for row in rows] == [False] * len(tasks)
+    assert min(Decimal(row["min_hf_vs_batch_start_same_price"]) for row in rows) >= 1
+    assert sum(row["batches_withdraw_first"] for row in rows) == 0
+    assert sum(row["batches_repay_first"] for row in rows) > 10_000
