@@ -65,9 +65,9 @@ def _unwind(tmp, max_in_flight: int) -> dict:
 @pytest.mark.timeout(2400)
 @pytest.mark.xfail(
     reason=(
-        "not yet faster on the devnet: with two in flight 17 batches, 10 overlapping, took 194.0 s "
-        "against 189.1 s one at a time (a loaded 2-core machine); with four, anvil's suggested tip, "
-        "raised by our own urgency-scaled transactions, passed the 500 gwei fee cap and a deposit failed"
+        "faster in CI (two in flight: 127.9 s against 186.1 s, ratio 0.687) but not on a loaded "
+        "2-core machine (194.0 s against 189.1 s once), so not strict; with four in flight, anvil's "
+        "suggested tip, raised by our own urgency-scaled transactions, passed the 500 gwei fee cap"
     ),
     strict=False,
 )
