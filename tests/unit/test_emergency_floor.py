@@ -7,16 +7,35 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.domain import after_withdraw, decimal_to_wad, health_factor_wad, shocked
+from bot.domain import Position, Reserve, Snapshot, after_withdraw, decimal_to_wad, health_factor_wad, shocked
 from bot.engine import guards
 from bot.engine.batch_spec import BatchSpec
+from bot.engine.book_model import synthetic_book
 from bot.engine.plan_types import PlanStatus
 from bot.engine.planner import plan
 from strategies import Intent
 from tests.support.engine_kit import plan_limits
-from tests.unit.test_planner import position, snap
 
 D = Decimal
+E8 = 10**8
+WAD = 10**18
+
+
+def position(*, hf: str) -> Position:
+    """100 WETH at $2,000 (LT 83 %) against the USDT debt that gives HF ``hf``."""
+    debt = int(D(100) * 2000 * D("0.83") / D(hf) * 10**6)
+    return Position(
+        (
+            Reserve("WETH", 18, 2000 * E8, 8050, 8300, 10500, collateral=100 * WAD),
+            Reserve("USDT", 6, E8, 7500, 7800, 10450, debt=debt),
+        )
+    )
+
+
+def snap(pos: Position) -> Snapshot:
+    return Snapshot(pos, 1, 1_770_000_000, book=synthetic_book(D(2000), D(5_000_000)))
+
+
 # HF 1.08 at a 3 % shock is 1.0476: under the floor 1.05, over the emergency floor 1.01.
 EMERGENCY = dict(hf_floor=D("1.05"), max_slippage_bps=50, price_shock_bps=300, emergency_hf_floor=D("1.01"))
 
