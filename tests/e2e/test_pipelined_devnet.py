@@ -66,8 +66,7 @@ def _unwind(tmp, max_in_flight: int) -> dict:
 @pytest.mark.xfail(
     reason=(
         "faster in CI (two in flight: 127.9 s against 186.1 s, ratio 0.687) but not on a loaded "
-        "2-core machine (194.0 s against 189.1 s once), so not strict; with four in flight, anvil's "
-        "suggested tip, raised by our own urgency-scaled transactions, passed the 500 gwei fee cap"
+        "2-core machine (194.0 s against 189.1 s once), so not strict"
     ),
     strict=False,
 )

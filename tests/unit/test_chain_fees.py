@@ -33,6 +33,14 @@ def test_initial_fees_clamped_to_cap_or_refused() -> None:
     assert initial_fees(base_fee=30 * GWEI, suggested_tip=GWEI, cap=40 * GWEI) == Fees(40 * GWEI, GWEI)
     with pytest.raises(FeeCapReached):
         initial_fees(base_fee=50 * GWEI, suggested_tip=GWEI, cap=40 * GWEI)
+    with pytest.raises(FeeCapReached):
+        initial_fees(base_fee=40 * GWEI, suggested_tip=GWEI, cap=40 * GWEI)
+
+
+def test_a_tip_past_the_cap_is_clamped_to_the_room_the_base_fee_leaves() -> None:
+    # The node suggests 200 gwei (our own urgent tips in the last blocks), urgency 4: 800 gwei.
+    fees = initial_fees(base_fee=GWEI, suggested_tip=200 * GWEI, urgency=Decimal(4), cap=500 * GWEI)
+    assert fees == Fees(500 * GWEI, 499 * GWEI)
 
 
 def test_initial_fees_urgency_below_one_rejected() -> None:

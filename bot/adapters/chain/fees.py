@@ -15,7 +15,8 @@ rejected bumps helps nobody.
 
 The cap (``MAX_FEE_CAP_WEI``) is the one ceiling on ``maxFeePerGas``: urgency (chosen by the
 engine from HF's distance to the floor) never lifts it, so a broken fee oracle or a gas spike
-cannot drain the wallet.
+cannot drain the wallet. An offer over it is clamped to it, the tip to the room the base fee
+leaves; only a base fee at the cap is refused.
 """
 
 from __future__ import annotations
@@ -62,9 +63,11 @@ def initial_fees(
     tip = int((Decimal(max(suggested_tip, min_tip)) * urgency).to_integral_value(rounding=ROUND_CEILING))
     max_fee = int((Decimal(2 * base_fee) * urgency).to_integral_value(rounding=ROUND_CEILING)) + tip
     if max_fee > cap:
-        if base_fee + tip > cap:
-            raise FeeCapReached(f"base fee {base_fee} + tip {tip} wei already exceeds the cap {cap}")
-        max_fee = cap
+        if base_fee >= cap:
+            raise FeeCapReached(f"base fee {base_fee} wei already reaches the cap {cap}")
+        # The most urgent offer under the cap: the whole room above the base fee as tip. (Our
+        # own urgent tips raise the node's suggestion, so scaling it again can pass the cap.)
+        max_fee, tip = cap, min(tip, cap - base_fee)
     return Fees(max_fee, tip)
 
 
