@@ -27,9 +27,9 @@ deterministic (Decimal at a fixed context, integers on chain). Per DESIGN "One b
    HF ≥ 1.01 at the shocked price by default): after a crash the data-sized shock can hold the
    floor out of reach for a day while HF slides, and a smaller batch that even the shocked price
    cannot liquidate beats standing still. Such batches are marked ``emergency`` and the plan
-   warns. When even that leaves no room, the plan
-   says so (status BLOCKED) and names the outside action that would help; it never emits a
-   batch that breaks the floor it was planned under.
+   warns. When even that leaves no room, the plan says so (status BLOCKED) and names the
+   outside action that would help; it never emits a batch that breaks the floor it was
+   planned under.
 """
 
 from __future__ import annotations
@@ -277,7 +277,11 @@ def _plan(
 
 
 def _blocked_by_floor(stop: str, run: _Run) -> bool:
-    return stop.startswith("floor") and not any(b.kind == "unwind" for b in run.batches)
+    return stop.startswith("floor") and not _has_unwind(run)
+
+
+def _has_unwind(run: _Run) -> bool:
+    return any(b.kind == "unwind" for b in run.batches)
 
 
 def _unwind_in_emergency(s: _Setup, run: _Run) -> str | None:
@@ -295,7 +299,7 @@ def _unwind_in_emergency(s: _Setup, run: _Run) -> str | None:
         return None
     urgent = replace(s, floor_wad=decimal_to_wad(emergency), emergency=True)
     stop = _unwind(urgent, run)
-    if not any(b.kind == "unwind" for b in run.batches):
+    if not _has_unwind(run):
         return None
     hf_shocked = wad_to_decimal(health_factor_wad(_shock(s, s.snapshot.position)))
     run.warnings.append(
