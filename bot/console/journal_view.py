@@ -12,7 +12,7 @@ from bot.console.source import Thresholds
 from bot.engine.guards import daily_cap_remaining, utc_day_bounds
 from bot.engine.history import batch_json, summarize
 from bot.engine.journal import Journal
-from bot.engine.steps.sequence import STEP_NAMES, sold_quote_between
+from bot.engine.steps.sequence import STEP_NAMES, sold_quote_between, step_names
 
 # Event kinds the page lists as halts, alerts and errors (the rest are transitions).
 _ALERT_KINDS = frozenset(
@@ -29,7 +29,13 @@ def batches_payload(journal: Journal | None, *, limit: int, simulated: bool) -> 
     return {
         "journal": str(journal.path),
         "control": {"state": state.value, "reason": reason},
-        "batches": [batch_json(summarize(r, journal.steps(r.id), simulated=simulated)) for r in rows],
+        "batches": [
+            {
+                **batch_json(summarize(r, journal.steps(r.id), simulated=simulated)),
+                "steps": list(step_names(str(r.spec.get("route", "cex")))),  # by the batch's route
+            }
+            for r in rows
+        ],
     }
 
 

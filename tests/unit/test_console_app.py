@@ -11,6 +11,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from bot.console.app import TOKEN_HEADER, build_app, plotly_js
+from bot.engine.journal import Journal
+from bot.engine.steps import BatchSpec
+from bot.engine.steps.sequence import STEP_NAMES
 from tests.support.console_kit import RecordingControls, fake_source, journal_with_batch
 
 TOKEN = "console-token-0123456789abcdef"
@@ -32,7 +35,18 @@ def test_batches_are_the_history_objects_of_the_journal(journal):
     (batch,) = body["batches"]
     assert (batch["seq"], batch["status"], batch["withdrawn"], batch["sold"]) == (1, "DONE", "10", "10")
     assert [leg["step"] for leg in batch["legs"]][:2] == ["repay_idle", "withdraw"]
+    assert batch["steps"] == list(STEP_NAMES)
     assert body["control"] == {"state": "NORMAL", "reason": None}
+
+
+def test_a_dex_batch_lists_its_own_steps(journal):
+    path, world = journal
+    with Journal(path, clock=world.clock) as j:
+        (done,) = j.batches()
+        spec = BatchSpec("WETH", "USDT", 10**18, route="dex", dex_repay_units=10**6, dex_pool_fee=500)
+        j.open_batch(spec=spec.to_payload(), start=done.start)
+    body = _client(fake_source(path, RecordingControls())).get("/api/batches").json()
+    assert [b["steps"] for b in body["batches"]] == [list(STEP_NAMES), ["atomic_deleverage", "verify"]]
 
 
 def test_batches_export_as_csv_one_row_per_batch(journal):

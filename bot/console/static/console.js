@@ -100,7 +100,7 @@
     const open = batch.status === "OPEN";
     text($("batch-title"), "#" + batch.seq + " " + batch.status + (open ? " since " + when(batch.started_at) : " in " + batch.duration_s + " s"));
     const legs = Object.fromEntries(batch.legs.map((l) => [l.step, l]));
-    const names = state.steps.length ? state.steps : batch.legs.map((l) => l.step);
+    const names = batch.steps || (state.steps.length ? state.steps : batch.legs.map((l) => l.step));
     for (const name of names) {
       const leg = legs[name];
       const li = document.createElement("li");

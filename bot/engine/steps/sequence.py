@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from bot.engine.batch_spec import BatchSpec
+from bot.engine.batch_spec import ROUTE_DEX, BatchSpec
 from bot.engine.journal import Journal, StepRow
 from bot.engine.steps.accounting import BatchAccounting
 from bot.engine.steps.atomic import ATOMIC_DELEVERAGE
@@ -48,6 +48,11 @@ _BY_NAME = {s.name: s for s in ALL_STEPS}
 def steps_for(spec: BatchSpec) -> tuple[Step[Any, Any], ...]:
     """The steps a batch runs, by its route."""
     return DEX_STEPS if spec.atomic else STEPS
+
+
+def step_names(route: str) -> tuple[str, ...]:
+    """The names of the steps a batch on ``route`` (as journaled in its spec) runs, in order."""
+    return tuple(s.name for s in (DEX_STEPS if route == ROUTE_DEX else STEPS))
 
 
 def crash_points(route: str = "cex") -> tuple[str, ...]:
