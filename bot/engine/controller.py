@@ -282,6 +282,10 @@ class Controller:
         if self.config.max_in_flight > 1:
             return self._pipelined_tick()
         open_batches = self.journal.open_batches()
+        if len(open_batches) > 1:
+            # Left in flight together by a pipelined run (max_in_flight lowered since): they
+            # finish together, as they were started; one alone would miss the others' moves.
+            return self._pipelined_tick(open_new=False)
         if open_batches:
             results = self.executor.resume()
             for done in results:
@@ -369,11 +373,12 @@ class Controller:
 
     # ---- batches in flight (engine.max_in_flight > 1) ------------------------------------------
 
-    def _pipelined_tick(self) -> Tick:
+    def _pipelined_tick(self, *, open_new: bool = True) -> Tick:
         """Advance every open batch as far as it goes without waiting, oldest first; open a new
-        one whenever a slot is free and something moved, sized with every batch in flight
-        counted as gone; sleep a poll interval only when nothing moved. Returns once nothing
-        is in flight and nothing more is planned (as one sequential tick ends with its batch)."""
+        one whenever a slot is free and something moved (``open_new``), sized with every batch
+        in flight counted as gone; sleep a poll interval only when nothing moved. Returns once
+        nothing is in flight and nothing more is planned (as one sequential tick ends with its
+        batch)."""
         results: list[BatchResult] = []
         opened = 0
         moved, idle = True, Tick(TickOutcome.IDLE, "nothing to do")
@@ -391,7 +396,7 @@ class Controller:
                 elif self._marks(batch.batch_id) != before:
                     moved = True
             in_flight = self._in_flight()
-            if moved and len(in_flight) < self.config.max_in_flight:
+            if open_new and moved and len(in_flight) < self.config.max_in_flight:
                 not_opened = self._open_beside(in_flight)
                 if not_opened is None:
                     opened += 1
