@@ -178,6 +178,9 @@ class Dex(Protocol):
     def quote(self, *, collateral: str, debt: str, repay_units: int) -> DexQuote | None:
         """The cheapest pool's price for this repay; None when no pool can return it."""
 
+    def pool_quote(self, *, collateral: str, debt: str, repay_units: int, pool_fee: int) -> DexQuote | None:
+        """The price of the pool of ``pool_fee`` alone; None when it cannot return the repay."""
+
     def atomic_deleverage(
         self, *, key: str, collateral: str, debt: str, repay_units: int, max_collateral_in_units: int, pool_fee: int
     ) -> TxResult:

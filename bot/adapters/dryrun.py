@@ -1,9 +1,9 @@
 """Dry-run adapters: real reads, simulated writes, nothing signed or sent.
 
-``DryRunLending`` wraps a real ``Lending`` and ``DryRunVenue`` a real ``Venue``. Writes never
-reach the wrapped adapters: they change a shared ``DryRunLedger`` of deltas (collateral
-withdrawn, debt repaid, tokens moved, coins on the exchange), and reads return the real state
-with those deltas applied. Sells fill from the REAL order book with ``walk_bids`` at the IOC
+``DryRunLending`` wraps a real ``Lending``, ``DryRunVenue`` a real ``Venue`` and ``DryRunDex``
+the DEX route's quotes. Writes never reach the wrapped adapters: they change a shared
+``DryRunLedger`` of deltas (collateral withdrawn, debt repaid, tokens moved, coins on the
+exchange), and reads return the real state with those deltas applied. Sells fill from the REAL order book with ``walk_bids`` at the IOC
 floor, so a dry-run shows what the live bot would have got. Every write is recorded by key and
 ``lookup``/``sell``/``withdrawal`` reconcile by key exactly like the real adapters, so the
 executor, the journal and the controller run unchanged.
@@ -19,7 +19,18 @@ from bot.domain.book import walk_bids
 from bot.domain.position import Position, health_factor_wad, to_units
 from bot.domain.snapshot import Snapshot
 from bot.domain.wadray import MAX_UINT256, WAD
-from bot.ports import Lending, MarketRules, Outcome, SellResult, Transfer, TransferState, TxResult, Venue
+from bot.ports import (
+    Dex,
+    DexQuote,
+    Lending,
+    MarketRules,
+    Outcome,
+    SellResult,
+    Transfer,
+    TransferState,
+    TxResult,
+    Venue,
+)
 
 DRY_RUN_DEPOSIT_ADDRESS = "0x00000000000000000000000000000000d0d0d0d0"
 _FEE_QUANTUM = Decimal("0.00000001")
@@ -222,6 +233,56 @@ class DryRunVenue:
         transfer = Transfer(key, coin, amount, TransferState.OK, txid=_fake_hash(key), fee=fee)
         self.ledger.withdrawals[key] = transfer
         return transfer
+
+
+class DryRunDex:
+    """The DEX route in a dry-run: real quotes (the pools on chain), and the atomic deleverage
+    simulated on the lending's ledger at the price the chosen pool quotes now, under the
+    adapter's revert rules (past the slippage cap, more collateral than supplied, HF not
+    rising: FAILED, nothing moved). Each one is priced on the pools as they are on chain: an
+    earlier simulated swap has not moved them."""
+
+    def __init__(self, real: Dex, lending: DryRunLending) -> None:
+        self._real = real
+        self._lending = lending
+        self.ledger = lending.ledger
+
+    def quote(self, *, collateral: str, debt: str, repay_units: int) -> DexQuote | None:
+        return self._real.quote(collateral=collateral, debt=debt, repay_units=repay_units)
+
+    def pool_quote(self, *, collateral: str, debt: str, repay_units: int, pool_fee: int) -> DexQuote | None:
+        return self._real.pool_quote(collateral=collateral, debt=debt, repay_units=repay_units, pool_fee=pool_fee)
+
+    def lookup(self, key: str) -> TxResult | None:
+        return self.ledger.txs.get(key)
+
+    def atomic_deleverage(
+        self, *, key: str, collateral: str, debt: str, repay_units: int, max_collateral_in_units: int, pool_fee: int
+    ) -> TxResult:
+        if key in self.ledger.txs:
+            return self.ledger.txs[key]  # one key, one transaction: reconciled, never re-sent
+        lending = self._lending
+        position = lending.snapshot().position
+        owed = position.reserve(debt).debt
+        if owed == 0:
+            return lending._record(key, ok=False, error=f"no {debt} debt")
+        priced = self._real.pool_quote(collateral=collateral, debt=debt, repay_units=repay_units, pool_fee=pool_fee)
+        if priced is None:
+            return lending._record(key, ok=False, error=f"the {pool_fee} pool cannot pay the repay: reverted")
+        units_in = priced.collateral_in_units
+        if units_in > max_collateral_in_units:
+            return lending._record(key, ok=False, error="the pool's price is past the slippage cap: reverted")
+        supplied = position.reserve(collateral).collateral
+        if units_in > supplied:
+            return lending._record(key, ok=False, error=f"the swap needs more {collateral} than is supplied: reverted")
+        paid = min(repay_units, owed)
+        after = position.with_reserve(collateral, collateral=supplied - units_in).with_reserve(debt, debt=owed - paid)
+        if owed > paid and health_factor_wad(after) <= health_factor_wad(position):
+            return lending._record(key, ok=False, error="the health factor would not rise: reverted")
+        self.ledger.add(self.ledger.collateral, collateral, -units_in)
+        self.ledger.add(self.ledger.debt, debt, -paid)
+        self.ledger.add(self.ledger.wallet, debt, repay_units - paid)  # the adapter returns what the repay left
+        return lending._record(key)
 
 
 def dry_run_pair(

@@ -113,6 +113,13 @@ class SimDex:
         if not priced:
             return None
         fee, (_pool, _swap, units) = min(priced, key=lambda item: item[1][2])
+        return self._quote(collateral, debt, repay_units, fee, units)
+
+    def pool_quote(self, *, collateral: str, debt: str, repay_units: int, pool_fee: int) -> DexQuote | None:
+        units = self.swap_units(pool_fee, repay_units) if pool_fee in self.fees else None
+        return None if units is None else self._quote(collateral, debt, repay_units, pool_fee, units)
+
+    def _quote(self, collateral: str, debt: str, repay_units: int, fee: int, units: int) -> DexQuote:
         return DexQuote(
             collateral=collateral,
             debt=debt,

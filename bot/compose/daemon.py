@@ -23,7 +23,7 @@ from web3 import Web3
 from bot.adapters.chain.rpc import retrying_read
 from bot.adapters.chain.tx_sender import NonceGap, nonce_gap
 from bot.adapters.chain.tx_store import TxStore
-from bot.adapters.dryrun import dry_run_pair
+from bot.adapters.dryrun import DryRunDex, dry_run_pair
 from bot.adapters.venue import CcxtVenue
 from bot.clock import SystemClock
 from bot.compose import configs
@@ -241,9 +241,10 @@ def _assemble(
     redactor: Redactor,
     kill_switch: KillSwitch,
 ) -> Runtime:
-    lending, venue = real.lending, real.venue
+    lending, venue, dex = real.lending, real.venue, real.dex
     if settings.mode == "dry-run":
         lending, venue = dry_run_pair(lending, venue, real_balances=settings.exchange.api_key is not None)
+        dex = DryRunDex(real.dex, lending) if real.dex is not None else None
     metrics = Metrics()
     notifier = Notifier(configs.notifier_config(settings.notify), redact=redactor)
     # The narrator logs every leg and batch at INFO; a dry-run's says what it would have done.
@@ -266,7 +267,7 @@ def _assemble(
         config=exec_cfg,
         observer=observer,
         stop_requested=lambda: kill_switch.tripped,
-        dex=real.dex if route != "cex" else None,
+        dex=dex if route != "cex" else None,
     )
     first = executor.read(lending.snapshot)
     collateral, debt = main_collateral(first.position), main_debt(first.position)
@@ -288,7 +289,7 @@ def _assemble(
             market=exec_cfg.market,
             model=market_model(settings.limits),
             hold_to_target=settings.engine.hold_to_target,
-            dex=real.dex,
+            dex=dex,
             route=route,
         ),
         config=configs.controller_config(

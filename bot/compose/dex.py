@@ -4,13 +4,12 @@ and the route each plan may take.
 - ``dex.route`` "dex" or "auto" without an adapter (or without the quoter): a one-line
   ``ConfigError`` (exit 2) before anything runs;
 - testnet / live: quotes and the atomic write (signed through the lending's tx sender);
-- dry-run and ``plan``: quotes only (a dry-run's writes are simulated by its ledger, which has
-  no DEX yet: a dry-run plans the route and executes on the CEX path).
+- ``plan``: quotes only;
+- dry-run: quotes, and the deleverage simulated on the dry-run's ledger at the chosen pool's
+  quote (``bot.adapters.dryrun.DryRunDex``).
 """
 
 from __future__ import annotations
-
-import logging
 
 from web3 import Web3
 
@@ -22,8 +21,6 @@ from bot.engine.plan_types import Plan
 from bot.engine.routing import Routing, route_plan
 from bot.errors import ConfigError
 from bot.settings import Settings
-
-log = logging.getLogger(__name__)
 
 
 def check_dex_settings(settings: Settings) -> None:
@@ -57,11 +54,8 @@ def open_dex(settings: Settings, w3: Web3, reader: AaveReader, *, lending: AaveL
 
 
 def route_setting(settings: Settings, dex: ChainDex | None) -> str:
-    """The route the plans may take: "cex" without a DEX adapter; a dry-run executes "cex"."""
+    """The route the plans may take: "cex" without a DEX adapter."""
     if dex is None:
-        return "cex"
-    if settings.mode == "dry-run":
-        log.warning("dry-run: the DEX route is priced in plans but not simulated; batches take the CEX path")
         return "cex"
     return settings.dex.route
 

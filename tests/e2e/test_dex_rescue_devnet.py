@@ -222,3 +222,30 @@ def test_the_dex_rescues_while_the_exchange_answers_503_to_everything(rescue):
         _stop(proc)
     routes = _assert_rescued(world, trigger, restored)
     print(f"\nDEX rescue, exchange down: {len(routes)} batch(es), {restored - trigger} block(s) to HF restored")
+
+
+def test_a_dry_run_simulates_the_dex_rescue_and_sends_nothing(rescue):
+    world, dex, drop, _ = rescue
+    config = world.tmp / "devnet.toml"
+    config.write_text(config.read_text().replace('mode = "testnet"', 'mode = "dry-run"', 1))
+    _drop_price(world, dex, drop - D("0.03"))  # a price of its own (anvil's revert keeps hashes)
+    devnet = world.devnet
+    hf, nonce = _hf(devnet), devnet.w3.eth.get_transaction_count(devnet.wallet)
+    run = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--config", str(config), "run", "--once"],
+        cwd=world.tmp,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("DELEVER_")}, **world.env()},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert (_hf(devnet), devnet.w3.eth.get_transaction_count(devnet.wallet)) == (hf, nonce)  # nothing sent
+    (path,) = world.tmp.glob("*.dry-run.sqlite")
+    with Journal(path, clock=ManualClock(), lock=False) as journal:
+        (batch,) = journal.batches()
+        steps = [(r.step, r.status.value) for r in journal.steps(batch.id)]
+        verdict = journal.step(batch.id, "verify")
+    assert batch.spec.get("route") == "dex" and batch.status is BatchStatus.DONE
+    assert steps == [("atomic_deleverage", "OK"), ("verify", "OK")]
+    assert verdict is not None and int(verdict.outcome["hf_after_wad"]) > int(verdict.outcome["hf_before_wad"])

@@ -46,6 +46,11 @@ class FakeDex:
             source="fake pool",
         )
 
+    def pool_quote(self, *, collateral: str, debt: str, repay_units: int, pool_fee: int) -> DexQuote | None:
+        return (
+            self.quote(collateral=collateral, debt=debt, repay_units=repay_units) if pool_fee == self.pool_fee else None
+        )
+
     def atomic_deleverage(
         self, *, key: str, collateral: str, debt: str, repay_units: int, max_collateral_in_units: int, pool_fee: int
     ) -> TxResult:

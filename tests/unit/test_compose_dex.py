@@ -35,7 +35,7 @@ def test_the_cex_route_needs_no_adapter_and_opens_no_dex(tmp_path):
     assert route_setting(settings, None) == "cex"
 
 
-def test_without_a_signer_the_dex_quotes_but_refuses_to_write_and_a_dry_run_executes_on_the_cex(tmp_path):
+def test_without_a_signer_the_dex_quotes_but_refuses_to_write(tmp_path):
     settings = _settings(tmp_path, f'route = "auto"\nadapter_address = "{ADAPTER}"\nquoter_address = "{QUOTER}"')
     dex = open_dex(settings, None, None, lending=None)  # type: ignore[arg-type]
     assert dex is not None and dex.quoter == QUOTER and dex.fee_tiers == (500, 3000)
@@ -44,7 +44,7 @@ def test_without_a_signer_the_dex_quotes_but_refuses_to_write_and_a_dry_run_exec
             key="k", collateral="WETH", debt="USDT", repay_units=1, max_collateral_in_units=1, pool_fee=500
         )
     assert dex.lookup("k") is None
-    assert route_setting(settings, dex) == "cex"  # dry-run: priced, not simulated
+    assert route_setting(settings, dex) == "auto"  # a dry-run simulates the DEX writes (DryRunDex)
 
 
 def test_the_devnet_state_fills_the_quoter_the_router_and_the_adapter():

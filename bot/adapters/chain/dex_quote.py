@@ -73,30 +73,41 @@ class ChainDex:
     def quote(self, *, collateral: str, debt: str, repay_units: int) -> DexQuote | None:
         if repay_units <= 0:
             return None
-        market = self.reader.market()
-        token_in, token_out = market.reserve(collateral).asset, market.reserve(debt).asset
         premium = flash_premium_units(repay_units, self.premium_bps())
         best: DexQuote | None = None
         for fee in self.fee_tiers:
-            data = QUOTE_EXACT_OUTPUT_SINGLE.encode((token_in, token_out, repay_units + premium, fee, 0))
-            try:
-                raw = self._call(self.quoter, data, f"quoter.quoteExactOutputSingle(fee {fee})")
-            except ContractLogicError:
-                continue  # no pool at this tier, or not enough liquidity to return the amount
-            amount_in, _, _, swap_gas = QUOTE_EXACT_OUTPUT_SINGLE.decode(raw)
-            candidate = DexQuote(
-                collateral=collateral,
-                debt=debt,
-                repay_units=repay_units,
-                collateral_in_units=int(amount_in),
-                flash_premium_units=premium,
-                pool_fee=fee,
-                gas_units=int(swap_gas) + DELEVERAGE_GAS_BEYOND_SWAP,
-                source="quoter (QuoterV2 on chain)",
-            )
-            if best is None or candidate.collateral_in_units < best.collateral_in_units:
+            candidate = self._pool_quote(collateral, debt, repay_units, premium, fee)
+            if candidate is not None and (best is None or candidate.collateral_in_units < best.collateral_in_units):
                 best = candidate
         return best
+
+    def pool_quote(self, *, collateral: str, debt: str, repay_units: int, pool_fee: int) -> DexQuote | None:
+        """The price of the pool of ``pool_fee`` alone; None when it cannot return the repay."""
+        if repay_units <= 0:
+            return None
+        return self._pool_quote(
+            collateral, debt, repay_units, flash_premium_units(repay_units, self.premium_bps()), pool_fee
+        )
+
+    def _pool_quote(self, collateral: str, debt: str, repay_units: int, premium: int, fee: int) -> DexQuote | None:
+        market = self.reader.market()
+        token_in, token_out = market.reserve(collateral).asset, market.reserve(debt).asset
+        data = QUOTE_EXACT_OUTPUT_SINGLE.encode((token_in, token_out, repay_units + premium, fee, 0))
+        try:
+            raw = self._call(self.quoter, data, f"quoter.quoteExactOutputSingle(fee {fee})")
+        except ContractLogicError:
+            return None  # no pool at this tier, or not enough liquidity to return the amount
+        amount_in, _, _, swap_gas = QUOTE_EXACT_OUTPUT_SINGLE.decode(raw)
+        return DexQuote(
+            collateral=collateral,
+            debt=debt,
+            repay_units=repay_units,
+            collateral_in_units=int(amount_in),
+            flash_premium_units=premium,
+            pool_fee=fee,
+            gas_units=int(swap_gas) + DELEVERAGE_GAS_BEYOND_SWAP,
+            source="quoter (QuoterV2 on chain)",
+        )
 
     def atomic_deleverage(
         self, *, key: str, collateral: str, debt: str, repay_units: int, max_collateral_in_units: int, pool_fee: int
