@@ -59,6 +59,20 @@ def default_config(world: FakeWorld, **overrides) -> ExecutorConfig:
     return replace(cfg, **overrides)
 
 
+def executor_over(world: FakeWorld, lending: Any, venue: Any, journal: Journal, **kw: Any) -> Executor:
+    """The executor over the given ports (a dry-run's wrappers of the fakes), on the world's
+    clock and default config, with a recording observer."""
+    return Executor(
+        journal=journal,
+        lending=lending,
+        venue=venue,
+        clock=world.clock,
+        config=default_config(world),
+        observer=RecordingObserver(),
+        **kw,
+    )
+
+
 def controller_config(**overrides: Any) -> ControllerConfig:
     """A controller config with explicit test values (the daemon builds its own from the settings)."""
     values: dict[str, Any] = dict(

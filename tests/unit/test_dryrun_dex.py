@@ -8,11 +8,10 @@ import pytest
 from bot.adapters.dryrun import DryRunDex, dry_run_pair
 from bot.domain.position import health_factor_wad
 from bot.engine.batch_spec import BatchSpec
-from bot.engine.executor import Executor
 from bot.engine.journal import BatchStatus, Journal, StepStatus
 from bot.ports import Outcome
 from tests.support.dex_fakes import FakeDex
-from tests.support.engine_kit import RecordingObserver, default_config
+from tests.support.engine_kit import executor_over
 from tests.support.fakes import E6, E18, Crash, FakeLending, FakeVenue, crash_at, make_world
 
 REPAY = 40_000 * E6
@@ -27,19 +26,6 @@ def setup(tmp_path):
     return world, lending, venue, DryRunDex(FakeDex(world), lending), tmp_path
 
 
-def _executor(world, lending, venue, dex, journal, **kw):
-    return Executor(
-        journal=journal,
-        lending=lending,
-        venue=venue,
-        clock=world.clock,
-        config=default_config(world),
-        observer=RecordingObserver(),
-        dex=dex,
-        **kw,
-    )
-
-
 def _spec(*, cap: int = CAP, pool_fee: int = 500) -> BatchSpec:
     return BatchSpec(
         collateral="WETH", debt="USDT", withdraw_amount=cap, route="dex", dex_repay_units=REPAY, dex_pool_fee=pool_fee
@@ -50,7 +36,7 @@ def test_a_dex_batch_is_simulated_at_the_pools_quote_and_touches_nothing_real(se
     world, lending, venue, dex, tmp = setup
     real = world.position
     with Journal(tmp / "j.sqlite", clock=world.clock) as journal:
-        result = _executor(world, lending, venue, dex, journal).execute(_spec(), lending.snapshot())
+        result = executor_over(world, lending, venue, journal, dex=dex).execute(_spec(), lending.snapshot())
         steps = [(r.step, r.status) for r in journal.steps()]
     assert result.status is BatchStatus.DONE
     assert steps == [("atomic_deleverage", StepStatus.OK), ("verify", StepStatus.OK)]
@@ -83,7 +69,7 @@ def test_what_the_adapter_would_revert_fails_the_batch_with_nothing_moved(setup,
     world, lending, venue, dex, tmp = setup
     before = lending.snapshot().position
     with Journal(tmp / "j.sqlite", clock=world.clock) as journal:
-        result = _executor(world, lending, venue, dex, journal).execute(spec, lending.snapshot())
+        result = executor_over(world, lending, venue, journal, dex=dex).execute(spec, lending.snapshot())
         row = journal.step(result.batch_id, "atomic_deleverage")
     assert result.status is BatchStatus.FAILED and row.status is StepStatus.FAILED
     assert error in (row.error or "")
@@ -94,8 +80,8 @@ def test_a_crash_after_the_simulated_send_resumes_without_a_second_effect(setup)
     world, lending, venue, dex, tmp = setup
     crash = crash_at("after_act:atomic_deleverage")
     with Journal(tmp / "j.sqlite", clock=world.clock) as journal, pytest.raises(Crash):
-        _executor(world, lending, venue, dex, journal, crash=crash).execute(_spec(), lending.snapshot())
+        executor_over(world, lending, venue, journal, dex=dex, crash=crash).execute(_spec(), lending.snapshot())
     with Journal(tmp / "j.sqlite", clock=world.clock) as journal:
-        (result,) = _executor(world, lending, venue, dex, journal).resume()
+        (result,) = executor_over(world, lending, venue, journal, dex=dex).resume()
     assert result.status is BatchStatus.DONE
     assert lending.snapshot().position.reserve("WETH").collateral == 100 * E18 - SOLD

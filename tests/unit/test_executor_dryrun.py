@@ -8,10 +8,9 @@ import pytest
 
 from bot.adapters.dryrun import DRY_RUN_DEPOSIT_ADDRESS, dry_run_pair
 from bot.domain.position import health_factor_wad
-from bot.engine.executor import Executor
 from bot.engine.journal import BatchStatus, Journal
 from bot.ports import Outcome
-from tests.support.engine_kit import RecordingObserver, default_config
+from tests.support.engine_kit import executor_over
 from tests.support.fakes import E18, Crash, FakeLending, FakeVenue, crash_at, make_world
 
 
@@ -20,18 +19,6 @@ def setup(tmp_path):
     world = make_world(idle_wallet_usdt=100)
     lending, venue = dry_run_pair(FakeLending(world), FakeVenue(world))
     return world, lending, venue, tmp_path
-
-
-def _executor(world, lending, venue, journal, **kw):
-    return Executor(
-        journal=journal,
-        lending=lending,
-        venue=venue,
-        clock=world.clock,
-        config=default_config(world),
-        observer=RecordingObserver(),
-        **kw,
-    )
 
 
 def _spec(eth=10):
@@ -44,7 +31,7 @@ def test_dryrun_batch_completes_and_touches_nothing_real(setup):
     world, lending, venue, tmp = setup
     real_position, real_wallet, real_book = world.position, dict(world.wallet), world.book
     with Journal(tmp / "j.sqlite", clock=world.clock) as journal:
-        result = _executor(world, lending, venue, journal).execute(_spec(), lending.snapshot())
+        result = executor_over(world, lending, venue, journal).execute(_spec(), lending.snapshot())
     assert result.status is BatchStatus.DONE
     assert world.txs == [] and world.orders == [] and world.withdrawals == []  # nothing signed or sent
     assert world.position == real_position and world.wallet == real_wallet and world.book == real_book
@@ -83,8 +70,10 @@ def test_dryrun_crash_and_resume_completes(setup):
     world, lending, venue, tmp = setup
     journal = Journal(tmp / "j.sqlite", clock=world.clock)
     with pytest.raises(Crash):
-        _executor(world, lending, venue, journal, crash=crash_at("after_act:sell")).execute(_spec(), lending.snapshot())
+        executor_over(world, lending, venue, journal, crash=crash_at("after_act:sell")).execute(
+            _spec(), lending.snapshot()
+        )
     journal.close()
     with Journal(tmp / "j.sqlite", clock=world.clock) as journal:
-        (result,) = _executor(world, lending, venue, journal).resume()
+        (result,) = executor_over(world, lending, venue, journal).resume()
     assert result.status is BatchStatus.DONE and len(venue.ledger.sells) == 1
