@@ -3,10 +3,10 @@
 ``DryRunLending`` wraps a real ``Lending``, ``DryRunVenue`` a real ``Venue`` and ``DryRunDex``
 the DEX route's quotes. Writes never reach the wrapped adapters: they change a shared
 ``DryRunLedger`` of deltas (collateral withdrawn, debt repaid, tokens moved, coins on the
-exchange), and reads return the real state with those deltas applied. Sells fill from the REAL order book with ``walk_bids`` at the IOC
-floor, so a dry-run shows what the live bot would have got. Every write is recorded by key and
-``lookup``/``sell``/``withdrawal`` reconcile by key exactly like the real adapters, so the
-executor, the journal and the controller run unchanged.
+exchange), and reads return the real state with those deltas applied. Sells fill from the REAL
+order book with ``walk_bids`` at the IOC floor, so a dry-run shows what the live bot would have
+got. Every write is recorded by key and ``lookup``/``sell``/``withdrawal`` reconcile by key
+exactly like the real adapters, so the executor, the journal and the controller run unchanged.
 """
 
 from __future__ import annotations
