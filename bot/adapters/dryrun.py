@@ -80,13 +80,13 @@ class DryRunLending:
         snap = self.snapshot()
         reserve = snap.position.reserve(symbol)
         if amount > reserve.collateral:
-            return self._record(key, ok=False, error="withdraw exceeds the collateral")
+            return self.record(key, ok=False, error="withdraw exceeds the collateral")
         after = snap.position.with_reserve(symbol, collateral=reserve.collateral - amount)
         if snap.position.debts and health_factor_wad(after) < WAD:
-            return self._record(key, ok=False, error="35")  # HEALTH_FACTOR_LOWER_THAN_LIQUIDATION_THRESHOLD
+            return self.record(key, ok=False, error="35")  # HEALTH_FACTOR_LOWER_THAN_LIQUIDATION_THRESHOLD
         self.ledger.add(self.ledger.collateral, symbol, -amount)
         self.ledger.add(self.ledger.wallet, symbol, amount)
-        return self._record(key)
+        return self.record(key)
 
     def repay(self, *, key: str, symbol: str, amount: int) -> TxResult:
         snap = self.snapshot()
@@ -94,23 +94,23 @@ class DryRunLending:
         balance = snap.wallet_balances.get(symbol, 0)
         pay = debt if amount == MAX_UINT256 else min(amount, debt)
         if pay > balance:
-            return self._record(key, ok=False, error="transfer amount exceeds balance")
+            return self.record(key, ok=False, error="transfer amount exceeds balance")
         self.ledger.add(self.ledger.wallet, symbol, -pay)
         self.ledger.add(self.ledger.debt, symbol, -pay)
-        return self._record(key)
+        return self.record(key)
 
     def unwrap(self, *, key: str, amount: int) -> TxResult:
         if self.snapshot().wallet_balances.get("WETH", 0) < amount:
-            return self._record(key, ok=False, error="insufficient WETH")
+            return self.record(key, ok=False, error="insufficient WETH")
         self.ledger.add(self.ledger.wallet, "WETH", -amount)
         self.ledger.add(self.ledger.wallet, "ETH", amount)
-        return self._record(key)
+        return self.record(key)
 
     def transfer(self, *, key: str, symbol: str, to: str, amount: int) -> TxResult:
         if self.snapshot().wallet_balances.get(symbol, 0) < amount:
-            return self._record(key, ok=False, error="insufficient balance")
+            return self.record(key, ok=False, error="insufficient balance")
         self.ledger.add(self.ledger.wallet, symbol, -amount)
-        result = self._record(key)
+        result = self.record(key)
         if to == DRY_RUN_DEPOSIT_ADDRESS:
             coin = "ETH" if symbol in ("ETH", "WETH") else symbol
             decimals = 18 if coin == "ETH" else self.ledger.quote_decimals
@@ -121,8 +121,8 @@ class DryRunLending:
             )
         return result
 
-    # internals
-    def _record(self, key: str, *, ok: bool = True, error: str | None = None) -> TxResult:
+    def record(self, key: str, *, ok: bool = True, error: str | None = None) -> TxResult:
+        """One simulated transaction's result on the ledger's next block (``DryRunDex`` too)."""
         self.ledger.block += 1
         result = TxResult(
             key=key,
@@ -136,6 +136,7 @@ class DryRunLending:
         self.ledger.txs[key] = result
         return result
 
+    # internals
     def _position(self, position: Position) -> Position:
         for symbol in set(self.ledger.collateral) | set(self.ledger.debt):
             if not position.has(symbol):
@@ -265,24 +266,24 @@ class DryRunDex:
         position = lending.snapshot().position
         owed = position.reserve(debt).debt
         if owed == 0:
-            return lending._record(key, ok=False, error=f"no {debt} debt")
+            return lending.record(key, ok=False, error=f"no {debt} debt")
         priced = self._real.pool_quote(collateral=collateral, debt=debt, repay_units=repay_units, pool_fee=pool_fee)
         if priced is None:
-            return lending._record(key, ok=False, error=f"the {pool_fee} pool cannot pay the repay: reverted")
+            return lending.record(key, ok=False, error=f"the {pool_fee} pool cannot pay the repay: reverted")
         units_in = priced.collateral_in_units
         if units_in > max_collateral_in_units:
-            return lending._record(key, ok=False, error="the pool's price is past the slippage cap: reverted")
+            return lending.record(key, ok=False, error="the pool's price is past the slippage cap: reverted")
         supplied = position.reserve(collateral).collateral
         if units_in > supplied:
-            return lending._record(key, ok=False, error=f"the swap needs more {collateral} than is supplied: reverted")
+            return lending.record(key, ok=False, error=f"the swap needs more {collateral} than is supplied: reverted")
         paid = min(repay_units, owed)
         after = position.with_reserve(collateral, collateral=supplied - units_in).with_reserve(debt, debt=owed - paid)
         if owed > paid and health_factor_wad(after) <= health_factor_wad(position):
-            return lending._record(key, ok=False, error="the health factor would not rise: reverted")
+            return lending.record(key, ok=False, error="the health factor would not rise: reverted")
         self.ledger.add(self.ledger.collateral, collateral, -units_in)
         self.ledger.add(self.ledger.debt, debt, -paid)
         self.ledger.add(self.ledger.wallet, debt, repay_units - paid)  # the adapter returns what the repay left
-        return lending._record(key)
+        return lending.record(key)
 
 
 def dry_run_pair(

@@ -134,10 +134,11 @@ def _addresses_provider(link: Any, pool: str) -> str:
 
 
 def check_configured_adapter(settings: Settings) -> None:
-    """Start-up refusal (testnet, live): ``[dex] adapter_address`` must hold the project's adapter
-    build, owned by the wallet, for the market's Pool and ``[dex] swap_router``. One line, exit 2."""
+    """Start-up refusal: ``[dex] adapter_address`` must hold the project's adapter build, owned by
+    the wallet, for the market's Pool and ``[dex] swap_router``. One line, exit 2. A dry-run or a
+    plan that may route to the DEX checks it too: it must not show a route the live start refuses."""
     address = settings.dex.adapter_address
-    if address is None or not settings.signs:
+    if address is None or (not settings.signs and settings.dex.route == "cex"):
         return
     router = _require_router(settings)
     link = connect_chain(settings.chain)

@@ -135,7 +135,7 @@ def build_runtime(
             config_provider=chain.pool_addresses_provider,
             rpc_provider=real.pool_addresses_provider,
         )
-        check_configured_adapter(settings)  # testnet/live: [dex] adapter_address is our build, or refuse
+        check_configured_adapter(settings)  # [dex] adapter_address is our build, or refuse
         if real.genesis_hash is not None:
             journal.bind(mode=settings.mode, chain_id=chain.chain_id, genesis_hash=real.genesis_hash)
             if settings.signs:

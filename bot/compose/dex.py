@@ -65,8 +65,10 @@ def quoting_dex(settings: Settings) -> ChainDex | None:
     check_dex_settings(settings)
     if settings.dex.route == "cex":
         return None
+    from bot.compose.adapter_deploy import check_configured_adapter
     from bot.compose.adapters import aave_reader, connect_chain
 
+    check_configured_adapter(settings)  # no plan through an adapter the live start would refuse
     link = connect_chain(settings.chain)
     return open_dex(settings, link.w3, aave_reader(link, settings.chain), lending=None)
 

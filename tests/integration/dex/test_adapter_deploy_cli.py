@@ -50,6 +50,12 @@ def test_deploy_once_reconcile_on_rerun_and_refuse_a_foreign_adapter_at_start_up
         assert foreign.returncode == 2, foreign.stderr[-2000:]
         (line,) = foreign.stderr.strip().splitlines()
         assert f"adapter_address {router} is not this version's adapter build" in line
+        # A dry-run and a plan route as the live start would: they refuse the same adapter.
+        for args, mode in ((("run", "--once"), "dry-run"), (("plan",), "testnet")):
+            extra = {**env, "DELEVER_DEX__ADAPTER_ADDRESS": router, "DELEVER_DEX__ROUTE": "auto", "DELEVER_MODE": mode}
+            refused = run_cli(state_dir, *args, extra_env=extra)
+            assert refused.returncode == 2, (args, refused.stderr[-2000:])
+            assert "is not this version's adapter build" in refused.stderr.strip().splitlines()[-1]
 
         other_router = {"DELEVER_DEX__SWAP_ROUTER": facts["dex"]["quoter"]}
         mismatch = run_cli(
