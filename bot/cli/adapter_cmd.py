@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         live: bool = typer.Option(False, "--live", help='Required, with mode = "live" in the config, to deploy live.'),
         json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
     ) -> None:
-        """Deploy the adapter (owner: the wallet) for the market's Aave Pool and [dex] swap_router."""
+        r"""Deploy the adapter (owner: the wallet) for the market's Aave Pool and \[dex] swap_router."""
         from bot.compose.adapter_deploy import deploy_adapter
         from bot.settings import load_settings
 

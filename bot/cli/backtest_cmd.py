@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         config: str = typer.Option(
             None,
             "--config",
-            help="Config file: its [limits], [policy], [engine], [exchange] and [dex] apply (default: the documented defaults).",
+            help="Config file: its \\[limits], \\[policy], \\[engine], \\[exchange] and \\[dex] apply (default: the documented defaults).",
         ),
         policy: str = typer.Option(
             None, "--policy", help="Policy name or file path (default: the config's policy.name)."

@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         config: str = typer.Option(
             None,
             "--config",
-            help="Config file: its [limits], [policy], [engine] and [exchange] apply (default: the documented defaults).",
+            help="Config file: its \\[limits], \\[policy], \\[engine] and \\[exchange] apply (default: the documented defaults).",
         ),
         policy: str = typer.Option(
             None, "--policy", help="Policy name or file path (default: the config's policy.name)."
