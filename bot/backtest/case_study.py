@@ -27,6 +27,9 @@ POLICIES = {
     "paced": {},
 }
 BASELINE_PARAMS = {"trigger_hf": "1.5", "target_hf": "1.8"}
+# `risk_budget` at three budgets (24 h), base depth, its floor the fund's: rows of the base table.
+RISK_BUDGETS = ("0.005", "0.01", "0.05")
+RISK_BUDGET_DEPTH = "base: $8M per 1 %, crash 0.4x"
 # The fund's limits (a [limits] section of its config): HF floor 1.05, a 50 bps IOC floor, no
 # cooldown, and batch and daily caps far above anything the book can take.
 LIMITS = {
@@ -103,7 +106,17 @@ def tasks() -> list[Task]:
             if policy == "threshold":
                 values = {**values, **BASELINE_PARAMS}
             out.append(Task(window, policy, tuple(values.items()), "0", "2", baselines, POSITION))
+    for budget in RISK_BUDGETS:
+        values = {**LIMITS, **DEPTHS[RISK_BUDGET_DEPTH], "budget": budget, "floor_hf": LIMITS["hf_floor"]}
+        out.append(Task(window, "risk_budget", tuple(values.items()), "0", "2", (), POSITION))
     return out
+
+
+def _label(row: dict[str, Any], task: Task) -> str:
+    if task.policy != "risk_budget" or row["policy"] != "risk_budget":
+        return str(row["policy"])
+    budget = dict(task.values)["budget"]
+    return f"risk_budget ε {float(budget) * 100:g} %"
 
 
 COLUMNS = (
@@ -136,13 +149,16 @@ def _cell(key: str, value: Any) -> str:
 def markdown(rows: list[list[dict[str, Any]]], task_list: list[Task]) -> str:
     lines = []
     per_depth = len(POLICIES)
+    budgets = list(zip(rows[len(DEPTHS) * per_depth :], task_list[len(DEPTHS) * per_depth :], strict=True))
     for n, label in enumerate(DEPTHS):
         lines.append(f"\n#### {label}\n")
         lines.append("| " + " | ".join(h for _, h in COLUMNS) + " |")
         lines.append("|" + "---|" * len(COLUMNS))
-        for result in rows[n * per_depth : (n + 1) * per_depth]:
+        runs = list(zip(rows[n * per_depth : (n + 1) * per_depth], task_list[n * per_depth : (n + 1) * per_depth]))
+        for result, task in runs + (budgets if label == RISK_BUDGET_DEPTH else []):
             for row in result:
-                lines.append("| " + " | ".join(_cell(k, row[k]) for k, _ in COLUMNS) + " |")
+                cells = [_label(row, task)] + [_cell(k, row[k]) for k, _ in COLUMNS[1:]]
+                lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
