@@ -61,7 +61,10 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(0, "--workers", help="Processes, or Ray's CPUs when local (0: one per CPU)."),
         engine: str = typer.Option("local", "--engine", help="local (a process pool) or ray."),
         ray_address: str = typer.Option(
-            None, "--ray-address", help="An existing Ray cluster (with --engine ray; default: a local Ray)."
+            None,
+            "--ray-address",
+            help="An existing Ray cluster: ray://HOST:PORT (Ray Client), the head's HOST:PORT or auto "
+            "(with --engine ray; default: a local Ray).",
         ),
         json_out: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
         parquet: str = typer.Option(
