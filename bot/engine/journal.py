@@ -670,6 +670,17 @@ class Journal:
         )
         return [payload for (outcome,) in rows if (payload := _from_json(outcome)) is not None]
 
+    def ok_outcome_field_between(self, step: str, field: str, start: float, end: float) -> list[Any]:
+        """One top-level ``field`` of the outcomes ``ok_outcomes_between`` returns, same rows and
+        order; None where an outcome lacks it. SQLite's ``json_extract`` hands a JSON string back
+        as its exact text: the daily cap reads one amount a sell, not its whole outcome."""
+        rows = self._db.execute(
+            "SELECT json_extract(outcome, ?) FROM steps WHERE step=? AND status=? AND updated_at >= ? AND updated_at < ?"
+            " AND outcome IS NOT NULL ORDER BY updated_at, rowid",
+            (f"$.{field}", step, StepStatus.OK.value, start, end),
+        )
+        return [value for (value,) in rows]
+
     # ---- when each keyed venue write was last sent (survives restarts) ----------------------
 
     def note_send(self, op_id: str, at: float) -> None:

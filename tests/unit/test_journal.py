@@ -135,6 +135,10 @@ def test_journal_lists_ok_outcomes_of_one_step_per_window(journal):
     assert journal.ok_outcomes_between("sell", now - 1000, now) == [{"gross_quote": "1000.5"}, {"gross_quote": "250"}]
     assert journal.ok_outcomes_between("sell", now - 150, now) == [{"gross_quote": "250"}]
     assert journal.ok_outcomes_between("repay", now - 150, now) == [{"tx_hash": "0x1"}]
+    # One field of the same rows, its JSON string's exact text (no float on the way).
+    assert journal.ok_outcome_field_between("sell", "gross_quote", now - 1000, now) == ["1000.5", "250"]
+    assert journal.ok_outcome_field_between("sell", "gross_quote", now - 150, now) == ["250"]
+    assert journal.ok_outcome_field_between("repay", "gross_quote", now - 150, now) == [None]
 
 
 def test_sold_quote_sums_the_gross_quote_of_ok_sells_per_window(journal):

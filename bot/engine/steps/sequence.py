@@ -85,8 +85,10 @@ def account_batch(rows: Sequence[StepRow]) -> BatchAccounting:
 def sold_quote_between(journal: Journal, start: float, end: float) -> Decimal:
     """Gross quote (USD stablecoin) sold by the sells that finished OK in [start, end)."""
     total = Decimal(0)
-    for payload in journal.ok_outcomes_between(SELL.name, start, end):
-        total += SELL.outcome_type.from_payload(payload).gross_quote
+    for gross in journal.ok_outcome_field_between(SELL.name, "gross_quote", start, end):
+        if gross is None:
+            raise KeyError(f"a {SELL.name} outcome without gross_quote")
+        total += Decimal(str(gross))  # as SellOutcome.from_payload reads it (written as a Decimal string)
     return total
 
 
