@@ -383,6 +383,8 @@ class Journal:
                     self._event(db, None, None, "migrated", line)
             elif int(version[0]) != SCHEMA_VERSION:
                 raise JournalCorrupt(f"journal schema version {version[0]} is not {SCHEMA_VERSION}")
+            for index in journal_schema.READ_INDEXES:
+                db.execute(index)
             # From now on every keyed venue write is recorded in ``sends`` before it is sent.
             db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('sends_since', ?)", (repr(self._clock.now()),))
 
@@ -674,10 +676,14 @@ class Journal:
         """One top-level ``field`` of the outcomes ``ok_outcomes_between`` returns, same rows and
         order; None where an outcome lacks it. SQLite's ``json_extract`` hands a JSON string back
         as its exact text: the daily cap reads one amount a sell, not its whole outcome."""
+        # The step as a literal: SQLite then plans once for the sells' partial index
+        # (``journal_schema.READ_INDEXES``); a bound step is planned again at every call.
+        if not step.isidentifier():
+            raise ValueError(f"not a step name: {step!r}")
         rows = self._db.execute(
-            "SELECT json_extract(outcome, ?) FROM steps WHERE step=? AND status=? AND updated_at >= ? AND updated_at < ?"
-            " AND outcome IS NOT NULL ORDER BY updated_at, rowid",
-            (f"$.{field}", step, StepStatus.OK.value, start, end),
+            f"SELECT json_extract(outcome, ?) FROM steps WHERE step='{step}' AND status=?"
+            " AND updated_at >= ? AND updated_at < ? AND outcome IS NOT NULL ORDER BY updated_at, rowid",
+            (f"$.{field}", StepStatus.OK.value, start, end),
         )
         return [value for (value,) in rows]
 

@@ -11,6 +11,9 @@ version is migrated in one transaction, and only by the steps listed here, never
   so a version-1 journal may lack it.
 - Version 2: ``sends`` is required. The migration from 1 creates it when absent (empty: the
   keyed writes of the past were not recorded, and ``meta.sends_since`` says from when they are).
+
+Indexes that only make reads faster (``READ_INDEXES``) belong to no version: a writer creates
+any that is missing when it opens a journal.
 """
 
 from __future__ import annotations
@@ -22,6 +25,16 @@ READABLE_VERSIONS = (1, 2)  # a read-only reader (``history``) never migrates
 
 TABLES_V1 = ("meta", "batches", "steps", "events", "control")
 TABLES: dict[int, tuple[str, ...]] = {1: TABLES_V1, 2: (*TABLES_V1, "sends")}
+
+# Indexes that only speed reads up, in no version: a journal without them answers every query
+# the same, only slower (a read-only reader of an older journal). A writer adds any missing one
+# when it opens the journal.
+READ_INDEXES = (
+    # The daily cap sums a UTC day's OK sells twice a tick (``Journal.ok_outcome_field_between``);
+    # without it that walks every OK step ever journalled. Partial: only sell rows are kept in
+    # it, so the other steps' writes do not pay for it.
+    "CREATE INDEX IF NOT EXISTS sells_by_status_time ON steps(status, updated_at) WHERE step='sell'",
+)
 
 _SENDS_TABLE = "CREATE TABLE IF NOT EXISTS sends (op_id TEXT PRIMARY KEY, sent_at REAL NOT NULL)"
 

@@ -109,3 +109,17 @@ def test_a_reader_opens_a_version_1_journal_without_migrating_it(tmp_path):
     with Journal(path, clock=ManualClock(), read_only=True) as reader:
         assert [b.id for b in reader.batches()] == ["old1-000001"]
     assert "sends" not in _tables(path)
+
+
+def test_a_writer_adds_the_read_indexes_to_an_older_journal_and_the_daily_cap_uses_them(tmp_path):
+    path = tmp_path / "j.sqlite"
+    _version_1_journal(path, with_sends=True)
+    with Journal(path, clock=ManualClock()) as journal:
+        plan = journal._db.execute(
+            "EXPLAIN QUERY PLAN SELECT outcome FROM steps WHERE step='sell' AND status='OK'"
+            " AND updated_at >= 0 AND updated_at < 1 ORDER BY updated_at, rowid"
+        ).fetchall()
+        assert journal.ok_outcome_field_between("sell", "gross_quote", 0, 10) == []
+    assert any("sells_by_status_time" in str(row) for row in plan), plan
+    with Journal(tmp_path / "k.sqlite", clock=ManualClock()) as journal, pytest.raises(ValueError, match="step name"):
+        journal.ok_outcome_field_between("x' OR '1", "f", 0, 1)
