@@ -155,7 +155,10 @@ class SimWorld:
         self.oracle_base = position.reserve(pair.collateral).price
         self.wallet: dict[str, int] = {pair.collateral: 0, pair.debt: 0, NATIVE: 0}
         self.exchange: dict[str, Decimal] = {pair.base: Decimal(0), pair.quote: Decimal(0)}
-        self.transfers: dict[str, PendingTransfer] = {}
+        self.transfers: dict[str, PendingTransfer] = {}  # every one sent, by key (``send``)
+        # The ones not landed, in ``transfers``' order: a long run sends hundreds, the clock and
+        # the checkpoints look at the few in flight many times a bar.
+        self._in_flight: dict[str, PendingTransfer] = {}
         self.txs: dict[str, TxResult] = {}
         self.ledger = Ledger()
         self.events: list[tuple[int, str, str]] = []  # (t, kind, detail)
@@ -288,18 +291,28 @@ class SimWorld:
             return
 
     # -- transfers ---------------------------------------------------------------------------
+    def send(self, tr: PendingTransfer) -> None:
+        """A transfer leaves (it lands at ``tr.arrives_at``)."""
+        again = tr.key in self.transfers and self.transfers[tr.key].done
+        self.transfers[tr.key] = tr
+        if again:  # a landed key sent again keeps its first place in ``transfers``: so in ``_in_flight``
+            self._in_flight = {k: t for k, t in self.transfers.items() if not t.done}
+        else:
+            self._in_flight[tr.key] = tr
+
     def next_landing(self) -> PendingTransfer | None:
-        pending = [tr for tr in self.transfers.values() if not tr.done]
+        pending = self._in_flight.values()
         return min(pending, key=lambda tr: (tr.arrives_at, tr.key)) if pending else None
 
     def due(self, until: int) -> list[PendingTransfer]:
         return sorted(
-            (tr for tr in self.transfers.values() if not tr.done and tr.arrives_at < until),
+            (tr for tr in self._in_flight.values() if tr.arrives_at < until),
             key=lambda tr: (tr.arrives_at, tr.key),
         )
 
     def land(self, tr: PendingTransfer) -> None:
         tr.done = True
+        self._in_flight.pop(tr.key, None)
         if tr.to_exchange:
             self.exchange[tr.coin] += tr.amount
             self.event(tr.arrives_at, "deposit", f"{tr.amount} {tr.coin}")
@@ -310,7 +323,7 @@ class SimWorld:
 
     @property
     def in_transit(self) -> bool:
-        return any(not tr.done for tr in self.transfers.values())
+        return bool(self._in_flight)
 
     # -- accounting ----------------------------------------------------------------------------
     @property
@@ -349,12 +362,11 @@ class SimWorld:
             self.exchange[p.base]
         )
         usd = self.wallet[p.debt] / 10**p.debt_decimals + float(self.exchange[p.quote])
-        for tr in self.transfers.values():
-            if not tr.done:
-                if tr.coin == p.base:
-                    coll += float(tr.amount)
-                else:
-                    usd += float(tr.amount - tr.fee)
+        for tr in self._in_flight.values():
+            if tr.coin == p.base:
+                coll += float(tr.amount)
+            else:
+                usd += float(tr.amount - tr.fee)
         self.transit.state(
             coll * self.collateral_price + usd - self.wallet[p.debt] / 10**p.debt_decimals, self.hf_at(10**8)
         )
@@ -535,8 +547,10 @@ class SimLending:
         to_coin = p.base if slot in (p.collateral, NATIVE) else symbol
         decimals = p.collateral_decimals if to_coin == p.base else p.debt_decimals
         result = self._record(key, Outcome.OK)
-        w.transfers[result.tx_hash] = PendingTransfer(
-            result.tx_hash, to_coin, from_units(amount, decimals), int(w.now) + w.deposit_delay_s, to_exchange=True
+        w.send(
+            PendingTransfer(
+                result.tx_hash, to_coin, from_units(amount, decimals), int(w.now) + w.deposit_delay_s, to_exchange=True
+            )
         )
         w.pay_gas("transfer")
         return result
@@ -608,9 +622,7 @@ class SimVenue:
         if amount <= fee or w.exchange.get(coin, Decimal(0)) < amount:
             return Transfer(key, coin, amount, TransferState.FAILED)
         w.exchange[coin] -= amount
-        w.transfers[key] = PendingTransfer(
-            key, coin, amount, int(w.now) + w.withdrawal_delay_s, to_exchange=False, fee=fee
-        )
+        w.send(PendingTransfer(key, coin, amount, int(w.now) + w.withdrawal_delay_s, to_exchange=False, fee=fee))
         return Transfer(key, coin, amount, TransferState.PENDING, fee=fee)
 
     def withdrawal(self, *, key: str, coin: str) -> Transfer:
