@@ -587,9 +587,8 @@ class Journal:
         return [_batch_row(r) for r in rows]
 
     def last_batch_finished_at(self) -> float | None:
-        row = self._db.execute(
-            "SELECT MAX(updated_at) FROM batches WHERE status != ?", (BatchStatus.OPEN.value,)
-        ).fetchone()
+        # 'OPEN' a literal, as in the partial index that answers it (``journal_schema.READ_INDEXES``).
+        row = self._db.execute("SELECT MAX(updated_at) FROM batches WHERE status != 'OPEN'").fetchone()
         return None if row[0] is None else float(row[0])
 
     # ---- steps -----------------------------------------------------------------------------

@@ -111,15 +111,20 @@ def test_a_reader_opens_a_version_1_journal_without_migrating_it(tmp_path):
     assert "sends" not in _tables(path)
 
 
-def test_a_writer_adds_the_read_indexes_to_an_older_journal_and_the_daily_cap_uses_them(tmp_path):
+def test_a_writer_adds_the_read_indexes_to_an_older_journal_and_the_per_tick_reads_use_them(tmp_path):
     path = tmp_path / "j.sqlite"
     _version_1_journal(path, with_sends=True)
     with Journal(path, clock=ManualClock()) as journal:
-        plan = journal._db.execute(
+        sells = journal._db.execute(
             "EXPLAIN QUERY PLAN SELECT outcome FROM steps WHERE step='sell' AND status='OK'"
             " AND updated_at >= 0 AND updated_at < 1 ORDER BY updated_at, rowid"
         ).fetchall()
+        finished = journal._db.execute(
+            "EXPLAIN QUERY PLAN SELECT MAX(updated_at) FROM batches WHERE status != 'OPEN'"
+        ).fetchall()
         assert journal.ok_outcome_field_between("sell", "gross_quote", 0, 10) == []
-    assert any("sells_by_status_time" in str(row) for row in plan), plan
+        assert journal.last_batch_finished_at() == 2.0  # the version-1 journal's DONE batch
+    assert any("sells_by_status_time" in str(row) for row in sells), sells
+    assert any("finished_batches_by_time" in str(row) for row in finished), finished
     with Journal(tmp_path / "k.sqlite", clock=ManualClock()) as journal, pytest.raises(ValueError, match="step name"):
         journal.ok_outcome_field_between("x' OR '1", "f", 0, 1)
