@@ -122,7 +122,7 @@ class BatchRow:
 def to_json(payload: dict[str, Any] | None) -> str | None:
     if payload is None:
         return None
-    return json.dumps(payload, default=_encode, sort_keys=True, separators=(",", ":"))
+    return _ENCODER.encode(payload)
 
 
 def _encode(value: Any) -> Any:
@@ -131,6 +131,11 @@ def _encode(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     raise TypeError(f"not journal-serialisable: {type(value).__name__}")
+
+
+# What ``json.dumps(payload, default=_encode, sort_keys=True, separators=(",", ":"))`` builds at
+# every call, built once (an encoder holds only these settings; every write encodes a payload).
+_ENCODER = json.JSONEncoder(default=_encode, sort_keys=True, separators=(",", ":"))
 
 
 def _from_json(text: str | None) -> dict[str, Any] | None:
@@ -185,6 +190,7 @@ class Journal:
         # Adapters' error texts land in the journal: mask known secrets on the way in.
         self._redact = redact or (lambda text: text)
         self._new_tag = tag  # a fixed tag for a new journal (backtests: reproducible keys); None: random
+        self._tag: str | None = None
         self._wallet: WalletClaim | None = None
         self.created = in_memory  # True when this open made a new journal (the file was absent or empty)
         if not in_memory:
@@ -229,6 +235,7 @@ class Journal:
         every write refused by SQLite; WAL lets it read while the writer commits."""
         self._redact = lambda text: text
         self._new_tag = None
+        self._tag = None
         self._lock_fd = None
         self._wallet = None
         self.created = False
@@ -397,7 +404,10 @@ class Journal:
 
     @property
     def tag(self) -> str:
-        return str(self._db.execute("SELECT value FROM meta WHERE key='journal_tag'").fetchone()[0])
+        # Written once with the first rows and never changed: read once (each batch id holds it).
+        if self._tag is None:
+            self._tag = str(self._db.execute("SELECT value FROM meta WHERE key='journal_tag'").fetchone()[0])
+        return self._tag
 
     def control(self) -> tuple[ControlState, str | None]:
         state, reason = self._db.execute("SELECT state, reason FROM control WHERE id=1").fetchone()
