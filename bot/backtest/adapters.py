@@ -172,7 +172,7 @@ class SimWorld:
         self._ts = self.c.timestamp
         self._n = len(self.c)
         self._interval_s = self.c.interval_s
-        self._closes: dict[int, Decimal] = {}
+        self._points: dict[int, tuple[int, Decimal]] = {}  # bar → (open time, close): ``_point``
         self._synced_at: float = -1.0
         self._history: tuple[int, tuple[tuple[int, Decimal], ...]] | None = None
 
@@ -412,15 +412,17 @@ class SimWorld:
         lo = int(np.searchsorted(ts, t - HISTORY_S, side="left"))
         recent = int(np.searchsorted(ts, t - 3_600, side="left"))
         picks = (*range(lo, recent, max(1, 3_600 // self._interval_s)), *range(recent, j))
-        history = tuple((int(ts[k]), self._close(k)) for k in picks)
+        history = tuple(map(self._point, picks))
         self._history = (j, history)
         return history
 
-    def _close(self, k: int) -> Decimal:
-        value = self._closes.get(k)
-        if value is None:
-            value = self._closes[k] = Decimal(repr(float(self.c.close[k])))
-        return value
+    def _point(self, k: int) -> tuple[int, Decimal]:
+        """Bar k's (open time, close), made once: the next bar's history holds nearly the same
+        points (the tuple is immutable, so the histories share it)."""
+        point = self._points.get(k)
+        if point is None:
+            point = self._points[k] = (int(self._ts[k]), Decimal(repr(float(self.c.close[k]))))
+        return point
 
 
 def to_base(price: float) -> int:
