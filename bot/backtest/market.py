@@ -28,6 +28,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 import numpy as np
 
@@ -80,6 +81,27 @@ def _level_edges_bps(step: float, end: float) -> np.ndarray:
     mid = np.arange(near[-1] + 5 * step, min(end, 1_000.0) + 1e-9, 5 * step)
     far = np.arange((mid[-1] if mid.size else near[-1]) + 20 * step, end + 1e-9, 20 * step)
     return np.concatenate((near, mid, far))
+
+
+@dataclass(frozen=True)
+class _Profile:
+    """The parts of every book that depend on the params alone (read-only arrays)."""
+
+    inner_share: np.ndarray  # (inner edge / 1 %) ** exponent: the depth before a level, per D1
+    outer_share: np.ndarray  # (outer edge / 1 %) ** exponent: the depth to its end, per D1
+    price_factor: np.ndarray  # a level's price per unit of mid (the spread and its distance)
+
+
+# Keyed on the four floats it is computed from (typed: 1 and 1.0 stay apart), and its arrays
+# made read-only: a cached profile cannot change, so each book equals one built from scratch.
+@lru_cache(maxsize=8, typed=True)
+def _profile(step_bps: float, end_bps: float, exponent: float, half_spread_bps: float) -> _Profile:
+    steps = _level_edges_bps(step_bps, end_bps)  # outer edge of each level
+    inner = np.concatenate(([0.0], steps[:-1]))
+    arrays = ((inner / 100.0) ** exponent, (steps / 100.0) ** exponent, 1.0 - (inner + half_spread_bps) / 10_000.0)
+    for a in arrays:
+        a.flags.writeable = False
+    return _Profile(*arrays)
 
 
 GAS_UNITS = {
@@ -199,11 +221,10 @@ class Market:
         p = self.p
         mid = self.mid(i, t)
         d1 = p.depth_usd_1pct * self.depth_factor(i)
-        steps = _level_edges_bps(p.level_step_bps, p.book_max_bps)  # outer edge of each level
-        inner = np.concatenate(([0.0], steps[:-1]))
-        cum_prev = d1 * (inner / 100.0) ** p.depth_exponent
-        cum = d1 * (steps / 100.0) ** p.depth_exponent
-        prices = mid * (1.0 - (inner + p.half_spread_bps) / 10_000.0)
+        profile = _profile(p.level_step_bps, p.book_max_bps, p.depth_exponent, p.half_spread_bps)
+        cum_prev = d1 * profile.inner_share
+        cum = d1 * profile.outer_share
+        prices = mid * profile.price_factor
         qtys = (cum - cum_prev) / prices
         bids: list[Level] = []
         last = -1

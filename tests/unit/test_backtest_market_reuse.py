@@ -30,3 +30,18 @@ def test_the_same_bar_and_time_reuse_the_book_until_a_sale_or_a_decision_price_m
     m.override_mid = 1_900.0
     moved = m.order_book(2_001, 120_060)
     assert moved is not after and moved.bids[0].price < Decimal(1_900)
+
+
+def test_the_params_part_of_a_book_is_made_once_read_only_and_equal_to_a_fresh_one():
+    from bot.backtest.market import _level_edges_bps, _profile
+
+    p = MarketParams()
+    profile = _profile(p.level_step_bps, p.book_max_bps, p.depth_exponent, p.half_spread_bps)
+    assert _profile(p.level_step_bps, p.book_max_bps, p.depth_exponent, p.half_spread_bps) is profile
+    steps = _level_edges_bps(p.level_step_bps, p.book_max_bps)
+    inner = np.concatenate(([0.0], steps[:-1]))
+    assert np.array_equal(profile.inner_share, (inner / 100.0) ** p.depth_exponent)
+    assert np.array_equal(profile.outer_share, (steps / 100.0) ** p.depth_exponent)
+    assert np.array_equal(profile.price_factor, 1.0 - (inner + p.half_spread_bps) / 10_000.0)
+    for array in (profile.inner_share, profile.outer_share, profile.price_factor):
+        assert not array.flags.writeable
