@@ -4,7 +4,7 @@ journal stores them: ints for base units, strings for Decimals."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
@@ -67,7 +67,7 @@ class BatchSpec:
         return self.order == REPAY_FIRST
 
     def to_payload(self) -> dict[str, Any]:
-        payload = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
+        payload = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in _fields_of(self, _SPEC_FIELDS).items()}
         if not self.atomic:  # a CEX batch journals what it always has, plus its route
             del payload["dex_repay_units"], payload["dex_pool_fee"]
         if not self.emergency:
@@ -104,9 +104,20 @@ def position_payload(position: Position) -> dict[str, Any]:
     return {
         "rounding": position.rounding.value,
         "base_unit": position.base_unit,
-        "reserves": [asdict(r) for r in position.reserves],
+        "reserves": [_fields_of(r, _RESERVE_FIELDS) for r in position.reserves],
         "hf_wad": str(health_factor_wad(position)),
     }
+
+
+_SPEC_FIELDS = tuple(f.name for f in fields(BatchSpec))
+_RESERVE_FIELDS = tuple(f.name for f in fields(Reserve))
+
+
+def _fields_of(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """``dataclasses.asdict`` for ``BatchSpec`` and ``Reserve``, whose fields are all str, int,
+    bool, Decimal or None: values asdict's deep copy hands back as they are (so the same dict),
+    without its recursion and copies (two payloads a batch)."""
+    return {name: getattr(obj, name) for name in names}
 
 
 def position_from_payload(payload: Mapping[str, Any]) -> Position:

@@ -262,3 +262,23 @@ def test_a_batch_journalled_in_the_first_version_shape_resumes(tmp_path):
     assert result.status is BatchStatus.DONE
     assert result.accounting == GOLDEN_ACCOUNTING
     assert len(rig.world.withdrawals) == 1 and rig.world.wallet["USDT"] == 0
+
+
+def test_spec_and_start_payloads_are_asdict_without_its_copies():
+    """``batch_spec`` reads the fields itself: the same dict as ``asdict`` while every field is
+    a str, int, bool, Decimal or None (values asdict's deep copy returns as they are)."""
+    from dataclasses import asdict
+    from typing import get_args, get_type_hints
+
+    from bot.domain.position import Position, Reserve
+    from bot.engine.batch_spec import _RESERVE_FIELDS, _SPEC_FIELDS, BatchSpec, _fields_of
+
+    atomic = {str, int, bool, Decimal, type(None)}
+    for cls in (BatchSpec, Reserve):
+        for name, hint in get_type_hints(cls).items():
+            assert set(get_args(hint) or (hint,)) <= atomic, (cls.__name__, name, hint)
+    spec = BatchSpec("WETH", "USDT", 5 * 10**17, Decimal("2000.50"), Decimal("1990"), "n", 7, refill_units=3)
+    assert _fields_of(spec, _SPEC_FIELDS) == asdict(spec)
+    position = Position((Reserve("WETH", 18, 2 * 10**11, 8000, 8250, 500, 10**18), Reserve("USDT", 6, 10**8, debt=5)))
+    for reserve in position.reserves:
+        assert list(_fields_of(reserve, _RESERVE_FIELDS).items()) == list(asdict(reserve).items())
