@@ -4,7 +4,7 @@ deplete and that refills between them. Pure, Decimal only."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal, getcontext
 from functools import lru_cache
 
 from bot.domain import Level, OrderBook, SellFill, walk_bids
@@ -92,6 +92,14 @@ class BookState:
         """Eaten quantity decays as 2^(−elapsed/half_life); None: no refill."""
         if half_life_s is None or elapsed_s <= 0 or not any(self.eaten):
             return self
-        keep = D(2) ** (-D(elapsed_s) / D(half_life_s))
+        ctx = getcontext()
+        keep = _kept_share(elapsed_s, half_life_s, ctx.prec, ctx.rounding)
         eaten = tuple((e * keep).quantize(D("1e-12"), rounding=ROUND_CEILING) if e else e for e in self.eaten)
         return BookState._make(self.levels, eaten)
+
+
+# A plan refills its book after every batch by the same round trip and half-life: the Decimal
+# power (most of a refill) is a pure function of them and the context's precision and rounding.
+@lru_cache(maxsize=64, typed=True)
+def _kept_share(elapsed_s: int, half_life_s: int, prec: int, rounding: str) -> Decimal:
+    return D(2) ** (-D(elapsed_s) / D(half_life_s))

@@ -324,3 +324,16 @@ def test_repaying_one_of_two_debts_stops_when_that_debt_is_gone() -> None:
     assert result.stop_reason == "USDT debt repaid"
     assert result.batches[-1].repay_all
     assert any("other debts" in n for n in result.notes)
+
+
+def test_a_refill_keeps_the_share_the_power_gives_in_the_context_of_the_call():
+    from decimal import localcontext
+
+    book = OrderBook("ETH/USDT", (Level(Decimal(2000), Decimal(3)),))
+    state = BookState.of(book).after_sell(Decimal(2), limit_price=Decimal(1))
+    for prec in (28, 20, 28):  # the cached share follows the context's precision
+        with localcontext() as ctx:
+            ctx.prec = prec
+            keep = Decimal(2) ** (-Decimal(420) / Decimal(600))
+            expected = (Decimal(2) * keep).quantize(Decimal("1e-12"), rounding="ROUND_CEILING")
+            assert state.refilled(elapsed_s=420, half_life_s=600).eaten == (expected,)
