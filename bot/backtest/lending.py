@@ -72,7 +72,8 @@ class DebtBook:
         if timestamp <= self.updated_at:
             return self
         factor = compounded_interest_ray(self.rate_ray, timestamp - self.updated_at)
-        return replace(self, index=ray_mul(self.index, factor), updated_at=timestamp)
+        # The constructor, not ``replace``: the simulation reads the debt at every new instant.
+        return DebtBook(self.scaled, ray_mul(self.index, factor), self.rate_ray, timestamp)
 
     @property
     def balance(self) -> int:
